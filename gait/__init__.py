@@ -1,0 +1,37 @@
+"""gait: the agent control plane.
+
+Compile a policy once, evaluate tool-call intents against it, sign every
+decision. Public API::
+
+    from gait import compile_policy_file, evaluate
+    compiled = compile_policy_file("policy.yaml")
+    decision = evaluate(compiled, {"tool_name": "fs.read", ...})
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+PRODUCER_VERSION = __version__
+
+__all__ = [
+    "PRODUCER_VERSION",
+    "__version__",
+    "compile_policy",
+    "compile_policy_file",
+    "evaluate",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy re-exports keep `import gait` cheap for the CLI's fast paths.
+    if name in ("compile_policy", "compile_policy_file"):
+        from gait.policy import compiler
+
+        return getattr(compiler, name)
+    if name == "evaluate":
+        from gait.engine import evaluate
+
+        return evaluate
+    raise AttributeError(name)

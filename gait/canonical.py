@@ -1,0 +1,52 @@
+"""RFC 8785 (JCS) canonical JSON and sha256 digests.
+
+Everything that is hashed or signed goes through :func:`canonical_bytes`.
+Numbers behave as IEEE doubles, as in the reference implementation: integers
+whose magnitude reaches 2**53 are converted to float before canonicalizing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import rfc8785
+
+_INT_LIMIT = 2**53
+
+
+def _as_doubles(value: Any) -> Any:
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return float(value) if abs(value) >= _INT_LIMIT else value
+    if isinstance(value, float):
+        if value == 0.0:
+            return 0  # -0.0 and 0.0 both canonicalize as 0
+        if value.is_integer() and abs(value) < _INT_LIMIT:
+            return int(value)
+        return value
+    if isinstance(value, dict):
+        return {k: _as_doubles(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_as_doubles(v) for v in value]
+    return value
+
+
+def canonical_bytes(value: Any) -> bytes:
+    """JCS bytes of a JSON-compatible value (dicts, lists, str, int, float, bool, None)."""
+    return rfc8785.dumps(_as_doubles(value))
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def digest(value: Any) -> str:
+    """Lowercase hex sha256 of the JCS form of ``value``."""
+    return hashlib.sha256(canonical_bytes(value)).hexdigest()
+
+
+def prefixed(hex_digest: str) -> str:
+    """``sha256:<hex>`` form used in manifests and footers."""
+    return hex_digest if hex_digest.startswith("sha256:") else f"sha256:{hex_digest}"

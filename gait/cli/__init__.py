@@ -1,0 +1,1 @@
+"""The ``gait`` command line. Thin: parse flags, call the library, render output."""

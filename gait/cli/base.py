@@ -1,0 +1,246 @@
+"""Command plumbing: Go-style flags, ``--json``/``--explain``, exit codes, the error envelope.
+
+A command body returns an :class:`Outcome` or raises :class:`gait.errors.GaitError`;
+:func:`gait_command` turns that into printed output and the process exit code.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import click
+
+from gait.cli.output import dumps, envelope, error_payload, write_line
+from gait.errors import EXIT_INVALID_INPUT, GaitError
+
+
+@dataclass
+class Outcome:
+    """What a command produced: a JSON payload, its exit code and optional text lines."""
+
+    payload: dict[str, Any]
+    exit_code: int = 0
+    text: list[str] | None = None
+    raw: str | None = None  # printed verbatim in text mode (e.g. formatted YAML)
+    stderr: list[str] = field(default_factory=list)
+
+
+class Exit(Exception):
+    """Raised to stop with an exit code after output has been written."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+_TRUE = {"true", "1", "t", "yes"}
+_FALSE = {"false", "0", "f", "no"}
+
+
+def _rewrite_go_flags(cmd: click.Command, args: list[str]) -> list[str]:
+    """Accept Go ``flag`` spellings: ``-name`` for ``--name``, ``--flag=true|false`` for booleans."""
+    bool_flags: set[str] = set()
+    for param in cmd.params:
+        if isinstance(param, click.Option) and param.is_flag:
+            bool_flags.update(o for o in param.opts if o.startswith("--"))
+    out: list[str] = []
+    it = iter(args)
+    for arg in it:
+        if arg == "--":
+            out.append(arg)
+            out.extend(it)
+            break
+        if arg.startswith("-") and not arg.startswith("--") and len(arg) > 2 and arg[1].isalpha():
+            arg = "-" + arg
+        if arg.startswith("--") and "=" in arg:
+            name, _, value = arg.partition("=")
+            if name in bool_flags:
+                low = value.strip().lower()
+                if low in _TRUE:
+                    out.append(name)
+                    continue
+                if low in _FALSE:
+                    continue
+        out.append(arg)
+    return out
+
+
+def wants_json(args: list[str]) -> bool:
+    for a in args:
+        if a == "--":
+            break
+        if a in ("--json", "-json", "--json=true", "-json=true"):
+            return True
+    return False
+
+
+class GaitCommand(click.Command):
+    """A leaf command with Go-style flag spellings and spec ``--explain`` handling."""
+
+    def __init__(self, *args: Any, explain: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.explain = explain
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        args = _rewrite_go_flags(self, args)
+        ctx.meta["gait.json"] = wants_json(args)
+        if "--explain" in args and not _has_explain_option(self):
+            write_line(self.explain or (self.help or "").strip().splitlines()[0])
+            raise Exit(0)
+        return super().parse_args(ctx, args)
+
+
+def _has_explain_option(cmd: click.Command) -> bool:
+    """Commands that implement their own ``--explain`` behaviour declare it as an option."""
+    return any(isinstance(p, click.Option) and "--explain" in p.opts for p in cmd.params)
+
+
+class GaitGroup(click.Group):
+    """A command group that resolves its subcommands lazily (imports on first use)."""
+
+    def __init__(
+        self,
+        *args: Any,
+        lazy: dict[str, tuple[str, str]] | None = None,
+        explain: str = "",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        # name -> ("module:attr", one-line summary); the summary lets --help list
+        # commands without importing them.
+        self.lazy = dict(lazy or {})
+        self.explain = explain
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in self.commands:
+                rows.append((name, self.commands[name].get_short_help_str(70)))
+            else:
+                rows.append((name, self.lazy[name][1]))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.commands) | set(self.lazy))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
+        entry = self.lazy.get(cmd_name)
+        if entry is None:
+            return None
+        import importlib
+
+        module_name, _, attr = entry[0].partition(":")
+        cmd = getattr(importlib.import_module(module_name), attr)
+        self.commands[cmd_name] = cmd
+        return cmd
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["gait.json"] = wants_json(args)
+        if self.explain and ("--explain" in args or "-explain" in args):
+            first = next((a for a in args if not a.startswith("-")), None)
+            sub = self.get_command(ctx, first) if first else None
+            if sub is None or not _has_explain_option(sub):
+                if sub is not None and getattr(sub, "explain", ""):
+                    write_line(sub.explain)  # type: ignore[attr-defined]
+                else:
+                    write_line(self.explain)
+                raise Exit(0)
+        if not args or args[0] not in self.list_commands(ctx) and not args[0].startswith("-"):
+            if args and args[0] in ("help",):
+                write_line(self.get_help(ctx))
+                raise Exit(0)
+            message = f"unknown command: {args[0]}" if args else "missing subcommand"
+            raise click.UsageError(message, ctx)
+        return super().parse_args(ctx, args)
+
+
+def _emit(outcome: Outcome, as_json: bool) -> None:
+    argv = ["gait", *sys.argv[1:]] if sys.argv else []
+    for line in outcome.stderr:
+        write_line(line, err=True)
+    if as_json:
+        write_line(dumps(envelope(outcome.payload, outcome.exit_code, argv)))
+        return
+    if outcome.raw is not None:
+        sys.stdout.write(outcome.raw)
+        sys.stdout.flush()
+        return
+    lines = outcome.text
+    if lines is None:
+        summary = outcome.payload.get("summary")
+        lines = [str(summary)] if summary else []
+    for line in lines:
+        write_line(line)
+
+
+def run_body(name: str, as_json: bool, body: Callable[[], Outcome]) -> None:
+    """Run a command body; render its outcome or its error; exit with the right code."""
+    try:
+        outcome = body()
+    except GaitError as err:
+        outcome = Outcome(error_payload(err), err.exit_code)
+        if not as_json:
+            text = f"{name} error: {err.message}"
+            if err.location is not None:
+                text += f"\n  at {err.location.render()}"
+            outcome.text = []
+            outcome.stderr = [text]
+    except (OSError, MemoryError, RecursionError) as err:  # environment faults, not bugs in input
+        exc = GaitError(f"{name}: {err}", exit_code=1, code="internal_failure", category="io_failure")
+        outcome = Outcome(error_payload(exc), 1)
+        if not as_json:
+            outcome.text, outcome.stderr = [], [f"{name} error: {err}"]
+    _emit(outcome, as_json)
+    raise Exit(outcome.exit_code)
+
+
+def gait_command(
+    group: click.Group | None,
+    name: str,
+    *,
+    explain: str,
+    help: str,
+    json_flag: bool = True,
+) -> Callable[[Callable[..., Outcome]], click.Command]:
+    """Declare a command whose body returns an :class:`Outcome`.
+
+    ``--json`` is added automatically; the body receives parsed options as keyword
+    arguments (``json`` included).
+    """
+
+    def decorate(fn: Callable[..., Outcome]) -> click.Command:
+        display = f"gait {group.name} {name}" if group is not None and group.name else f"gait {name}"
+        display = display.replace("gait gait ", "gait ")
+
+        def callback(**kwargs: Any) -> None:
+            as_json = bool(kwargs.get("json"))
+            run_body(display.removeprefix("gait "), as_json, lambda: fn(**kwargs))
+
+        params = list(getattr(fn, "__click_params__", []))
+        params.reverse()
+        if json_flag:
+            params.append(click.Option(["--json"], is_flag=True, help="Print one JSON object."))
+        cmd = GaitCommand(
+            name=name,
+            callback=callback,
+            params=params,
+            help=help,
+            explain=explain,
+            context_settings={"help_option_names": ["--help", "-h"]},
+        )
+        if group is not None:
+            group.add_command(cmd)
+        return cmd
+
+    return decorate
+
+
+def invalid(message: str) -> GaitError:
+    return GaitError(message, exit_code=EXIT_INVALID_INPUT)

@@ -1,0 +1,89 @@
+"""Entry point of the ``gait`` command. Subcommands are imported only when used."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from gait import __version__
+from gait.cli.base import Exit, GaitGroup, wants_json
+from gait.cli.output import dumps, envelope, write_line
+
+# name -> ("module:attr", summary). One line per command group; modules load on use.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "approve": ("gait.cli.approve:command", "Mint a signed approval token for one intent."),
+    "demo": ("gait.cli.demo:command", "Record and verify a demo runpack, offline."),
+    "gate": ("gait.cli.gate:group", "Evaluate a tool-call intent against a policy."),
+    "keys": ("gait.cli.keys:group", "Create, rotate and check ed25519 signing keys."),
+    "policy": ("gait.cli.policy:group", "Validate, format, compile, test and simulate policies."),
+    "regress": ("gait.cli.regress:group", "Turn runpacks into CI regression tests and run them."),
+    "run": ("gait.cli.run:group", "Record, inspect, diff, replay runpacks; print receipts."),
+    "trace": ("gait.cli.trace:group", "Verify signed decision traces."),
+    "verify": ("gait.cli.verify:command", "Verify a runpack offline (hashes, manifest, signatures)."),
+    "version": ("gait.cli.version:command", "Print the gait version."),
+}
+
+EXPLAIN = (
+    "gait decides allow / block / require_approval / dry_run for agent tool calls "
+    "before they run, signs proof of every decision, and turns incidents into regression tests."
+)
+
+
+def build_root() -> GaitGroup:
+    return GaitGroup(
+        name="gait",
+        lazy=COMMANDS,
+        explain=EXPLAIN,
+        help=EXPLAIN,
+        context_settings={"help_option_names": ["--help", "-h"]},
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    code = _run(args)
+    if argv is None:
+        sys.exit(code)
+    return code
+
+
+def _run(args: list[str]) -> int:
+    if not args:
+        write_line(f"gait {__version__}")
+        return 0
+    if args[0] in ("--version", "-v", "-version"):
+        args = ["version", *args[1:]]
+    root = build_root()
+    as_json = wants_json(args)
+    try:
+        root.main(args=args, prog_name="gait", standalone_mode=False)
+    except Exit as stop:
+        return stop.code
+    except click.exceptions.Exit as stop:
+        return int(stop.exit_code or 0)
+    except click.exceptions.UsageError as err:
+        message = err.format_message()
+        if as_json:
+            payload = envelope({"ok": False, "error": message}, 6, ["gait", *args])
+            write_line(dumps(payload))
+        else:
+            write_line(f"error: {message}", err=True)
+            if err.ctx is not None:
+                write_line(err.ctx.get_usage(), err=True)
+        return 6
+    except click.exceptions.Abort:
+        write_line("aborted", err=True)
+        return 1
+    except Exception as err:  # a bug in gait: report it without a traceback
+        message = f"internal error: {type(err).__name__}: {err}"
+        if as_json:
+            write_line(dumps(envelope({"ok": False, "error": message}, 1, ["gait", *args])))
+        else:
+            write_line(f"gait {message}", err=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""JSON envelope and plain-text rendering shared by every command."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from typing import Any
+
+from gait.errors import GaitError
+
+_ERROR_CODES = {
+    6: "invalid_input",
+    2: "verification_failed",
+    3: "policy_blocked",
+    4: "approval_required",
+    7: "dependency_missing",
+    8: "unsafe_operation",
+    5: "regress_failed",
+}
+_ERROR_CATEGORIES = {
+    6: "invalid_input",
+    2: "verification_failed",
+    3: "policy_blocked",
+    4: "approval_required",
+    7: "dependency_missing",
+}
+_HINTS = {
+    6: "check command usage and input schema",
+    3: "inspect reason_codes and adjust policy or intent",
+    4: "provide a valid approval token and retry",
+    2: "re-run verify after checking artifact integrity",
+    7: "install the missing dependency and retry",
+    8: "unsafe flags are only accepted for approved replay",
+    5: "inspect regress_result.json and the failing grader",
+}
+_RETRYABLE = {"network_transient", "state_contention"}
+
+
+def correlation_id(argv: list[str]) -> str:
+    if not argv:
+        return "0" * 24
+    joined = "\x1f".join(a.strip() for a in argv)
+    return hashlib.sha256(joined.encode("utf-8")).hexdigest()[:24]
+
+
+def envelope(payload: dict[str, Any], exit_code: int, argv: list[str]) -> dict[str, Any]:
+    """Add the fields every JSON output carries (``ok``, ``correlation_id``, error fields)."""
+    out = dict(payload)
+    out.setdefault("ok", exit_code in (0, 3, 4) and not out.get("error"))
+    out.setdefault("correlation_id", correlation_id(argv))
+    if out.get("error"):
+        out.setdefault("error_code", _ERROR_CODES.get(exit_code, "internal_failure"))
+        category = out.setdefault(
+            "error_category", _ERROR_CATEGORIES.get(exit_code, "internal_failure")
+        )
+        out.setdefault("retryable", category in _RETRYABLE)
+        out.setdefault("hint", _HINTS.get(exit_code, "retry after checking local environment and logs"))
+    return out
+
+
+def dumps(obj: Any) -> str:
+    """One line, keys sorted at every level, UTF-8 text."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def error_payload(err: GaitError) -> dict[str, Any]:
+    payload: dict[str, Any] = {"ok": False, "error": err.message}
+    if err.code and err.code != "invalid_input" or err.exit_code == 6:
+        payload["error_code"] = err.code
+    payload["error_category"] = err.category
+    if err.location is not None:
+        payload["location"] = err.location.as_dict()
+    payload.update(err.details)
+    return payload
+
+
+def write_line(text: str, *, err: bool = False) -> None:
+    stream = sys.stderr if err else sys.stdout
+    stream.write(text)
+    if not text.endswith("\n"):
+        stream.write("\n")
+    stream.flush()

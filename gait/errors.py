@@ -1,0 +1,131 @@
+"""One error hierarchy for the whole library.
+
+Every error carries a stable ``code``, a ``category`` and the process exit code
+the CLI uses for it, so callers never have to guess from message text (exit 1
+is chosen by where an error is raised, never by the words in its message).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_VERIFY_FAILED = 2
+EXIT_POLICY_BLOCKED = 3
+EXIT_APPROVAL_REQUIRED = 4
+EXIT_REGRESS_FAILED = 5
+EXIT_INVALID_INPUT = 6
+EXIT_MISSING_DEPENDENCY = 7
+EXIT_UNSAFE_OPERATION = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where in a source file an error was found (1-based line and column)."""
+
+    file: str = ""
+    line: int = 0
+    column: int = 0
+    field: str = ""
+
+    def render(self) -> str:
+        parts = []
+        where = self.file or "<input>"
+        if self.line:
+            where += f":{self.line}:{self.column or 1}"
+        parts.append(where)
+        if self.field:
+            parts.append(f"field {self.field}")
+        return ", ".join(parts)
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.file:
+            out["file"] = self.file
+        if self.line:
+            out["line"] = self.line
+            out["column"] = self.column or 1
+        if self.field:
+            out["field"] = self.field
+        return out
+
+
+class GaitError(Exception):
+    """Base error. ``str(err)`` is the stable, spec-worded message."""
+
+    exit_code: int = EXIT_INVALID_INPUT
+    code: str = "invalid_input"
+    category: str = "invalid_input"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        category: str | None = None,
+        exit_code: int | None = None,
+        location: Location | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        if category is not None:
+            self.category = category
+        if exit_code is not None:
+            self.exit_code = exit_code
+        self.location = location
+        self.details = dict(details or {})
+
+    def with_location(self, location: Location | None) -> GaitError:
+        if location is not None and self.location is None:
+            self.location = location
+        return self
+
+
+class InvalidInput(GaitError):
+    """Bad flags, unreadable or malformed files, schema violations (exit 6)."""
+
+
+class PolicyError(InvalidInput):
+    """A policy could not be loaded, parsed or validated (exit 6)."""
+
+
+class IntentError(InvalidInput):
+    """An intent could not be read, parsed or normalized (exit 6)."""
+
+
+class VerificationFailed(GaitError):
+    """An artifact or signature did not verify (exit 2)."""
+
+    exit_code = EXIT_VERIFY_FAILED
+    code = "verification_failed"
+    category = "verification_failed"
+
+
+class RegressFailed(GaitError):
+    exit_code = EXIT_REGRESS_FAILED
+    code = "regress_failed"
+    category = "internal_failure"
+
+
+class InternalFailure(GaitError):
+    """Faults of the environment, e.g. a state-lock timeout or a failed write (exit 1)."""
+
+    exit_code = EXIT_INTERNAL
+    code = "internal_failure"
+    category = "internal_failure"
+
+
+class StateContention(InternalFailure):
+    code = "state_contention"
+    category = "state_contention"
+
+
+class UnsafeOperation(GaitError):
+    exit_code = EXIT_UNSAFE_OPERATION
+    code = "unsafe_operation"
+    category = "internal_failure"
