@@ -1,0 +1,307 @@
+"""Reading policy sources: YAML with source positions, strict decoding into the model.
+
+Positions map a path inside the document (``("rules", 0, "effect")``) to the
+1-based line and column of its value, so every error can name file:line:col
+and the field.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from gait.errors import Location, PolicyError
+from gait.policy.model import Policy
+
+PathKey = tuple[str | int, ...]
+Positions = dict[PathKey, tuple[int, int]]
+
+MAX_POLICY_BYTES = 8 * 1024 * 1024
+_MAX_NODES = 200_000
+
+LEGACY_KEYS: tuple[tuple[str, str, str], ...] = (
+    (
+        "version",
+        "schema_id|schema_version",
+        "set schema_id=gait.gate.policy and schema_version=1.0.0",
+    ),
+    ("name", "", "drop the top-level name; name individual rules instead"),
+    ("boundaries", "rules|mcp_trust", "express boundaries as rules or mcp_trust"),
+    ("defaults", "default_verdict|fail_closed", "use default_verdict and fail_closed"),
+    ("trust_sources", "mcp_trust.snapshot", "point mcp_trust.snapshot at a trust snapshot"),
+    ("unknown_server", "mcp_trust.action", "use mcp_trust.action for unknown servers"),
+)
+
+
+def field_name(path: PathKey) -> str:
+    """``("rules", 0, "match", "tool_names")`` → ``rules[0].match.tool_names``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + part
+    return out
+
+
+def locate(path_name: str, positions: Positions, path: PathKey) -> Location:
+    """Best location for ``path``: the node itself or its closest ancestor."""
+    probe = tuple(path)
+    while probe:
+        if probe in positions:
+            line, col = positions[probe]
+            return Location(path_name, line, col, field_name(path))
+        probe = probe[:-1]
+    pos = positions.get((), (0, 0))
+    return Location(path_name, pos[0], pos[1], field_name(path))
+
+
+def read_policy_bytes(path: str | Path) -> bytes:
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        if not p.is_file():
+            raise PolicyError(f"read policy: {p} is not a regular file")
+        if size > MAX_POLICY_BYTES:
+            raise PolicyError(
+                f"read policy: {p} is {size} bytes; policies are limited to {MAX_POLICY_BYTES} bytes"
+            )
+        return p.read_bytes()
+    except OSError as err:
+        raise PolicyError(f"read policy: {err.strerror or err}: {p}") from err
+
+
+def decode_text(data: bytes, path_name: str) -> str:
+    if len(data) > MAX_POLICY_BYTES:
+        raise PolicyError(f"read policy: policies are limited to {MAX_POLICY_BYTES} bytes")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise PolicyError(
+            f"parse policy yaml: file is not UTF-8 text (byte {err.start})",
+            location=Location(path_name),
+        ) from err
+    return text.removeprefix("\ufeff")
+
+
+# ---------------------------------------------------------------- YAML ---
+
+_INT_RE = re.compile(r"^[-+]?(0|[1-9][0-9]*)$")
+_INT_OTHER_RE = re.compile(r"^(0o[0-7]+|0x[0-9a-fA-F]+)$")
+_FLOAT_RE = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
+_SPECIAL_FLOATS = {".inf": float("inf"), "+.inf": float("inf"), "-.inf": float("-inf")}
+
+
+def _scalar(node: Any) -> Any:
+    """YAML 1.2 core-schema scalars (as the reference's YAML library reads them)."""
+    value = node.value
+    if node.style is not None and node.style in ("'", '"', "|", ">"):
+        return value
+    tag = node.tag
+    if tag != "tag:yaml.org,2002:str" and not tag.startswith("tag:yaml.org,2002:"):
+        return value
+    if tag == "tag:yaml.org,2002:str" and node.style is not None:
+        return value
+    low = value.lower()
+    if value in ("", "~") or low == "null":
+        return None
+    if low in ("true", "false"):
+        return low == "true"
+    if _INT_RE.match(value):
+        return int(value)
+    if _INT_OTHER_RE.match(value):
+        return int(value, 0)
+    if _FLOAT_RE.match(value) and any(c.isdigit() for c in value):
+        return float(value)
+    if low in _SPECIAL_FLOATS:
+        return _SPECIAL_FLOATS[low]
+    if low == ".nan":
+        return float("nan")
+    return value
+
+
+class _ScalarText(str):
+    """Original text of a non-string scalar, kept for string-typed fields."""
+
+
+def load_yaml(text: str, path_name: str) -> tuple[Any, Positions, dict[PathKey, str]]:
+    """Parse one YAML document into plain values, positions and raw scalar texts."""
+    import yaml
+
+    loader_cls = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        node = yaml.compose(text, Loader=loader_cls)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+        loc = Location(path_name, mark.line + 1, mark.column + 1) if mark else Location(path_name)
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        where = f"[{loc.line}:{loc.column}] " if loc.line else ""
+        raise PolicyError(f"parse policy yaml: {where}{problem}", location=loc) from err
+    except (ValueError, RecursionError) as err:
+        raise PolicyError(f"parse policy yaml: {err}", location=Location(path_name)) from err
+    positions: Positions = {}
+    texts: dict[PathKey, str] = {}
+    if node is None:
+        return {}, positions, texts
+    budget = [0]
+
+    def walk(n: Any, path: PathKey) -> Any:
+        budget[0] += 1
+        if budget[0] > _MAX_NODES:
+            raise PolicyError(
+                f"parse policy yaml: document expands to more than {_MAX_NODES} nodes",
+                location=Location(path_name),
+            )
+        positions[path] = (n.start_mark.line + 1, n.start_mark.column + 1)
+        kind = n.id
+        if kind == "scalar":
+            value = _scalar(n)
+            if value is not None and not isinstance(value, str):
+                texts[path] = n.value
+            return value
+        if kind == "sequence":
+            return [walk(child, (*path, i)) for i, child in enumerate(n.value)]
+        out: dict[str, Any] = {}
+        for key_node, value_node in n.value:
+            if key_node.id != "scalar":
+                line, col = key_node.start_mark.line + 1, key_node.start_mark.column + 1
+                raise PolicyError(
+                    f"parse policy yaml: [{line}:{col}] mapping keys must be scalars",
+                    location=Location(path_name, line, col, field_name(path)),
+                )
+            key = str(key_node.value)
+            if key == "<<":
+                line, col = key_node.start_mark.line + 1, key_node.start_mark.column + 1
+                raise PolicyError(
+                    f"parse policy yaml: [{line}:{col}] merge keys (<<) are not supported",
+                    location=Location(path_name, line, col, field_name(path)),
+                )
+            if key in out:
+                line, col = key_node.start_mark.line + 1, key_node.start_mark.column + 1
+                first = positions.get((*path, key), (0, 0))[0]
+                raise PolicyError(
+                    f'parse policy yaml: [{line}:{col}] mapping key "{key}" already defined at line {first}',
+                    location=Location(path_name, line, col, field_name((*path, key))),
+                )
+            out[key] = walk(value_node, (*path, key))
+            positions[(*path, key)] = (
+                value_node.start_mark.line + 1,
+                value_node.start_mark.column + 1,
+            )
+        return out
+
+    value = walk(node, ())
+    return value, positions, texts
+
+
+# ---------------------------------------------------------- decoding ---
+
+
+def check_legacy(raw: dict[str, Any], path_name: str) -> None:
+    found = [entry for entry in LEGACY_KEYS if entry[0] in raw]
+    if not found:
+        return
+    names = ", ".join(k for k, _, _ in found)
+    details = "; ".join(f"{k}->{repl} ({note})" for k, repl, note in found)
+    raise PolicyError(
+        f"parse policy yaml: legacy policy proposal fields are not supported [{names}]: {details}",
+        location=Location(path_name, 1, 1, found[0][0]),
+        details={"migration": {k: repl for k, repl, _ in found}},
+    )
+
+
+_TYPE_WORDS = {
+    "array": "sequence",
+    "object": "mapping",
+    "str": "string",
+    "int": "integer",
+    "float": "number",
+    "bool": "boolean",
+    "null": "null",
+}
+_MSGSPEC_PATH = re.compile(r"^(?P<msg>.*?) - at `\$(?P<path>[^`]*)`$")
+_PATH_TOKEN = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
+
+
+def _parse_msgspec_path(text: str) -> PathKey:
+    out: list[str | int] = []
+    for m in _PATH_TOKEN.finditer(text):
+        out.append(m.group(1) if m.group(1) is not None else int(m.group(2)))
+    return tuple(out)
+
+
+def _describe(msg: str) -> str:
+    m = re.match(r"Expected `([^`]+)`, got `([^`]+)`", msg)
+    if m:
+        want = " or ".join(_TYPE_WORDS.get(w.strip(), w.strip()) for w in m.group(1).split("|"))
+        got = _TYPE_WORDS.get(m.group(2), m.group(2))
+        return f"{got} was used where {want} is expected"
+    m = re.match(r"Object contains unknown field `([^`]+)`", msg)
+    if m:
+        return f'unknown field "{m.group(1)}"'
+    return msg
+
+
+def _prepare(raw: Any, typ: Any, path: PathKey, texts: dict[PathKey, str]) -> Any:
+    """Go YAML semantics before strict decoding: null leaves the zero value, and a
+    non-string scalar in a string field keeps its source text."""
+    import msgspec.inspect as mi
+
+    if isinstance(typ, mi.StructType) and isinstance(raw, dict):
+        fields = {f.encode_name: f.type for f in typ.fields}
+        out = {}
+        for key, value in raw.items():
+            if value is None:
+                continue
+            sub = fields.get(key)
+            out[key] = _prepare(value, sub, (*path, key), texts) if sub is not None else value
+        return out
+    if isinstance(typ, mi.VarTupleType) and isinstance(raw, list):
+        return [_prepare(v, typ.item_type, (*path, i), texts) for i, v in enumerate(raw)]
+    if isinstance(typ, mi.StrType) and not isinstance(raw, (str, list, dict)) and path in texts:
+        return texts[path]
+    return raw
+
+
+_POLICY_TYPE_INFO: Any = None
+
+
+def decode_policy(
+    raw: Any, positions: Positions, texts: dict[PathKey, str], path_name: str
+) -> Policy:
+    """Strictly decode a plain mapping into :class:`Policy` (unknown keys and wrong types are errors)."""
+    global _POLICY_TYPE_INFO
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        got = _TYPE_WORDS.get(type(raw).__name__, type(raw).__name__)
+        if isinstance(raw, list):
+            got = "sequence"
+        raise PolicyError(
+            f"parse policy yaml: [1:1] {got} was used where mapping is expected",
+            location=locate(path_name, positions, ()),
+        )
+    check_legacy(raw, path_name)
+    if _POLICY_TYPE_INFO is None:
+        import msgspec.inspect as mi
+
+        _POLICY_TYPE_INFO = mi.type_info(Policy)
+    prepared = _prepare(raw, _POLICY_TYPE_INFO, (), texts)
+    try:
+        return msgspec.convert(prepared, Policy)
+    except msgspec.ValidationError as err:
+        text = str(err)
+        m = _MSGSPEC_PATH.match(text)
+        msg, path = (m.group("msg"), _parse_msgspec_path(m.group("path"))) if m else (text, ())
+        unknown = re.match(r"Object contains unknown field `([^`]+)`", msg)
+        if unknown:
+            path = (*path, unknown.group(1))
+        loc = locate(path_name, positions, path)
+        where = f"[{loc.line}:{loc.column}] " if loc.line else ""
+        field = f" (field {loc.field})" if loc.field else ""
+        raise PolicyError(
+            f"parse policy yaml: {where}{_describe(msg)}{field}", location=loc
+        ) from err
