@@ -1,0 +1,309 @@
+"""Policy compiler: source (YAML or DSL) → normalized policy → canonical DSL → Lark → decision table.
+
+YAML is an authoring format. It is normalized, rendered to canonical DSL text
+and parsed back through the grammar, so every policy, whatever its surface,
+reaches the table through the one language; the two normalized forms are
+checked to agree. Compiled tables are cached by source digest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from gait.errors import InternalFailure, PolicyError
+from gait.policy import cache
+from gait.policy.digest import policy_digest
+from gait.policy.ir import (
+    DELEGATION,
+    IDENTITY,
+    PROVENANCE_SOURCE,
+    RISK_CLASS,
+    SKILL_PUBLISHER,
+    SKILL_SOURCE,
+    TOOL_ANNOTATIONS,
+    TOOL_NAME,
+    WORKSPACE_PREFIX,
+    WRKR_PREFIX,
+    ContextIR,
+    DataflowIR,
+    DelegationPredicate,
+    EndpointIR,
+    FailClosedIR,
+    PolicyIR,
+    Predicate,
+    Row,
+)
+from gait.policy.model import Policy, Rule
+from gait.policy.normalize import normalize_policy
+from gait.policy.source import decode_policy, decode_text, load_yaml, locate, read_policy_bytes
+
+DSL_SUFFIXES = (".gaitpol",)
+
+_HINT_FIELDS = (
+    ("readOnlyHint", "read_only_hint"),
+    ("destructiveHint", "destructive_hint"),
+    ("idempotentHint", "idempotent_hint"),
+    ("openWorldHint", "open_world_hint"),
+)
+
+
+class CompiledPolicy:
+    """A compiled policy: the immutable table plus runtime matchers built on first use."""
+
+    __slots__ = ("_runtime", "ir")
+
+    def __init__(self, ir: PolicyIR) -> None:
+        self.ir = ir
+        self._runtime: Any = None
+
+    @property
+    def policy_digest(self) -> str:
+        return self.ir.policy_digest
+
+    @property
+    def policy(self) -> Policy:
+        return self.ir.policy
+
+    @property
+    def rows(self) -> tuple[Row, ...]:
+        return self.ir.rows
+
+    def __repr__(self) -> str:
+        return f"CompiledPolicy(digest={self.ir.policy_digest[:12]}, rows={len(self.ir.rows)})"
+
+
+def source_kind(path: str | Path) -> str:
+    return "dsl" if str(path).lower().endswith(DSL_SUFFIXES) else "yaml"
+
+
+def load_policy_source(data: bytes, path_name: str, kind: str) -> Policy:
+    """Decode and normalize a policy source (no table); raises PolicyError with a location."""
+    text = decode_text(data, path_name)
+    if kind == "dsl":
+        from gait.policy.dsl import parse_dsl
+
+        raw, positions = parse_dsl(text, path_name)
+        texts: dict[Any, str] = {}
+    else:
+        raw, positions, texts = load_yaml(text, path_name)
+    decoded = decode_policy(raw, positions, texts, path_name)
+    return normalize_policy(decoded, lambda p: locate(path_name, positions, p))
+
+
+def load_policy_file(path: str | Path) -> Policy:
+    return load_policy_source(read_policy_bytes(path), str(path), source_kind(path))
+
+
+def compile_policy(
+    source: bytes | str,
+    *,
+    path: str = "<policy>",
+    kind: str | None = None,
+    use_cache: bool = True,
+) -> CompiledPolicy:
+    """Compile policy text (YAML unless ``kind="dsl"`` or a ``.gaitpol`` path)."""
+    data = source.encode("utf-8") if isinstance(source, str) else source
+    kind = kind or source_kind(path)
+    key = ""
+    if use_cache:
+        from gait.resources import grammar_text
+
+        key = cache.cache_key(data, kind, grammar_text())
+        cached = cache.load(key)
+        if cached is not None:
+            try:
+                return CompiledPolicy(msgspec.msgpack.decode(cached, type=PolicyIR))
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                pass
+    policy = load_policy_source(data, path, kind)
+    compiled = CompiledPolicy(
+        build_ir(_through_dsl(policy, path), hashlib.sha256(data).hexdigest())
+    )
+    if key:
+        cache.store(key, msgspec.msgpack.encode(compiled.ir, order="deterministic"))
+    return compiled
+
+
+def compile_policy_file(path: str | Path, *, use_cache: bool = True) -> CompiledPolicy:
+    return compile_policy(read_policy_bytes(path), path=str(path), use_cache=use_cache)
+
+
+def _through_dsl(policy: Policy, path_name: str) -> Policy:
+    """Render canonical DSL, parse it with the grammar, and check nothing changed."""
+    from gait.policy.dsl import parse_dsl, render_dsl
+
+    text = render_dsl(policy)
+    raw, positions = parse_dsl(text, f"{path_name} (canonical dsl)")
+    decoded = decode_policy(raw, positions, {}, path_name)
+    again = normalize_policy(decoded)
+    if again != policy:
+        raise InternalFailure(f"policy compile: canonical DSL of {path_name} does not round-trip")
+    return again
+
+
+def sanitize_rule_name(name: str) -> str:
+    return name.replace(" ", "_").replace("-", "_").lower()
+
+
+def _predicates(rule: Rule) -> tuple[tuple[Predicate, ...], DelegationPredicate | None]:
+    m = rule.match
+    preds: list[Predicate] = []
+
+    def add(subject: str, values: tuple[str, ...], source: str) -> None:
+        if values:
+            preds.append(Predicate(subject=subject, values=frozenset(values), source=source))
+
+    add(TOOL_NAME, m.tool_names, "tool_names")
+    add(RISK_CLASS, m.risk_classes, "risk_classes")
+    add(IDENTITY, m.identities, "identities")
+    if m.workspace_prefixes:
+        preds.append(
+            Predicate(
+                subject=WORKSPACE_PREFIX, prefixes=m.workspace_prefixes, source="workspace_prefixes"
+            )
+        )
+    add("target.kind", m.target_kinds, "target_kinds")
+    add("target.value", m.target_values, "target_values")
+    add("target.endpoint_class", m.endpoint_classes, "endpoint_classes")
+    add("target.discovery_method", m.discovery_method, "discovery_method")
+    hints = tuple(
+        (field, value)
+        for attr, field in _HINT_FIELDS
+        if (value := getattr(m.tool_annotations, attr)) is not None
+    )
+    if hints:
+        preds.append(Predicate(subject=TOOL_ANNOTATIONS, hints=hints, source="tool_annotations"))
+    add(SKILL_PUBLISHER, m.skill_publishers, "skill_publishers")
+    add(SKILL_SOURCE, m.skill_sources, "skill_sources")
+    add("target.sensitivity", m.data_classes, "data_classes")
+    add("target.kind", m.destination_kinds, "destination_kinds")
+    add("target.value", m.destination_values, "destination_values")
+    add("target.operation", m.destination_operations, "destination_operations")
+    add(PROVENANCE_SOURCE, m.provenance_sources, "provenance_sources")
+    add(WRKR_PREFIX + "wrkr.tool_name", m.context_tool_names, "context_tool_names")
+    add(WRKR_PREFIX + "wrkr.data_class", m.context_data_classes, "context_data_classes")
+    add(WRKR_PREFIX + "wrkr.endpoint_class", m.context_endpoint_classes, "context_endpoint_classes")
+    add(WRKR_PREFIX + "wrkr.autonomy_level", m.context_autonomy_levels, "context_autonomy_levels")
+    delegation = None
+    if (
+        m.require_delegation
+        or m.allowed_delegator_identities
+        or m.allowed_delegate_identities
+        or m.delegation_scopes
+        or m.max_delegation_depth is not None
+    ):
+        delegation = DelegationPredicate(
+            max_depth=m.max_delegation_depth,
+            delegators=frozenset(m.allowed_delegator_identities),
+            delegates=frozenset(m.allowed_delegate_identities),
+            scopes=frozenset(m.delegation_scopes),
+        )
+        preds.append(Predicate(subject=DELEGATION, source="delegation"))
+    return tuple(preds), delegation
+
+
+def _row(index: int, rule: Rule) -> Row:
+    preds, delegation = _predicates(rule)
+    e, d = rule.endpoint, rule.dataflow
+    endpoint = None
+    if e.enabled:
+        endpoint = EndpointIR(
+            path_allowlist=e.path_allowlist,
+            path_denylist=e.path_denylist,
+            domain_allowlist=e.domain_allowlist,
+            domain_denylist=e.domain_denylist,
+            egress_classes=frozenset(e.egress_classes),
+            action=e.action,
+            destructive_action=e.destructive_action,
+            reason_code=e.reason_code,
+            violation=e.violation,
+        )
+    dataflow = None
+    if d.enabled:
+        dataflow = DataflowIR(
+            tainted_sources=frozenset(d.tainted_sources),
+            destination_kinds=frozenset(d.destination_kinds),
+            destination_values=frozenset(d.destination_values),
+            destination_operations=frozenset(d.destination_operations),
+            action=d.action,
+            reason_code=d.reason_code,
+            violation=d.violation,
+        )
+    context = None
+    mode_required = rule.required_context_evidence_mode == "required"
+    if rule.require_context_evidence or mode_required or rule.max_context_age_seconds > 0:
+        context = ContextIR(
+            mode_required=mode_required, max_age_seconds=rule.max_context_age_seconds
+        )
+    return Row(
+        index=index,
+        name=rule.name,
+        priority=rule.priority,
+        effect=rule.effect,
+        reasons=rule.reason_codes or (f"matched_rule_{sanitize_rule_name(rule.name)}",),
+        violations=rule.violations,
+        predicates=preds,
+        delegation=delegation,
+        dataflow=dataflow,
+        endpoint=endpoint,
+        context=context,
+        min_approvals=rule.min_approvals,
+        require_distinct_approvers=rule.require_distinct_approvers,
+        require_broker_credential=rule.require_broker_credential,
+        broker_reference=rule.broker_reference,
+        broker_scopes=rule.broker_scopes,
+        require_delegation=rule.match.require_delegation,
+        delegation_scopes=rule.match.delegation_scopes,
+        rate_limit=rule.rate_limit if rule.rate_limit.requests > 0 else None,
+        destructive_budget=rule.destructive_budget
+        if rule.destructive_budget.requests > 0
+        else None,
+    )
+
+
+def build_ir(policy: Policy, source_digest: str = "") -> PolicyIR:
+    """Build the decision table of a normalized policy."""
+    rows = tuple(_row(i, rule) for i, rule in enumerate(policy.rules))
+    index: dict[str, list[int]] = {}
+    any_tool: list[int] = []
+    for row in rows:
+        tools = next((p.values for p in row.predicates if p.subject == TOOL_NAME), None)
+        if tools is None:
+            any_tool.append(row.index)
+        else:
+            for tool in tools:
+                index.setdefault(tool, []).append(row.index)
+    fc = policy.fail_closed
+    return PolicyIR(
+        schema_id=policy.schema_id,
+        schema_version=policy.schema_version,
+        source_digest=source_digest,
+        policy_digest=policy_digest(policy),
+        default_verdict=policy.default_verdict,
+        fail_closed=FailClosedIR(
+            enabled=fc.enabled,
+            risk_classes=frozenset(fc.risk_classes),
+            required_fields=fc.required_fields,
+        ),
+        scripts=policy.scripts,
+        rows=rows,
+        tool_index=tuple((tool, tuple(ids)) for tool, ids in sorted(index.items())),
+        any_tool_rows=tuple(any_tool),
+        policy=policy,
+    )
+
+
+__all__ = [
+    "CompiledPolicy",
+    "PolicyError",
+    "build_ir",
+    "compile_policy",
+    "compile_policy_file",
+    "load_policy_file",
+    "load_policy_source",
+    "sanitize_rule_name",
+]

@@ -1,0 +1,252 @@
+"""The rule DSL: canonical rendering of a normalized policy, and parsing DSL text.
+
+Rendering writes only non-default values, in the fixed key order of the model,
+so the text is short, stable and diff-friendly. Parsing (Lark, LALR) yields the
+same plain mapping a YAML file would, plus source positions; both surfaces then
+share one decoder and one normalizer.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+import msgspec
+
+from gait.errors import Location, PolicyError
+from gait.policy.model import Policy, Rule
+from gait.policy.source import PathKey, Positions
+from gait.resources import grammar_text
+
+_VERDICTS = frozenset({"allow", "block", "dry_run", "require_approval"})
+_BARE_KEYS = frozenset({"default_verdict"})
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value) if isinstance(value, float) else str(value)
+    if value is None:
+        return "null"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(_scalar(v) for v in value) + "]"
+    return _scalar(value)
+
+
+def _struct_lines(
+    obj: msgspec.Struct, indent: str, skip: frozenset[str] = frozenset()
+) -> list[str]:
+    """Non-default fields of ``obj``, recursing into nested structs."""
+    lines: list[str] = []
+    default = type(obj)()
+    for name in obj.__struct_fields__:
+        if name in skip:
+            continue
+        value = getattr(obj, name)
+        if value == getattr(default, name):
+            continue
+        if isinstance(value, msgspec.Struct):
+            inner = _struct_lines(value, indent + "  ")
+            if inner:
+                lines.append(f"{indent}{name} {{")
+                lines.extend(inner)
+                lines.append(f"{indent}}}")
+            continue
+        if name in _BARE_KEYS and value in _VERDICTS:
+            lines.append(f"{indent}{name} {value}")
+        else:
+            lines.append(f"{indent}{name} {_value(value)}")
+    return lines
+
+
+def render_rule(rule: Rule) -> list[str]:
+    header = f"rule {json.dumps(rule.name, ensure_ascii=False)}"
+    if rule.priority:
+        header += f" priority {rule.priority}"
+    if rule.effect in _VERDICTS:
+        header += f" => {rule.effect}"
+    body = _struct_lines(rule, "  ", skip=frozenset({"name", "priority", "effect"}))
+    if not body:
+        return [header + " {}"]
+    return [header + " {", *body, "}"]
+
+
+def render_dsl(policy: Policy) -> str:
+    """Canonical DSL text of a normalized policy (ends with a newline)."""
+    out = ["# gait policy (canonical DSL)"]
+    head = _struct_lines(policy, "  ", skip=frozenset({"rules"}))
+    out.append("policy {")
+    out.extend(head)
+    out.append("}")
+    for rule in policy.rules:
+        out.append("")
+        out.extend(render_rule(rule))
+    return "\n".join(out) + "\n"
+
+
+# ------------------------------------------------------------- parsing ---
+
+
+@lru_cache(maxsize=1)
+def _parser() -> Any:
+    from lark import Lark
+
+    return Lark(
+        grammar_text(),
+        parser="lalr",
+        propagate_positions=True,
+        maybe_placeholders=False,
+        cache=_lark_cache_path(),
+    )
+
+
+def _lark_cache_path() -> str | bool:
+    from gait.policy.cache import cache_dir
+
+    directory = cache_dir()
+    if directory is None:
+        return False
+    return str(directory / "gait-lark-grammar.cache")
+
+
+def parse_dsl(text: str, path_name: str) -> tuple[dict[str, Any], Positions]:
+    """Parse DSL text into the plain policy mapping and the positions of its values."""
+    from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+
+    try:
+        tree = _parser().parse(text)
+    except UnexpectedInput as err:
+        line, col = getattr(err, "line", 0) or 0, getattr(err, "column", 0) or 0
+        if isinstance(err, UnexpectedToken):
+            tok = err.token
+            what = "end of file" if tok.type == "$END" else f"{tok.type.lower()} {str(tok)!r}"
+            expected = ", ".join(sorted(e.lower() for e in err.expected)[:8])
+            problem = f"unexpected {what}; expected one of: {expected}"
+        elif isinstance(err, UnexpectedCharacters):
+            problem = f"unexpected character {text[err.pos_in_stream]!r}"
+        else:
+            problem = "unexpected end of input"
+        raise PolicyError(
+            f"parse policy dsl: [{line}:{col}] {problem}",
+            location=Location(path_name, line, col),
+        ) from err
+    except LarkError as err:
+        raise PolicyError(f"parse policy dsl: {err}", location=Location(path_name)) from err
+    return _Builder(path_name).build(tree)
+
+
+class _Builder:
+    """Turns the parse tree into the plain mapping (a Lark tree walk, positions kept)."""
+
+    def __init__(self, path_name: str) -> None:
+        self.path_name = path_name
+        self.positions: Positions = {}
+
+    def _err(self, message: str, meta_or_tok: Any, path: PathKey) -> PolicyError:
+        line = getattr(meta_or_tok, "line", 0) or 0
+        col = getattr(meta_or_tok, "column", 0) or 0
+        from gait.policy.source import field_name
+
+        return PolicyError(
+            f"parse policy dsl: [{line}:{col}] {message}",
+            location=Location(self.path_name, line, col, field_name(path)),
+        )
+
+    def build(self, tree: Any) -> tuple[dict[str, Any], Positions]:
+        doc: dict[str, Any] = {}
+        rules: list[dict[str, Any]] = []
+        seen_policy = False
+        for item in tree.children:
+            if item.data == "policy_block":
+                if seen_policy:
+                    raise self._err("only one policy block is allowed", item.meta, ())
+                seen_policy = True
+                self.positions[()] = (item.meta.line, item.meta.column)
+                doc.update(self._block(item.children[0], ()))
+            else:
+                rules.append(self._rule(item, len(rules)))
+        if rules:
+            if "rules" in doc:
+                raise self._err('"rules" is written as rule blocks', tree, ("rules",))
+            doc["rules"] = rules
+        self.positions.setdefault((), (1, 1))
+        return doc, self.positions
+
+    def _rule(self, node: Any, index: int) -> dict[str, Any]:
+        path: PathKey = ("rules", index)
+        name_tok = node.children[0]
+        self.positions[path] = (node.meta.line, node.meta.column)
+        out: dict[str, Any] = {"name": json.loads(str(name_tok))}
+        self.positions[(*path, "name")] = (name_tok.line, name_tok.column)
+        for header in node.children[1:-1]:
+            if header.data == "header_priority":
+                key, value, tok = (
+                    "priority",
+                    self._int(header.children[0]),
+                    header.children[0].children[0],
+                )
+            else:
+                tok = header.children[0]
+                key, value = "effect", str(tok)
+            if key in out:
+                raise self._err(f'duplicate "{key}" in rule header', tok, (*path, key))
+            out[key] = value
+            self.positions[(*path, key)] = (tok.line, tok.column)
+        body = self._block(node.children[-1], path)
+        for key, value in body.items():
+            if key in out:
+                raise self._err(
+                    f'"{key}" is already set in the rule header', node.meta, (*path, key)
+                )
+            out[key] = value
+        return out
+
+    def _block(self, node: Any, path: PathKey) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for stmt in node.children:
+            key_tok = stmt.children[0]
+            key = str(key_tok)
+            sub = (*path, key)
+            if key in out:
+                raise self._err(f'mapping key "{key}" already defined', key_tok, sub)
+            target = stmt.children[1]
+            if stmt.data == "section":
+                self.positions[sub] = (key_tok.line, key_tok.column)
+                out[key] = self._block(target, sub)
+            else:
+                out[key] = self._value(target, sub)
+                if sub not in self.positions:
+                    self.positions[sub] = (key_tok.line, key_tok.column)
+        return out
+
+    def _int(self, node: Any) -> int:
+        return int(str(node.children[0]))
+
+    def _value(self, node: Any, path: PathKey) -> Any:
+        kind = node.data
+        meta = node.meta
+        if not getattr(meta, "empty", True):
+            self.positions[path] = (meta.line, meta.column)
+        if kind == "string":
+            return json.loads(str(node.children[0]))
+        if kind == "signed_int":
+            return self._int(node)
+        if kind == "number":
+            return float(str(node.children[0]))
+        if kind == "true":
+            return True
+        if kind == "false":
+            return False
+        if kind == "null":
+            return None
+        if kind == "word":
+            return str(node.children[0])
+        if kind == "list":
+            return [self._value(child, (*path, i)) for i, child in enumerate(node.children)]
+        raise self._err(f"unsupported value {kind}", meta, path)
