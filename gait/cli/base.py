@@ -152,7 +152,7 @@ class GaitGroup(click.Group):
                 else:
                     write_line(self.explain)
                 raise Exit(0)
-        if not args or args[0] not in self.list_commands(ctx) and not args[0].startswith("-"):
+        if not args or (args[0] not in self.list_commands(ctx) and not args[0].startswith("-")):
             if args and args[0] in ("help",):
                 write_line(self.get_help(ctx))
                 raise Exit(0)
@@ -193,7 +193,9 @@ def run_body(name: str, as_json: bool, body: Callable[[], Outcome]) -> None:
             outcome.text = []
             outcome.stderr = [text]
     except (OSError, MemoryError, RecursionError) as err:  # environment faults, not bugs in input
-        exc = GaitError(f"{name}: {err}", exit_code=1, code="internal_failure", category="io_failure")
+        exc = GaitError(
+            f"{name}: {err}", exit_code=1, code="internal_failure", category="io_failure"
+        )
         outcome = Outcome(error_payload(exc), 1)
         if not as_json:
             outcome.text, outcome.stderr = [], [f"{name} error: {err}"]
@@ -216,7 +218,9 @@ def gait_command(
     """
 
     def decorate(fn: Callable[..., Outcome]) -> click.Command:
-        display = f"gait {group.name} {name}" if group is not None and group.name else f"gait {name}"
+        display = (
+            f"gait {group.name} {name}" if group is not None and group.name else f"gait {name}"
+        )
         display = display.replace("gait gait ", "gait ")
 
         def callback(**kwargs: Any) -> None:

@@ -20,7 +20,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "regress": ("gait.cli.regress:group", "Turn runpacks into CI regression tests and run them."),
     "run": ("gait.cli.run:group", "Record, inspect, diff, replay runpacks; print receipts."),
     "trace": ("gait.cli.trace:group", "Verify signed decision traces."),
-    "verify": ("gait.cli.verify:command", "Verify a runpack offline (hashes, manifest, signatures)."),
+    "verify": (
+        "gait.cli.verify:command",
+        "Verify a runpack offline (hashes, manifest, signatures).",
+    ),
     "version": ("gait.cli.version:command", "Print the gait version."),
 }
 

@@ -55,7 +55,9 @@ def envelope(payload: dict[str, Any], exit_code: int, argv: list[str]) -> dict[s
             "error_category", _ERROR_CATEGORIES.get(exit_code, "internal_failure")
         )
         out.setdefault("retryable", category in _RETRYABLE)
-        out.setdefault("hint", _HINTS.get(exit_code, "retry after checking local environment and logs"))
+        out.setdefault(
+            "hint", _HINTS.get(exit_code, "retry after checking local environment and logs")
+        )
     return out
 
 
@@ -66,8 +68,7 @@ def dumps(obj: Any) -> str:
 
 def error_payload(err: GaitError) -> dict[str, Any]:
     payload: dict[str, Any] = {"ok": False, "error": err.message}
-    if err.code and err.code != "invalid_input" or err.exit_code == 6:
-        payload["error_code"] = err.code
+    payload["error_code"] = err.code
     payload["error_category"] = err.category
     if err.location is not None:
         payload["location"] = err.location.as_dict()

@@ -20,6 +20,7 @@ PathKey = tuple[str | int, ...]
 Positions = dict[PathKey, tuple[int, int]]
 
 MAX_POLICY_BYTES = 8 * 1024 * 1024
+KEY_MARK = "\x00key"
 _MAX_NODES = 200_000
 
 LEGACY_KEYS: tuple[tuple[str, str, str], ...] = (
@@ -187,6 +188,11 @@ def load_yaml(text: str, path_name: str) -> tuple[Any, Positions, dict[PathKey, 
                     location=Location(path_name, line, col, field_name((*path, key))),
                 )
             out[key] = walk(value_node, (*path, key))
+            # key positions live under a KEY_MARK-prefixed path (used to place comments)
+            positions[(KEY_MARK, *path, key)] = (
+                key_node.start_mark.line + 1,
+                key_node.start_mark.column + 1,
+            )
             positions[(*path, key)] = (
                 value_node.start_mark.line + 1,
                 value_node.start_mark.column + 1,

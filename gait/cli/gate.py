@@ -1,0 +1,136 @@
+"""``gait gate eval``: enforce a policy on one intent and sign the decision."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from gait.cli.base import GaitGroup, Outcome, gait_command
+from gait.cli.common import load_compiled, load_intent
+from gait.cli.output import correlation_id
+from gait.errors import InvalidInput
+
+group = GaitGroup(
+    name="gate",
+    help="Evaluate tool-call intents against a policy before they run.",
+    explain="Decide allow / block / require_approval / dry_run for a tool-call intent and sign a trace.",
+    context_settings={"help_option_names": ["--help", "-h"]},
+)
+
+# Flags of trace.md §5.1 handled by later stages of the pipeline; accepted here so
+# scripts written for the reference keep working.
+_PASSTHROUGH = (
+    "approval-token",
+    "approval-token-chain",
+    "approval-audit-out",
+    "approval-public-key",
+    "approval-public-key-env",
+    "approval-private-key",
+    "approval-private-key-env",
+    "delegation-token",
+    "delegation-token-chain",
+    "delegation-audit-out",
+    "delegation-public-key",
+    "delegation-public-key-env",
+    "delegation-private-key",
+    "delegation-private-key-env",
+    "rate-limit-state",
+    "credential-broker",
+    "credential-env-prefix",
+    "credential-ref",
+    "credential-scopes",
+    "credential-command",
+    "credential-command-args",
+    "credential-evidence-out",
+    "context-envelope",
+    "wrkr-inventory",
+    "approved-script-registry",
+    "approved-script-public-key",
+    "approved-script-public-key-env",
+    "config",
+)
+
+
+def _passthrough(fn: Any) -> Any:
+    for name in reversed(_PASSTHROUGH):
+        fn = click.option(f"--{name}", name.replace("-", "_"), default=None)(fn)
+    return fn
+
+
+@gait_command(
+    group,
+    "eval",
+    explain=(
+        "Evaluate a tool-call intent against a policy, enforce the verdict (exit 0 allow, "
+        "3 block, 4 approval required) and write a signed trace."
+    ),
+    help=(
+        "Evaluate --intent against --policy and write a signed trace. Exit 0 allow/dry_run, "
+        "3 block, 4 require_approval, 6 invalid input. --simulate reports without enforcing."
+    ),
+)
+@click.argument("args", nargs=-1)
+@click.option("--policy", default="", help="Policy file (.yaml or .gaitpol).")
+@click.option("--intent", default="", help="Intent request JSON file.")
+@click.option("--trace-out", default="", help="Trace path (default trace_<trace_id>.json).")
+@click.option("--key-mode", default="dev", show_default=True, help="dev or prod.")
+@click.option("--private-key", default=None, help="Signing key file (prod).")
+@click.option("--private-key-env", default=None, help="Env var holding the signing key (prod).")
+@click.option("--profile", default="standard", show_default=True, help="standard or oss-prod.")
+@click.option("--simulate", is_flag=True, help="Report what would happen; never enforce.")
+@click.option("--approval-token-ref", default="", help="Free-text reference recorded in the trace.")
+@click.option("--no-config", is_flag=True, help="Ignore .gait/config.yaml.")
+@click.option("--why", is_flag=True, help="Show why each rule row did or did not match.")
+@click.option(
+    "--explain", "explain_flag", is_flag=True, help="Same as --why when inputs are given."
+)
+@_passthrough
+def eval_(args: tuple[str, ...], json: bool, **opts: Any) -> Outcome:
+    from gait.gate import GateRequest, run_gate
+
+    cmd = group.commands["eval"]
+    if opts["explain_flag"] and not (opts["policy"] and opts["intent"]):
+        text = cmd.explain  # type: ignore[attr-defined]
+        return Outcome({"ok": True, "explain": text}, text=[text])
+    if args:
+        raise InvalidInput("unexpected positional arguments")
+    if not opts["policy"].strip() or not opts["intent"].strip():
+        raise InvalidInput("both --policy and --intent are required")
+    request = GateRequest(
+        compiled=None,  # type: ignore[arg-type]
+        intent=None,  # type: ignore[arg-type]
+        profile=opts["profile"].strip().lower(),
+        simulate=opts["simulate"],
+        key_mode=opts["key_mode"].strip().lower(),
+        private_key=opts["private_key"],
+        private_key_env=opts["private_key_env"],
+        trace_out=opts["trace_out"].strip() or None,
+        correlation_id=correlation_id(["gait", *sys.argv[1:]]),
+        approval_token_ref=opts["approval_token_ref"],
+        extra={k: v for k, v in opts.items() if k.replace("_", "-") in _PASSTHROUGH and v},
+    )
+    from gait.gate.pipeline import check_profile
+
+    check_profile(request)
+    request.compiled = load_compiled(opts["policy"].strip())
+    _raw, request.intent = load_intent(opts["intent"].strip())
+    result = run_gate(request)
+    payload = result.to_payload(request.profile)
+    text = [f"gate eval: verdict={result.verdict}"]
+    if result.reason_codes:
+        text.append(f"reasons: {','.join(result.reason_codes)}")
+    if result.violations:
+        text.append(f"violations: {','.join(result.violations)}")
+    if result.decision.matched_rule:
+        text.append(f"matched_rule: {result.decision.matched_rule}")
+    text.append(f"trace: {result.trace_path}")
+    stderr = [f"warning: {w}" for w in payload.get("warnings", [])] if not json else []
+    if opts["why"] or opts["explain_flag"]:
+        from gait.engine.explain import explain_rows, render_explanation
+
+        report = explain_rows(request.compiled, result.decision.intent or request.intent)
+        payload["explanation"] = report
+        text = [*render_explanation(report), *text]
+    return Outcome(payload, exit_code=result.exit_code, text=text, stderr=stderr)

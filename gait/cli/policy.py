@@ -1,0 +1,342 @@
+"""``gait policy``: validate, fmt, compile, test, simulate, init."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gait.cli.base import GaitGroup, Outcome, gait_command
+from gait.cli.common import (
+    cap_summary,
+    exit_for_verdict,
+    load_compiled,
+    load_intent,
+    one_positional,
+)
+from gait.errors import GaitError, InvalidInput
+
+group = GaitGroup(
+    name="policy",
+    help="Validate, format, compile, test and simulate gate policies.",
+    explain="Author and check gate policies offline: validate, fmt, compile, test and simulate.",
+    context_settings={"help_option_names": ["--help", "-h"]},
+)
+
+
+def _summary_list(values: tuple[str, ...] | list[str]) -> str:
+    return ",".join(values) if values else "none"
+
+
+# ------------------------------------------------------------ validate ---
+
+
+@gait_command(
+    group,
+    "validate",
+    explain="Strictly parse and validate a policy, then print its digest.",
+    help="Strictly validate POLICY (unknown keys, types, values) and print its digest.",
+)
+@click.argument("args", nargs=-1)
+def validate(args: tuple[str, ...], json: bool) -> Outcome:
+    from gait.policy import load_policy_file
+    from gait.policy.digest import policy_digest
+
+    path = one_positional(args, "<policy.yaml>")
+    policy = load_policy_file(path)
+    digest = policy_digest(policy)
+    payload: dict[str, Any] = {
+        "ok": True,
+        "schema_id": policy.schema_id,
+        "schema_version": policy.schema_version,
+        "policy_digest": digest,
+        "default_verdict": policy.default_verdict,
+        "summary": (
+            f"policy validate ok: default={policy.default_verdict} "
+            f"rules={len(policy.rules)} digest={digest}"
+        ),
+    }
+    if policy.rules:
+        payload["rule_count"] = len(policy.rules)
+    names = [r.name for r in policy.rules]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        payload["warnings"] = [f'duplicate rule name "{n}"' for n in dupes]
+    text = [payload["summary"], *(f"warning: {w}" for w in payload.get("warnings", []))]
+    return Outcome(payload, text=text)
+
+
+# ------------------------------------------------------------ fmt ---
+
+
+@gait_command(
+    group,
+    "fmt",
+    explain="Rewrite a policy in its normalized, canonical form (comments kept).",
+    help=(
+        "Print POLICY in normalized form. --write rewrites the file atomically (only when it "
+        "changed); --check exits 2 when the file is not formatted."
+    ),
+)
+@click.argument("args", nargs=-1)
+@click.option("--write", is_flag=True, help="Rewrite the file in place.")
+@click.option("--check", is_flag=True, help="Exit 2 if the file is not already formatted.")
+def fmt(args: tuple[str, ...], write: bool, check: bool, json: bool) -> Outcome:
+    from gait.policy.compiler import source_kind
+    from gait.policy.digest import policy_digest
+    from gait.policy.fmt import format_source
+    from gait.policy.source import read_policy_bytes
+
+    path = one_positional(args, "<policy.yaml>")
+    original = read_policy_bytes(path)
+    policy, formatted = format_source(original, path, source_kind(path))
+    changed = original != formatted.encode("utf-8")
+    payload: dict[str, Any] = {
+        "ok": True,
+        "path": path,
+        "policy_digest": policy_digest(policy),
+        "default_verdict": policy.default_verdict,
+    }
+    if changed:
+        payload["changed"] = True
+    if policy.rules:
+        payload["rule_count"] = len(policy.rules)
+    if write:
+        if changed:
+            _atomic_replace(Path(path), formatted.encode("utf-8"))
+            payload["written"] = True
+        text = (
+            f"policy fmt ok: path={path} changed={str(changed).lower()} "
+            f"written={str(changed).lower()} rules={len(policy.rules)}"
+        )
+        return Outcome(payload, text=[text])
+    if check:
+        code = 2 if changed else 0
+        if changed:
+            payload["ok"] = False
+            payload["error"] = (
+                f"policy is not formatted: {path} (run gait policy fmt --write {path})"
+            )
+        text = f"policy fmt check: path={path} formatted={str(not changed).lower()}"
+        return Outcome(payload, exit_code=code, text=[text])
+    payload["formatted"] = formatted
+    return Outcome(payload, raw=formatted)
+
+
+def _atomic_replace(path: Path, data: bytes) -> None:
+    """Write next to the target, keep its permissions, then rename over it."""
+    mode = path.stat().st_mode & 0o7777
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise GaitError(
+            f"policy fmt: write {path}: {err}", exit_code=1, code="internal_failure"
+        ) from err
+
+
+# ------------------------------------------------------------ compile ---
+
+
+@gait_command(
+    group,
+    "compile",
+    explain="Compile a policy and show its canonical DSL or its decision table.",
+    help="Compile POLICY; --emit dsl prints the canonical DSL, --emit ir the decision table (JSON).",
+)
+@click.argument("args", nargs=-1)
+@click.option("--emit", type=click.Choice(["dsl", "ir"]), default="dsl", show_default=True)
+@click.option("--no-cache", is_flag=True, help="Compile from source even if a cached table exists.")
+def compile_(args: tuple[str, ...], emit: str, no_cache: bool, json: bool) -> Outcome:
+    import msgspec
+
+    from gait.policy import compile_policy_file
+    from gait.policy.dsl import render_dsl
+
+    path = one_positional(args, "<policy.yaml>")
+    compiled = compile_policy_file(path, use_cache=not no_cache)
+    payload: dict[str, Any] = {
+        "ok": True,
+        "path": path,
+        "policy_digest": compiled.policy_digest,
+        "source_digest": compiled.ir.source_digest,
+        "rule_count": len(compiled.rows),
+    }
+    if emit == "dsl":
+        text = render_dsl(compiled.policy)
+        payload["dsl"] = text
+        return Outcome(payload, raw=text)
+    ir = msgspec.to_builtins(compiled.ir, order="deterministic")
+    payload["ir"] = ir
+    raw = msgspec.json.format(msgspec.json.encode(ir, order="deterministic"), indent=2).decode()
+    return Outcome(payload, raw=raw + "\n")
+
+
+# ------------------------------------------------------------ test ---
+
+
+@gait_command(
+    group,
+    "test",
+    explain="Evaluate one intent fixture against a policy, offline, with no side effects.",
+    help=(
+        "Evaluate INTENT against POLICY. Exit 0 allow/dry_run, 3 block, 4 require_approval, "
+        "6 invalid input. --why lists every row and why it did or did not match."
+    ),
+)
+@click.argument("args", nargs=-1)
+@click.option("--why", "why", is_flag=True, help="Show why each rule row did or did not match.")
+@click.option(
+    "--explain", "explain_flag", is_flag=True, help="Same as --why when inputs are given."
+)
+def test(args: tuple[str, ...], why: bool, explain_flag: bool, json: bool) -> Outcome:
+    if explain_flag and len(args) < 2:
+        return Outcome(
+            {"ok": True, "explain": group.commands["test"].explain},  # type: ignore[attr-defined]
+            text=[group.commands["test"].explain],  # type: ignore[attr-defined]
+        )
+    if len(args) != 2:
+        raise InvalidInput("expected <policy.yaml> <intent_fixture.json>")
+    return run_policy_test(args[0], args[1], why=why or explain_flag)
+
+
+def run_policy_test(policy_path: str, intent_path: str, *, why: bool = False) -> Outcome:
+    from gait.engine import evaluate
+
+    compiled = load_compiled(policy_path)
+    _raw, intent = load_intent(intent_path)
+    decision = evaluate(compiled, intent)
+    from gait.intent import intent_digest
+
+    payload: dict[str, Any] = {
+        "ok": True,
+        "schema_id": "gait.policytest.result",
+        "schema_version": "1.0.0",
+        "created_at": decision.created_at,
+        "policy_digest": compiled.policy_digest,
+        "intent_digest": intent_digest(intent),
+        "verdict": decision.verdict,
+    }
+    if decision.reason_codes:
+        payload["reason_codes"] = list(decision.reason_codes)
+    if decision.violations:
+        payload["violations"] = list(decision.violations)
+    if decision.matched_rule:
+        payload["matched_rule"] = decision.matched_rule
+    payload["summary"] = cap_summary(
+        f"policy test verdict={decision.verdict} reasons={_summary_list(decision.reason_codes)} "
+        f"violations={_summary_list(decision.violations)}"
+    )
+    text = [payload["summary"]]
+    if why:
+        from gait.engine.explain import explain_rows, render_explanation
+
+        report = explain_rows(compiled, decision.intent or intent)
+        payload["explanation"] = report
+        text = [*render_explanation(report), payload["summary"]]
+    return Outcome(payload, exit_code=exit_for_verdict(decision.verdict), text=text)
+
+
+# ------------------------------------------------------------ simulate ---
+
+
+@gait_command(
+    group,
+    "simulate",
+    explain="Compare a candidate policy with a baseline over intent fixtures and report changes.",
+    help="Evaluate every fixture under --baseline and --policy and report changed verdicts.",
+)
+@click.argument("args", nargs=-1)
+@click.option("--policy", "candidate", default="", help="Candidate policy.")
+@click.option("--baseline", default="", help="Baseline policy.")
+@click.option("--fixtures", default="", help="CSV of intent files and/or directories.")
+def simulate(
+    args: tuple[str, ...], candidate: str, baseline: str, fixtures: str, json: bool
+) -> Outcome:
+    from gait.engine.simulate import discover_fixtures
+    from gait.engine.simulate import simulate as run
+
+    if args:
+        raise InvalidInput("unexpected positional arguments")
+    if not candidate.strip():
+        raise InvalidInput("missing required --policy <candidate_policy.yaml>")
+    if not baseline.strip():
+        raise InvalidInput("missing required --baseline <baseline_policy.yaml>")
+    if not fixtures.strip():
+        raise InvalidInput("missing required --fixtures <csv files/dirs>")
+    paths = discover_fixtures(fixtures)
+    base = load_compiled(baseline.strip())
+    cand = load_compiled(candidate.strip())
+    loaded = [(p, load_intent(p)[1]) for p in paths]
+    payload = run(base, cand, loaded)
+    text = [payload["summary"]]
+    for entry in payload.get("changed", []):
+        text.append(
+            f"  {entry['fixture_path']}: {entry['baseline_verdict']} -> {entry['candidate_verdict']}"
+        )
+    return Outcome(payload, text=text)
+
+
+# ------------------------------------------------------------ init ---
+
+_TEMPLATES = {
+    "baseline-lowrisk": "base_low_risk.yaml",
+    "baseline-mediumrisk": "base_medium_risk.yaml",
+    "baseline-highrisk": "base_high_risk.yaml",
+}
+_ALIASES = {
+    "baseline_low_risk": "baseline-lowrisk",
+    "low": "baseline-lowrisk",
+    "baseline_medium_risk": "baseline-mediumrisk",
+    "medium": "baseline-mediumrisk",
+    "baseline_high_risk": "baseline-highrisk",
+    "high": "baseline-highrisk",
+}
+
+
+@gait_command(
+    group,
+    "init",
+    explain="Write a starter policy from a built-in template.",
+    help="Write a starter policy: baseline-lowrisk, baseline-mediumrisk or baseline-highrisk.",
+)
+@click.argument("args", nargs=-1)
+@click.option("--out", default="gait.policy.yaml", show_default=True)
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(args: tuple[str, ...], out: str, force: bool, json: bool) -> Outcome:
+    from gait.resources import policy_template
+
+    names = ", ".join(_TEMPLATES)
+    if len(args) != 1:
+        raise InvalidInput(f"expected <template>, one of: {names}")
+    key = args[0].strip().lower()
+    key = _ALIASES.get(key, key)
+    if key not in _TEMPLATES:
+        raise InvalidInput(f"unknown template: {args[0]}")
+    target = Path(out)
+    if target.exists() and not force:
+        raise InvalidInput(f"output path already exists (use --force to overwrite): {out}")
+    data = policy_template(_TEMPLATES[key]).read_bytes()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, target)
+    payload = {
+        "ok": True,
+        "template": key,
+        "policy_path": out,
+        "next_commands": [
+            f"gait policy validate {out} --json",
+            f"gait policy fmt {out} --write --json",
+            "gait doctor --json",
+        ],
+    }
+    return Outcome(payload, text=[f"policy init ok: template={key} path={out}"])

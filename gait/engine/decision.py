@@ -1,0 +1,182 @@
+"""The result of one evaluation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gait.intent.model import Intent
+from gait.policy.model import Limit
+
+DEFAULT_CREATED_AT = "1980-01-01T00:00:00Z"
+
+
+class StepVerdict:
+    __slots__ = ("index", "matched_rule", "reason_codes", "tool_name", "verdict", "violations")
+
+    def __init__(
+        self,
+        index: int,
+        tool_name: str,
+        verdict: str,
+        reason_codes: tuple[str, ...],
+        violations: tuple[str, ...],
+        matched_rule: str,
+    ) -> None:
+        self.index = index
+        self.tool_name = tool_name
+        self.verdict = verdict
+        self.reason_codes = reason_codes
+        self.violations = violations
+        self.matched_rule = matched_rule
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "index": self.index,
+            "tool_name": self.tool_name,
+            "verdict": self.verdict,
+        }
+        if self.reason_codes:
+            out["reason_codes"] = list(self.reason_codes)
+        if self.violations:
+            out["violations"] = list(self.violations)
+        if self.matched_rule:
+            out["matched_rule"] = self.matched_rule
+        return out
+
+
+class Decision:
+    """Verdict plus everything later stages need (approvals, budgets, brokers, traces).
+
+    ``intent_digest`` is computed on first access: digests are not needed to decide.
+    """
+
+    __slots__ = (
+        "_intent_digest",
+        "broker_reference",
+        "broker_scopes",
+        "composite_risk_class",
+        "dataflow_triggered",
+        "destructive_budget",
+        "intent",
+        "matched_rule",
+        "min_approvals",
+        "policy_digest",
+        "rate_limit",
+        "reason_codes",
+        "require_broker_credential",
+        "require_delegation",
+        "require_distinct_approvers",
+        "required_delegation_scopes",
+        "step_verdicts",
+        "verdict",
+        "violations",
+    )
+
+    def __init__(
+        self,
+        *,
+        verdict: str,
+        reason_codes: tuple[str, ...],
+        violations: tuple[str, ...],
+        matched_rule: str,
+        policy_digest: str,
+        intent: Intent | None,
+        min_approvals: int = 0,
+        require_distinct_approvers: bool = False,
+        require_broker_credential: bool = False,
+        require_delegation: bool = False,
+        required_delegation_scopes: tuple[str, ...] = (),
+        broker_reference: str = "",
+        broker_scopes: tuple[str, ...] = (),
+        rate_limit: Limit | None = None,
+        destructive_budget: Limit | None = None,
+        dataflow_triggered: bool = False,
+        step_verdicts: tuple[StepVerdict, ...] = (),
+        composite_risk_class: str = "",
+        intent_digest: str = "",
+    ) -> None:
+        self.verdict = verdict
+        self.reason_codes = reason_codes
+        self.violations = violations
+        self.matched_rule = matched_rule
+        self.policy_digest = policy_digest
+        self.intent = intent
+        self.min_approvals = min_approvals
+        self.require_distinct_approvers = require_distinct_approvers
+        self.require_broker_credential = require_broker_credential
+        self.require_delegation = require_delegation
+        self.required_delegation_scopes = required_delegation_scopes
+        self.broker_reference = broker_reference
+        self.broker_scopes = broker_scopes
+        self.rate_limit = rate_limit
+        self.destructive_budget = destructive_budget
+        self.dataflow_triggered = dataflow_triggered
+        self.step_verdicts = step_verdicts
+        self.composite_risk_class = composite_risk_class
+        self._intent_digest = intent_digest
+
+    @property
+    def intent_digest(self) -> str:
+        if not self._intent_digest and self.intent is not None:
+            from gait.intent import intent_digest
+
+            self._intent_digest = intent_digest(self.intent)
+        return self._intent_digest
+
+    @property
+    def created_at(self) -> str:
+        if self.intent is not None and self.intent.created_at:
+            return self.intent.created_at
+        return DEFAULT_CREATED_AT
+
+    @property
+    def is_script(self) -> bool:
+        return self.intent is not None and self.intent.script is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data view (empty optional fields omitted), for JSON output."""
+        out: dict[str, Any] = {
+            "verdict": self.verdict,
+            "reason_codes": list(self.reason_codes),
+            "violations": list(self.violations),
+            "policy_digest": self.policy_digest,
+        }
+        if self.intent is not None:
+            out["intent_digest"] = self.intent_digest
+        optional: dict[str, Any] = {
+            "matched_rule": self.matched_rule,
+            "min_approvals": self.min_approvals,
+            "require_distinct_approvers": self.require_distinct_approvers,
+            "require_broker_credential": self.require_broker_credential,
+            "require_delegation": self.require_delegation,
+            "required_delegation_scopes": list(self.required_delegation_scopes),
+            "broker_reference": self.broker_reference,
+            "broker_scopes": list(self.broker_scopes),
+            "dataflow_triggered": self.dataflow_triggered,
+            "composite_risk_class": self.composite_risk_class,
+        }
+        for key, value in optional.items():
+            if value:
+                out[key] = value
+        for key, limit in (
+            ("rate_limit", self.rate_limit),
+            ("destructive_budget", self.destructive_budget),
+        ):
+            if limit is not None:
+                out[key] = {
+                    "requests": limit.requests,
+                    "window": limit.window,
+                    "scope": limit.scope,
+                }
+        if self.is_script and self.intent is not None:
+            out["script"] = True
+            out["step_count"] = len(self.intent.script or ())
+            out["script_hash"] = self.intent.script_hash
+            out["step_verdicts"] = [s.to_dict() for s in self.step_verdicts]
+        return out
+
+    def __repr__(self) -> str:
+        return (
+            f"Decision(verdict={self.verdict!r}, reason_codes={list(self.reason_codes)!r}, "
+            f"matched_rule={self.matched_rule!r})"
+        )

@@ -1,0 +1,472 @@
+"""The interpreter: ``evaluate(compiled, intent) -> Decision`` (policy.md §5, §13).
+
+Pure and deterministic: the same table and the same intent give the same
+decision. Stateful features (approvals, budgets, brokers) are applied by the
+caller to the Decision this returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from gait.engine.decision import Decision, StepVerdict
+from gait.engine.matchers import Matcher, build_matcher, domain_match, path_match
+from gait.engine.verdicts import RANK, most_restrictive
+from gait.errors import IntentError
+from gait.intent.model import Intent, Target
+from gait.policy.compiler import CompiledPolicy
+from gait.policy.ir import PolicyIR, Row
+from gait.policy.model import Limit
+
+_EGRESS_KINDS = frozenset({"host", "url", "bucket", "queue", "topic"})
+_MAX_SCRIPT_STEPS = 64
+
+
+class _Runtime:
+    """Closures and per-tool candidate lists derived from a table, built once."""
+
+    __slots__ = ("candidates", "default_rows", "matchers")
+
+    def __init__(self, ir: PolicyIR) -> None:
+        self.matchers: tuple[tuple[Matcher, ...], ...] = tuple(
+            tuple(build_matcher(p, row.delegation) for p in row.predicates) for row in ir.rows
+        )
+        rows = ir.rows
+        anyr = ir.any_tool_rows
+        self.default_rows: tuple[Row, ...] = tuple(rows[i] for i in anyr)
+        self.candidates: dict[str, tuple[Row, ...]] = {
+            tool: tuple(rows[i] for i in sorted(set(ids) | set(anyr)))
+            for tool, ids in ir.tool_index
+        }
+
+
+def _runtime(compiled: CompiledPolicy) -> _Runtime:
+    rt = compiled._runtime
+    if rt is None:
+        rt = compiled._runtime = _Runtime(compiled.ir)
+    return rt
+
+
+def evaluate(
+    compiled: CompiledPolicy,
+    intent: Intent | Mapping[str, Any] | bytes | str,
+    *,
+    prepare: bool = True,
+) -> Decision:
+    """Decide one intent.
+
+    ``intent`` may be a normalized :class:`Intent`, a raw mapping, or JSON bytes/text.
+    Raw intents are normalized here; if that fails and fail-closed applies to the
+    intent's risk class, the result is ``block`` (``fail_closed_intent_invalid``),
+    otherwise :class:`IntentError` is raised. ``prepare`` strips context-evidence
+    claims, as ``gate eval`` and ``policy test`` do without a verified envelope.
+    """
+    from gait import intent as intents
+
+    ir = compiled.ir
+    if not isinstance(intent, Intent):
+        raw = intents.decode_intent_bytes(intent) if isinstance(intent, bytes | str) else intent
+        try:
+            intent = intents.normalize_intent(raw)
+        except IntentError:
+            fc = ir.fail_closed
+            if fc.enabled and intents.raw_risk_class(raw) in fc.risk_classes:
+                return Decision(
+                    verdict="block",
+                    reason_codes=("fail_closed_intent_invalid",),
+                    violations=("intent_not_evaluable",),
+                    matched_rule="",
+                    policy_digest=ir.policy_digest,
+                    intent=None,
+                )
+            raise
+    if prepare:
+        intent = intents.prepare_intent(intent)
+
+    blocked = _fail_closed(ir, intent)
+    if blocked is not None:
+        return Decision(
+            verdict="block",
+            reason_codes=blocked[0],
+            violations=blocked[1],
+            matched_rule="",
+            policy_digest=ir.policy_digest,
+            intent=intent,
+        )
+    rt = _runtime(compiled)
+    if intent.script is not None:
+        return _evaluate_script(ir, rt, intent)
+    return _evaluate_single(ir, rt, intent)
+
+
+# ------------------------------------------------------------ fail closed ---
+
+
+def _fail_closed(ir: PolicyIR, intent: Intent) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    fc = ir.fail_closed
+    if not fc.enabled or intent.context.risk_class not in fc.risk_classes:
+        return None
+    reasons: set[str] = set()
+    violations: set[str] = set()
+    targets = intent.targets
+    unknown_class = any(t.endpoint_class in ("", "other") for t in targets)
+    for field in fc.required_fields:
+        if field == "targets" and not targets:
+            reasons.add("fail_closed_missing_targets")
+            violations.add("missing_targets")
+        elif field == "arg_provenance" and not intent.arg_provenance:
+            reasons.add("fail_closed_missing_arg_provenance")
+            violations.add("missing_arg_provenance")
+        elif field == "endpoint_class" and unknown_class:
+            reasons.add("fail_closed_missing_endpoint_class")
+            violations.add("missing_endpoint_class")
+        elif field == "delegation" and intent.delegation is None:
+            reasons.add("fail_closed_missing_delegation")
+            violations.add("missing_delegation")
+        elif field == "context_evidence" and not intent.context.context_set_digest:
+            reasons.add("context_evidence_missing")
+            violations.add("missing_context_evidence")
+    if unknown_class:
+        reasons.add("fail_closed_endpoint_class_unknown")
+        violations.add("endpoint_class_unknown")
+    if not reasons:
+        return None
+    return tuple(sorted(reasons)), tuple(sorted(violations))
+
+
+# ------------------------------------------------------------ single intent ---
+
+
+def matching_tier(rt: _Runtime, intent: Intent, ir: PolicyIR) -> list[Row]:
+    """Rows of the first (lowest-priority-number) tier whose match holds."""
+    rows = rt.candidates.get(intent.tool_name, rt.default_rows)
+    matchers = rt.matchers
+    tier: list[Row] = []
+    tier_priority = 0
+    for row in rows:
+        if tier and row.priority != tier_priority:
+            break
+        for check in matchers[row.index]:
+            if not check(intent):
+                break
+        else:
+            if not tier:
+                tier_priority = row.priority
+            tier.append(row)
+    return tier
+
+
+class _RuleOutcome:
+    __slots__ = ("dataflow", "effect", "reasons", "row", "violations")
+
+    def __init__(
+        self, row: Row, effect: str, reasons: list[str], violations: list[str], dataflow: bool
+    ):
+        self.row = row
+        self.effect = effect
+        self.reasons = reasons
+        self.violations = violations
+        self.dataflow = dataflow
+
+
+def _apply_rule(row: Row, intent: Intent) -> _RuleOutcome:
+    effect = row.effect
+    reasons = list(row.reasons)
+    violations = list(row.violations)
+    targets = intent.targets
+    triggered = False
+
+    flow = row.dataflow
+    if (
+        flow is not None
+        and targets
+        and any(p.source in flow.tainted_sources for p in intent.arg_provenance)
+    ):
+        if not (flow.destination_kinds or flow.destination_values or flow.destination_operations):
+            hit = any(t.kind in _EGRESS_KINDS for t in targets)
+        else:
+            hit = any(
+                (not flow.destination_kinds or t.kind in flow.destination_kinds)
+                and (not flow.destination_values or t.value in flow.destination_values)
+                and (not flow.destination_operations or t.operation in flow.destination_operations)
+                for t in targets
+            )
+        if hit:
+            triggered = True
+            effect = flow.action
+            reasons.append(flow.reason_code)
+            violations.append(flow.violation)
+
+    ep = row.endpoint
+    if ep is not None:
+        codes: list[str] = []
+        extra_violations: list[str] = []
+        ep_effect = ep.action
+        for t in targets:
+            codes.extend(_endpoint_codes(ep, t))
+        if ep.destructive_action and any(t.destructive for t in targets):
+            ep_effect = most_restrictive(ep.action, ep.destructive_action)
+            codes.append("endpoint_destructive_operation")
+            extra_violations.append("destructive_operation")
+        if codes:
+            effect = most_restrictive(effect, ep_effect)
+            reasons.extend(codes)
+            violations.extend(c for c in codes if c != "endpoint_destructive_operation")
+            violations.extend(extra_violations)
+            reasons.append(ep.reason_code)
+            violations.append(ep.violation)
+
+    ctx_rule = row.context
+    if ctx_rule is not None:
+        ctx = intent.context
+        before = len(reasons)
+        if not ctx.context_set_digest:
+            reasons += ["context_evidence_missing", "context_set_digest_missing"]
+            violations.append("missing_context_evidence")
+        if ctx_rule.mode_required and ctx.context_evidence_mode != "required":
+            reasons.append("context_evidence_mode_mismatch")
+            violations.append("context_evidence_mode_violation")
+        if ctx_rule.max_age_seconds > 0:
+            age = _context_age(ctx.auth_context)
+            if age is None or age > ctx_rule.max_age_seconds:
+                reasons.append("context_freshness_exceeded")
+                violations.append("context_freshness_violation")
+        if len(reasons) > before:
+            effect = "block"
+
+    if any(t.destructive for t in targets):
+        if intent.context.phase == "plan":
+            effect = most_restrictive(effect, "dry_run")
+            reasons.append("plan_phase_non_destructive")
+        else:
+            effect = most_restrictive(effect, "require_approval")
+            reasons.append("destructive_apply_requires_approval")
+    return _RuleOutcome(row, effect, reasons, violations, triggered)
+
+
+def _endpoint_codes(ep: Any, t: Target) -> list[str]:
+    out: list[str] = []
+    if t.kind == "path":
+        value = t.value.strip()
+        if any(path_match(p, value) for p in ep.path_denylist):
+            out.append("endpoint_path_denied")
+        if ep.path_allowlist and not any(path_match(p, value) for p in ep.path_allowlist):
+            out.append("endpoint_path_not_allowlisted")
+    domain = t.endpoint_domain.lower()
+    if domain:
+        if any(domain_match(p, domain) for p in ep.domain_denylist):
+            out.append("endpoint_domain_denied")
+        if ep.domain_allowlist and not any(domain_match(p, domain) for p in ep.domain_allowlist):
+            out.append("endpoint_domain_not_allowlisted")
+    if (
+        t.endpoint_class.startswith("net.")
+        and ep.egress_classes
+        and t.endpoint_class not in ep.egress_classes
+    ):
+        out.append("endpoint_egress_class_not_allowed")
+    return out
+
+
+def _context_age(auth: dict[str, Any] | None) -> int | None:
+    if not auth or "context_age_seconds" not in auth:
+        return None
+    value = auth["context_age_seconds"]
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    if isinstance(value, float):
+        return int(value) if value >= 0 and value == value and value != float("inf") else None
+    if isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return None
+        return int(number) if number >= 0 and number != float("inf") else None
+    return None
+
+
+def stricter_limit(a: Limit | None, b: Limit | None) -> Limit | None:
+    """Fewer requests wins; then minute before hour; then the smaller scope name."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    ka = (a.requests, 0 if a.window == "minute" else 1, a.scope)
+    kb = (b.requests, 0 if b.window == "minute" else 1, b.scope)
+    return a if ka <= kb else b
+
+
+def _evaluate_single(ir: PolicyIR, rt: _Runtime, intent: Intent) -> Decision:
+    tier = matching_tier(rt, intent, ir)
+    if not tier:
+        verdict = ir.default_verdict
+        return Decision(
+            verdict=verdict,
+            reason_codes=(f"default_{verdict}",),
+            violations=(),
+            matched_rule="",
+            policy_digest=ir.policy_digest,
+            intent=intent,
+            min_approvals=1 if verdict == "require_approval" else 0,
+        )
+    outcomes = [_apply_rule(row, intent) for row in tier]
+    return _merge(ir, intent, outcomes)
+
+
+def _merge(ir: PolicyIR, intent: Intent, outcomes: list[_RuleOutcome]) -> Decision:
+    final = "allow"
+    for o in outcomes:
+        if RANK.get(o.effect, 0) > RANK.get(final, 0):
+            final = o.effect
+    reasons: set[str] = set()
+    violations: set[str] = set()
+    min_approvals = 0
+    distinct = broker = delegation = dataflow = False
+    scopes: set[str] = set()
+    broker_scopes: set[str] = set()
+    references: set[str] = set()
+    rate: Limit | None = None
+    budget: Limit | None = None
+    for o in outcomes:
+        if o.effect != final:
+            continue
+        row = o.row
+        reasons.update(o.reasons)
+        violations.update(o.violations)
+        approvals = row.min_approvals or (1 if o.effect == "require_approval" else 0)
+        min_approvals = max(min_approvals, approvals)
+        distinct = distinct or row.require_distinct_approvers
+        broker = broker or row.require_broker_credential
+        delegation = delegation or row.require_delegation
+        dataflow = dataflow or o.dataflow
+        scopes.update(row.delegation_scopes)
+        broker_scopes.update(row.broker_scopes)
+        if row.broker_reference:
+            references.add(row.broker_reference)
+        rate = stricter_limit(rate, row.rate_limit)
+        budget = stricter_limit(budget, row.destructive_budget)
+    if final != "require_approval":
+        min_approvals, distinct = 0, False
+    reasons.discard("")
+    violations.discard("")
+    return Decision(
+        verdict=final,
+        reason_codes=tuple(sorted(reasons)),
+        violations=tuple(sorted(violations)),
+        matched_rule=",".join(sorted({o.row.name for o in outcomes})),
+        policy_digest=ir.policy_digest,
+        intent=intent,
+        min_approvals=min_approvals,
+        require_distinct_approvers=distinct,
+        require_broker_credential=broker,
+        require_delegation=delegation,
+        required_delegation_scopes=tuple(sorted(scopes)),
+        broker_reference=",".join(sorted(references)),
+        broker_scopes=tuple(sorted(broker_scopes)),
+        rate_limit=rate,
+        destructive_budget=budget,
+        dataflow_triggered=dataflow,
+    )
+
+
+# ------------------------------------------------------------ scripts ---
+
+
+def _step_risk(targets: tuple[Target, ...]) -> str:
+    if any(t.endpoint_class in ("fs.delete", "proc.exec") or t.destructive for t in targets):
+        return "high"
+    if any(t.endpoint_class in ("fs.write", "net.http", "net.dns") for t in targets):
+        return "medium"
+    return "low"
+
+
+_RISK_RANK = {"low": 0, "medium": 1, "high": 2}
+
+
+def _evaluate_script(ir: PolicyIR, rt: _Runtime, intent: Intent) -> Decision:
+    steps = intent.script or ()
+    step_verdicts: list[StepVerdict] = []
+    decisions: list[Decision] = []
+    risks: list[str] = []
+    for i, step in enumerate(steps):
+        sub = msgspec.structs.replace(
+            intent,
+            tool_name=step.tool_name,
+            args=step.args,
+            targets=step.targets,
+            arg_provenance=step.arg_provenance,
+            script=None,
+            script_hash="",
+        )
+        d = _evaluate_single(ir, rt, sub)
+        decisions.append(d)
+        risks.append(_step_risk(step.targets))
+        step_verdicts.append(
+            StepVerdict(i, step.tool_name, d.verdict, d.reason_codes, d.violations, d.matched_rule)
+        )
+    verdict = "allow"
+    reasons: set[str] = set()
+    violations: set[str] = set()
+    matched: set[str] = set()
+    min_approvals = 0
+    distinct = broker = delegation = dataflow = False
+    scopes: set[str] = set()
+    broker_scopes: set[str] = set()
+    reference = ""
+    rate: Limit | None = None
+    budget: Limit | None = None
+    for d in decisions:
+        verdict = most_restrictive(verdict, d.verdict)
+        reasons.update(d.reason_codes)
+        violations.update(d.violations)
+        if d.matched_rule:
+            matched.add(d.matched_rule)
+        min_approvals = max(min_approvals, d.min_approvals)
+        distinct = distinct or d.require_distinct_approvers
+        broker = broker or d.require_broker_credential
+        delegation = delegation or d.require_delegation
+        dataflow = dataflow or d.dataflow_triggered
+        scopes.update(d.required_delegation_scopes)
+        broker_scopes.update(d.broker_scopes)
+        reference = reference or d.broker_reference
+        rate = stricter_limit(rate, d.rate_limit)
+        budget = stricter_limit(budget, d.destructive_budget)
+    sc = ir.scripts
+    max_steps = sc.max_steps or _MAX_SCRIPT_STEPS
+    if len(steps) > max_steps:
+        verdict = "block"
+        reasons.add("script_max_steps_exceeded")
+        violations.add("script_max_steps_exceeded")
+    if sc.require_approval_above > 0 and len(steps) > sc.require_approval_above:
+        verdict = most_restrictive(verdict, "require_approval")
+        reasons.add("script_step_threshold_approval")
+        min_approvals = max(min_approvals, 1)
+    if sc.block_mixed_risk and len(set(risks)) > 1:
+        verdict = "block"
+        reasons.add("script_mixed_risk_blocked")
+        violations.add("script_mixed_risk")
+    composite = max(risks, key=lambda r: _RISK_RANK[r]) if risks else "low"
+    return Decision(
+        verdict=verdict,
+        reason_codes=tuple(sorted(reasons)),
+        violations=tuple(sorted(violations)),
+        matched_rule=",".join(sorted(matched)),
+        policy_digest=ir.policy_digest,
+        intent=intent,
+        min_approvals=min_approvals,
+        require_distinct_approvers=distinct,
+        require_broker_credential=broker,
+        require_delegation=delegation,
+        required_delegation_scopes=tuple(sorted(scopes)),
+        broker_reference=reference,
+        broker_scopes=tuple(sorted(broker_scopes)),
+        rate_limit=rate,
+        destructive_budget=budget,
+        dataflow_triggered=dataflow,
+        step_verdicts=tuple(step_verdicts),
+        composite_risk_class=composite,
+    )

@@ -1,0 +1,10 @@
+"""The gate pipeline around ``evaluate()``: what ``gate eval``, the proxy and the SDK run.
+
+evaluate → rate limits / budgets → approvals / delegation → broker → simulate → signed trace.
+"""
+
+from __future__ import annotations
+
+from gait.gate.pipeline import GateRequest, GateResult, run_gate
+
+__all__ = ["GateRequest", "GateResult", "run_gate"]

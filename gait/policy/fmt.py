@@ -1,0 +1,198 @@
+"""``policy fmt``: the normalized policy written back as YAML (policy.md §15).
+
+Every key is written, in the fixed order of the model, with its normalized
+value. Full-line comments stay above the key (or rule) they preceded, and
+end-of-line comments stay on their key's line, even when rules are reordered.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from gait.policy.model import Policy
+from gait.policy.source import PathKey, Positions
+
+_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-/]*$")
+_RESERVED = frozenset({"true", "false", "null", "yes", "no", "on", "off", "y", "n", "~"})
+
+
+def yaml_scalar(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    text = str(value)
+    if _PLAIN.match(text) and text.lower() not in _RESERVED:
+        return text
+    return json.dumps(text, ensure_ascii=False)
+
+
+@dataclass
+class Comments:
+    """Comments of the original text keyed by the path they belong to."""
+
+    leading: dict[PathKey, list[str]] = field(default_factory=dict)
+    trailing: dict[PathKey, str] = field(default_factory=dict)
+    footer: list[str] = field(default_factory=list)
+
+
+def _comment_start(line: str) -> int:
+    """Index of a ``#`` that starts a comment (outside quotes), or -1."""
+    quote = ""
+    for i, ch in enumerate(line):
+        if quote:
+            if ch == quote:
+                quote = ""
+            elif ch == "\\" and quote == '"':
+                continue
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "#" and (i == 0 or line[i - 1] in " \t"):
+            return i
+    return -1
+
+
+def _owner(path: PathKey) -> PathKey:
+    """Comments attach to mapping keys (and whole rules), never to list items."""
+    out: list[str | int] = []
+    for i, part in enumerate(path):
+        if isinstance(part, int) and not (i == 1 and path[0] == "rules"):
+            break
+        out.append(part)
+    return tuple(out)
+
+
+def collect_comments(text: str, positions: Positions, rule_order: dict[int, int]) -> Comments:
+    from gait.policy.source import KEY_MARK
+
+    by_line: dict[int, PathKey] = {}
+    for path, (line, _col) in positions.items():
+        if path and path[0] == KEY_MARK:
+            owner = _owner(path[1:])
+        elif len(path) == 2 and path[0] == "rules":
+            owner = path  # a rule item: its "- " line belongs to the rule itself
+        else:
+            continue
+        current = by_line.get(line)
+        if current is None or len(owner) < len(current):
+            by_line[line] = owner
+    out = Comments()
+    pending: list[str] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            pending.append(stripped)
+            continue
+        if not stripped:
+            continue
+        path = by_line.get(number)
+        if path is None:
+            continue
+        path = _renumber(path, rule_order)
+        if pending:
+            out.leading.setdefault(path, []).extend(pending)
+            pending = []
+        idx = _comment_start(line)
+        if idx > 0:
+            out.trailing[path] = line[idx:].strip()
+    out.footer = pending
+    return out
+
+
+def _renumber(path: PathKey, rule_order: dict[int, int]) -> PathKey:
+    if len(path) >= 2 and path[0] == "rules" and isinstance(path[1], int):
+        return ("rules", rule_order.get(path[1], path[1]), *path[2:])
+    return path
+
+
+class _Writer:
+    def __init__(self, comments: Comments | None) -> None:
+        self.lines: list[str] = []
+        self.c = comments or Comments()
+
+    def lead(self, path: PathKey, indent: str) -> None:
+        for comment in self.c.leading.get(path, ()):
+            self.lines.append(f"{indent}{comment}")
+
+    def line(self, path: PathKey, text: str) -> None:
+        tail = self.c.trailing.get(path)
+        self.lines.append(f"{text}  {tail}" if tail else text)
+
+    def struct(self, obj: msgspec.Struct, path: PathKey, indent: str) -> None:
+        for name in obj.__struct_fields__:
+            value = getattr(obj, name)
+            sub = (*path, name)
+            self.lead(sub, indent)
+            if isinstance(value, msgspec.Struct):
+                self.line(sub, f"{indent}{name}:")
+                self.struct(value, sub, indent + "  ")
+            elif isinstance(value, tuple) and name == "rules" and not path:
+                if not value:
+                    self.line(sub, f"{indent}{name}: []")
+                    continue
+                self.line(sub, f"{indent}{name}:")
+                for i, rule in enumerate(value):
+                    rule_path = ("rules", i)
+                    self.lead(rule_path, indent + "  ")
+                    start = len(self.lines)
+                    self.struct(rule, rule_path, indent + "    ")
+                    first = self.lines[start]
+                    offset = start
+                    while self.lines[offset].lstrip().startswith("#"):
+                        offset += 1
+                    first = self.lines[offset]
+                    self.lines[offset] = f"{indent}  - {first[len(indent) + 4 :]}"
+            elif isinstance(value, tuple):
+                self.line(sub, f"{indent}{name}: [{', '.join(yaml_scalar(v) for v in value)}]")
+            else:
+                self.line(sub, f"{indent}{name}: {yaml_scalar(value)}")
+
+
+def format_policy(policy: Policy, comments: Comments | None = None) -> str:
+    """YAML text of a normalized policy; ends with a newline."""
+    writer = _Writer(comments)
+    writer.struct(policy, (), "")
+    if comments and comments.footer:
+        writer.lines.extend(comments.footer)
+    return "\n".join(writer.lines) + "\n"
+
+
+def rule_order(decoded: Policy) -> dict[int, int]:
+    """Original rule index → index after the normalizer's stable sort."""
+    keyed = sorted(
+        range(len(decoded.rules)),
+        key=lambda i: (decoded.rules[i].priority, decoded.rules[i].name.strip().encode("utf-8")),
+    )
+    return {orig: new for new, orig in enumerate(keyed)}
+
+
+def format_source(data: bytes, path_name: str, kind: str) -> tuple[Policy, str]:
+    """Normalize a policy source and return it with its formatted text.
+
+    YAML keeps the author's comments; a DSL source is rewritten as canonical DSL.
+    """
+    from gait.policy.normalize import normalize_policy
+    from gait.policy.source import decode_policy, decode_text, load_yaml, locate
+
+    text = decode_text(data, path_name)
+    if kind == "dsl":
+        from gait.policy.dsl import parse_dsl, render_dsl
+
+        raw, positions = parse_dsl(text, path_name)
+        decoded = decode_policy(raw, positions, {}, path_name)
+        policy = normalize_policy(decoded, lambda p: locate(path_name, positions, p))
+        return policy, render_dsl(policy)
+    raw, positions, texts = load_yaml(text, path_name)
+    decoded = decode_policy(raw, positions, texts, path_name)
+    policy = normalize_policy(decoded, lambda p: locate(path_name, positions, p))
+    comments = collect_comments(text, positions, rule_order(decoded))
+    return policy, format_policy(policy, comments)
