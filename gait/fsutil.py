@@ -1,0 +1,83 @@
+"""Small filesystem helpers shared by every artifact writer.
+
+Artifacts (keys, traces, runpacks, regress results) must never be observed
+half-written: a reader either sees the old file or the complete new one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import tempfile
+
+__all__ = ["atomic_write"]
+
+# errno values meaning "this filesystem cannot hard-link", not "the target exists".
+_NO_LINK = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK, errno.ENOSYS}
+
+
+def atomic_write(
+    path: str | os.PathLike[str], data: bytes, mode: int = 0o600, *, overwrite: bool = True
+) -> None:
+    """Write ``data`` to ``path`` atomically with exactly ``mode`` (umask does not apply).
+
+    The bytes go to a temp file in the same directory, are fsynced, then moved
+    into place with ``os.replace``. With ``overwrite=False`` the move is a hard
+    link, which fails with :class:`FileExistsError` if ``path`` already exists,
+    so two concurrent writers can never clobber each other (used for keys).
+    The parent directory must exist. ``OSError`` propagates to the caller.
+    """
+    target = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(target))
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        if overwrite:
+            os.replace(tmp, target)
+        else:
+            _create_exclusive(tmp, target, data, mode)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(directory)
+
+
+def _create_exclusive(tmp: str, target: str, data: bytes, mode: int) -> None:
+    """Move ``tmp`` to ``target`` only if ``target`` does not exist yet."""
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        raise
+    except OSError as err:
+        if err.errno not in _NO_LINK:
+            raise
+        # No hard links here: fall back to an exclusive create (still never overwrites).
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(target, mode)
+    os.unlink(tmp)
+
+
+def _fsync_dir(directory: str) -> None:
+    """Persist the rename itself; not supported everywhere, so best effort."""
+    if os.name != "posix":
+        return
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

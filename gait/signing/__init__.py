@@ -1,0 +1,63 @@
+"""Ed25519 keys and the record signing scheme of trace.md §2–§3.
+
+Importing this package does not import ``cryptography``; the functions that
+need it import it on first use, so CLI start-up stays fast.
+"""
+
+from __future__ import annotations
+
+from gait.signing.keyfiles import KeyFiles, init_key_files, rotate_key_files, rotated_prefix
+from gait.signing.keys import (
+    DEV_KEY_WARNING,
+    KeyPair,
+    encode_private_key,
+    encode_public_key,
+    generate_keypair,
+    key_id_for,
+    load_private_key,
+    load_public_key,
+    resolve_signing_key,
+    resolve_verify_key,
+    source_label,
+    write_private_key,
+    write_public_key,
+)
+from gait.signing.signature import (
+    ALG_ED25519,
+    record_digest,
+    sign_digest,
+    sign_record,
+    verify_record,
+    verify_signature,
+)
+from gait.signing.timestamps import format_rfc3339, now_rfc3339, parse_rfc3339, to_rfc3339
+
+__all__ = [
+    "ALG_ED25519",
+    "DEV_KEY_WARNING",
+    "KeyFiles",
+    "KeyPair",
+    "encode_private_key",
+    "encode_public_key",
+    "format_rfc3339",
+    "generate_keypair",
+    "init_key_files",
+    "key_id_for",
+    "load_private_key",
+    "load_public_key",
+    "now_rfc3339",
+    "parse_rfc3339",
+    "record_digest",
+    "resolve_signing_key",
+    "resolve_verify_key",
+    "rotate_key_files",
+    "rotated_prefix",
+    "sign_digest",
+    "sign_record",
+    "source_label",
+    "to_rfc3339",
+    "verify_record",
+    "verify_signature",
+    "write_private_key",
+    "write_public_key",
+]
