@@ -1,0 +1,175 @@
+"""Building and signing ``gait.gate.trace`` records (trace.md §4).
+
+The builder takes plain values (whatever produced the decision), so the
+engine, the MCP proxy and tests all emit byte-identical records for the same
+inputs. Time fields are RFC 3339 UTC text from the start and stay text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from gait.errors import InvalidInput
+from gait.signing import KeyPair, now_rfc3339, parse_rfc3339, sign_record, to_rfc3339
+from gait.trace.schema import TRACE_FIELDS, shape
+
+__all__ = [
+    "DEFAULT_CREATED_AT",
+    "TRACE_SCHEMA_ID",
+    "TRACE_SCHEMA_VERSION",
+    "build_trace_record",
+    "compute_event_id",
+    "compute_trace_id",
+    "project_trace",
+    "sign_trace",
+]
+
+TRACE_SCHEMA_ID = "gait.gate.trace"
+TRACE_SCHEMA_VERSION = "1.0.0"
+DEFAULT_CREATED_AT = "1980-01-01T00:00:00Z"
+"""``created_at`` when the intent carried none (fixed, so traces stay reproducible)."""
+
+
+def compute_trace_id(policy_digest: str, intent_digest: str, verdict: str) -> str:
+    """First 12 bytes (24 hex) of sha256 of ``policy:intent:verdict``: same decision, same id."""
+    text = f"{policy_digest}:{intent_digest}:{verdict}"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
+
+
+def compute_event_id(trace_id: str, observed_at: str) -> str:
+    """First 12 bytes hex of sha256 of ``trace_id:observed_at``: one id per emission."""
+    return hashlib.sha256(f"{trace_id}:{observed_at}".encode()).hexdigest()[:24]
+
+
+def _keep_text(text: str) -> str:
+    parse_rfc3339(text)  # validate only; the original text is what was signed
+    return text
+
+
+def project_trace(record: Mapping[str, Any]) -> dict[str, Any]:
+    """Project a parsed record onto the known trace fields (see :mod:`gait.trace.schema`).
+
+    This is what the reference re-serializes before hashing, so verifying the
+    projection matches it exactly; time text is kept as written.
+    """
+    return shape(record, TRACE_FIELDS, time_text=_keep_text)
+
+
+def _unique_sorted(values: Iterable[str]) -> list[str]:
+    return sorted({v.strip() for v in values if v and v.strip()})
+
+
+def _plain(value: Any) -> Any:
+    """msgspec Structs (e.g. the intent model's skill provenance) to plain data."""
+    import msgspec
+
+    if isinstance(value, msgspec.Struct):
+        return msgspec.to_builtins(value)
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def build_trace_record(
+    *,
+    policy_digest: str,
+    intent_digest: str,
+    args_digest: str,
+    tool_name: str,
+    verdict: str,
+    created_at: str | datetime | None = None,
+    observed_at: str | datetime | None = None,
+    producer_version: str | None = None,
+    correlation_id: str = "",
+    policy_id: str = "",
+    policy_version: str = "",
+    matched_rule_ids: Iterable[str] = (),
+    violations: Iterable[str] = (),
+    context_set_digest: str = "",
+    context_evidence_mode: str = "",
+    context_ref_count: int = 0,
+    context_source: str = "",
+    script: bool = False,
+    step_count: int = 0,
+    script_hash: str = "",
+    composite_risk_class: str = "",
+    step_verdicts: Iterable[Mapping[str, Any]] = (),
+    pre_approved: bool = False,
+    pattern_id: str = "",
+    registry_reason: str = "",
+    latency_ms: float = 0.0,
+    approval_token_ref: str = "",
+    delegation_ref: Mapping[str, Any] | None = None,
+    mcp_trust: Mapping[str, Any] | None = None,
+    relationship: Mapping[str, Any] | None = None,
+    skill_provenance: Mapping[str, Any] | Any | None = None,
+) -> dict[str, Any]:
+    """The unsigned trace record for one decision, fields in the reference order.
+
+    ``created_at`` defaults to ``1980-01-01T00:00:00Z``, ``observed_at`` to now
+    (nanosecond text); ``producer_version`` to :data:`gait.PRODUCER_VERSION`.
+    Violations are trimmed, de-duplicated and sorted; ``matched_rule_ids``
+    default to the unique sorted ``matched_rule`` of ``step_verdicts``;
+    negative latency becomes 0; ``composite_risk_class`` is lowercased; every
+    empty/zero/false ``?`` field is left out. Nested values
+    (``delegation_ref``, ``relationship``, ...) are taken as given.
+    Raises :class:`InvalidInput` when ``verdict`` or ``intent_digest`` is empty
+    or a value has the wrong type.
+    """
+    from gait import PRODUCER_VERSION
+
+    verdict = verdict.strip()
+    if not verdict:
+        raise InvalidInput("gate result verdict is required for trace emission")
+    if not intent_digest.strip():
+        raise InvalidInput("intent digest missing after normalization")
+    steps = [_plain(step) for step in step_verdicts]
+    rule_ids = list(matched_rule_ids) or [str(s.get("matched_rule") or "") for s in steps]
+    observed = to_rfc3339(observed_at) if observed_at else now_rfc3339()
+    trace_id = compute_trace_id(policy_digest, intent_digest, verdict)
+    raw: dict[str, Any] = {
+        "schema_id": TRACE_SCHEMA_ID,
+        "schema_version": TRACE_SCHEMA_VERSION,
+        "created_at": to_rfc3339(created_at) if created_at else DEFAULT_CREATED_AT,
+        "observed_at": observed,
+        "producer_version": (producer_version or "").strip() or PRODUCER_VERSION or "0.0.0-dev",
+        "trace_id": trace_id,
+        "event_id": compute_event_id(trace_id, observed),
+        "correlation_id": correlation_id.strip(),
+        "tool_name": tool_name,
+        "args_digest": args_digest,
+        "intent_digest": intent_digest,
+        "policy_digest": policy_digest,
+        "policy_id": policy_id.strip(),
+        "policy_version": policy_version.strip(),
+        "matched_rule_ids": _unique_sorted(rule_ids),
+        "verdict": verdict,
+        "context_set_digest": context_set_digest,
+        "context_evidence_mode": context_evidence_mode,
+        "context_ref_count": context_ref_count,
+        "context_source": context_source.strip(),
+        "script": script,
+        "step_count": step_count,
+        "script_hash": script_hash,
+        "composite_risk_class": composite_risk_class.strip().lower(),
+        "step_verdicts": steps,
+        "pre_approved": pre_approved,
+        "pattern_id": pattern_id.strip(),
+        "registry_reason": registry_reason.strip(),
+        "violations": _unique_sorted(violations),
+        "latency_ms": max(latency_ms, 0),
+        "approval_token_ref": approval_token_ref.strip(),
+        "delegation_ref": _plain(delegation_ref),
+        "mcp_trust": _plain(mcp_trust),
+        "relationship": _plain(relationship),
+        "skill_provenance": _plain(skill_provenance),
+    }
+    return shape(raw, TRACE_FIELDS, time_text=to_rfc3339)
+
+
+def sign_trace(record: Mapping[str, Any], key: KeyPair) -> dict[str, Any]:
+    """Sign a trace record (§3) over its projection, so the signed bytes are what is written."""
+    return sign_record(project_trace(record), key)

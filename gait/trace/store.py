@@ -1,0 +1,141 @@
+"""Trace files: writing, reading and verifying them (trace.md §4, §4.1).
+
+Reading is strict — a file that is not a UTF-8 JSON trace object is invalid
+input (exit 6) — while a well-formed trace whose signature does not check out
+is a verification failure (exit 2). Keeping the two apart lets callers tell
+"this is not a trace" from "this trace was tampered with or is unsigned".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from gait.errors import InvalidInput, VerificationFailed
+from gait.fsutil import atomic_write
+from gait.signing import KeyPair, record_digest, verify_signature
+from gait.trace.record import TRACE_SCHEMA_ID, project_trace
+
+__all__ = [
+    "TRACE_SIGNATURE_MISSING",
+    "default_trace_path",
+    "normalize_trace_path",
+    "read_trace",
+    "verify_trace",
+    "verify_trace_file",
+    "write_trace",
+]
+
+TRACE_SIGNATURE_MISSING = "trace signature missing"
+
+
+def default_trace_path(trace_id: str) -> str:
+    """``trace_<trace_id>.json`` in the current directory."""
+    return f"trace_{trace_id}.json"
+
+
+def normalize_trace_path(path: str | os.PathLike[str]) -> str:
+    """Clean a trace output path; a relative path may not contain a ``..`` segment.
+
+    Raises :class:`InvalidInput`: ``trace path is required`` or
+    ``relative trace path must not traverse parent directories``.
+    """
+    text = os.fspath(path).strip()
+    cleaned = os.path.normpath(text) if text else ""
+    if cleaned in ("", ".", os.sep):
+        raise InvalidInput("trace path is required")
+    if not os.path.isabs(text):
+        segments = text.replace("\\", "/").split("/")
+        if ".." in segments:
+            raise InvalidInput("relative trace path must not traverse parent directories")
+    return cleaned
+
+
+def write_trace(path: str | os.PathLike[str], record: dict[str, Any]) -> str:
+    """Write ``record`` as 2-space pretty JSON plus ``\\n``, atomically, mode 0600.
+
+    Parent directories are created. Returns the cleaned path written.
+    ``OSError`` propagates (the CLI reports it as an internal failure, exit 1).
+    """
+    target = normalize_trace_path(path)
+    parent = os.path.dirname(target)
+    if parent:
+        os.makedirs(parent, mode=0o750, exist_ok=True)
+    text = json.dumps(record, indent=2, ensure_ascii=False) + "\n"
+    atomic_write(target, text.encode("utf-8"))
+    return target
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"invalid JSON number {name}")
+
+
+def read_trace(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read and parse a trace file into its projected record (signature included).
+
+    Raises :class:`InvalidInput` for an unreadable file (``read trace record:
+    ...``), bytes that are not UTF-8 JSON or not an object or have wrongly
+    typed fields (``parse trace record: ...``), or another artifact's schema.
+    """
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as err:
+        raise InvalidInput(f"read trace record: {err}") from err
+    try:
+        parsed = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError) as err:
+        raise InvalidInput(f"parse trace record: {err}") from err
+    if not isinstance(parsed, dict):
+        raise InvalidInput("parse trace record: expected a JSON object")
+    _check_schema(parsed)
+    try:
+        return project_trace(parsed)
+    except InvalidInput as err:
+        raise InvalidInput(f"parse trace record: {err.message}") from err
+
+
+def _check_schema(parsed: dict[str, Any]) -> None:
+    """Readers reject other artifacts and unknown major versions (DESIGN: formats are contracts)."""
+    schema_id = parsed.get("schema_id")
+    if schema_id != TRACE_SCHEMA_ID:
+        raise InvalidInput(f"not a trace record: schema_id {json.dumps(schema_id)}")
+    version = parsed.get("schema_version")
+    if not isinstance(version, str) or version.split(".")[0] != "1":
+        raise InvalidInput(f"unsupported trace schema_version: {json.dumps(version)}")
+
+
+def verify_trace(record: dict[str, Any], key: KeyPair, *, path: str = "") -> dict[str, Any]:
+    """Verify a trace record's signature with ``key``; returns the §4.1 result.
+
+    The result is ``{ok, path, trace_id, verdict, signature_status, key_id}``
+    plus ``error`` when ``ok`` is false (missing or invalid signature).
+    Wrongly typed fields raise :class:`InvalidInput`.
+    """
+    projected = project_trace(record)
+    signature = projected.get("signature")
+    result: dict[str, Any] = {
+        "ok": False,
+        "path": path,
+        "trace_id": projected["trace_id"],
+        "verdict": projected["verdict"],
+        "signature_status": "failed",
+        "key_id": (signature or {}).get("key_id", ""),
+    }
+    if signature is None:
+        result["error"] = TRACE_SIGNATURE_MISSING
+        return result
+    try:
+        verify_signature(signature, record_digest(projected), key)
+    except VerificationFailed as err:
+        result["error"] = err.message
+        return result
+    result["ok"] = True
+    result["signature_status"] = "verified"
+    return result
+
+
+def verify_trace_file(path: str | os.PathLike[str], key: KeyPair) -> dict[str, Any]:
+    """Read then verify a trace file (see :func:`read_trace` and :func:`verify_trace`)."""
+    return verify_trace(read_trace(path), key, path=os.fspath(path))
