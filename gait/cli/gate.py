@@ -19,8 +19,7 @@ group = GaitGroup(
     context_settings={"help_option_names": ["--help", "-h"]},
 )
 
-# Flags of trace.md §5.1 handled by later stages of the pipeline; accepted here so
-# scripts written for the reference keep working.
+# String flags of trace.md §5.1 consumed by the gate pipeline.
 _PASSTHROUGH = (
     "approval-token",
     "approval-token-chain",
@@ -98,18 +97,51 @@ def eval_(args: tuple[str, ...], json: bool, **opts: Any) -> Outcome:
         raise InvalidInput("unexpected positional arguments")
     if not opts["policy"].strip() or not opts["intent"].strip():
         raise InvalidInput("both --policy and --intent are required")
+    from gait.cli.common import csv_list
+
+    def opt(name: str) -> str | None:
+        value = opts.get(name)
+        return value.strip() if isinstance(value, str) and value.strip() else None
+
     request = GateRequest(
         compiled=None,  # type: ignore[arg-type]
         intent=None,  # type: ignore[arg-type]
         profile=opts["profile"].strip().lower(),
         simulate=opts["simulate"],
         key_mode=opts["key_mode"].strip().lower(),
-        private_key=opts["private_key"],
-        private_key_env=opts["private_key_env"],
+        private_key=opt("private_key"),
+        private_key_env=opt("private_key_env"),
         trace_out=opts["trace_out"].strip() or None,
         correlation_id=correlation_id(["gait", *sys.argv[1:]]),
         approval_token_ref=opts["approval_token_ref"],
-        extra={k: v for k, v in opts.items() if k.replace("_", "-") in _PASSTHROUGH and v},
+        approval_tokens=[*csv_list(opt("approval_token")), *csv_list(opt("approval_token_chain"))],
+        approval_public_key=opt("approval_public_key"),
+        approval_public_key_env=opt("approval_public_key_env"),
+        approval_private_key=opt("approval_private_key"),
+        approval_private_key_env=opt("approval_private_key_env"),
+        approval_audit_out=opt("approval_audit_out"),
+        delegation_tokens=[
+            *csv_list(opt("delegation_token")),
+            *csv_list(opt("delegation_token_chain")),
+        ],
+        delegation_public_key=opt("delegation_public_key"),
+        delegation_public_key_env=opt("delegation_public_key_env"),
+        delegation_private_key=opt("delegation_private_key"),
+        delegation_private_key_env=opt("delegation_private_key_env"),
+        delegation_audit_out=opt("delegation_audit_out"),
+        rate_limit_state=opt("rate_limit_state"),
+        credential_broker=opt("credential_broker") or "off",
+        credential_env_prefix=opt("credential_env_prefix") or "GAIT_BROKER_TOKEN_",
+        credential_ref=opt("credential_ref") or "",
+        credential_scopes=csv_list(opt("credential_scopes")),
+        credential_command=opt("credential_command") or "",
+        credential_command_args=csv_list(opt("credential_command_args")),
+        credential_evidence_out=opt("credential_evidence_out"),
+        unsupported={
+            k: v
+            for k in ("context_envelope", "wrkr_inventory", "approved_script_registry")
+            if (v := opt(k))
+        },
     )
     from gait.gate.pipeline import check_profile
 

@@ -13,6 +13,7 @@ from gait.cli.output import dumps, envelope, write_line
 # name -> ("module:attr", summary). One line per command group; modules load on use.
 COMMANDS: dict[str, tuple[str, str]] = {
     "approve": ("gait.cli.approve:command", "Mint a signed approval token for one intent."),
+    "delegate": ("gait.cli.delegate:group", "Mint and verify signed delegation tokens."),
     "demo": ("gait.cli.demo:command", "Record and verify a demo runpack, offline."),
     "gate": ("gait.cli.gate:group", "Evaluate a tool-call intent against a policy."),
     "keys": ("gait.cli.keys:group", "Create, rotate and check ed25519 signing keys."),

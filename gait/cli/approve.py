@@ -1,0 +1,112 @@
+"""``gait approve``: mint a signed approval token bound to one intent and policy digest."""
+
+from __future__ import annotations
+
+import click
+
+from gait.cli.base import Outcome, gait_command
+from gait.cli.common import csv_list
+from gait.errors import InvalidInput
+
+
+@gait_command(
+    None,
+    "approve",
+    explain="Mint a signed approval token for one intent digest and policy digest.",
+    help=(
+        "Mint a signed approval token. gate eval accepts it (--approval-token) to turn "
+        "require_approval into allow for exactly that intent and policy."
+    ),
+)
+@click.option(
+    "--intent-digest", default="", help="64-hex digest of the intent (from gate eval --json)."
+)
+@click.option("--policy-digest", default="", help="64-hex policy digest.")
+@click.option(
+    "--delegation-binding-digest", default="", help="Bind to the intent's delegation chain."
+)
+@click.option("--ttl", default="", help="Go duration, e.g. 30m, 2h.")
+@click.option("--scope", default="", help="CSV of scopes, e.g. tool:tool.write,phase:apply.")
+@click.option("--approver", default="", help="Approver identity.")
+@click.option("--reason-code", default="", help="Why this was approved (ticket id, change id).")
+@click.option("--max-targets", default=0, type=int)
+@click.option("--max-ops", default=0, type=int)
+@click.option("--out", default="", help="Token path (default approval_<token_id>.json).")
+@click.option("--key-mode", default="dev", show_default=True)
+@click.option("--private-key", default=None)
+@click.option("--private-key-env", default=None)
+def command(
+    intent_digest: str,
+    policy_digest: str,
+    delegation_binding_digest: str,
+    ttl: str,
+    scope: str,
+    approver: str,
+    reason_code: str,
+    max_targets: int,
+    max_ops: int,
+    out: str,
+    key_mode: str,
+    private_key: str | None,
+    private_key_env: str | None,
+    json: bool,
+) -> Outcome:
+    import json as jsonlib
+
+    from gait.fsutil import atomic_write
+    from gait.gate.tokens import mint_approval
+    from gait.policy.duration import parse_go_duration
+    from gait.signing import resolve_signing_key
+    from gait.trace import normalize_trace_path
+
+    try:
+        ttl_nanos = parse_go_duration(ttl) if ttl.strip() else 0
+    except ValueError:
+        ttl_nanos = 0
+    if ttl_nanos <= 0:
+        raise InvalidInput("invalid --ttl, expected positive duration")
+    if not csv_list(scope):
+        raise InvalidInput("scope is required")
+    key, warnings = resolve_signing_key(
+        key_mode.strip().lower(), private_key=private_key, private_key_env=private_key_env
+    )
+    token = mint_approval(
+        key,
+        intent_digest=intent_digest,
+        policy_digest=policy_digest,
+        approver=approver,
+        reason_code=reason_code,
+        scope=csv_list(scope),
+        ttl_nanos=ttl_nanos,
+        delegation_binding_digest=delegation_binding_digest,
+        max_targets=max_targets,
+        max_ops=max_ops,
+    )
+    path = normalize_trace_path(out.strip() or f"approval_{token['token_id']}.json")
+    import os
+
+    parent = os.path.dirname(path)
+    if parent:
+        os.makedirs(parent, mode=0o750, exist_ok=True)
+    atomic_write(path, (jsonlib.dumps(token, indent=2) + "\n").encode())
+    payload = {
+        "ok": True,
+        "token_id": token["token_id"],
+        "token_path": path,
+        "expires_at": token["expires_at"].split(".")[0].rstrip("Z") + "Z",
+        "reason_code": token["reason_code"],
+        "scope": token["scope"],
+        "max_targets": token.get("max_targets", 0),
+        "max_ops": token.get("max_ops", 0),
+        "key_id": key.key_id,
+        "warnings": warnings,
+        "description": "signed approval token created",
+    }
+    payload = {k: v for k, v in payload.items() if v not in (0, [])}
+    text = [
+        f"approval token: {path}",
+        f"token_id={token['token_id']} expires_at={payload['expires_at']}",
+    ]
+    return Outcome(
+        payload, text=text, stderr=[f"warning: {w}" for w in warnings] if not json else []
+    )

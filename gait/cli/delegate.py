@@ -1,0 +1,166 @@
+"""``gait delegate mint|verify``: signed delegation tokens."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from gait.cli.base import GaitGroup, Outcome, gait_command
+from gait.cli.common import csv_list
+from gait.errors import InvalidInput
+
+group = GaitGroup(
+    name="delegate",
+    help="Mint and verify signed delegation tokens.",
+    explain="Mint and verify signed delegation tokens that let one identity act for another.",
+    context_settings={"help_option_names": ["--help", "-h"]},
+)
+
+
+def _ttl(text: str) -> int:
+    from gait.policy.duration import parse_go_duration
+
+    try:
+        nanos = parse_go_duration(text) if text.strip() else 0
+    except ValueError:
+        nanos = 0
+    if nanos <= 0:
+        raise InvalidInput("invalid --ttl, expected positive duration")
+    return nanos
+
+
+@gait_command(
+    group, "mint", explain="Mint a signed delegation token.", help="Mint a signed delegation token."
+)
+@click.option("--delegator", default="")
+@click.option("--delegate", default="")
+@click.option("--scope", default="", help="CSV of scopes.")
+@click.option("--scope-class", default="")
+@click.option("--ttl", default="")
+@click.option("--intent-digest", default="")
+@click.option("--policy-digest", default="")
+@click.option("--out", default="")
+@click.option("--key-mode", default="dev", show_default=True)
+@click.option("--private-key", default=None)
+@click.option("--private-key-env", default=None)
+def mint(
+    delegator: str,
+    delegate: str,
+    scope: str,
+    scope_class: str,
+    ttl: str,
+    intent_digest: str,
+    policy_digest: str,
+    out: str,
+    key_mode: str,
+    private_key: str | None,
+    private_key_env: str | None,
+    json: bool,
+) -> Outcome:
+    import json as jsonlib
+
+    from gait.fsutil import atomic_write
+    from gait.gate.tokens import mint_delegation
+    from gait.signing import resolve_signing_key
+    from gait.trace import normalize_trace_path
+
+    nanos = _ttl(ttl)
+    key, warnings = resolve_signing_key(
+        key_mode.strip().lower(), private_key=private_key, private_key_env=private_key_env
+    )
+    token = mint_delegation(
+        key,
+        delegator=delegator,
+        delegate=delegate,
+        scope=csv_list(scope),
+        ttl_nanos=nanos,
+        scope_class=scope_class,
+        intent_digest=intent_digest,
+        policy_digest=policy_digest,
+    )
+    path = normalize_trace_path(out.strip() or f"delegation_{token['token_id']}.json")
+    parent = os.path.dirname(path)
+    if parent:
+        os.makedirs(parent, mode=0o750, exist_ok=True)
+    atomic_write(path, (jsonlib.dumps(token, indent=2) + "\n").encode())
+    payload = {
+        "ok": True,
+        "token_id": token["token_id"],
+        "token_path": path,
+        "delegator_identity": token["delegator_identity"],
+        "delegate_identity": token["delegate_identity"],
+        "scope": token["scope"],
+        "scope_class": token.get("scope_class", ""),
+        "expires_at": token["expires_at"],
+        "key_id": key.key_id,
+        "warnings": warnings,
+        "description": "signed delegation token created",
+    }
+    payload = {k: v for k, v in payload.items() if v not in ([], "")}
+    return Outcome(payload, text=[f"delegation token: {path}", f"token_id={token['token_id']}"])
+
+
+@gait_command(
+    group,
+    "verify",
+    explain="Verify a delegation token.",
+    help="Verify a delegation token (exit 2 if invalid).",
+)
+@click.option("--token", default="")
+@click.option("--delegator", default="")
+@click.option("--delegate", default="")
+@click.option("--scope", default="")
+@click.option("--intent-digest", default="")
+@click.option("--policy-digest", default="")
+@click.option("--public-key", default=None)
+@click.option("--public-key-env", default=None)
+@click.option("--private-key", default=None)
+@click.option("--private-key-env", default=None)
+def verify(
+    token: str,
+    delegator: str,
+    delegate: str,
+    scope: str,
+    intent_digest: str,
+    policy_digest: str,
+    public_key: str | None,
+    public_key_env: str | None,
+    private_key: str | None,
+    private_key_env: str | None,
+    json: bool,
+) -> Outcome:
+    from gait.gate.tokens import read_token, validate_delegation
+    from gait.signing import resolve_verify_key
+
+    if not token.strip():
+        raise InvalidInput("missing required --token <delegation_token.json>")
+    doc = read_token(token.strip())
+    key = resolve_verify_key(
+        public_key=public_key,
+        public_key_env=public_key_env,
+        private_key=private_key,
+        private_key_env=private_key_env,
+    )
+    check = validate_delegation(
+        doc,
+        key,
+        delegator=delegator.strip(),
+        delegate=delegate.strip(),
+        required_scope=csv_list(scope),
+        intent_digest=intent_digest.strip(),
+        policy_digest=policy_digest.strip(),
+    )
+    payload = {
+        "ok": check.valid,
+        "token_id": check.token_id,
+        "valid": check.valid,
+        "key_id": key.key_id,
+    }
+    if not check.valid:
+        payload["error"] = f"delegation token invalid: {check.error_code}"
+        payload["error_code"] = check.error_code
+        return Outcome(
+            payload, exit_code=2, text=[f"delegate verify: invalid ({check.error_code})"]
+        )
+    return Outcome(payload, text=[f"delegate verify: ok token_id={check.token_id}"])

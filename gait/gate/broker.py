@@ -1,0 +1,168 @@
+"""Credential brokers for rules with ``require_broker_credential`` (trace.md §5.6).
+
+The broker proves a credential *could* be issued for this call; only a
+reference to it is recorded, never the secret.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+from dataclasses import dataclass, field
+from typing import Any
+
+from gait.errors import InvalidInput
+from gait.signing import format_rfc3339, now_rfc3339, parse_rfc3339
+
+BROKERS = ("off", "none", "stub", "env", "command")
+DEFAULT_ENV_PREFIX = "GAIT_BROKER_TOKEN_"
+_MAX_OUTPUT = 16 * 1024
+_TIMEOUT = 5.0
+
+
+class BrokerFailure(Exception):
+    """The broker could not issue a credential (the call is blocked, not an input error)."""
+
+
+@dataclass(frozen=True)
+class BrokerRequest:
+    tool_name: str
+    identity: str
+    workspace: str
+    session_id: str
+    request_id: str
+    reference: str
+    scope: tuple[str, ...]
+
+
+@dataclass
+class Credential:
+    issued_by: str
+    credential_ref: str
+    issued_at: str
+    expires_at: str
+    ttl_seconds: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def check_broker_config(name: str, command: str) -> str:
+    name = (name or "off").strip().lower()
+    if name not in BROKERS:
+        raise InvalidInput(f"unsupported credential broker: {name}")
+    if name == "command":
+        if not command.strip():
+            raise InvalidInput("command broker requires --credential-command")
+        if any(c.isspace() for c in command.strip()):
+            raise InvalidInput("--credential-command must not contain whitespace")
+    return "off" if name == "none" else name
+
+
+def _plus(ts: str, seconds: int) -> str:
+    secs, nanos = parse_rfc3339(ts)
+    return format_rfc3339(secs + seconds, nanos)
+
+
+def issue(
+    broker: str,
+    req: BrokerRequest,
+    *,
+    env_prefix: str = DEFAULT_ENV_PREFIX,
+    command: str = "",
+    command_args: tuple[str, ...] = (),
+) -> Credential:
+    now = now_rfc3339()
+    if broker == "stub":
+        material = "|".join(
+            [
+                req.tool_name,
+                req.identity,
+                req.workspace,
+                req.session_id,
+                req.request_id,
+                req.reference,
+                ",".join(req.scope),
+            ]
+        )
+        ref = "stub:" + hashlib.sha256(material.encode()).hexdigest()[:24]
+        return Credential("stub", ref, now, _plus(now, 300), 300)
+    if broker == "env":
+        return _issue_env(req, env_prefix, now)
+    if broker == "command":
+        return _issue_command(req, command, command_args, now)
+    raise BrokerFailure("no credential broker configured")
+
+
+def env_key(reference: str, tool_name: str) -> str:
+    key = (reference or tool_name).upper().replace(".", "_").replace("-", "_")
+    key = re.sub(r"[^A-Z0-9_]+", "_", key).strip("_")
+    return key or "DEFAULT"
+
+
+def _issue_env(req: BrokerRequest, prefix: str, now: str) -> Credential:
+    var = f"{prefix}{env_key(req.reference, req.tool_name)}"
+    value = os.environ.get(var, "")
+    if not value.strip():
+        raise BrokerFailure(f"credential env not set: {var}")
+    ref = f"env:{var}:" + hashlib.sha256(value.encode()).hexdigest()[:16]
+    issued = os.environ.get(f"{var}_ISSUED_AT", "").strip() or now
+    expires = os.environ.get(f"{var}_EXPIRES_AT", "").strip()
+    ttl_text = os.environ.get(f"{var}_TTL_SECONDS", "").strip()
+    ttl = int(ttl_text) if ttl_text.isdigit() else 0
+    if not expires and ttl:
+        expires = _plus(issued, ttl)
+    return Credential("env", ref, issued, expires, ttl)
+
+
+def _issue_command(req: BrokerRequest, command: str, args: tuple[str, ...], now: str) -> Credential:
+    allow = os.environ.get("GAIT_CREDENTIAL_COMMAND_ALLOWLIST", "")
+    if allow.strip():
+        allowed = {a.strip() for a in allow.split(",") if a.strip()}
+        if command not in allowed and os.path.basename(command) not in allowed:
+            raise BrokerFailure(f"credential command not in allowlist: {command}")
+    payload = json.dumps(
+        {
+            "ToolName": req.tool_name,
+            "Identity": req.identity,
+            "Workspace": req.workspace,
+            "SessionID": req.session_id,
+            "RequestID": req.request_id,
+            "Reference": req.reference,
+            "Scope": list(req.scope),
+        }
+    )
+    try:
+        proc = subprocess.run(
+            [command, *args],
+            input=payload.encode(),
+            capture_output=True,
+            timeout=_TIMEOUT,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as err:
+        raise BrokerFailure(f"credential command failed: {err}") from err
+    if len(proc.stdout) + len(proc.stderr) > _MAX_OUTPUT:
+        raise BrokerFailure("credential command output exceeds 16 KiB")
+    if proc.returncode != 0:
+        raise BrokerFailure(f"credential command exited {proc.returncode}")
+    try:
+        doc = json.loads(proc.stdout)
+    except ValueError as err:
+        raise BrokerFailure(f"credential command output is not JSON: {err}") from err
+    ref = doc.get("credential_ref") if isinstance(doc, dict) else None
+    if (
+        not isinstance(ref, str)
+        or not ref.strip()
+        or len(ref) > 256
+        or any(c in ref for c in "\r\n\t")
+    ):
+        raise BrokerFailure("credential command returned an invalid credential_ref")
+    ttl = doc.get("ttl_seconds") if isinstance(doc.get("ttl_seconds"), int) else 0
+    issued = doc.get("issued_at") if isinstance(doc.get("issued_at"), str) else now
+    expires = doc.get("expires_at") if isinstance(doc.get("expires_at"), str) else ""
+    if not expires and ttl:
+        expires = _plus(issued, ttl)
+    issued_by = doc.get("issued_by") if isinstance(doc.get("issued_by"), str) else "command"
+    return Credential(issued_by or "command", ref.strip(), issued, expires, ttl)
