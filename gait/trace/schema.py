@@ -185,13 +185,11 @@ def shape(
             out[field.name] = time_text(_expect_str(raw, path))
             continue
         if field.kind in ("obj", "any"):
-            if raw is None and not field.keep_empty:
-                continue
-            if field.kind == "any":
-                out[field.name] = raw
-            else:
-                out[field.name] = shape(
-                    {} if raw is None else raw, field.fields, time_text=time_text, where=path
+            if raw is not None:
+                out[field.name] = (
+                    raw
+                    if field.kind == "any"
+                    else shape(raw, field.fields, time_text=time_text, where=path)
                 )
             continue
         item = _convert(field, raw, path, time_text)
@@ -229,8 +227,7 @@ def _convert(field: Field, raw: Any, path: str, time_text: Callable[[str], str])
     if kind == "strs":
         return ["" if v is None else _expect_str(v, f"{path}[{i}]") for i, v in enumerate(raw)]
     return [
-        shape({} if v is None else v, field.fields, time_text=time_text, where=f"{path}[{i}]")
-        for i, v in enumerate(raw)
+        shape(v, field.fields, time_text=time_text, where=f"{path}[{i}]") for i, v in enumerate(raw)
     ]
 
 

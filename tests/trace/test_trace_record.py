@@ -6,6 +6,7 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 import pytest
 
 import gait
@@ -187,11 +188,18 @@ def test_wrong_value_type_is_invalid_input() -> None:
         _build(context_ref_count="2")
 
 
-def test_msgspec_struct_values_are_accepted() -> None:
-    from gait.intent.model import SkillProvenance
+class _Skill(msgspec.Struct, kw_only=True):
+    """Shaped like the intent model's skill provenance (a msgspec Struct)."""
 
+    skill_name: str
+    source: str
+    publisher: str
+    digest: str = ""
+
+
+def test_msgspec_struct_values_are_accepted() -> None:
     record = _build(
-        skill_provenance=SkillProvenance(skill_name="s", source="git", publisher="p", digest="x")
+        skill_provenance=_Skill(skill_name="s", source="git", publisher="p", digest="x")
     )
     assert record["skill_provenance"] == {
         "skill_name": "s",
