@@ -6,13 +6,18 @@ import json
 import os
 import re
 import stat
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
+GaitRunner = Callable[..., subprocess.CompletedProcess[str]]
 INIT_FIELDS = {"ok", "prefix", "key_id", "public_key_path", "private_key_path", "correlation_id"}
 VERIFY_FIELDS = {"ok", "key_id", "public_key_source", "private_key_source", "correlation_id"}
 
 
-def test_keys_init_json_then_refuses_overwrite_then_force(tmp_path: Path, gait_cli) -> None:
+def test_keys_init_json_then_refuses_overwrite_then_force(
+    tmp_path: Path, gait_cli: GaitRunner
+) -> None:
     first = gait_cli("keys", "init", "--json", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     out = json.loads(first.stdout)
@@ -42,7 +47,7 @@ def test_keys_init_json_then_refuses_overwrite_then_force(tmp_path: Path, gait_c
     assert json.loads(forced.stdout)["key_id"] != out["key_id"]
 
 
-def test_keys_rotate_and_verify(tmp_path: Path, gait_cli) -> None:
+def test_keys_rotate_and_verify(tmp_path: Path, gait_cli: GaitRunner) -> None:
     rotated = gait_cli(
         "keys", "rotate", "--out-dir", "k", "--prefix", "ops", "--json", cwd=tmp_path
     )
@@ -69,7 +74,7 @@ def test_keys_rotate_and_verify(tmp_path: Path, gait_cli) -> None:
     assert result["public_key_source"] == f"path:{out['public_key_path']}"
 
 
-def test_keys_verify_env_source_and_derived_public(tmp_path: Path, gait_cli) -> None:
+def test_keys_verify_env_source_and_derived_public(tmp_path: Path, gait_cli: GaitRunner) -> None:
     init = json.loads(gait_cli("keys", "init", "--out-dir", ".", "--json", cwd=tmp_path).stdout)
     env = {"GAIT_TEST_PRIVATE": (tmp_path / "gait_private.key").read_text()}
     result = gait_cli(
@@ -84,7 +89,9 @@ def test_keys_verify_env_source_and_derived_public(tmp_path: Path, gait_cli) -> 
     assert out["key_id"] == init["key_id"]
 
 
-def test_keys_verify_mismatch_and_missing_private_exit_6(tmp_path: Path, gait_cli) -> None:
+def test_keys_verify_mismatch_and_missing_private_exit_6(
+    tmp_path: Path, gait_cli: GaitRunner
+) -> None:
     gait_cli("keys", "init", "--out-dir", ".", "--prefix", "a", cwd=tmp_path)
     gait_cli("keys", "init", "--out-dir", ".", "--prefix", "b", cwd=tmp_path)
     mismatch = gait_cli(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,8 @@ from gait.signing import (
     write_private_key,
     write_public_key,
 )
+
+Loader = Callable[..., KeyPair]
 
 VECTOR_PUBLIC_B64 = "2452IFcJJprSJUSaASiKpWRN4bzs7KbckliBk2cKGeg="
 VECTOR_KEY_ID = "8393424682c702d59a923d26924b2d4827711e6c585117077766645e22efeb52"
@@ -93,10 +96,12 @@ def test_key_text_is_trimmed_of_spaces_tabs_cr_lf(tmp_path: Path, fixed_key: Key
 
 
 @pytest.mark.parametrize(
-    ("kind", "loader", "size", "wrong"),
-    [("private", load_private_key, 64, 32), ("public", load_public_key, 32, 64)],
+    ("kind", "loader", "wrong"),
+    [("private", load_private_key, 32), ("public", load_public_key, 64)],
 )
-def test_wrong_length_reports_decoded_length(tmp_path: Path, kind, loader, size, wrong) -> None:
+def test_wrong_length_reports_decoded_length(
+    tmp_path: Path, kind: str, loader: Loader, wrong: int
+) -> None:
     path = _write(tmp_path, "k", base64.b64encode(b"\x01" * wrong).decode())
     with pytest.raises(InvalidInput, match=f"^invalid {kind} key length: {wrong}$"):
         loader(path)
@@ -105,7 +110,7 @@ def test_wrong_length_reports_decoded_length(tmp_path: Path, kind, loader, size,
 @pytest.mark.parametrize(
     ("kind", "loader"), [("private", load_private_key), ("public", load_public_key)]
 )
-def test_bad_base64_is_a_decode_error(tmp_path: Path, kind, loader) -> None:
+def test_bad_base64_is_a_decode_error(tmp_path: Path, kind: str, loader: Loader) -> None:
     with pytest.raises(InvalidInput, match=f"^decode {kind} key: "):
         loader(_write(tmp_path, "k", "not*base64!"))
 
@@ -145,7 +150,7 @@ def test_env_sources_hold_trimmed_base64(
     ("kind", "loader"), [("private", load_private_key), ("public", load_public_key)]
 )
 def test_unset_or_empty_env_is_not_set(
-    monkeypatch: pytest.MonkeyPatch, value, kind, loader
+    monkeypatch: pytest.MonkeyPatch, value: str | None, kind: str, loader: Loader
 ) -> None:
     monkeypatch.delenv("GAIT_TEST_KEY", raising=False)
     if value is not None:
@@ -157,7 +162,7 @@ def test_unset_or_empty_env_is_not_set(
 @pytest.mark.parametrize(
     ("kind", "loader"), [("private", load_private_key), ("public", load_public_key)]
 )
-def test_path_and_env_together_is_an_error(kind, loader) -> None:
+def test_path_and_env_together_is_an_error(kind: str, loader: Loader) -> None:
     with pytest.raises(InvalidInput, match=f"^{kind} key source: set either path or env$"):
         loader("some.key", "SOME_ENV")
 

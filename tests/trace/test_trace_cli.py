@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from gait.signing import KeyPair, write_private_key, write_public_key
 from gait.trace import build_trace_record, sign_trace, write_trace
 
+GaitRunner = Callable[..., subprocess.CompletedProcess[str]]
 OUTPUT_FIELDS = {
     "ok",
     "path",
@@ -39,7 +42,7 @@ def signed_trace(tmp_path: Path, fixed_key: KeyPair) -> dict:
 
 
 def test_verified_trace_json_output(
-    tmp_path: Path, gait_cli, signed_trace: dict, fixed_key: KeyPair
+    tmp_path: Path, gait_cli: GaitRunner, signed_trace: dict, fixed_key: KeyPair
 ) -> None:
     result = gait_cli(
         "trace", "verify", "trace.json", "--public-key", "pub.key", "--json", cwd=tmp_path
@@ -56,7 +59,7 @@ def test_verified_trace_json_output(
 
 
 def test_path_flag_private_key_and_text_output(
-    tmp_path: Path, gait_cli, signed_trace: dict
+    tmp_path: Path, gait_cli: GaitRunner, signed_trace: dict
 ) -> None:
     result = gait_cli(
         "trace", "verify", "--path", "trace.json", "--private-key", "priv.key", cwd=tmp_path
@@ -65,7 +68,9 @@ def test_path_flag_private_key_and_text_output(
     assert result.stdout.splitlines()[0] == "trace verify ok: trace.json"
 
 
-def test_tampered_trace_exits_2_with_error(tmp_path: Path, gait_cli, signed_trace: dict) -> None:
+def test_tampered_trace_exits_2_with_error(
+    tmp_path: Path, gait_cli: GaitRunner, signed_trace: dict
+) -> None:
     text = (tmp_path / "trace.json").read_text().replace('"block"', '"allow"')
     (tmp_path / "trace.json").write_text(text)
     result = gait_cli(
@@ -82,7 +87,7 @@ def test_tampered_trace_exits_2_with_error(tmp_path: Path, gait_cli, signed_trac
     assert out["verdict"] == "allow"
 
 
-def test_unsigned_trace_exits_2(tmp_path: Path, gait_cli, signed_trace: dict) -> None:
+def test_unsigned_trace_exits_2(tmp_path: Path, gait_cli: GaitRunner, signed_trace: dict) -> None:
     unsigned = {k: v for k, v in signed_trace.items() if k != "signature"}
     write_trace(tmp_path / "trace.json", unsigned)
     result = gait_cli("trace", "verify", "trace.json", "--public-key", "pub.key", cwd=tmp_path)
@@ -102,7 +107,7 @@ def test_unsigned_trace_exits_2(tmp_path: Path, gait_cli, signed_trace: dict) ->
     ],
 )
 def test_invalid_input_exits_6(
-    tmp_path: Path, gait_cli, signed_trace: dict, args: list[str], message: str
+    tmp_path: Path, gait_cli: GaitRunner, signed_trace: dict, args: list[str], message: str
 ) -> None:
     (tmp_path / "garbage.json").write_text('{"trace_id": ')
     result = gait_cli("trace", "verify", *args, "--json", cwd=tmp_path)

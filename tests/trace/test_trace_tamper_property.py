@@ -23,10 +23,11 @@ from gait.signing import KeyPair, generate_keypair, write_public_key
 from gait.trace import build_trace_record, sign_trace, verify_trace_file, write_trace
 
 WHITESPACE = b" \t\r\n"
+TraceDir = tuple[Path, bytes, KeyPair]
 
 
 @pytest.fixture(scope="module")
-def trace_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes, KeyPair]:
+def trace_dir(tmp_path_factory: pytest.TempPathFactory) -> TraceDir:
     key = generate_keypair()
     directory = tmp_path_factory.mktemp("tamper")
     record = build_trace_record(
@@ -76,7 +77,9 @@ def _same_json(a: bytes, b: bytes) -> bool:
 @given(
     position=st.integers(min_value=0, max_value=10**6), mask=st.integers(min_value=1, max_value=255)
 )
-def test_any_byte_flip_fails_library_verification(trace_dir, position: int, mask: int) -> None:
+def test_any_byte_flip_fails_library_verification(
+    trace_dir: TraceDir, position: int, mask: int
+) -> None:
     directory, original, key = trace_dir
     flipped = _flip(original, position, mask)
     target = directory / "flipped.json"
@@ -95,7 +98,9 @@ def test_any_byte_flip_fails_library_verification(trace_dir, position: int, mask
 @given(
     position=st.integers(min_value=0, max_value=10**6), mask=st.integers(min_value=1, max_value=255)
 )
-def test_any_byte_flip_fails_cli_verification(trace_dir, position: int, mask: int) -> None:
+def test_any_byte_flip_fails_cli_verification(
+    trace_dir: TraceDir, position: int, mask: int
+) -> None:
     directory, original, key = trace_dir
     flipped = _flip(original, position, mask)
     target = directory / "flipped_cli.json"
@@ -114,13 +119,13 @@ def test_any_byte_flip_fails_cli_verification(trace_dir, position: int, mask: in
         assert code in (2, 6) and payload["error"]
 
 
-def test_unflipped_file_verifies(trace_dir) -> None:
+def test_unflipped_file_verifies(trace_dir: TraceDir) -> None:
     directory, original, key = trace_dir
     (directory / "clean.json").write_bytes(original)
     assert _library_exit(directory / "clean.json", key) == 0
 
 
-def test_every_non_whitespace_position_fails_for_one_mask(trace_dir) -> None:
+def test_every_non_whitespace_position_fails_for_one_mask(trace_dir: TraceDir) -> None:
     """Exhaustive over positions (mask 0x01), so no byte of the file is left unchecked."""
     directory, original, key = trace_dir
     target = directory / "each.json"
