@@ -125,12 +125,12 @@ def _decode_b64(text: str) -> bytes:
 
 def _read_source(kind: str, path: str | None, env: str | None) -> tuple[str, str]:
     """Return ``(base64 text, source label)`` for the ``kind`` ("private"/"public") key."""
-    if _given(path) and _given(env):
+    file_path, env_name = (path or "").strip(), (env or "").strip()
+    if file_path and env_name:
         raise InvalidInput(f"{kind} key source: set either path or env")
-    if _given(path):
-        assert path is not None
+    if file_path:
         try:
-            with open(path.strip(), "rb") as handle:
+            with open(file_path, "rb") as handle:
                 raw = handle.read()
         except OSError as err:
             raise InvalidInput(f"read {kind} key: {err}") from err
@@ -138,14 +138,12 @@ def _read_source(kind: str, path: str | None, env: str | None) -> tuple[str, str
             text = raw.decode("ascii")
         except UnicodeDecodeError as err:
             raise InvalidInput(f"decode {kind} key: {err}") from err
-        return text.strip(_TRIM), source_label(path=path)
-    if _given(env):
-        assert env is not None
-        name = env.strip()
-        value = os.environ.get(name, "").strip()
+        return text.strip(_TRIM), source_label(path=file_path)
+    if env_name:
+        value = os.environ.get(env_name, "").strip()
         if not value:
-            raise InvalidInput(f"{kind} key env not set: {name}")
-        return value, source_label(env=name)
+            raise InvalidInput(f"{kind} key env not set: {env_name}")
+        return value, source_label(env=env_name)
     raise InvalidInput(f"{kind} key not configured")
 
 
