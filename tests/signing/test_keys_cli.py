@@ -7,6 +7,7 @@ import os
 import re
 import stat
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -116,3 +117,19 @@ def test_keys_verify_mismatch_and_missing_private_exit_6(
     assert invalid.returncode == 6
     assert json.loads(invalid.stdout)["error"] == "invalid private key length: 3"
     assert os.path.exists(tmp_path / "a_private.key")
+
+
+def test_help_and_imports_do_not_load_cryptography(tmp_path: Path) -> None:
+    """Start-up stays cheap: cryptography is imported only when a key is used."""
+    code = (
+        "import contextlib, io, sys\n"
+        "import gait.signing, gait.trace, gait.cli.keys, gait.cli.trace\n"
+        "from gait.cli.main import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    codes = [main(['--help']), main(['keys', '--help']), main(['trace', 'verify', '--help'])]\n"
+        "print(codes, 'cryptography' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert result.stdout.strip() == "[0, 0, 0] False", result.stderr
