@@ -1,0 +1,402 @@
+"""Reading intent JSON the way the reference's Go struct decoding does.
+
+The reference decodes an intent file into Go structs, which gives it three
+behaviours we keep (intent.md §1): keys match struct fields case-insensitively
+(``Tool_Name`` binds ``tool_name``), unknown keys are ignored, and a value of
+the wrong JSON type is a *parse* error (exit 6), not a normalization error.
+
+Fast path: msgspec decodes straight into the :mod:`gait.intent._raw` structs,
+type-checking in C. Only when a document has a key that is not a canonical
+field name (a case variant, or an unknown key to ignore) does it take the slow
+path: generic decode, Go-style key folding in Python, then the same typed
+conversion. Go's decoder also *merges* a repeated object-valued key into the
+value decoded so far (struct fields and map keys accumulate, array elements
+merge by index); that is reproduced for repeats that differ in case, while
+byte-identical repeated keys are collapsed by the JSON parser (last wins).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, NoReturn
+
+import msgspec
+
+from gait.errors import IntentError, Location
+from gait.intent._raw import (
+    RawArgProvenance,
+    RawContext,
+    RawDelegation,
+    RawDelegationLink,
+    RawIntent,
+    RawScript,
+    RawScriptStep,
+    RawSkillProvenance,
+    RawTarget,
+)
+from gait.intent._text import fold_key, trim_lower
+from gait.intent.times import TimeFormatError, parse_rfc3339
+
+__all__ = [
+    "BoundIntent",
+    "decode_intent_bytes",
+    "parse_error",
+    "raw_from_mapping",
+    "raw_risk_class",
+    "read_intent_file",
+]
+
+_decode_raw = msgspec.json.Decoder(RawIntent).decode
+_decode_any = msgspec.json.Decoder().decode
+_to_builtins = msgspec.to_builtins
+_BYTE_OFFSET = re.compile(r"\(byte (\d+)\)")
+_JSON_PATH = re.compile(r" - at `\$\.?([^`]*)`$")
+
+
+class BoundIntent(dict):  # type: ignore[type-arg]
+    """A decoded intent: a read-only dict of the known fields (canonical names).
+
+    Values are plain JSON (absent and ``null`` fields omitted; times already
+    canonical UTC text). It also carries the typed decode in ``.raw`` so that
+    :func:`gait.intent.normalize_intent` does not re-validate; the dict is
+    therefore read-only (``.copy()`` gives a mutable plain dict).
+    """
+
+    __slots__ = ("raw",)
+
+    @classmethod
+    def of(cls, raw: RawIntent) -> BoundIntent:
+        """Wrap a typed decode (times already canonical)."""
+        bound = cls()
+        dict.update(bound, _to_builtins(raw))
+        bound.raw = raw
+        return bound
+
+    def _readonly(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise TypeError("BoundIntent is read-only; use .copy() for a mutable dict")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # copy / deepcopy / pickle give a plain (mutable) dict.
+        return (dict, (dict(self),))
+
+    __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = _readonly  # type: ignore[assignment]
+    __ior__ = _readonly  # type: ignore[assignment]
+
+
+def parse_error(message: str, source: str = "", **where: Any) -> IntentError:
+    """``parse intent json: <message>`` (exit 6), with the bare text in details."""
+    location = Location(file=source, **where) if (source or where) else None
+    return IntentError(
+        f"parse intent json: {message}",
+        location=location,
+        details={"reason": message, "stage": "parse"},
+    )
+
+
+def _validation_error(err: msgspec.ValidationError, source: str) -> IntentError:
+    message = str(err)
+    match = _JSON_PATH.search(message)
+    return (
+        parse_error(message, source, field=match.group(1))
+        if match
+        else parse_error(message, source)
+    )
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, (list, tuple)):
+        return "array"
+    return type(value).__name__
+
+
+# --- Go-style key folding (slow path) --------------------------------------
+
+_SCALAR, _STRUCT, _PSTRUCT, _LIST, _STRLIST, _MAP = range(6)
+_Spec = dict[str, tuple[int, Any]]
+
+
+def _spec_of(cls: type[msgspec.Struct], **nested: tuple[int, Any]) -> _Spec:
+    spec: _Spec = {name: (_SCALAR, None) for name in cls.__struct_fields__}
+    spec.update(nested)
+    return spec
+
+
+_TARGET_SPEC = _spec_of(RawTarget)
+_PROVENANCE_SPEC = _spec_of(RawArgProvenance)
+_LINK_SPEC = _spec_of(RawDelegationLink)
+_STEP_SPEC = _spec_of(
+    RawScriptStep,
+    args=(_MAP, None),
+    targets=(_LIST, _TARGET_SPEC),
+    arg_provenance=(_LIST, _PROVENANCE_SPEC),
+)
+_INTENT_SPEC = _spec_of(
+    RawIntent,
+    args=(_MAP, None),
+    script=(_PSTRUCT, _spec_of(RawScript, steps=(_LIST, _STEP_SPEC))),
+    targets=(_LIST, _TARGET_SPEC),
+    arg_provenance=(_LIST, _PROVENANCE_SPEC),
+    skill_provenance=(_PSTRUCT, _spec_of(RawSkillProvenance)),
+    delegation=(
+        _PSTRUCT,
+        _spec_of(RawDelegation, token_refs=(_STRLIST, None), chain=(_LIST, _LINK_SPEC)),
+    ),
+    relationship=(_MAP, None),
+    context=(
+        _STRUCT,
+        _spec_of(
+            RawContext,
+            auth_context=(_MAP, None),
+            credential_scopes=(_STRLIST, None),
+            context_refs=(_STRLIST, None),
+        ),
+    ),
+)
+
+
+def _fold(obj: Mapping[Any, Any], spec: _Spec, out: dict[str, Any]) -> dict[str, Any]:
+    """Bind ``obj``'s keys to ``spec``'s fields the way encoding/json does.
+
+    Type errors are left in place for msgspec to report.
+    """
+    for key, value in obj.items():
+        if not isinstance(key, str):
+            continue
+        entry = spec.get(key)
+        name = key
+        if entry is None:
+            name = fold_key(key)
+            entry = spec.get(name)
+            if entry is None:
+                continue
+        kind, sub = entry
+        if value is None:
+            # null resets pointers, maps and slices; it is a no-op otherwise.
+            if kind != _SCALAR and kind != _STRUCT:
+                out[name] = None
+            continue
+        prev = out.get(name)
+        if (kind == _STRUCT or kind == _PSTRUCT) and isinstance(value, Mapping):
+            out[name] = _fold(value, sub, prev if isinstance(prev, dict) else {})
+        elif kind == _LIST and isinstance(value, (list, tuple)):
+            old = prev if isinstance(prev, list) else []
+            items: list[Any] = []
+            for index, item in enumerate(value):
+                into = old[index] if index < len(old) else None
+                if item is None:
+                    items.append(into)
+                elif isinstance(item, Mapping):
+                    items.append(_fold(item, sub, dict(into) if isinstance(into, dict) else {}))
+                else:
+                    items.append(item)
+            out[name] = items
+        elif kind == _STRLIST and isinstance(value, (list, tuple)):
+            old = prev if isinstance(prev, list) else []
+            out[name] = [
+                (old[index] if index < len(old) else None) if item is None else item
+                for index, item in enumerate(value)
+            ]
+        elif kind == _MAP and isinstance(value, Mapping) and isinstance(prev, Mapping):
+            merged = dict(prev)
+            merged.update(value)
+            out[name] = merged
+        else:
+            out[name] = value
+    return out
+
+
+# --- times -----------------------------------------------------------------
+
+
+def _time(value: str | None, field: str, source: str) -> str | None:
+    if value is None:
+        return None
+    try:
+        return parse_rfc3339(value)
+    except TimeFormatError as err:
+        raise parse_error(str(err), source, field=field) from None
+
+
+def _canonical_times(raw: RawIntent, source: str) -> RawIntent:
+    """Replace RFC 3339 input times by canonical UTC text, in place."""
+    if raw.created_at is not None:
+        raw.created_at = _time(raw.created_at, "created_at", source)
+    delegation = raw.delegation
+    if delegation is not None:
+        if delegation.issued_at is not None:
+            delegation.issued_at = _time(delegation.issued_at, "delegation.issued_at", source)
+        if delegation.expires_at is not None:
+            delegation.expires_at = _time(delegation.expires_at, "delegation.expires_at", source)
+        for index, link in enumerate(delegation.chain or ()):
+            if link is not None:
+                where = f"delegation.chain[{index}]"
+                link.issued_at = _time(link.issued_at, f"{where}.issued_at", source)
+                link.expires_at = _time(link.expires_at, f"{where}.expires_at", source)
+    return raw
+
+
+# --- entry points ----------------------------------------------------------
+
+
+def raw_from_mapping(obj: Mapping[Any, Any], source: str = "") -> RawIntent:
+    """Type-check and bind an already-decoded JSON object (Go semantics).
+
+    Raises ``IntentError("parse intent json: ...")`` on type errors.
+    """
+    if not isinstance(obj, Mapping):
+        raise parse_error(
+            f"json: cannot unmarshal {_json_kind(obj)} into Go value of type gate.IntentRequest",
+            source,
+        )
+    raw: RawIntent | None = None
+    if type(obj) is dict:
+        try:
+            raw = msgspec.convert(obj, RawIntent)
+        except msgspec.ValidationError:
+            raw = None  # unknown or case-variant keys (or a type error): fold first
+    if raw is None:
+        try:
+            raw = msgspec.convert(_fold(obj, _INTENT_SPEC, {}), RawIntent)
+        except msgspec.ValidationError as err:
+            raise _validation_error(err, source) from None
+        except RecursionError:
+            raise parse_error("exceeded max depth", source) from None
+    return _canonical_times(raw, source)
+
+
+def _where(data: bytes, message: str) -> dict[str, int]:
+    match = _BYTE_OFFSET.search(message)
+    if not match:
+        return {}
+    offset = int(match.group(1))
+    head = data[:offset]
+    return {"line": head.count(b"\n") + 1, "column": offset - (head.rfind(b"\n") + 1) + 1}
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"invalid character '{name[0]}' looking for beginning of value")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"json: cannot unmarshal number {text} into Go value of type float64")
+    return value
+
+
+def _replace_surrogates(value: Any) -> Any:
+    """Go decodes unpaired UTF-16 surrogate escapes as U+FFFD."""
+    if isinstance(value, str):
+        if any("\ud800" <= c <= "\udfff" for c in value):
+            return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in value)
+        return value
+    if isinstance(value, list):
+        return [_replace_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_replace_surrogates(k): _replace_surrogates(v) for k, v in value.items()}
+    return value
+
+
+def _decode_generic(data: bytes, source: str) -> Any:
+    try:
+        return _decode_any(data)
+    except (msgspec.DecodeError, msgspec.ValidationError) as err:
+        message = str(err)
+        if b"\\u" in data:
+            # msgspec rejects lone surrogate escapes, which Go accepts.
+            try:
+                text = data.decode("utf-8")
+                value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+                return _replace_surrogates(value)
+            except (ValueError, RecursionError):
+                pass
+        raise parse_error(message, source, **_where(data, message)) from None
+    except RecursionError:
+        raise parse_error("exceeded max depth", source) from None
+
+
+def decode_intent_bytes(data: bytes | bytearray | memoryview | str, source: str = "") -> dict:  # type: ignore[type-arg]
+    """Decode one intent JSON object into a :class:`BoundIntent`.
+
+    Bad JSON, invalid UTF-8, a non-object document, field type errors and
+    malformed times all raise ``IntentError("parse intent json: ...")``.
+    """
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogatepass")
+    elif not isinstance(data, bytes):
+        data = bytes(data)
+    try:
+        raw = _decode_raw(data)
+    except msgspec.ValidationError as err:
+        if "unknown field" not in str(err) and not str(err).startswith("Expected `object`"):
+            raise _validation_error(err, source) from None
+        raw = raw_from_mapping(_decode_generic(data, source), source)
+    except msgspec.DecodeError:
+        raw = raw_from_mapping(_decode_generic(data, source), source)
+    except UnicodeDecodeError as err:
+        raise parse_error(f"invalid UTF-8: {err.reason} at byte {err.start}", source) from None
+    except RecursionError:
+        raise parse_error("exceeded max depth", source) from None
+    else:
+        _canonical_times(raw, source)
+    return BoundIntent.of(raw)
+
+
+def _go_read_error(path: str, err: OSError) -> str:
+    text = err.strerror or str(err)
+    text = text[:1].lower() + text[1:]
+    op = "read" if isinstance(err, IsADirectoryError) else "open"
+    return f"{op} {path}: {text}"
+
+
+def read_intent_file(path: str | Path) -> dict:  # type: ignore[type-arg]
+    """Read and decode an intent file; OS errors become ``read intent: ...``."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as err:
+        message = _go_read_error(str(path), err)
+        raise IntentError(
+            f"read intent: {message}",
+            location=Location(file=str(path)),
+            details={"reason": message, "stage": "read"},
+        ) from None
+    return decode_intent_bytes(data, str(path))
+
+
+def _lookup_folded(obj: Mapping[Any, Any], name: str) -> Any:
+    """Value of the last key that folds to ``name`` (Go field matching)."""
+    found = None
+    for key, value in obj.items():
+        if key == name or (isinstance(key, str) and fold_key(key) == name):
+            found = value
+    return found
+
+
+def raw_risk_class(raw: Mapping[str, Any]) -> str:
+    """Trimmed, lowercased ``context.risk_class`` of a raw or decoded intent.
+
+    The engine needs it when normalization fails, to decide whether the
+    fail-closed block applies (policy.md §5 step 1); missing or mistyped
+    values give ``""``.
+    """
+    if type(raw) is BoundIntent:
+        context = raw.raw.context
+        return trim_lower(context.risk_class) if context and context.risk_class else ""
+    if not isinstance(raw, Mapping):
+        return ""
+    context = _lookup_folded(raw, "context")
+    if not isinstance(context, Mapping):
+        return ""
+    risk = _lookup_folded(context, "risk_class")
+    return trim_lower(risk) if isinstance(risk, str) else ""

@@ -1,0 +1,518 @@
+"""Intent normalization and validation (intent.md §2-§10).
+
+Turns a bound raw intent into the frozen :class:`~gait.intent.model.Intent`
+the engine evaluates: strings trimmed and cased, lists deduplicated and
+sorted, endpoint fields inferred, delegation chains checked. Checks run in the
+spec's order (§10) and the first failure is raised as
+``IntentError("normalize intent: <msg>")`` with the exact reference wording
+(the bare message is in ``err.details["reason"]``).
+
+This runs on every gate decision, so it avoids regexes, datetime parsing and
+intermediate copies; the common single-target intent takes a few µs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from gait.errors import IntentError
+from gait.intent._raw import (
+    RawArgProvenance,
+    RawContext,
+    RawDelegation,
+    RawDelegationLink,
+    RawIntent,
+    RawScript,
+    RawScriptStep,
+    RawSkillProvenance,
+    RawTarget,
+)
+from gait.intent._text import GO_SPACE, is_sha256_hex, lower
+from gait.intent.decode import BoundIntent, parse_error, raw_from_mapping
+from gait.intent.digest import script_hash
+from gait.intent.infer import infer_destructive, infer_endpoint_class, infer_endpoint_domain
+from gait.intent.model import (
+    ArgProvenance,
+    Context,
+    Delegation,
+    DelegationLink,
+    Intent,
+    ScriptStep,
+    SkillProvenance,
+    Target,
+)
+from gait.intent.times import time_sort_key
+
+__all__ = ["MAX_SCRIPT_STEPS", "normalize_intent", "normalize_json_object"]
+
+MAX_SCRIPT_STEPS = 64
+_TARGET_KINDS = frozenset(
+    ("path", "url", "host", "repo", "bucket", "table", "queue", "topic", "other")
+)
+_ENDPOINT_CLASSES = frozenset(
+    (
+        "fs.read",
+        "fs.write",
+        "fs.delete",
+        "proc.exec",
+        "net.http",
+        "net.dns",
+        "ui.click",
+        "ui.type",
+        "ui.navigate",
+        "other",
+    )
+)
+_DISCOVERY_METHODS = frozenset(
+    ("webmcp", "dynamic_mcp", "a2a", "mcp", "static_mcp", "manual", "unknown")
+)
+_PROVENANCE_SOURCES = frozenset(("user", "tool_output", "external", "system"))
+_EVIDENCE_MODES = frozenset(("", "best_effort", "required"))
+_DOUBLE_EXACT = 2**53
+_EMPTY_CONTEXT = RawContext()
+_EMPTY_LINK = RawDelegationLink()
+_EMPTY_STEP = RawScriptStep()
+
+
+class _Reject(Exception):
+    """A validation failure carrying the bare spec message."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _t(value: str | None) -> str:
+    """Trimmed string ('' when absent)."""
+    return value.strip(GO_SPACE) if value else ""
+
+
+def _tl(value: str | None) -> str:
+    """Trimmed, lowercased string ('' when absent)."""
+    if not value:
+        return ""
+    value = value.strip(GO_SPACE)
+    return value.lower() if value.isascii() else lower(value)
+
+
+# --- JSON values (args, auth_context) -------------------------------------
+
+
+def _check_number(value: Any) -> Any:
+    if type(value) is float or isinstance(value, float):
+        if math.isfinite(value):
+            return float(value)
+        raise parse_error(f"json: unsupported value: {value!r}")
+    try:
+        float(value)
+    except OverflowError:
+        raise parse_error(
+            f"json: cannot unmarshal number {value} into Go value of type float64"
+        ) from None
+    return int(value)
+
+
+def _norm_value(value: Any) -> Any:
+    kind = type(value)
+    if kind is str:
+        return value.strip(GO_SPACE)
+    if kind is dict:
+        return normalize_json_object(value)
+    if kind is list:
+        return [_norm_value(item) for item in value]
+    if value is None or kind is bool:
+        return value
+    if kind is int and -_DOUBLE_EXACT < value < _DOUBLE_EXACT:
+        return value
+    if kind is float and value - value == 0.0:
+        return value
+    # Less common shapes from library callers (subclasses, tuples, huge ints).
+    if isinstance(value, str):
+        return str(value).strip(GO_SPACE)
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, (int, float)):
+        return _check_number(value)
+    if isinstance(value, Mapping):
+        return normalize_json_object(value)
+    if isinstance(value, (list, tuple)):
+        return [_norm_value(item) for item in value]
+    raise parse_error(f"json: unsupported type: {type(value).__name__}")
+
+
+def normalize_json_object(obj: Mapping[Any, Any]) -> dict[str, Any]:
+    """§6.1: trim strings and keys recursively; an empty key is an error.
+
+    Raises ``_Reject("args contains empty key")`` (callers add the prefix).
+    When two keys trim to the same text the later one wins (the reference's
+    result depends on Go map order there).
+    """
+    out: dict[str, Any] = {}
+    for key, value in obj.items():
+        if type(key) is not str:
+            if not isinstance(key, str):
+                raise parse_error(f"json: unsupported object key type: {type(key).__name__}")
+            key = str(key)
+        name = key.strip(GO_SPACE)
+        if not name:
+            raise _Reject("args contains empty key")
+        out[name] = value.strip(GO_SPACE) if type(value) is str else _norm_value(value)
+    return out
+
+
+def _norm_args(raw: Any, prefix: str) -> dict[str, Any]:
+    if not raw:
+        return {}
+    try:
+        return normalize_json_object(raw)
+    except _Reject as err:
+        raise _Reject(prefix + err.reason) from None
+
+
+# --- targets and provenance -------------------------------------------------
+
+
+def _target_key(t: Target) -> tuple[Any, ...]:
+    return (
+        t.kind,
+        t.value,
+        t.operation,
+        t.sensitivity,
+        t.endpoint_class,
+        t.endpoint_domain,
+        t.destructive,
+        t.discovery_method,
+        t.read_only_hint,
+        t.destructive_hint,
+        t.idempotent_hint,
+        t.open_world_hint,
+    )
+
+
+def dedup_sort_targets(targets: Iterable[Target]) -> tuple[Target, ...]:
+    """Drop exact duplicates, then order by every field (false before true)."""
+    unique: dict[tuple[Any, ...], Target] = {}
+    for target in targets:
+        unique.setdefault(_target_key(target), target)
+    if len(unique) < 2:
+        return tuple(unique.values())
+    return tuple(unique[key] for key in sorted(unique))
+
+
+def _norm_target(tool_name: str, raw: RawTarget | None) -> Target:
+    if raw is None:
+        raise _Reject("targets require kind and value")
+    kind = _tl(_v) if (_v := raw.kind) else ""
+    value = _t(_v) if (_v := raw.value) else ""
+    operation = _tl(_v) if (_v := raw.operation) else ""
+    endpoint_class = _tl(_v) if (_v := raw.endpoint_class) else ""
+    endpoint_domain = _tl(_v) if (_v := raw.endpoint_domain) else ""
+    if not kind or not value:
+        raise _Reject("targets require kind and value")
+    if kind not in _TARGET_KINDS:
+        raise _Reject(f"unsupported target kind: {kind}")
+    if not endpoint_class:
+        endpoint_class = infer_endpoint_class(kind, operation, tool_name)
+    if endpoint_class not in _ENDPOINT_CLASSES:
+        raise _Reject(f"unsupported endpoint class: {endpoint_class}")
+    if not endpoint_domain:
+        endpoint_domain = infer_endpoint_domain(kind, value)
+    discovery = _tl(_v) if (_v := raw.discovery_method) else ""
+    if not discovery:
+        discovery = "unknown"
+    elif discovery not in _DISCOVERY_METHODS:
+        discovery = discovery.replace("-", "_").replace(" ", "_")
+        if discovery not in _DISCOVERY_METHODS:
+            raise _Reject(f"unsupported discovery method: {discovery}")
+    destructive_hint = raw.destructive_hint is True
+    return Target(
+        kind=kind,
+        value=value,
+        operation=operation,
+        sensitivity=(_tl(_v) if (_v := raw.sensitivity) else ""),
+        endpoint_class=endpoint_class,
+        endpoint_domain=endpoint_domain,
+        destructive=raw.destructive is True
+        or destructive_hint
+        or infer_destructive(endpoint_class, operation),
+        discovery_method=discovery,
+        read_only_hint=raw.read_only_hint is True,
+        destructive_hint=destructive_hint,
+        idempotent_hint=raw.idempotent_hint is True,
+        open_world_hint=raw.open_world_hint is True,
+    )
+
+
+def _norm_targets(tool_name: str, raw: list[RawTarget | None] | None) -> tuple[Target, ...]:
+    if not raw:
+        return ()
+    if len(raw) == 1:
+        return (_norm_target(tool_name, raw[0]),)
+    return dedup_sort_targets([_norm_target(tool_name, item) for item in raw])
+
+
+def dedup_sort_provenance(entries: Iterable[ArgProvenance]) -> tuple[ArgProvenance, ...]:
+    """Drop exact duplicates, then order by (arg_path, source, source_ref, digest)."""
+    unique: dict[tuple[str, str, str, str], ArgProvenance] = {}
+    for entry in entries:
+        key = (entry.arg_path, entry.source, entry.source_ref, entry.integrity_digest)
+        unique.setdefault(key, entry)
+    if len(unique) < 2:
+        return tuple(unique.values())
+    return tuple(unique[key] for key in sorted(unique))
+
+
+def _norm_provenance_entry(raw: RawArgProvenance | None) -> ArgProvenance:
+    if raw is None:
+        raise _Reject("arg provenance requires arg_path and source")
+    arg_path = _t(_v) if (_v := raw.arg_path) else ""
+    source = _tl(_v) if (_v := raw.source) else ""
+    integrity = _tl(_v) if (_v := raw.integrity_digest) else ""
+    if not arg_path or not source:
+        raise _Reject("arg provenance requires arg_path and source")
+    if source not in _PROVENANCE_SOURCES:
+        raise _Reject(f"unsupported provenance source: {source}")
+    if integrity and not is_sha256_hex(integrity):
+        raise _Reject(f"invalid provenance integrity_digest: {integrity}")
+    return ArgProvenance(
+        arg_path=arg_path,
+        source=source,
+        source_ref=(_t(_v) if (_v := raw.source_ref) else ""),
+        integrity_digest=integrity,
+    )
+
+
+def _norm_provenance(raw: list[RawArgProvenance | None] | None) -> tuple[ArgProvenance, ...]:
+    if not raw:
+        return ()
+    if len(raw) == 1:
+        return (_norm_provenance_entry(raw[0]),)
+    return dedup_sort_provenance([_norm_provenance_entry(item) for item in raw])
+
+
+# --- skill provenance, context, delegation ---------------------------------
+
+
+def _norm_skill(raw: RawSkillProvenance) -> SkillProvenance:
+    skill_name = _t(_v) if (_v := raw.skill_name) else ""
+    source = _tl(_v) if (_v := raw.source) else ""
+    publisher = _t(_v) if (_v := raw.publisher) else ""
+    if not skill_name or not source or not publisher:
+        raise _Reject("skill provenance requires skill_name, source, and publisher")
+    digest = _tl(_v) if (_v := raw.digest) else ""
+    if digest and not is_sha256_hex(digest):
+        raise _Reject(f"invalid skill provenance digest: {digest}")
+    return SkillProvenance(
+        skill_name=skill_name,
+        skill_version=(_t(_v) if (_v := raw.skill_version) else ""),
+        source=source,
+        publisher=publisher,
+        digest=digest,
+        signature_key_id=(_t(_v) if (_v := raw.signature_key_id) else ""),
+    )
+
+
+def _norm_string_set(raw: list[str | None] | None) -> tuple[str, ...]:
+    """Trim, drop empty, dedup, sort (byte order)."""
+    if not raw:
+        return ()
+    values = {item.strip(GO_SPACE) for item in raw if item}
+    values.discard("")
+    return tuple(sorted(values))
+
+
+def _norm_context(raw: RawContext) -> Context:
+    identity = _t(_v) if (_v := raw.identity) else ""
+    workspace = _t(_v) if (_v := raw.workspace) else ""
+    risk_class = _tl(_v) if (_v := raw.risk_class) else ""
+    if not identity:
+        raise _Reject("context.identity is required")
+    if not workspace:
+        raise _Reject("context.workspace is required")
+    if not risk_class:
+        raise _Reject("context.risk_class is required")
+    auth_context = raw.auth_context
+    if auth_context:
+        auth_context = _norm_args(auth_context, "normalize context.auth_context: ") or None
+    else:
+        auth_context = None
+    context_set_digest = _tl(_v) if (_v := raw.context_set_digest) else ""
+    if context_set_digest and not is_sha256_hex(context_set_digest):
+        raise _Reject("context.context_set_digest must be sha256 hex")
+    evidence_mode = _tl(_v) if (_v := raw.context_evidence_mode) else ""
+    if evidence_mode not in _EVIDENCE_MODES:
+        raise _Reject("context.context_evidence_mode must be best_effort or required")
+    phase = (_tl(_v) if (_v := raw.phase) else "") or "apply"
+    if phase != "apply" and phase != "plan":
+        raise _Reject("context.phase must be plan or apply")
+    return Context(
+        identity=identity,
+        workspace=workspace.replace("\\", "/"),
+        risk_class=risk_class,
+        phase=phase,
+        job_id=(_t(_v) if (_v := raw.job_id) else ""),
+        session_id=(_t(_v) if (_v := raw.session_id) else ""),
+        request_id=(_t(_v) if (_v := raw.request_id) else ""),
+        auth_context=auth_context,
+        credential_scopes=_norm_string_set(raw.credential_scopes),
+        environment_fingerprint=(_t(_v) if (_v := raw.environment_fingerprint) else ""),
+        context_set_digest=context_set_digest,
+        context_evidence_mode=evidence_mode,
+        context_refs=_norm_string_set(raw.context_refs),
+    )
+
+
+def _expires_before(issued_at: str, expires_at: str) -> bool:
+    """True when both times are set and expiry is not strictly after issue."""
+    return bool(issued_at and expires_at) and time_sort_key(expires_at) <= time_sort_key(issued_at)
+
+
+def _norm_delegation(raw: RawDelegation) -> Delegation:
+    requester = _t(_v) if (_v := raw.requester_identity) else ""
+    if not requester:
+        raise _Reject("delegation.requester_identity is required")
+    chain: list[DelegationLink] = []
+    for index, link in enumerate(raw.chain or ()):
+        if link is None:
+            link = _EMPTY_LINK
+        delegator = _t(_v) if (_v := link.delegator_identity) else ""
+        delegate = _t(_v) if (_v := link.delegate_identity) else ""
+        if not delegator or not delegate:
+            raise _Reject(
+                f"delegation.chain[{index}] requires delegator_identity and delegate_identity"
+            )
+        if index > 0 and chain[index - 1].delegate_identity != delegator:
+            raise _Reject(
+                f"delegation.chain[{index}] delegator_identity must match "
+                f"delegation.chain[{index - 1}].delegate_identity"
+            )
+        issued_at = link.issued_at or ""
+        expires_at = link.expires_at or ""
+        if _expires_before(issued_at, expires_at):
+            raise _Reject(f"delegation.chain[{index}] expires_at must be after issued_at")
+        chain.append(
+            DelegationLink(
+                delegator_identity=delegator,
+                delegate_identity=delegate,
+                scope_class=(_tl(_v) if (_v := link.scope_class) else ""),
+                token_ref=(_t(_v) if (_v := link.token_ref) else ""),
+                issued_at=issued_at,
+                expires_at=expires_at,
+            )
+        )
+    issued_at = raw.issued_at or ""
+    expires_at = raw.expires_at or ""
+    if _expires_before(issued_at, expires_at):
+        raise _Reject("delegation.expires_at must be after issued_at")
+    if chain and chain[-1].delegate_identity != requester:
+        raise _Reject(
+            "delegation.chain last delegate_identity must match delegation.requester_identity"
+        )
+    return Delegation(
+        requester_identity=requester,
+        scope_class=(_tl(_v) if (_v := raw.scope_class) else ""),
+        token_refs=_norm_string_set(raw.token_refs),
+        chain=tuple(chain),
+        issued_at=issued_at,
+        expires_at=expires_at,
+    )
+
+
+# --- scripts ---------------------------------------------------------------
+
+
+def _norm_script(raw: RawScript) -> tuple[ScriptStep, ...]:
+    steps_raw = raw.steps or ()
+    if not steps_raw:
+        raise _Reject("script.steps must not be empty")
+    if len(steps_raw) > MAX_SCRIPT_STEPS:
+        raise _Reject(f"script.steps exceeds max supported steps ({MAX_SCRIPT_STEPS})")
+    steps: list[ScriptStep] = []
+    for index, step in enumerate(steps_raw):
+        if step is None:
+            step = _EMPTY_STEP
+        tool_name = _tl(_v) if (_v := step.tool_name) else ""
+        if not tool_name:
+            raise _Reject(f"script.steps[{index}].tool_name is required")
+        args = _norm_args(step.args, f"normalize script.steps[{index}].args: ")
+        try:
+            targets = _norm_targets(tool_name, step.targets)
+        except _Reject as err:
+            raise _Reject(f"normalize script.steps[{index}].targets: {err.reason}") from None
+        try:
+            provenance = _norm_provenance(step.arg_provenance)
+        except _Reject as err:
+            raise _Reject(f"normalize script.steps[{index}].arg_provenance: {err.reason}") from None
+        steps.append(
+            ScriptStep(tool_name=tool_name, args=args, targets=targets, arg_provenance=provenance)
+        )
+    return tuple(steps)
+
+
+# --- the intent ------------------------------------------------------------
+
+
+def _normalize(raw: RawIntent) -> Intent:
+    script_raw = raw.script
+    steps = _norm_script(script_raw) if script_raw is not None else None
+    tool_name = "script" if steps is not None else (_tl(_v) if (_v := raw.tool_name) else "")
+    if not tool_name:
+        raise _Reject("tool_name is required")
+    args = _norm_args(raw.args, "normalize args: ")
+    if steps is not None and not raw.targets:
+        # §9: the steps' already-normalized targets, re-normalized as a whole
+        # (a no-op per target: the inferred fields are kept), then dedup+sort.
+        targets = dedup_sort_targets(t for step in steps for t in step.targets)
+    else:
+        targets = _norm_targets(tool_name, raw.targets)
+    if steps is not None and not raw.arg_provenance:
+        provenance = dedup_sort_provenance(p for step in steps for p in step.arg_provenance)
+    else:
+        provenance = _norm_provenance(raw.arg_provenance)
+    skill = _norm_skill(raw.skill_provenance) if raw.skill_provenance is not None else None
+    context = _norm_context(raw.context or _EMPTY_CONTEXT)
+    delegation = _norm_delegation(raw.delegation) if raw.delegation is not None else None
+    return Intent(
+        tool_name=tool_name,
+        args=args,
+        context=context,
+        targets=targets,
+        arg_provenance=provenance,
+        skill_provenance=skill,
+        delegation=delegation,
+        script=steps,
+        script_hash=script_hash(steps) if steps is not None else "",
+        relationship=dict(raw.relationship) if raw.relationship else None,
+        schema_id=raw.schema_id or "gait.gate.intent_request",
+        schema_version=raw.schema_version or "1.0.0",
+        created_at=raw.created_at or "",
+        producer_version=raw.producer_version or "",
+    )
+
+
+def normalize_intent(raw: Mapping[str, Any]) -> Intent:
+    """Normalize and validate one intent.
+
+    ``raw`` is what :func:`decode_intent_bytes` returned (the fast path: no
+    re-validation) or any JSON-like mapping, which is first bound with Go
+    decoding rules. Raises ``IntentError("parse intent json: ...")`` for field
+    type errors and ``IntentError("normalize intent: <msg>")`` for spec
+    violations (bare message in ``err.details["reason"]``).
+    """
+    if type(raw) is BoundIntent:
+        bound = raw.raw
+    elif isinstance(raw, RawIntent):
+        bound = raw
+    else:
+        bound = raw_from_mapping(raw)
+    try:
+        return _normalize(bound)
+    except _Reject as err:
+        raise IntentError(
+            f"normalize intent: {err.reason}",
+            details={"reason": err.reason, "stage": "normalize"},
+        ) from None
+    except RecursionError:
+        raise parse_error("exceeded max depth") from None

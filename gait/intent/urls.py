@@ -1,0 +1,193 @@
+"""Hostname extraction for ``url`` targets, matching Go's ``net/url``.
+
+``endpoint_domain`` feeds policy domain allow/deny lists and the intent digest,
+so it must agree with the reference byte for byte. ``urllib.parse`` is more
+lenient (it accepts spaces, bad ``%`` escapes, ``user@`` junk) and would infer
+domains that Go rejects, hence this small re-implementation of
+``url.Parse(...).Hostname()``.
+"""
+
+from __future__ import annotations
+
+from gait.intent._text import lower, trim
+
+_HOST, _ZONE, _OTHER = 0, 1, 2
+_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+_HOST_OK = _ALNUM | frozenset("-_.~!$&'()*+,;=:[]<>\"")
+_HEX = frozenset("0123456789abcdefABCDEF")
+_USERINFO_OK = _ALNUM | frozenset("-._:~!$&'()*+,;=%@")
+_SCHEME_TAIL = frozenset("0123456789+-.")
+
+
+class _URLError(ValueError):
+    pass
+
+
+def _unescape(text: str, mode: int) -> str:
+    """``url.unescape``: validate ``%`` escapes (and host characters), decode."""
+    if "%" not in text and mode == _OTHER:
+        return text
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "%":
+            if i + 2 >= n or text[i + 1] not in _HEX or text[i + 2] not in _HEX:
+                raise _URLError("invalid URL escape")
+            if mode == _HOST and int(text[i + 1], 16) < 8 and text[i : i + 3] != "%25":
+                raise _URLError("invalid URL escape")
+            if mode == _ZONE:
+                byte = int(text[i + 1 : i + 3], 16)
+                if (
+                    text[i : i + 3] != "%25"
+                    and byte != 0x20
+                    and (byte >= 0x80 or chr(byte) not in _HOST_OK)
+                ):
+                    raise _URLError("invalid URL escape")
+            i += 3
+        else:
+            if mode != _OTHER and c < "\x80" and c not in _HOST_OK:
+                raise _URLError("invalid character in host name")
+            i += 1
+    if "%" not in text:
+        return text
+    raw = bytearray()
+    i = 0
+    while i < n:
+        c = text[i]
+        if c == "%":
+            raw.append(int(text[i + 1 : i + 3], 16))
+            i += 3
+        else:
+            raw += c.encode("utf-8", "surrogatepass")
+            i += 1
+    return _decode_go(bytes(raw))
+
+
+def _decode_go(raw: bytes) -> str:
+    """Decode UTF-8 replacing each invalid byte with U+FFFD, as Go does."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        out: list[str] = []
+        pos = 0
+        while pos < len(raw):
+            try:
+                out.append(raw[pos:].decode("utf-8"))
+                break
+            except UnicodeDecodeError as err:
+                out.append(raw[pos : pos + err.start].decode("utf-8"))
+                out.append("\ufffd")
+                pos += err.start + 1
+        return "".join(out)
+
+
+def _valid_optional_port(port: str) -> bool:
+    if not port:
+        return True
+    return port[0] == ":" and all("0" <= c <= "9" for c in port[1:])
+
+
+def _parse_host(host: str) -> str:
+    if host.startswith("["):
+        end = host.rfind("]")
+        if end < 0:
+            raise _URLError("missing ']' in host")
+        if not _valid_optional_port(host[end + 1 :]):
+            raise _URLError("invalid port after host")
+        zone = host.find("%25", 0, end)
+        if zone >= 0:
+            return (
+                _unescape(host[:zone], _HOST)
+                + _unescape(host[zone:end], _ZONE)
+                + _unescape(host[end:], _HOST)
+            )
+    else:
+        colon = host.rfind(":")
+        if colon != -1 and not _valid_optional_port(host[colon:]):
+            raise _URLError("invalid port after host")
+    return _unescape(host, _HOST)
+
+
+def _parse_authority(authority: str) -> str:
+    at = authority.rfind("@")
+    host = _parse_host(authority[at + 1 :])
+    if at >= 0:
+        userinfo = authority[:at]
+        if any(c not in _USERINFO_OK for c in userinfo):
+            raise _URLError("invalid userinfo")
+        _unescape(userinfo, _OTHER)
+    return host
+
+
+def _split_scheme(raw: str) -> tuple[str, str]:
+    for i, c in enumerate(raw):
+        if ("a" <= c <= "z") or ("A" <= c <= "Z"):
+            continue
+        if c in _SCHEME_TAIL:
+            if i == 0:
+                return "", raw
+            continue
+        if c == ":":
+            if i == 0:
+                raise _URLError("missing protocol scheme")
+            return raw[:i], raw[i + 1 :]
+        return "", raw
+    return "", raw
+
+
+def _hostname(host: str) -> str:
+    colon = host.rfind(":")
+    if colon != -1 and _valid_optional_port(host[colon:]):
+        host = host[:colon]
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return host
+
+
+def url_hostname(raw: str) -> str:
+    """Lowercased ``url.Parse(raw).Hostname()``; ``""`` when Go fails to parse."""
+    try:
+        return _url_hostname(raw)
+    except _URLError:
+        return ""
+
+
+def _url_hostname(raw: str) -> str:
+    if any(c < " " or c == "\x7f" for c in raw):
+        return ""
+    rest, _, fragment = raw.partition("#")
+    if rest == "*":
+        return ""
+    scheme, rest = _split_scheme(rest)
+    if rest.endswith("?") and rest.count("?") == 1:
+        rest = rest[:-1]
+    else:
+        rest = rest.partition("?")[0]
+    if not rest.startswith("/"):
+        if scheme:
+            return ""  # opaque URL such as mailto:x or host:8080: no host
+        if ":" in rest.partition("/")[0]:
+            return ""  # first path segment in URL cannot contain colon
+    host = ""
+    if (scheme or not rest.startswith("///")) and rest.startswith("//"):
+        authority = rest[2:]
+        slash = authority.find("/")
+        if slash >= 0:
+            authority, rest = authority[:slash], authority[slash:]
+        else:
+            rest = ""
+        host = _parse_authority(authority)
+    _unescape(rest, _OTHER)
+    if fragment:
+        _unescape(fragment, _OTHER)
+    return lower(trim(_hostname(host)))
+
+
+def host_domain(value: str) -> str:
+    """Domain of a ``host`` target: scheme prefix dropped, cut at ``/`` then ``:``."""
+    host = trim(value)
+    host = host.removeprefix("http://")
+    host = host.removeprefix("https://")
+    host = host.partition("/")[0]
+    host = host.partition(":")[0]
+    return lower(trim(host))
