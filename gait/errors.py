@@ -7,7 +7,6 @@ is chosen by where an error is raised, never by the words in its message).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 EXIT_OK = 0
@@ -21,14 +20,35 @@ EXIT_MISSING_DEPENDENCY = 7
 EXIT_UNSAFE_OPERATION = 8
 
 
-@dataclass(frozen=True, slots=True)
 class Location:
-    """Where in a source file an error was found (1-based line and column)."""
+    """Where in a source file an error was found (1-based line and column).
 
-    file: str = ""
-    line: int = 0
-    column: int = 0
-    field: str = ""
+    A plain slotted class (not a dataclass) keeps ``dataclasses``/``inspect``
+    off the import path of every command.
+    """
+
+    __slots__ = ("column", "field", "file", "line")
+
+    def __init__(self, file: str = "", line: int = 0, column: int = 0, field: str = "") -> None:
+        self.file = file
+        self.line = line
+        self.column = column
+        self.field = field
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Location) and (
+            (self.file, self.line, self.column, self.field)
+            == (other.file, other.line, other.column, other.field)
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.file, self.line, self.column, self.field))
+
+    def __repr__(self) -> str:
+        return (
+            f"Location(file={self.file!r}, line={self.line}, column={self.column}, "
+            f"field={self.field!r})"
+        )
 
     def render(self) -> str:
         parts = []

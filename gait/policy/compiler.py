@@ -16,7 +16,6 @@ import msgspec
 
 from gait.errors import InternalFailure, PolicyError
 from gait.policy import cache
-from gait.policy.digest import policy_digest
 from gait.policy.ir import (
     DELEGATION,
     IDENTITY,
@@ -38,8 +37,9 @@ from gait.policy.ir import (
     Row,
 )
 from gait.policy.model import Policy, Rule
-from gait.policy.normalize import normalize_policy
-from gait.policy.source import decode_policy, decode_text, load_yaml, locate, read_policy_bytes
+
+# The YAML reader, normalizer and digest are imported inside the functions that
+# need them: a cache hit only decodes the stored table.
 
 DSL_SUFFIXES = (".gaitpol",)
 
@@ -82,6 +82,9 @@ def source_kind(path: str | Path) -> str:
 
 def load_policy_source(data: bytes, path_name: str, kind: str) -> Policy:
     """Decode and normalize a policy source (no table); raises PolicyError with a location."""
+    from gait.policy.normalize import normalize_policy
+    from gait.policy.source import decode_policy, decode_text, load_yaml, locate
+
     text = decode_text(data, path_name)
     if kind == "dsl":
         from gait.policy.dsl import parse_dsl
@@ -95,6 +98,8 @@ def load_policy_source(data: bytes, path_name: str, kind: str) -> Policy:
 
 
 def load_policy_file(path: str | Path) -> Policy:
+    from gait.policy.source import read_policy_bytes
+
     return load_policy_source(read_policy_bytes(path), str(path), source_kind(path))
 
 
@@ -129,12 +134,16 @@ def compile_policy(
 
 
 def compile_policy_file(path: str | Path, *, use_cache: bool = True) -> CompiledPolicy:
+    from gait.policy.source import read_policy_bytes
+
     return compile_policy(read_policy_bytes(path), path=str(path), use_cache=use_cache)
 
 
 def _through_dsl(policy: Policy, path_name: str) -> Policy:
     """Render canonical DSL, parse it with the grammar, and check nothing changed."""
     from gait.policy.dsl import parse_dsl, render_dsl
+    from gait.policy.normalize import normalize_policy
+    from gait.policy.source import decode_policy
 
     text = render_dsl(policy)
     raw, positions = parse_dsl(text, f"{path_name} (canonical dsl)")
@@ -267,6 +276,8 @@ def _row(index: int, rule: Rule) -> Row:
 
 def build_ir(policy: Policy, source_digest: str = "") -> PolicyIR:
     """Build the decision table of a normalized policy."""
+    from gait.policy.digest import policy_digest
+
     rows = tuple(_row(i, rule) for i, rule in enumerate(policy.rules))
     index: dict[str, list[int]] = {}
     any_tool: list[int] = []
