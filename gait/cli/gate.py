@@ -95,6 +95,15 @@ def eval_(args: tuple[str, ...], json: bool, **opts: Any) -> Outcome:
         return Outcome({"ok": True, "explain": text}, text=[text])
     if args:
         raise InvalidInput("unexpected positional arguments")
+    if not opts["no_config"]:
+        from gait.gate.config import load_gate_defaults
+
+        defaults = load_gate_defaults(opts.get("config"))
+        builtin = {"profile": "standard", "key_mode": "dev"}
+        for name, value in defaults.items():
+            current = opts.get(name)
+            if current in (None, "") or current == builtin.get(name):
+                opts[name] = value
     if not opts["policy"].strip() or not opts["intent"].strip():
         raise InvalidInput("both --policy and --intent are required")
     from gait.cli.common import csv_list

@@ -1,0 +1,69 @@
+"""Project defaults for ``gate eval`` from ``.gait/config.yaml`` (trace.md §5.1 ``--config``).
+
+Values only fill flags the user left empty. A missing default file is fine; a
+missing explicit file is an error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from gait.errors import InvalidInput
+
+DEFAULT_CONFIG = ".gait/config.yaml"
+# config key -> gate eval option name
+GATE_KEYS = {
+    "policy": "policy",
+    "profile": "profile",
+    "key_mode": "key_mode",
+    "private_key": "private_key",
+    "private_key_env": "private_key_env",
+    "approval_public_key": "approval_public_key",
+    "approval_public_key_env": "approval_public_key_env",
+    "approval_private_key": "approval_private_key",
+    "approval_private_key_env": "approval_private_key_env",
+    "rate_limit_state": "rate_limit_state",
+    "credential_broker": "credential_broker",
+    "credential_env_prefix": "credential_env_prefix",
+    "credential_ref": "credential_ref",
+    "credential_scopes": "credential_scopes",
+    "credential_command": "credential_command",
+    "credential_command_args": "credential_command_args",
+    "credential_evidence_path": "credential_evidence_out",
+    "trace_path": "trace_out",
+    "wrkr_inventory_path": "wrkr_inventory",
+}
+
+
+def load_gate_defaults(path: str | None) -> dict[str, str]:
+    """The ``gate:`` map of the config file as option name → string value."""
+    explicit = bool(path and path.strip())
+    target = Path(path.strip() if explicit and path else DEFAULT_CONFIG)
+    if not target.exists():
+        if explicit:
+            raise InvalidInput(f"config file not found: {target}")
+        return {}
+    try:
+        import yaml
+
+        doc: Any = yaml.safe_load(target.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError) as err:
+        raise InvalidInput(f"read config {target}: {err}") from err
+    except yaml.YAMLError as err:
+        raise InvalidInput(f"parse config {target}: {err}") from err
+    if not isinstance(doc, dict):
+        raise InvalidInput(f"parse config {target}: expected a mapping")
+    gate = doc.get("gate") or {}
+    if not isinstance(gate, dict):
+        raise InvalidInput(f"parse config {target}: gate must be a mapping")
+    out: dict[str, str] = {}
+    for key, value in gate.items():
+        option = GATE_KEYS.get(str(key))
+        if option is None:
+            raise InvalidInput(f'parse config {target}: unknown gate key "{key}"')
+        if isinstance(value, list):
+            value = ",".join(str(v) for v in value)
+        if value is not None and str(value).strip():
+            out[option] = str(value).strip()
+    return out
