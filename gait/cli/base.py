@@ -106,9 +106,13 @@ class GaitGroup(click.Group):
         *args: Any,
         lazy: dict[str, tuple[str, str]] | None = None,
         explain: str = "",
+        intercept_explain: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        # cli.md §1.2: some groups (run, regress, ...) answer --explain for all their
+        # subcommands; others let the leaf describe itself.
+        self.intercept_explain = intercept_explain
         # name -> ("module:attr", one-line summary); the summary lets --help list
         # commands without importing them.
         self.lazy = dict(lazy or {})
@@ -146,11 +150,8 @@ class GaitGroup(click.Group):
         if self.explain and ("--explain" in args or "-explain" in args):
             first = next((a for a in args if not a.startswith("-")), None)
             sub = self.get_command(ctx, first) if first else None
-            if sub is None or not _has_explain_option(sub):
-                if sub is not None and getattr(sub, "explain", ""):
-                    write_line(sub.explain)  # type: ignore[attr-defined]
-                else:
-                    write_line(self.explain)
+            if sub is None or (self.intercept_explain and not _has_explain_option(sub)):
+                write_line(self.explain)
                 raise Exit(0)
         if not args or (args[0] not in self.list_commands(ctx) and not args[0].startswith("-")):
             if args and args[0] in ("help",):
