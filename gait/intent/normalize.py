@@ -84,6 +84,10 @@ class _Reject(Exception):
         self.reason = reason
 
 
+# Hot-path call sites inline the absent check, ``_t(_v) if (_v := raw.x) else ""``,
+# which saves a function call for each of the many usually-absent fields.
+
+
 def _t(value: str | None) -> str:
     """Trimmed string ('' when absent)."""
     return value.strip(GO_SPACE) if value else ""
