@@ -65,6 +65,16 @@ def _plus(ts: str, seconds: int) -> str:
     return format_rfc3339(secs + seconds, nanos)
 
 
+def _broker_time(value: str, what: str) -> str:
+    """A broker-supplied time as RFC 3339 UTC text; a malformed one is a broker failure."""
+    if not value:
+        return ""
+    try:
+        return format_rfc3339(*parse_rfc3339(value))
+    except InvalidInput as err:
+        raise BrokerFailure(f"credential {what} is not an RFC 3339 time: {value!r}") from err
+
+
 def issue(
     broker: str,
     req: BrokerRequest,
@@ -107,8 +117,8 @@ def _issue_env(req: BrokerRequest, prefix: str, now: str) -> Credential:
     if not value.strip():
         raise BrokerFailure(f"credential env not set: {var}")
     ref = f"env:{var}:" + hashlib.sha256(value.encode()).hexdigest()[:16]
-    issued = os.environ.get(f"{var}_ISSUED_AT", "").strip() or now
-    expires = os.environ.get(f"{var}_EXPIRES_AT", "").strip()
+    issued = _broker_time(os.environ.get(f"{var}_ISSUED_AT", "").strip(), "issued_at") or now
+    expires = _broker_time(os.environ.get(f"{var}_EXPIRES_AT", "").strip(), "expires_at")
     ttl_text = os.environ.get(f"{var}_TTL_SECONDS", "").strip()
     ttl = int(ttl_text) if ttl_text.isdigit() else 0
     if not expires and ttl:
@@ -160,8 +170,10 @@ def _issue_command(req: BrokerRequest, command: str, args: tuple[str, ...], now:
     ):
         raise BrokerFailure("credential command returned an invalid credential_ref")
     ttl = doc.get("ttl_seconds") if isinstance(doc.get("ttl_seconds"), int) else 0
-    issued = doc.get("issued_at") if isinstance(doc.get("issued_at"), str) else now
+    issued = doc.get("issued_at") if isinstance(doc.get("issued_at"), str) else ""
+    issued = _broker_time(issued.strip(), "issued_at") or now
     expires = doc.get("expires_at") if isinstance(doc.get("expires_at"), str) else ""
+    expires = _broker_time(expires.strip(), "expires_at")
     if not expires and ttl:
         expires = _plus(issued, ttl)
     issued_by = doc.get("issued_by") if isinstance(doc.get("issued_by"), str) else "command"

@@ -255,6 +255,20 @@ def test_tampering_one_field_breaks_the_signature(keys: Keys, field: str, value:
     assert check(token, keys.approver.pair) == "approval_token_signature_invalid"
 
 
+def test_unknown_extra_fields_are_not_signed(keys: Keys) -> None:
+    # §3: verification projects the token onto its known fields, like the reference.
+    token = {**mint(keys.approver.pair), "comment": "added later"}
+    assert check(token, keys.approver.pair) == ""
+
+
+def test_normalizable_differences_keep_the_signature(keys: Keys) -> None:
+    # The signature covers the normalized token: case and order of scope do not matter.
+    token = mint(keys.approver.pair, scope=["tool:tool.write", "phase:apply"])
+    token["scope"] = ["PHASE:apply", " tool:tool.write"]
+    token["intent_digest"] = token["intent_digest"].upper()
+    assert check(token, keys.approver.pair) == ""
+
+
 def test_tampered_signature_bytes_are_rejected(keys: Keys) -> None:
     token = mint(keys.approver.pair)
     sig = token["signature"]["sig"]
