@@ -1,0 +1,161 @@
+"""Locate runpacks (runpack.md §4.1) and read them with integrity checks (§6.3, §6.4 note).
+
+:func:`read_runpack` is what inspect, replay, diff and receipt build on: it
+refuses a pack unless every member is present, intact and matches the
+manifest, then parses the records. Duplicate entries are a verification
+error (exit 2, §7); every other defect is an invalid-input error (exit 6),
+because only the ``verify`` family reports integrity problems as exit 2.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from gait.errors import InvalidInput, VerificationFailed
+from gait.runpack.model import (
+    MEMBER_INTENTS,
+    MEMBER_REFS,
+    MEMBER_RESULTS,
+    MEMBER_RUN,
+    RECORD_MEMBERS,
+    IntentRecord,
+    Manifest,
+    Refs,
+    ResultRecord,
+    Run,
+)
+from gait.runpack.record import manifest_digest
+from gait.runpack.verify import ALL_MEMBERS, load_manifest, open_runpack_zip
+from gait.runpack.zipread import ZipEntryError, normalize_entry_name
+
+__all__ = [
+    "Runpack",
+    "looks_like_path",
+    "read_runpack",
+    "resolve_runpack",
+]
+
+
+@dataclass
+class Runpack:
+    """A parsed, integrity-checked runpack."""
+
+    path: str
+    manifest: Manifest
+    manifest_raw: dict[str, Any]
+    run: Run
+    intents: list[IntentRecord]
+    results: list[ResultRecord]
+    refs: Refs
+    members: dict[str, bytes]
+
+    @property
+    def run_id(self) -> str:
+        return self.manifest.run_id
+
+
+def looks_like_path(arg: str) -> bool:
+    """§4.1: contains ``/`` or ``\\``, or ends with ``.zip`` (any case)."""
+    return "/" in arg or "\\" in arg or arg.lower().endswith(".zip")
+
+
+def resolve_runpack(arg: str, *, cwd: str | os.PathLike[str] | None = None) -> str:
+    """Turn ``<run_id|path>`` into the runpack file path, or raise InvalidInput (exit 6)."""
+    text = (arg or "").strip()
+    if not text:
+        raise InvalidInput("runpack path or run_id is required")
+    base = Path(cwd) if cwd is not None else Path.cwd()
+    if looks_like_path(text):
+        candidate = Path(text)
+        full = candidate if candidate.is_absolute() else base / candidate
+        if not full.is_file():
+            raise InvalidInput(f"runpack not found: {text}")
+        return text
+    candidates = [
+        base / "gait-out" / f"runpack_{text}.zip",
+        Path.home() / ".gait" / "runpacks" / f"runpack_{text}.zip",
+    ]
+    for candidate in candidates:
+        if candidate.is_file():
+            if candidate == candidates[0] and cwd is None:
+                return os.path.join("gait-out", f"runpack_{text}.zip")
+            return str(candidate)
+    raise InvalidInput(f"runpack not found for run_id: {text}")
+
+
+def _decode(data: bytes, kind: type[Any], member: str) -> Any:
+    try:
+        return msgspec.json.decode(data, type=kind)
+    except (msgspec.DecodeError, msgspec.ValidationError) as err:
+        raise InvalidInput(f"parse {member}: {err}") from err
+
+
+def _decode_lines(data: bytes, kind: type[Any], member: str) -> list[Any]:
+    decoder = msgspec.json.Decoder(kind)
+    records = []
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(decoder.decode(line))
+        except (msgspec.DecodeError, msgspec.ValidationError) as err:
+            raise InvalidInput(f"parse {member} line {number}: {err}") from err
+    return records
+
+
+def read_runpack(path: str | os.PathLike[str]) -> Runpack:
+    """Read and integrity-check a runpack; see the module docstring for errors."""
+    fspath = os.fspath(path)
+    try:
+        archive = open_runpack_zip(fspath)
+    except VerificationFailed as err:
+        raise InvalidInput(err.message) from err
+    with archive:
+        try:
+            raw, manifest = load_manifest(archive)
+        except VerificationFailed as err:
+            if err.code == "runpack_duplicate_entries":
+                raise
+            raise InvalidInput(err.message) from err
+        problems = [f"{name}: {reason}" for name, reason in archive.unsafe]
+        problems += [
+            f"unexpected member {e.name}"
+            for e in archive.entries
+            if normalize_entry_name(e.name) not in ALL_MEMBERS
+        ]
+        if problems:
+            raise InvalidInput("runpack zip invalid: " + "; ".join(sorted(problems)))
+        expected = {f.path.replace("\\", "/"): f.sha256.lower() for f in manifest.files or []}
+        members: dict[str, bytes] = {}
+        for name in RECORD_MEMBERS:
+            entry = archive.find(name)
+            if entry is None or name not in expected:
+                raise InvalidInput(f"runpack missing {name}")
+            try:
+                data = archive.read(entry)
+            except ZipEntryError as err:
+                raise InvalidInput(f"runpack hash mismatch: {name} ({err.message})") from err
+            from gait.canonical import sha256_hex
+
+            if sha256_hex(data) != expected[name]:
+                raise InvalidInput(f"runpack hash mismatch: {name}")
+            members[name] = data
+        if archive.layout_errors:
+            raise InvalidInput("runpack zip invalid: " + "; ".join(sorted(archive.layout_errors)))
+    if manifest.manifest_digest.lower() != manifest_digest(raw):
+        raise InvalidInput("runpack hash mismatch: manifest.json (manifest digest)")
+    return Runpack(
+        path=fspath,
+        manifest=manifest,
+        manifest_raw=raw,
+        run=_decode(members[MEMBER_RUN], Run, MEMBER_RUN),
+        intents=_decode_lines(members[MEMBER_INTENTS], IntentRecord, MEMBER_INTENTS),
+        results=_decode_lines(members[MEMBER_RESULTS], ResultRecord, MEMBER_RESULTS),
+        refs=_decode(members[MEMBER_REFS], Refs, MEMBER_REFS),
+        members=members,
+    )

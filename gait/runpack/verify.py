@@ -1,0 +1,255 @@
+"""Offline runpack verification (runpack.md §4.2).
+
+Nothing is extracted: members are inflated in memory, in bounded chunks, and
+hashed. Besides the spec's checks (duplicates, manifest schema, per-member
+sha256, required members, manifest digest, signatures) the zip container
+itself must be intact and canonical (see :mod:`gait.runpack.zipread`), and the
+pack must hold no member besides the five of §1; both are reported as
+integrity failures (exit 2), never as a pass.
+
+Exit mapping used by the CLI: :class:`InvalidInput` → 6 (unreadable file,
+not a zip at all, malformed manifest), :class:`VerificationFailed` → 2
+(damaged zip, duplicate entries, unreadable manifest), otherwise the report's
+``ok`` decides between 0 and 2.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from gait.errors import GaitError, InvalidInput, VerificationFailed
+from gait.runpack.model import (
+    MANIFEST_SCHEMA,
+    MEMBER_MANIFEST,
+    RECORD_MEMBERS,
+    SCHEMA_VERSION,
+    Manifest,
+)
+from gait.runpack.record import manifest_digest, signable_manifest
+from gait.runpack.zipread import (
+    ZipArchive,
+    ZipEntryError,
+    ZipFormatError,
+    normalize_entry_name,
+    open_zip,
+)
+from gait.runpack.zipwrite import MODE_REGULAR
+
+if TYPE_CHECKING:
+    from gait.signing import KeyPair
+
+__all__ = [
+    "ALL_MEMBERS",
+    "VerifyReport",
+    "load_manifest",
+    "open_runpack_zip",
+    "verify_runpack",
+]
+
+ALL_MEMBERS = frozenset((MEMBER_MANIFEST, *RECORD_MEMBERS))
+
+
+@dataclass
+class HashMismatch:
+    path: str
+    expected: str
+    actual: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"path": self.path, "expected": self.expected, "actual": self.actual}
+
+
+@dataclass
+class VerifyReport:
+    """The result of verifying one runpack; ``ok`` per §4.2."""
+
+    path: str
+    run_id: str = ""
+    manifest_digest: str = ""
+    files_checked: int = 0
+    missing_files: list[str] = field(default_factory=list)
+    hash_mismatches: list[HashMismatch] = field(default_factory=list)
+    unexpected_files: list[str] = field(default_factory=list)
+    zip_errors: list[str] = field(default_factory=list)
+    signature_status: str = "missing"
+    signature_errors: list[str] = field(default_factory=list)
+    signatures_total: int = 0
+    signatures_valid: int = 0
+    require_signature: bool = False
+
+    @property
+    def ok(self) -> bool:
+        if self.missing_files or self.hash_mismatches or self.unexpected_files or self.zip_errors:
+            return False
+        if self.require_signature:
+            return self.signature_status == "verified"
+        return self.signature_status != "failed"
+
+    def to_json(self) -> dict[str, Any]:
+        """Spec fields, empty ones omitted (``ok`` always present)."""
+        out: dict[str, Any] = {
+            "ok": self.ok,
+            "path": self.path,
+            "run_id": self.run_id,
+            "manifest_digest": self.manifest_digest,
+            "files_checked": self.files_checked,
+            "missing_files": self.missing_files,
+            "hash_mismatches": [m.to_json() for m in self.hash_mismatches],
+            "unexpected_files": self.unexpected_files,
+            "zip_errors": self.zip_errors,
+            "signature_status": self.signature_status,
+            "signature_errors": self.signature_errors,
+            "signatures_total": self.signatures_total,
+            "signatures_valid": self.signatures_valid,
+        }
+        return {k: v for k, v in out.items() if k == "ok" or v}
+
+
+def open_runpack_zip(path: str) -> ZipArchive:
+    """Open a runpack zip strictly; map failures to exit 6 (not a zip) or 2 (damaged zip)."""
+    try:
+        return open_zip(path, strict=True, allowed_modes=(MODE_REGULAR,))
+    except ZipFormatError as err:
+        if err.zip_like:
+            raise VerificationFailed(err.message, code=f"runpack_{err.reason}") from err
+        raise InvalidInput(err.message) from err
+    except OSError as err:
+        raise InvalidInput(f"open zip: {err.strerror or err}") from err
+
+
+def load_manifest(archive: ZipArchive) -> tuple[dict[str, Any], Manifest]:
+    """Read, CRC-check and parse ``manifest.json`` (§4.2 steps 2–3).
+
+    Duplicate entries, a missing or undecompressable manifest → VerificationFailed
+    (exit 2); invalid JSON or schema → InvalidInput (exit 6).
+    """
+    if archive.duplicates:
+        raise VerificationFailed(
+            "zip contains duplicate entries: " + ", ".join(archive.duplicates),
+            code="runpack_duplicate_entries",
+        )
+    entry = archive.find(MEMBER_MANIFEST)
+    if entry is None:
+        raise VerificationFailed(
+            "missing manifest.json",
+            code="runpack_missing_manifest",
+            details={"missing_files": [MEMBER_MANIFEST]},
+        )
+    try:
+        data = archive.read(entry)
+    except ZipEntryError as err:
+        raise VerificationFailed(
+            f"read manifest.json: {err.message}", code="runpack_manifest_unreadable"
+        ) from err
+    try:
+        raw = msgspec.json.decode(data)
+    except msgspec.DecodeError as err:
+        raise InvalidInput(f"parse manifest.json: {err}") from err
+    if not isinstance(raw, dict):
+        raise InvalidInput("parse manifest.json: manifest must be a JSON object")
+    try:
+        manifest = msgspec.convert(raw, type=Manifest)
+    except msgspec.ValidationError as err:
+        raise InvalidInput(f"parse manifest.json: {err}") from err
+    if manifest.schema_id != MANIFEST_SCHEMA:
+        raise InvalidInput("manifest schema_id must be gait.runpack.manifest")
+    if manifest.schema_version != SCHEMA_VERSION:
+        raise InvalidInput("manifest schema_version must be 1.0.0")
+    if not manifest.run_id:
+        raise InvalidInput("manifest missing run_id")
+    return raw, manifest
+
+
+def verify_runpack(
+    path: str | os.PathLike[str],
+    *,
+    public_key: KeyPair | None = None,
+    require_signature: bool = False,
+) -> VerifyReport:
+    """Verify the runpack at ``path``; see the module docstring for the error mapping."""
+    fspath = os.fspath(path)
+    with open_runpack_zip(fspath) as archive:
+        raw, manifest = load_manifest(archive)
+        report = VerifyReport(
+            path=fspath,
+            run_id=manifest.run_id,
+            manifest_digest=manifest.manifest_digest,
+            files_checked=len(manifest.files or []),
+            signatures_total=len(manifest.signatures or []),
+            require_signature=require_signature,
+        )
+        report.zip_errors.extend(f"{name}: {reason}" for name, reason in archive.unsafe)
+        report.unexpected_files = sorted(
+            {e.name for e in archive.entries if normalize_entry_name(e.name) not in ALL_MEMBERS}
+        )
+        listed: set[str] = set()
+        for item in manifest.files or []:
+            name = item.path.replace("\\", "/")
+            listed.add(name)
+            entry = archive.find(name)
+            if entry is None:
+                report.missing_files.append(name)
+                continue
+            try:
+                actual = archive.sha256(entry)
+            except ZipEntryError as err:
+                report.zip_errors.append(f"{name}: {err.message}")
+                actual = ""
+            if actual.lower() != item.sha256.lower():
+                report.hash_mismatches.append(HashMismatch(name, item.sha256, actual))
+        # Layout problems include those found while reading (non-canonical encodings).
+        report.zip_errors.extend(archive.layout_errors)
+    report.missing_files.extend(name for name in RECORD_MEMBERS if name not in listed)
+    computed = manifest_digest(raw)
+    if manifest.manifest_digest.lower() != computed:
+        report.hash_mismatches.append(
+            HashMismatch(MEMBER_MANIFEST, manifest.manifest_digest, computed)
+        )
+    _check_signatures(report, raw, manifest, public_key, require_signature)
+    report.missing_files = sorted(set(report.missing_files))
+    report.hash_mismatches.sort(key=lambda m: m.path)
+    report.zip_errors.sort()
+    report.signature_errors.sort()
+    return report
+
+
+def _check_signatures(
+    report: VerifyReport,
+    raw: dict[str, Any],
+    manifest: Manifest,
+    public_key: KeyPair | None,
+    require_signature: bool,
+) -> None:
+    signatures = raw.get("signatures") or []
+    if not manifest.signatures:
+        report.signature_status = "missing"
+        if require_signature:
+            report.signature_errors.append("manifest has no signatures")
+        return
+    if public_key is None:
+        report.signature_status = "skipped"
+        report.signature_errors.append("public key not configured")
+        return
+    from gait.canonical import digest
+    from gait.signing import verify_signature
+
+    expected = digest(signable_manifest(raw))
+    valid = 0
+    for signature in signatures:
+        normalized = dict(signature) if isinstance(signature, dict) else signature
+        if isinstance(normalized, dict):
+            for key in ("signed_digest", "key_id"):
+                if isinstance(normalized.get(key), str):
+                    normalized[key] = normalized[key].lower()
+        try:
+            verify_signature(normalized, expected, public_key)
+        except GaitError as err:
+            report.signature_errors.append(err.message)
+            continue
+        valid += 1
+    report.signatures_valid = valid
+    report.signature_status = "verified" if valid else "failed"
