@@ -1,0 +1,417 @@
+"""``gait run record|receipt|inspect|diff|replay`` (runpack.md §6)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import click
+
+from gait.cli.base import GaitGroup, Outcome, gait_command
+from gait.errors import GaitError, InvalidInput, VerificationFailed
+
+group = GaitGroup(
+    name="run",
+    explain="Record, inspect, diff, replay runpacks and print their ticket receipts.",
+    help="Record, inspect, diff, replay runpacks; print receipts.",
+    context_settings={"help_option_names": ["--help", "-h"]},
+)
+
+
+def _one_target(positionals: tuple[str, ...], option: str | None, what: str) -> str:
+    values = [*positionals, *([option] if option else [])]
+    if len(values) != 1 or not values[0].strip():
+        raise InvalidInput(f"expected {what}")
+    return values[0].strip()
+
+
+def _display_path(path: str) -> str:
+    if os.path.isabs(path) or path.startswith("."):
+        return path
+    return "./" + path
+
+
+# ------------------------------------------------------------------ record
+@gait_command(
+    group,
+    "record",
+    explain=(
+        "Create a signed and verifiable runpack zip from normalized run, intent, result, "
+        "and reference receipt records."
+    ),
+    help=(
+        "Write <out-dir>/runpack_<run_id>.zip from a run record JSON (runpack.md §6.1) or a "
+        "JSONL event log (one {type: run|intent|decision|result|ref|event} object per line)."
+    ),
+)
+@click.argument("inputs", nargs=-1, metavar="[INPUT]")
+@click.option("--input", "input_path", default=None, help="Run record JSON or events JSONL.")
+@click.option("--out-dir", default="./gait-out", help="Output directory.")
+@click.option("--run-id", default="", help="Override the run_id everywhere.")
+@click.option("--capture-mode", default="", help="reference|raw (flag > input > reference).")
+@click.option("--key-mode", default="", help="dev|prod; signing happens only when asked.")
+@click.option("--private-key", default=None, help="Base64 private key file (prod).")
+@click.option("--private-key-env", default=None, help="Env var with a base64 private key (prod).")
+@click.option("--context-envelope", default=None, help="Context evidence envelope (not supported).")
+@click.option("--context-evidence-mode", default="", help="best_effort|required.")
+@click.option("--unsafe-context-raw", is_flag=True, help="Allow receipts with redaction_mode=raw.")
+def record_command(
+    inputs: tuple[str, ...],
+    input_path: str | None,
+    out_dir: str,
+    run_id: str,
+    capture_mode: str,
+    key_mode: str,
+    private_key: str | None,
+    private_key_env: str | None,
+    context_envelope: str | None,
+    context_evidence_mode: str,
+    unsafe_context_raw: bool,
+    json: bool,
+) -> Outcome:
+    from gait.runpack.capture_input import MAX_INPUT_BYTES, parse_record_input
+    from gait.runpack.inspect import format_ticket_footer
+    from gait.runpack.record import record_runpack, write_runpack
+    from gait.runpack.verify import verify_runpack
+
+    if input_path is None and len(inputs) == 1:
+        input_path, inputs = inputs[0], ()
+    if inputs:
+        raise InvalidInput("unexpected positional arguments")
+    if not input_path or not input_path.strip():
+        raise InvalidInput("missing required --input <run_record.json>")
+    if context_envelope and context_envelope.strip():
+        raise InvalidInput("--context-envelope is not supported by this build")
+    try:
+        with open(input_path, "rb") as handle:
+            data = handle.read(MAX_INPUT_BYTES + 1)
+    except OSError as err:
+        raise InvalidInput(f"read input: {err.strerror or err}") from err
+    if len(data) > MAX_INPUT_BYTES:
+        raise InvalidInput(f"read input: input exceeds {MAX_INPUT_BYTES} bytes")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise InvalidInput(f"parse input json: {err}") from err
+    override = run_id.strip()
+    inp = parse_record_input(text, run_id=override)
+    if override:
+        inp.run["run_id"] = override
+        if inp.refs is not None:
+            inp.refs["run_id"] = override
+        for record in (*inp.intents, *inp.results):
+            if isinstance(record, dict):
+                record["run_id"] = override
+    final_run_id = str(inp.run.get("run_id") or "").strip()
+    if not final_run_id:
+        raise InvalidInput("input run.run_id is required (or set --run-id)")
+    mode = capture_mode.strip() or inp.capture_mode.strip() or "reference"
+    if mode not in ("reference", "raw"):
+        raise InvalidInput("capture mode must be one of: reference, raw")
+    refs = dict(inp.refs or {})
+    evidence = context_evidence_mode.strip() or str(refs.get("context_evidence_mode") or "")
+    evidence = evidence.strip().lower()
+    if evidence not in ("", "best_effort", "required"):
+        raise InvalidInput("context evidence mode must be best_effort or required")
+    refs["context_evidence_mode"] = evidence or "best_effort"
+    receipts = refs.get("receipts") or []
+    if not isinstance(receipts, list):
+        raise InvalidInput("refs.receipts must be a JSON array")
+    if not unsafe_context_raw and any(
+        isinstance(r, dict) and str(r.get("redaction_mode", "")).strip().lower() == "raw"
+        for r in receipts
+    ):
+        raise InvalidInput(
+            "refs receipts include redaction_mode=raw; re-run with --unsafe-context-raw "
+            "to allow unsafe context capture"
+        )
+    if (
+        refs["context_evidence_mode"] == "required"
+        and not str(refs.get("context_set_digest") or "").strip()
+    ):
+        raise InvalidInput("context evidence mode required but context_set_digest is missing")
+    sign_key = None
+    warnings: list[str] = []
+    if key_mode.strip() or (private_key or "").strip() or (private_key_env or "").strip():
+        from gait.signing import resolve_signing_key
+
+        sign_key, warnings = resolve_signing_key(
+            key_mode.strip().lower() or "prod",
+            private_key=private_key,
+            private_key_env=private_key_env,
+        )
+    from gait import __version__
+
+    result = record_runpack(
+        inp.run,
+        inp.intents,
+        inp.results,
+        refs,
+        capture_mode=mode,
+        sign_key=sign_key,
+        intent_args=inp.intent_args,
+        result_payloads=inp.result_payloads,
+        producer_version=__version__,
+    )
+    path = os.path.join(out_dir, f"runpack_{result.run_id}.zip")
+    write_runpack(path, result)
+    report = verify_runpack(path)
+    if not report.ok:
+        raise VerificationFailed("recorded runpack failed verification")
+    footer = format_ticket_footer(result.run_id, result.manifest_digest)
+    payload: dict[str, Any] = {
+        "ok": True,
+        "run_id": result.run_id,
+        "bundle": _display_path(path),
+        "manifest_digest": result.manifest_digest,
+        "signature_status": "signed" if result.signed else "missing",
+        "ticket_footer": footer,
+    }
+    if result.key_id:
+        payload["signature_key_id"] = result.key_id
+    if warnings:
+        payload["warnings"] = warnings
+    lines = [
+        f"run_id={result.run_id}",
+        f"bundle={payload['bundle']}",
+        f"signature_status={payload['signature_status']}",
+    ]
+    if result.key_id:
+        lines.append(f"signature_key_id={result.key_id}")
+    if warnings:
+        lines.append("warnings=" + ";".join(warnings))
+    lines.append(f"ticket_footer={footer}")
+    return Outcome(payload, text=lines)
+
+
+# ----------------------------------------------------------------- receipt
+@gait_command(
+    group,
+    "receipt",
+    explain="Regenerate the ticket footer of a verified runpack.",
+    help="Verify a runpack (unsigned OK) and print its ticket footer line.",
+)
+@click.argument("targets", nargs=-1, metavar="[RUN_ID|PATH]")
+@click.option("--from", "from_", default=None, help="run_id or runpack path.")
+def receipt_command(targets: tuple[str, ...], from_: str | None, json: bool) -> Outcome:
+    from gait.runpack.inspect import format_ticket_footer
+    from gait.runpack.reader import resolve_runpack
+    from gait.runpack.verify import verify_runpack
+
+    path = resolve_runpack(_one_target(targets, from_, "--from <run_id|path>"))
+    try:
+        report = verify_runpack(path)
+    except VerificationFailed as err:
+        raise VerificationFailed(
+            f"runpack verification failed: {err.message}", code=err.code, details={"path": path}
+        ) from err
+    if not report.ok:
+        raise VerificationFailed(
+            "runpack verification failed", details={"path": path, **_failure_details(report)}
+        )
+    footer = format_ticket_footer(report.run_id, report.manifest_digest)
+    payload = {
+        "ok": True,
+        "run_id": report.run_id,
+        "path": path,
+        "manifest_digest": report.manifest_digest,
+        "ticket_footer": footer,
+    }
+    return Outcome(payload, text=[footer])
+
+
+def _failure_details(report: Any) -> dict[str, Any]:
+    body = report.to_json()
+    return {
+        k: body[k]
+        for k in ("missing_files", "hash_mismatches", "unexpected_files", "zip_errors")
+        if k in body
+    }
+
+
+# ----------------------------------------------------------------- inspect
+@gait_command(
+    group,
+    "inspect",
+    explain="Show a runpack as a readable timeline: one line per tool call.",
+    help="Integrity-check a runpack and list each step: tool, verdict, status, duration.",
+)
+@click.argument("targets", nargs=-1, metavar="[RUN_ID|PATH]")
+@click.option("--from", "from_", default=None, help="run_id or runpack path.")
+def inspect_command(targets: tuple[str, ...], from_: str | None, json: bool) -> Outcome:
+    from gait.runpack.inspect import inspect_runpack, inspect_text
+    from gait.runpack.reader import read_runpack, resolve_runpack
+
+    path = resolve_runpack(_one_target(targets, from_, "--from <run_id|path>"))
+    payload = inspect_runpack(read_runpack(path))
+    return Outcome(payload, text=inspect_text(payload))
+
+
+# -------------------------------------------------------------------- diff
+@gait_command(
+    group,
+    "diff",
+    explain="Compare two runpacks deterministically (exit 0 identical, 2 different).",
+    help="Diff two runpacks: manifest, files, intents, results, refs, per-step changes.",
+)
+@click.argument("targets", nargs=-1, metavar="LEFT RIGHT")
+@click.option("--privacy", default="full", help="full|metadata.")
+@click.option("--output", default=None, help="Write {privacy, summary} JSON to this file.")
+def diff_command(targets: tuple[str, ...], privacy: str, output: str | None, json: bool) -> Outcome:
+    import json as jsonlib
+
+    from gait.runpack.diff import PRIVACY_MODES, diff_ok, diff_runpacks
+    from gait.runpack.reader import read_runpack, resolve_runpack
+
+    if len(targets) != 2:
+        raise InvalidInput("expected <left> <right>")
+    mode = privacy.strip().lower()
+    if mode not in PRIVACY_MODES:
+        raise InvalidInput("privacy must be full or metadata")
+    left_path, right_path = (resolve_runpack(t) for t in targets)
+    summary = diff_runpacks(read_runpack(left_path), read_runpack(right_path), privacy=mode)
+    ok = diff_ok(summary)
+    payload: dict[str, Any] = {"ok": ok, "privacy": mode, "summary": summary}
+    if output and output.strip():
+        from gait.fsutil import atomic_write
+
+        body = jsonlib.dumps({"privacy": mode, "summary": summary}, sort_keys=True, indent=2)
+        parent = os.path.dirname(output)
+        if parent:
+            os.makedirs(parent, mode=0o750, exist_ok=True)
+        atomic_write(output, (body + "\n").encode("utf-8"), 0o600)
+        payload["output"] = output
+    left, right = targets
+    lines = [f"diff {'ok' if ok else 'changed'}: {left} vs {right}"]
+    if summary["files_changed"]:
+        lines.append("files changed: " + ", ".join(summary["files_changed"]))
+    flags = [
+        name
+        for name in ("manifest_changed", "intents_changed", "results_changed", "refs_changed")
+        if summary[name]
+    ]
+    if flags:
+        lines.append("changed: " + ", ".join(f.removesuffix("_changed") for f in flags))
+    for change in summary.get("step_changes", []):
+        lines.append(
+            f"  {change['intent_id']} {change['field']}: {change['left']} -> {change['right']}"
+        )
+    return Outcome(payload, 0 if ok else 2, text=lines)
+
+
+# ------------------------------------------------------------------ replay
+@gait_command(
+    group,
+    "replay",
+    explain="Replay a runpack deterministically with stubs; never executes tools by default.",
+    help=(
+        "Stub replay (runpack.md §6.5). --policy <file> also re-evaluates every recorded "
+        "intent with that policy and reports divergences from the recorded verdicts."
+    ),
+)
+@click.argument("targets", nargs=-1, metavar="RUN_ID|PATH")
+@click.option("--policy", "policy_path", default=None, help="Re-evaluate intents with this policy.")
+@click.option(
+    "--context",
+    "context_path",
+    default=None,
+    help="JSON file: default intent context for intents recorded without one.",
+)
+@click.option("--real-tools", is_flag=True, help="Execute allowlisted built-in tools (unsafe).")
+@click.option("--unsafe-real-tools", is_flag=True, help="Confirm unsafe real tool replay.")
+@click.option("--allow-tools", default="", help="CSV allowlist for --real-tools.")
+@click.option(
+    "--unsafe-real-tools-env",
+    default="GAIT_ALLOW_REAL_REPLAY",
+    help="Env var that must be 1 for real replay.",
+)
+def replay_command(
+    targets: tuple[str, ...],
+    policy_path: str | None,
+    context_path: str | None,
+    real_tools: bool,
+    unsafe_real_tools: bool,
+    allow_tools: str,
+    unsafe_real_tools_env: str,
+    json: bool,
+) -> Outcome:
+    from gait.runpack.reader import read_runpack, resolve_runpack
+    from gait.runpack.replay import check_real_replay, reevaluate, replay_stub
+
+    allowed = [t.strip() for t in allow_tools.split(",") if t.strip()]
+    check_real_replay(
+        real_tools=real_tools,
+        unsafe=unsafe_real_tools,
+        allow_tools=allowed,
+        env_name=unsafe_real_tools_env,
+    )
+    if len(targets) != 1:
+        raise InvalidInput("expected run_id or path")
+    pack = read_runpack(resolve_runpack(targets[0]))
+    payload = replay_stub(pack, real_tools=real_tools, allow_tools=allowed)
+    if context_path and not policy_path:
+        raise InvalidInput("--context requires --policy")
+    if policy_path:
+        from gait.engine import evaluate
+        from gait.policy import compile_policy_file
+
+        compiled = compile_policy_file(policy_path)
+        context = _load_context(context_path) if context_path else None
+        re = reevaluate(
+            pack,
+            lambda intent: evaluate(compiled, intent),
+            policy_digest=compiled.policy_digest,
+            default_context=context,
+        )
+        payload["reevaluation"] = re
+        payload["divergences"] = len(re["divergences"])
+        if re["divergences"]:
+            payload["ok"] = False
+    exit_code = 0 if payload["ok"] else 2
+    return Outcome(payload, exit_code, text=_replay_text(payload))
+
+
+def _load_context(path: str) -> dict[str, Any]:
+    import json as jsonlib
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            value = jsonlib.load(handle)
+    except OSError as err:
+        raise InvalidInput(f"read context: {err.strerror or err}") from err
+    except (ValueError, UnicodeDecodeError) as err:
+        raise InvalidInput(f"parse context json: {err}") from err
+    if not isinstance(value, dict):
+        raise InvalidInput("context must be a JSON object")
+    return value
+
+
+def _replay_text(payload: dict[str, Any]) -> list[str]:
+    status = "ok" if payload["ok"] else "failed"
+    lines = [
+        f"replay {status}: run_id={payload['run_id']} mode={payload['mode']} "
+        f"steps={len(payload['steps'])}"
+    ]
+    for n, step in enumerate(payload["steps"], start=1):
+        line = f"{n}. intent={step['intent_id']} tool={step['tool_name']} status={step['status']}"
+        line += f" execution={step['execution']}"
+        lines.append(line)
+    if payload["missing_results"]:
+        lines.append("missing results: " + ", ".join(payload["missing_results"]))
+    re = payload.get("reevaluation")
+    if re is not None:
+        matches = re["policy_matches_recorded"]
+        lines.append(
+            f"policy re-evaluation: divergences={len(re['divergences'])} "
+            f"skipped={re['skipped']} same_policy={'unknown' if matches is None else matches}"
+        )
+        for d in re["divergences"]:
+            lines.append(
+                f"  diverged: intent={d['intent_id']} tool={d['tool_name']} "
+                f"recorded={d['recorded_verdict'] or '-'} replay={d['replay_verdict']}"
+            )
+    lines.extend(f"warning: {w}" for w in payload["warnings"])
+    return lines
+
+
+__all__ = ["GaitError", "group"]

@@ -1,0 +1,226 @@
+"""``gait verify <run_id|path>`` and ``gait verify chain`` (runpack.md §4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from gait.cli.base import Outcome, gait_command
+from gait.errors import GaitError, InvalidInput
+
+NOTES = {
+    ("missing", False): (
+        "unsigned local/dev artifacts are expected by default; "
+        "use --require-signature for strict verification"
+    ),
+    (
+        "missing",
+        True,
+    ): "signatures are required in this mode; provide signing keys and re-run verify",
+    ("skipped", False): "signature checks were skipped because no verify key was provided",
+    ("skipped", True): (
+        "signature checks were expected but skipped; provide a public key or private key source"
+    ),
+    ("verified", False): "signatures verified",
+    ("verified", True): "signatures verified",
+    ("failed", False): (
+        "signature verification failed; inspect signature_errors and re-run with the correct key"
+    ),
+    ("failed", True): (
+        "signature verification failed; inspect signature_errors and re-run with the correct key"
+    ),
+}
+
+
+def next_commands(run_id: str) -> list[str]:
+    return [
+        f"gait regress bootstrap --from {run_id} --json --junit ./gait-out/junit.xml",
+        "gait demo --durable",
+        "gait demo --policy",
+    ]
+
+
+def _key_flags(fn: Any) -> Any:
+    for option in reversed(
+        [
+            click.option("--public-key", default=None, help="Base64 public key file."),
+            click.option(
+                "--public-key-env", default=None, help="Env var with a base64 public key."
+            ),
+            click.option(
+                "--private-key", default=None, help="Base64 private key file (public derived)."
+            ),
+            click.option(
+                "--private-key-env", default=None, help="Env var with a base64 private key."
+            ),
+        ]
+    ):
+        fn = option(fn)
+    return fn
+
+
+def load_verify_key(
+    profile: str,
+    public_key: str | None,
+    public_key_env: str | None,
+    private_key: str | None,
+    private_key_env: str | None,
+) -> tuple[Any, bool]:
+    """``(key or None, strict)``; strict needs a key source (else exit 6)."""
+    if profile not in ("standard", "strict"):
+        raise InvalidInput(f"unsupported verify profile: {profile} (use standard or strict)")
+    sources = [public_key, public_key_env, private_key, private_key_env]
+    has_source = any(s and s.strip() for s in sources)
+    strict = profile == "strict"
+    if strict and not has_source:
+        raise InvalidInput(
+            "strict verify profile requires --public-key/--public-key-env or private key source"
+        )
+    if not has_source:
+        return None, strict
+    from gait.signing import resolve_verify_key
+
+    key = resolve_verify_key(
+        public_key=public_key,
+        public_key_env=public_key_env,
+        private_key=private_key,
+        private_key_env=private_key_env,
+    )
+    return key, strict
+
+
+def verify_payload(target: str, key: Any, require_signature: bool) -> dict[str, Any]:
+    """Resolve and verify one runpack; the §4.3 JSON payload (``ok`` decides the exit code)."""
+    from gait.runpack.reader import resolve_runpack
+    from gait.runpack.verify import verify_runpack
+
+    path = resolve_runpack(target)
+    try:
+        report = verify_runpack(path, public_key=key, require_signature=require_signature)
+    except GaitError as err:
+        err.details.setdefault("path", path)
+        raise
+    payload = report.to_json()
+    payload["signature_note"] = NOTES[(report.signature_status, require_signature)]
+    payload["next_commands"] = next_commands(report.run_id)
+    return payload
+
+
+def verify_text(payload: dict[str, Any]) -> list[str]:
+    path = payload.get("path", "")
+    if payload["ok"]:
+        lines = [f"verify ok: {path}"]
+    else:
+        lines = [f"verify failed: {path}"]
+        if payload.get("missing_files"):
+            lines.append("missing files: " + ", ".join(payload["missing_files"]))
+        if payload.get("hash_mismatches"):
+            lines.append(f"hash mismatches: {len(payload['hash_mismatches'])}")
+            lines.extend(
+                f"  {m['path']}: expected {m['expected'] or '-'} actual {m['actual'] or 'unreadable'}"
+                for m in payload["hash_mismatches"]
+            )
+        if payload.get("unexpected_files"):
+            lines.append("unexpected files: " + ", ".join(payload["unexpected_files"]))
+        if payload.get("zip_errors"):
+            lines.append("zip errors: " + "; ".join(payload["zip_errors"]))
+    lines.append(f"signature status: {payload.get('signature_status', '')}")
+    if payload.get("signature_errors"):
+        lines.append("signature errors: " + "; ".join(payload["signature_errors"]))
+    lines.append(f"signature note: {payload.get('signature_note', '')}")
+    if payload["ok"]:
+        lines.append("next: " + " | ".join(payload.get("next_commands", [])))
+    return lines
+
+
+@gait_command(
+    None,
+    "verify",
+    explain=(
+        "Verify runpack integrity offline: file hashes, manifest digest, and optional signatures."
+    ),
+    help=(
+        "Verify a runpack (run_id or path) offline. Exit 0 ok, 2 integrity or signature "
+        "failure, 6 unreadable input. `gait verify chain --run X [--trace t.json]` also "
+        "verifies a signed trace."
+    ),
+)
+@click.argument("targets", nargs=-1, metavar="RUN_ID|PATH")
+@click.option("--profile", default="standard", help="standard|strict (strict requires a key).")
+@click.option("--require-signature", is_flag=True, help="Fail unless a signature verifies.")
+@_key_flags
+@click.option("--run", "run_target", default=None, help="verify chain: run_id or runpack path.")
+@click.option("--trace", "trace_path", default=None, help="verify chain: signed trace file.")
+@click.option("--pack", "pack_path", default=None, help="verify chain: evidence pack zip.")
+def command(
+    targets: tuple[str, ...],
+    profile: str,
+    require_signature: bool,
+    public_key: str | None,
+    public_key_env: str | None,
+    private_key: str | None,
+    private_key_env: str | None,
+    run_target: str | None,
+    trace_path: str | None,
+    pack_path: str | None,
+    json: bool,
+) -> Outcome:
+    if targets and targets[0] == "chain":
+        return _chain(
+            targets[1:],
+            run_target,
+            trace_path,
+            pack_path,
+            profile,
+            require_signature,
+            (public_key, public_key_env, private_key, private_key_env),
+        )
+    if run_target or trace_path or pack_path:
+        raise InvalidInput("--run/--trace/--pack are only valid with `gait verify chain`")
+    if len(targets) != 1:
+        raise InvalidInput("expected run_id or path")
+    key, strict = load_verify_key(profile, public_key, public_key_env, private_key, private_key_env)
+    payload = verify_payload(targets[0], key, require_signature or strict)
+    return Outcome(payload, 0 if payload["ok"] else 2, text=verify_text(payload))
+
+
+def _chain(
+    rest: tuple[str, ...],
+    run_target: str | None,
+    trace_path: str | None,
+    pack_path: str | None,
+    profile: str,
+    require_signature: bool,
+    keys: tuple[str | None, str | None, str | None, str | None],
+) -> Outcome:
+    if rest:
+        raise InvalidInput("unexpected positional arguments")
+    if not (run_target and run_target.strip()):
+        raise InvalidInput("--run is required")
+    key, strict = load_verify_key(profile, *keys)
+    require = require_signature or strict
+    run_payload = verify_payload(run_target, key, require)
+    payload: dict[str, Any] = {"run": run_payload}
+    ok = bool(run_payload["ok"])
+    if trace_path and trace_path.strip():
+        from gait.trace import read_trace, verify_trace
+
+        if key is None:
+            raise InvalidInput("trace verification requires --public-key or a private key source")
+        record = read_trace(trace_path)
+        trace_out = verify_trace(record, key, path=trace_path)
+        error = trace_out.pop("error", "")
+        trace_payload = {k: v for k, v in trace_out.items() if v != ""}
+        trace_payload["ok"] = not error
+        if error:
+            trace_payload["error"] = error
+        payload["trace"] = trace_payload
+        ok = ok and not error
+    if pack_path and pack_path.strip():
+        raise InvalidInput("verify chain --pack: evidence pack verification is not available yet")
+    payload["ok"] = ok
+    lines = [f"verify chain {'ok' if ok else 'failed'}: run={run_payload.get('path', '')}"]
+    if "trace" in payload:
+        lines.append(f"trace: {'ok' if payload['trace']['ok'] else 'failed'} {trace_path}")
+    return Outcome(payload, 0 if ok else 2, text=lines)
