@@ -394,3 +394,90 @@ def test_gate_eval_cli_free_text_ref_is_recorded(
     assert out["verdict"] == "block"
     trace = json.loads(Path("t.json").read_text())
     assert trace["approval_token_ref"] == "CAB-77"
+
+
+def test_delegated_intent_needs_token_bound_to_the_chain(keys: Keys) -> None:
+    from gait.intent import delegation_digest
+
+    compiled = compile_text(POLICY.replace("min_approvals: 2", "min_approvals: 1"))
+    intent = norm(
+        make_intent(
+            delegation={
+                "requester_identity": "agent.demo",
+                "chain": [{"delegator_identity": "alice", "delegate_identity": "agent.demo"}],
+            }
+        )
+    )
+    intent_digest, policy_digest = digests(compiled, intent, keys)
+    binding = delegation_digest(intent)
+
+    def with_binding(value: str) -> GateResult:
+        token = mint_approval(
+            keys.approver.pair,
+            intent_digest=intent_digest,
+            policy_digest=policy_digest,
+            approver="alice",
+            reason_code="r",
+            scope=["tool:tool.write"],
+            ttl_nanos=HOUR,
+            delegation_binding_digest=value,
+        )
+        return run(compiled, intent, keys, [write_json("t.json", token)])
+
+    unbound = with_binding("")
+    assert unbound.verdict == "require_approval"
+    assert "approval_token_delegation_binding_mismatch" in unbound.reason_codes
+    bound = with_binding(binding)
+    assert bound.verdict == "allow"
+    assert bound.trace is not None
+    assert bound.trace["delegation_ref"]["chain_digest"] == binding
+
+
+@pytest.mark.parametrize(
+    ("max_targets", "max_ops", "code"),
+    [
+        (3, 2, None),
+        (2, 2, "approval_token_max_targets_exceeded"),
+        (3, 1, "approval_token_max_ops_exceeded"),
+    ],
+)
+def test_script_counts_step_targets_and_steps(
+    keys: Keys, max_targets: int, max_ops: int, code: str | None
+) -> None:
+    compiled = compile_text("default_verdict: require_approval\nrules: []\n")
+    raw = make_intent("script")
+    raw["script"] = {
+        "steps": [
+            {
+                "tool_name": "tool.write",
+                "args": {"n": 1},
+                "targets": [
+                    {"kind": "path", "value": "/a", "operation": "write"},
+                    {"kind": "path", "value": "/b", "operation": "write"},
+                ],
+            },
+            {
+                "tool_name": "tool.read",
+                "args": {"n": 2},
+                "targets": [{"kind": "path", "value": "/c", "operation": "read"}],
+            },
+        ]
+    }
+    intent = norm(raw)
+    intent_digest, policy_digest = digests(compiled, intent, keys)
+    token = mint_approval(
+        keys.approver.pair,
+        intent_digest=intent_digest,
+        policy_digest=policy_digest,
+        approver="alice",
+        reason_code="r",
+        scope=["tool:script"],
+        ttl_nanos=HOUR,
+        max_targets=max_targets,
+        max_ops=max_ops,
+    )
+    result = run(compiled, intent, keys, [write_json("t.json", token)])
+    if code is None:
+        assert result.verdict == "allow"
+    else:
+        assert_not_granted(result, code)

@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""Gate decision cost: in-process ``evaluate + sign trace``, and one ``gait gate eval`` process.
+
+Usage: python tools/bench/bench_gate.py [--iterations N] [--runs N]
+
+* in process: the compiled policy and the prod signing key are loaded once;
+  each iteration evaluates the intent, builds the trace record and signs it
+  (what ``gate eval`` does per call, minus file I/O); also the full
+  ``run_gate`` pipeline without writing files.
+* process: median wall time of ``gait gate eval --trace-out`` with a warm
+  compile cache (``GAIT_CACHE_DIR`` in a temporary directory, one warm-up run).
+
+Prints numbers; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+POLICY = REPO / "examples" / "policy" / "base_medium_risk.yaml"
+INTENTS = {
+    "allow": REPO / "examples" / "policy" / "intents" / "intent_read.json",
+    "require_approval": REPO / "examples" / "policy" / "intents" / "intent_write.json",
+    "block": REPO / "examples" / "policy" / "intents" / "intent_delete.json",
+}
+
+
+def _per_call_us(call: Callable[[], Any], iterations: int) -> float:
+    for _ in range(min(iterations, 200)):  # warm-up
+        call()
+    start = time.perf_counter()
+    for _ in range(iterations):
+        call()
+    return (time.perf_counter() - start) / iterations * 1e6
+
+
+def bench_in_process(key_path: str, iterations: int) -> None:
+    from gait.engine import evaluate
+    from gait.gate import GateRequest, run_gate
+    from gait.intent import args_digest, load_intent
+    from gait.policy import compile_policy_file
+    from gait.signing import resolve_signing_key
+    from gait.trace import build_trace_record, sign_trace
+
+    compiled = compile_policy_file(POLICY)
+    key, _warnings = resolve_signing_key("prod", private_key=key_path)
+    print(f"in process ({iterations} iterations, policy {POLICY.name}, prod key):")
+    for verdict, path in INTENTS.items():
+        _raw, intent = load_intent(path)
+
+        def evaluate_and_sign(intent: Any = intent) -> dict[str, Any]:
+            decision = evaluate(compiled, intent)
+            prepared: Any = decision.intent
+            record = build_trace_record(
+                policy_digest=decision.policy_digest,
+                intent_digest=decision.intent_digest,
+                args_digest=args_digest(prepared),
+                tool_name=prepared.tool_name,
+                verdict=decision.verdict,
+                created_at=decision.created_at,
+                violations=decision.violations,
+            )
+            return sign_trace(record, key)
+
+        def full_pipeline(intent: Any = intent) -> Any:
+            request = GateRequest(
+                compiled=compiled,
+                intent=intent,
+                key_mode="prod",
+                private_key=key_path,
+                write_trace=False,
+            )
+            return run_gate(request)
+
+        sign_us = _per_call_us(evaluate_and_sign, iterations)
+        eval_us = _per_call_us(lambda i=intent: evaluate(compiled, i), iterations)
+        gate_us = _per_call_us(full_pipeline, max(iterations // 5, 1))
+        print(
+            f"  {verdict:<17} evaluate {eval_us:8.1f} us   evaluate+sign trace {sign_us:8.1f} us"
+            f"   run_gate (no files, key read per call) {gate_us:8.1f} us"
+        )
+
+
+def _gait_command() -> list[str]:
+    script = Path(sys.executable).with_name("gait")
+    if script.is_file():
+        return [str(script)]
+    found = shutil.which("gait")
+    return [found] if found else [sys.executable, "-m", "gait.cli.main"]
+
+
+def bench_process(key_path: str, runs: int, workdir: Path) -> None:
+    env = {**os.environ, "GAIT_CACHE_DIR": str(workdir / "cache")}
+    command = _gait_command()
+    print(f"process ({runs} runs, warm compile cache, {' '.join(command)}):")
+    for verdict, path in INTENTS.items():
+        argv = [
+            *command,
+            "gate",
+            "eval",
+            "--policy",
+            str(POLICY),
+            "--intent",
+            str(path),
+            "--key-mode",
+            "prod",
+            "--private-key",
+            key_path,
+            "--trace-out",
+            str(workdir / f"trace_{verdict}.json"),
+            "--json",
+        ]
+        subprocess.run(argv, env=env, cwd=workdir, capture_output=True, check=False)  # warm
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            done = subprocess.run(argv, env=env, cwd=workdir, capture_output=True, check=False)
+            times.append(time.perf_counter() - start)
+        print(
+            f"  {verdict:<17} median {statistics.median(times) * 1000:7.1f} ms"
+            f"   min {min(times) * 1000:7.1f} ms   (exit {done.returncode})"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--iterations", type=int, default=2000)
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+
+    from gait.signing import generate_keypair, write_private_key
+
+    with tempfile.TemporaryDirectory(prefix="gait-bench-") as tmp:
+        workdir = Path(tmp)
+        key_path = str(workdir / "prod_private.key")
+        write_private_key(key_path, generate_keypair())
+        bench_in_process(key_path, args.iterations)
+        bench_process(key_path, args.runs, workdir)
+
+
+if __name__ == "__main__":
+    main()
