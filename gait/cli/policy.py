@@ -197,7 +197,10 @@ def compile_(args: tuple[str, ...], emit: str, no_cache: bool, json: bool) -> Ou
 @click.option(
     "--explain", "explain_flag", is_flag=True, help="Same as --why when inputs are given."
 )
-def test(args: tuple[str, ...], why: bool, explain_flag: bool, json: bool) -> Outcome:
+@click.option(
+    "--junit", default="", help="With a fixtures directory: also write JUnit XML to this path."
+)
+def test(args: tuple[str, ...], why: bool, explain_flag: bool, junit: str, json: bool) -> Outcome:
     if explain_flag and len(args) < 2:
         return Outcome(
             {"ok": True, "explain": group.commands["test"].explain},  # type: ignore[attr-defined]
@@ -205,6 +208,10 @@ def test(args: tuple[str, ...], why: bool, explain_flag: bool, json: bool) -> Ou
         )
     if len(args) != 2:
         raise InvalidInput("expected <policy.yaml> <intent_fixture.json>")
+    if junit or os.path.isdir(args[1]):
+        from gait.cli.policytest import run_policy_test_dir
+
+        return run_policy_test_dir(args[0], args[1], junit=junit, why=why or explain_flag)
     return run_policy_test(args[0], args[1], why=why or explain_flag)
 
 
