@@ -143,7 +143,13 @@ def _step_changes(left: Runpack, right: Runpack) -> list[dict[str, Any]]:
         rv = step_verdict(rr, rrec.get(li.intent_id))[0]
         if lv != rv:
             add("verdict", lv, rv)
-        if lr is not None and rr is not None and lr.result and rr.result:
+        if (
+            lr is not None
+            and rr is not None
+            and lr.result
+            and rr.result
+            and lr.result_digest != rr.result_digest
+        ):
             lshape = result_shape(lr.result.get("result", lr.result))
             rshape = result_shape(rr.result.get("result", rr.result))
             if lshape != rshape:

@@ -96,16 +96,25 @@ def _decode(data: bytes, kind: type[Any], member: str) -> Any:
 
 
 def _decode_lines(data: bytes, kind: type[Any], member: str) -> list[Any]:
+    """JSONL → records, decoded as one JSON array (fast); on error, find the bad line."""
+    lines = [line for line in data.split(b"\n") if line.strip()]
+    if not lines:
+        return []
+    try:
+        records = msgspec.json.decode(b"[" + b",".join(lines) + b"]", type=list[kind])  # type: ignore[valid-type]
+        if len(records) == len(lines):
+            return records
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        pass
     decoder = msgspec.json.Decoder(kind)
-    records = []
     for number, line in enumerate(data.split(b"\n"), start=1):
         if not line.strip():
             continue
         try:
-            records.append(decoder.decode(line))
+            decoder.decode(line)
         except (msgspec.DecodeError, msgspec.ValidationError) as err:
             raise InvalidInput(f"parse {member} line {number}: {err}") from err
-    return records
+    raise InvalidInput(f"parse {member}: records are not one JSON object per line")
 
 
 def read_runpack(path: str | os.PathLike[str]) -> Runpack:

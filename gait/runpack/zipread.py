@@ -160,6 +160,7 @@ class _Source:
         self.size = size
         self._handle: BinaryIO | None = handle
         self._data: bytes | None = None
+        self._buffer = bytearray()
         if size <= MAX_IN_MEMORY_BYTES:
             handle.seek(0)
             self._data = handle.read()
@@ -180,11 +181,20 @@ class _Source:
         return data
 
     def view(self, offset: int, length: int) -> memoryview | bytes:
+        """Bytes at ``offset``; for large files a view into a reused buffer, valid until
+        the next call (consumers hash it and drop it)."""
+        if offset < 0 or length < 0 or offset + length > self.size:
+            raise EOFError("read past end of zip")
         if self._data is not None:
-            if offset < 0 or length < 0 or offset + length > self.size:
-                raise EOFError("read past end of zip")
             return memoryview(self._data)[offset : offset + length]
-        return self.read(offset, length)
+        assert self._handle is not None
+        if len(self._buffer) < length:
+            self._buffer = bytearray(length)
+        self._handle.seek(offset)
+        view = memoryview(self._buffer)[:length]
+        if self._handle.readinto(view) != length:  # type: ignore[attr-defined]
+            raise EOFError("short read")
+        return view
 
     def head(self, length: int) -> bytes:
         return self.read(0, min(length, self.size))
@@ -235,7 +245,7 @@ class ZipArchive:
     def read(self, entry: ZipEntry, *, check_crc: bool = True) -> bytes:
         """The decompressed bytes of ``entry``; :class:`ZipEntryError` if they cannot be trusted."""
         parts: list[bytes] = []
-        self._inflate(entry, parts.append, check_crc=check_crc)
+        self._inflate(entry, lambda chunk: parts.append(bytes(chunk)), check_crc=check_crc)
         return b"".join(parts)
 
     def sha256(self, entry: ZipEntry, *, check_crc: bool = True) -> str:
