@@ -31,7 +31,6 @@ from gait.intent._raw import (
 )
 from gait.intent._text import GO_SPACE, is_sha256_hex, lower
 from gait.intent.decode import BoundIntent, parse_error, raw_from_mapping
-from gait.intent.digest import script_hash
 from gait.intent.infer import infer_destructive, infer_endpoint_class, infer_endpoint_domain
 from gait.intent.model import (
     ArgProvenance,
@@ -487,7 +486,7 @@ def _normalize(raw: RawIntent) -> Intent:
         skill_provenance=skill,
         delegation=delegation,
         script=steps,
-        script_hash=script_hash(steps) if steps is not None else "",
+        script_hash=_script_hash(steps) if steps is not None else "",
         relationship=dict(raw.relationship) if raw.relationship else None,
         schema_id=raw.schema_id or "gait.gate.intent_request",
         schema_version=raw.schema_version or "1.0.0",
@@ -520,3 +519,10 @@ def normalize_intent(raw: Mapping[str, Any]) -> Intent:
         ) from None
     except RecursionError:
         raise parse_error("exceeded max depth") from None
+
+
+def _script_hash(steps: tuple[ScriptStep, ...]) -> str:
+    # Imported on use: digests (and the JCS library) stay off the plain-intent path.
+    from gait.intent.digest import script_hash
+
+    return script_hash(steps)
