@@ -318,3 +318,55 @@ def test_receipt_on_tampered_pack_exits_2(demo_dir: Path) -> None:
 
 def test_demo_modes_conflict_exit_6(tmp_path: Path) -> None:
     assert gait("demo", "--durable", "--policy", cwd=tmp_path).returncode == 6
+
+
+def test_record_prod_key_then_verify_with_public_key(tmp_path: Path) -> None:
+    keys = gait_json("keys", "init", cwd=tmp_path)
+    (tmp_path / "in.json").write_text(json.dumps({"run": {"run_id": "run_signed"}}))
+    out = gait_json(
+        "run", "record", "in.json", "--private-key", keys["private_key_path"], cwd=tmp_path
+    )
+    assert out["signature_status"] == "signed" and out["signature_key_id"] == keys["key_id"]
+    verified = gait_json(
+        "verify",
+        "run_signed",
+        "--profile",
+        "strict",
+        "--public-key",
+        keys["public_key_path"],
+        cwd=tmp_path,
+    )
+    assert verified["signature_status"] == "verified" and verified["signatures_valid"] == 1
+
+
+def test_verify_chain_runpack_and_signed_trace(tmp_path: Path) -> None:
+    gait_json("demo", "--policy", cwd=tmp_path)
+    keys = gait_json("keys", "init", cwd=tmp_path)
+    gait(
+        "gate",
+        "eval",
+        "--policy",
+        "gait-out/policy_demo_high_risk.yaml",
+        "--intent",
+        "gait-out/intent_demo_delete.json",
+        "--trace-out",
+        "t.json",
+        "--key-mode",
+        "prod",
+        "--private-key",
+        keys["private_key_path"],
+        cwd=tmp_path,
+    )
+    out = gait_json(
+        "verify",
+        "chain",
+        "--run",
+        "run_demo_policy",
+        "--trace",
+        "t.json",
+        "--public-key",
+        keys["public_key_path"],
+        cwd=tmp_path,
+    )
+    assert out["ok"] is True and out["trace"]["signature_status"] == "verified"
+    assert out["run"]["run_id"] == "run_demo_policy"
