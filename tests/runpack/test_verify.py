@@ -204,3 +204,54 @@ def test_manifest_digest_of_demo_matches_demo_footer_digest() -> None:
     result = build_demo_runpack("0.1.0")
     manifest = json.loads(result.members["manifest.json"])
     assert manifest["manifest_digest"] == result.manifest_digest
+
+
+def _go_style_zip(members: dict[str, bytes]) -> bytes:
+    """The layout of the Go reference writer (archive/zip + SetMode(0644) + fixed Modified):
+    data descriptors, an extended-timestamp extra field in both headers, flate output."""
+    import struct
+    import zlib
+
+    body, central = bytearray(), bytearray()
+    extra = struct.pack("<HHBI", 0x5455, 5, 1, 315532800)
+    for name in sorted(members):
+        data, raw = members[name], name.encode()
+        comp = zlib.compressobj(6, zlib.DEFLATED, -15)
+        packed = comp.compress(data) + comp.flush(zlib.Z_SYNC_FLUSH) + b"\x01\x00\x00\xff\xff"
+        crc, offset = zlib.crc32(data), len(body)
+        body += struct.pack(
+            "<IHHHHHIIIHH", 0x04034B50, 20, 8, 8, 0, 0x21, 0, 0, 0, len(raw), len(extra)
+        )
+        body += raw + extra + packed
+        body += struct.pack("<IIII", 0x08074B50, crc, len(packed), len(data))
+        central += struct.pack(
+            "<IHHHHHHIIIHHHHHII",
+            0x02014B50,
+            0x0314,
+            20,
+            8,
+            8,
+            0,
+            0x21,
+            crc,
+            len(packed),
+            len(data),
+            len(raw),
+            len(extra),
+            0,
+            0,
+            0,
+            0o100644 << 16,
+            offset,
+        )
+        central += raw + extra
+    n = len(members)
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, n, n, len(central), len(body), 0)
+    return bytes(body + central + end)
+
+
+def test_go_reference_layout_is_accepted(tmp_path: Path, demo_zip: bytes) -> None:
+    path = tmp_path / "go.zip"
+    path.write_bytes(_go_style_zip(_members(demo_zip, tmp_path)))
+    report = verify_runpack(path)
+    assert report.ok, report.to_json()
