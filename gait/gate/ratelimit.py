@@ -50,17 +50,26 @@ def scope_key(scope: str, tool_name: str, identity: str) -> str:
 
 
 class _Lock:
+    """The spec's lock file (created exclusively, stale after 15 s).
+
+    Removing a stale lock is done under an OS advisory lock on a guard file and
+    re-checked there, so two processes can never both clear a lock and both
+    proceed; on exit a lock is removed only if it is still the one we wrote.
+    """
+
     def __init__(self, state_path: Path) -> None:
         self.path = state_path.with_name(state_path.name + ".lock")
+        self.guard = state_path.with_name(state_path.name + ".lock.guard")
+        self.body = b""
 
     def __enter__(self) -> _Lock:
         deadline = time.monotonic() + LOCK_TIMEOUT_SECONDS
-        body = json.dumps(
+        self.body = json.dumps(
             {
                 "schema_id": LOCK_SCHEMA,
                 "schema_version": "1.0.0",
                 "pid": os.getpid(),
-                "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
             }
         ).encode()
         while True:
@@ -73,25 +82,34 @@ class _Lock:
                 time.sleep(LOCK_RETRY_SECONDS)
                 continue
             try:
-                os.write(fd, body)
+                os.write(fd, self.body)
             finally:
                 os.close(fd)
             return self
 
-    def _remove_if_stale(self) -> None:
+    def _is_stale(self) -> bool:
         try:
-            age = time.time() - self.path.stat().st_mtime
+            return time.time() - self.path.stat().st_mtime > LOCK_STALE_SECONDS
         except FileNotFoundError:
+            return False
+
+    def _remove_if_stale(self) -> None:
+        if not self._is_stale():
             return
-        if age > LOCK_STALE_SECONDS:
+        import fcntl
+
+        with open(self.guard, "a+b") as guard:
+            fcntl.flock(guard, fcntl.LOCK_EX)
             try:
-                self.path.unlink()
-            except FileNotFoundError:
-                pass
+                if self._is_stale():
+                    self.path.unlink(missing_ok=True)
+            finally:
+                fcntl.flock(guard, fcntl.LOCK_UN)
 
     def __exit__(self, *exc: object) -> None:
         try:
-            self.path.unlink()
+            if self.path.read_bytes() == self.body:
+                self.path.unlink()
         except FileNotFoundError:
             pass
 
