@@ -71,7 +71,7 @@ def record_command(
 ) -> Outcome:
     from gait.runpack.capture_input import MAX_INPUT_BYTES, parse_record_input
     from gait.runpack.inspect import format_ticket_footer
-    from gait.runpack.record import record_runpack, write_runpack
+    from gait.runpack.record import default_runpack_path, record_runpack, write_runpack
     from gait.runpack.verify import verify_runpack
 
     if input_path is None and len(inputs) == 1:
@@ -153,7 +153,7 @@ def record_command(
         result_payloads=inp.result_payloads,
         producer_version=__version__,
     )
-    path = os.path.join(out_dir, f"runpack_{result.run_id}.zip")
+    path = default_runpack_path(out_dir, result.run_id)
     write_runpack(path, result)
     report = verify_runpack(path)
     if not report.ok:

@@ -51,6 +51,7 @@ __all__ = [
     "DEFAULT_PRODUCER_VERSION",
     "RecordResult",
     "check_output_path",
+    "default_runpack_path",
     "encode_jsonl",
     "host_env",
     "manifest_digest",
@@ -370,6 +371,13 @@ def check_output_path(path: str | os.PathLike[str]) -> str:
     if not os.path.isabs(text) and ".." in text.replace("\\", "/").split("/"):
         raise InvalidInput("relative runpack output path must not traverse parent directories")
     return cleaned
+
+
+def default_runpack_path(out_dir: str | os.PathLike[str], run_id: str) -> str:
+    """``<out_dir>/runpack_<run_id>.zip``; a run_id that would leave ``out_dir`` is refused."""
+    if not run_id or any(sep in run_id for sep in ("/", "\\", "\x00")) or run_id in (".", ".."):
+        raise InvalidInput(f"run_id cannot be used in a file name: {run_id!r}")
+    return os.path.join(os.fspath(out_dir), f"runpack_{run_id}.zip")
 
 
 def write_runpack(path: str | os.PathLike[str], result: RecordResult) -> str:

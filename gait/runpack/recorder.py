@@ -61,7 +61,12 @@ from gait.runpack.model import (
     RunEnv,
     TimelineEvent,
 )
-from gait.runpack.record import RecordResult, record_runpack, write_runpack
+from gait.runpack.record import (
+    RecordResult,
+    default_runpack_path,
+    record_runpack,
+    write_runpack,
+)
 
 if TYPE_CHECKING:
     from gait.signing import KeyPair
@@ -623,7 +628,7 @@ class Recorder:
     ) -> RecordResult:
         """Build and write atomically to ``path`` (default ``<out_dir>/runpack_<run_id>.zip``)."""
         result = self.build(sign_key=sign_key)
-        target = path if path is not None else os.path.join(out_dir, f"runpack_{self.run_id}.zip")
+        target = path if path is not None else default_runpack_path(out_dir, self.run_id)
         write_runpack(target, result)
         return result
 

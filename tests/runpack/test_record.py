@@ -212,3 +212,11 @@ def test_write_is_atomic_0600_and_creates_parent(tmp_path: Path) -> None:
 def test_output_path_with_parent_segment_or_empty_is_refused(path: str) -> None:
     with pytest.raises(InvalidInput):
         check_output_path(path)
+
+
+@pytest.mark.parametrize("run_id", ["a/b", "..\\x", "..", ""])
+def test_run_id_that_would_escape_the_output_dir_is_refused(tmp_path: Path, run_id: str) -> None:
+    from gait.runpack.record import default_runpack_path
+
+    with pytest.raises(InvalidInput):
+        default_runpack_path(tmp_path, run_id)
