@@ -1,0 +1,247 @@
+"""``gait regress``: init, run, bootstrap (regress.md). Logic lives in :mod:`gait.regress`."""
+
+from __future__ import annotations
+
+import json as jsonlib
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gait.cli.base import GaitGroup, Outcome, gait_command
+from gait.errors import EXIT_REGRESS_FAILED, InvalidInput
+
+group = GaitGroup(
+    name="regress",
+    help="Turn runpacks into CI regression fixtures and grade them.",
+    explain=(
+        "Turn a verified runpack into a regression fixture (gait.yaml + fixtures/) and grade "
+        "every fixture deterministically, writing regress_result.json and optional JUnit XML."
+    ),
+    context_settings={"help_option_names": ["--help", "-h"]},
+)
+
+
+def _no_positionals(args: tuple[str, ...]) -> None:
+    if args:
+        raise InvalidInput("unexpected positional arguments")
+
+
+def _policy_context(path: str) -> dict[str, Any] | None:
+    if not path.strip():
+        return None
+    try:
+        value = jsonlib.loads(Path(path).read_bytes())
+    except OSError as err:
+        raise InvalidInput(f"read policy context: {err.strerror or err}: {path}") from err
+    except ValueError as err:
+        raise InvalidInput(f"parse policy context: {err}: {path}") from err
+    if not isinstance(value, dict):
+        raise InvalidInput(f"policy context must be a JSON object: {path}")
+    return value
+
+
+def _init_options(fn: Any) -> Any:
+    for option in reversed(
+        (
+            click.option("--from", "source", default="", help="run_id or runpack path."),
+            click.option("--name", default="", help="Fixture name (default: sanitized run_id)."),
+            click.option("--checkpoint", default="", help="Session chain checkpoint (advanced)."),
+            click.option(
+                "--force", is_flag=True, help="Replace an existing fixture's different runpack."
+            ),
+            click.option(
+                "--policy",
+                default="",
+                help="Policy to re-check recorded verdicts against (policy_verdict grader).",
+            ),
+            click.option(
+                "--policy-context",
+                default="",
+                help="JSON file: intent context for steps rebuilt from recorded args.",
+            ),
+        )
+    ):
+        fn = option(fn)
+    return fn
+
+
+def _run_options(fn: Any) -> Any:
+    for option in reversed(
+        (
+            click.option("--config", default="gait.yaml", show_default=True),
+            click.option("--output", default="regress_result.json", show_default=True),
+            click.option("--junit", default="", help="Also write JUnit XML to this path."),
+            click.option("--allow-nondeterministic", is_flag=True),
+            click.option("--context-conformance", is_flag=True),
+            click.option("--allow-context-runtime-drift", is_flag=True),
+        )
+    ):
+        fn = option(fn)
+    return fn
+
+
+def _init(
+    source: str,
+    name: str,
+    checkpoint: str,
+    force: bool,
+    policy: str,
+    policy_context: str,
+    workdir: str = ".",
+) -> Any:
+    from gait.regress.init import init_fixture
+
+    if not source.strip():
+        raise InvalidInput("missing required --from <run_id|path>")
+    return init_fixture(
+        source,
+        name=name,
+        force=force,
+        policy=policy,
+        policy_context=_policy_context(policy_context),
+        checkpoint=checkpoint,
+        workdir=workdir,
+    )
+
+
+@gait_command(
+    group,
+    "init",
+    explain="Copy a verified runpack into fixtures/<name>/ and register it in gait.yaml.",
+    help="Create (or refresh) a regression fixture from a runpack; regenerates gait.yaml.",
+)
+@click.argument("args", nargs=-1)
+@_init_options
+def init(
+    args: tuple[str, ...],
+    source: str,
+    name: str,
+    checkpoint: str,
+    force: bool,
+    policy: str,
+    policy_context: str,
+    json: bool,
+) -> Outcome:
+    _no_positionals(args)
+    result = _init(source, name, checkpoint, force, policy, policy_context)
+    return Outcome(result.to_json(), text=result.text_lines())
+
+
+def _run(
+    config: str,
+    output: str,
+    junit: str,
+    allow_nondeterministic: bool,
+    context_conformance: bool,
+    allow_context_runtime_drift: bool,
+    policy: str = "",
+) -> Any:
+    from gait.regress.run import RunOptions, run_regress
+
+    if not output.strip():
+        raise InvalidInput("--output must not be empty")
+    return run_regress(
+        RunOptions(
+            config_path=config.strip() or "gait.yaml",
+            output_path=output.strip(),
+            junit_path=junit.strip(),
+            allow_nondeterministic=allow_nondeterministic,
+            context_conformance=context_conformance,
+            allow_context_runtime_drift=allow_context_runtime_drift,
+            policy=policy.strip(),
+        )
+    )
+
+
+@gait_command(
+    group,
+    "run",
+    explain="Grade every regress fixture deterministically and write regress_result.json.",
+    help="Run every fixture's graders. Exit 0 pass, 5 regression, 6 invalid config/fixtures.",
+)
+@click.argument("args", nargs=-1)
+@_run_options
+@click.option(
+    "--policy",
+    default="",
+    help="Re-check every fixture's recorded verdicts against this policy (policy_verdict).",
+)
+def run(
+    args: tuple[str, ...],
+    config: str,
+    output: str,
+    junit: str,
+    allow_nondeterministic: bool,
+    context_conformance: bool,
+    allow_context_runtime_drift: bool,
+    policy: str,
+    json: bool,
+) -> Outcome:
+    _no_positionals(args)
+    result = _run(
+        config,
+        output,
+        junit,
+        allow_nondeterministic,
+        context_conformance,
+        allow_context_runtime_drift,
+        policy,
+    )
+    code = 0 if result.passed else EXIT_REGRESS_FAILED
+    return Outcome(result.to_json(), exit_code=code, text=result.text_lines())
+
+
+@gait_command(
+    group,
+    "bootstrap",
+    explain="Create a fixture from a runpack and grade it in one step (init + run).",
+    help="init + run in one call. Exit 0 pass, 5 regression, 6 invalid input.",
+)
+@click.argument("args", nargs=-1)
+@_init_options
+@_run_options
+def bootstrap(
+    args: tuple[str, ...],
+    source: str,
+    name: str,
+    checkpoint: str,
+    force: bool,
+    policy: str,
+    policy_context: str,
+    config: str,
+    output: str,
+    junit: str,
+    allow_nondeterministic: bool,
+    context_conformance: bool,
+    allow_context_runtime_drift: bool,
+    json: bool,
+) -> Outcome:
+    _no_positionals(args)
+    config = config.strip() or "gait.yaml"
+    if os.path.basename(config) != "gait.yaml":
+        raise InvalidInput("bootstrap writes gait.yaml: --config must name a gait.yaml file")
+    workdir = os.path.dirname(config) or "."
+    created = _init(source, name, checkpoint, force, policy, policy_context, workdir)
+    ran = _run(
+        config,
+        output,
+        junit,
+        allow_nondeterministic,
+        context_conformance,
+        allow_context_runtime_drift,
+    )
+    payload = {**created.to_json(), **ran.to_json()}
+    payload.pop("next_commands", None)
+    payload["ok"] = ran.passed
+    if ran.passed:
+        text = [f"regress bootstrap ok: run_id={created.run_id} fixture={created.fixture_name}"]
+        text += [line for line in ran.text_lines()[1:]]
+    else:
+        text = [
+            f"regress bootstrap failed: run_id={created.run_id} fixture={created.fixture_name} "
+            f"failed={ran.failed}",
+            *ran.text_lines()[1:],
+        ]
+    return Outcome(payload, exit_code=0 if ran.passed else EXIT_REGRESS_FAILED, text=text)
