@@ -300,3 +300,22 @@ def test_cli_junit_requires_a_directory(project: Path, gait_main) -> None:
     assert result.code == 6
     assert "requires a fixtures directory" in result.json()["error"]
     assert not (project / "j.xml").exists()
+
+
+def test_rules_deciding_steps_of_a_script_intent_are_covered(project: Path) -> None:
+    script = {
+        "tool_name": "script",
+        "script": {
+            "steps": [
+                {"tool_name": "fs.read", "args": {"path": "/w/a"}},
+                {"tool_name": "fs.delete", "args": {"path": "/w/b"}},
+            ]
+        },
+        "context": dict(CONTEXT),
+    }
+    fx = project / "script_only"
+    write_json(fx / "s.json", {"intent": script, "expect": {"verdict": "block"}})
+    report = run_policy_tests(str(project / "policy.yaml"), str(fx))
+    assert report.passed, report.text_lines()
+    hits = {row.name: row.hits for row in report.coverage}
+    assert hits == {"block-delete": 1, "allow-delete-shadowed": 0, "allow-read": 1}
