@@ -51,20 +51,10 @@ def command(
     private_key_env: str | None,
     json: bool,
 ) -> Outcome:
-    import json as jsonlib
-
-    from gait.fsutil import atomic_write
-    from gait.gate.tokens import mint_approval
-    from gait.policy.duration import parse_go_duration
+    from gait.gate.tokens import mint_approval, parse_ttl, write_token
     from gait.signing import resolve_signing_key
-    from gait.trace import normalize_trace_path
 
-    try:
-        ttl_nanos = parse_go_duration(ttl) if ttl.strip() else 0
-    except ValueError:
-        ttl_nanos = 0
-    if ttl_nanos <= 0:
-        raise InvalidInput("invalid --ttl, expected positive duration")
+    ttl_nanos = parse_ttl(ttl)
     if not csv_list(scope):
         raise InvalidInput("scope is required")
     key, warnings = resolve_signing_key(
@@ -82,13 +72,7 @@ def command(
         max_targets=max_targets,
         max_ops=max_ops,
     )
-    path = normalize_trace_path(out.strip() or f"approval_{token['token_id']}.json")
-    import os
-
-    parent = os.path.dirname(path)
-    if parent:
-        os.makedirs(parent, mode=0o750, exist_ok=True)
-    atomic_write(path, (jsonlib.dumps(token, indent=2) + "\n").encode())
+    path = write_token(out.strip() or f"approval_{token['token_id']}.json", token)
     payload = {
         "ok": True,
         "token_id": token["token_id"],

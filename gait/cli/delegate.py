@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import click
 
 from gait.cli.base import GaitGroup, Outcome, gait_command
@@ -16,18 +14,6 @@ group = GaitGroup(
     explain="Mint and verify signed delegation tokens that let one identity act for another.",
     context_settings={"help_option_names": ["--help", "-h"]},
 )
-
-
-def _ttl(text: str) -> int:
-    from gait.policy.duration import parse_go_duration
-
-    try:
-        nanos = parse_go_duration(text) if text.strip() else 0
-    except ValueError:
-        nanos = 0
-    if nanos <= 0:
-        raise InvalidInput("invalid --ttl, expected positive duration")
-    return nanos
 
 
 @gait_command(
@@ -58,14 +44,10 @@ def mint(
     private_key_env: str | None,
     json: bool,
 ) -> Outcome:
-    import json as jsonlib
-
-    from gait.fsutil import atomic_write
-    from gait.gate.tokens import mint_delegation
+    from gait.gate.tokens import mint_delegation, parse_ttl, write_token
     from gait.signing import resolve_signing_key
-    from gait.trace import normalize_trace_path
 
-    nanos = _ttl(ttl)
+    nanos = parse_ttl(ttl)
     key, warnings = resolve_signing_key(
         key_mode.strip().lower(), private_key=private_key, private_key_env=private_key_env
     )
@@ -79,11 +61,7 @@ def mint(
         intent_digest=intent_digest,
         policy_digest=policy_digest,
     )
-    path = normalize_trace_path(out.strip() or f"delegation_{token['token_id']}.json")
-    parent = os.path.dirname(path)
-    if parent:
-        os.makedirs(parent, mode=0o750, exist_ok=True)
-    atomic_write(path, (jsonlib.dumps(token, indent=2) + "\n").encode())
+    path = write_token(out.strip() or f"delegation_{token['token_id']}.json", token)
     payload = {
         "ok": True,
         "token_id": token["token_id"],

@@ -7,8 +7,6 @@ signed trace and audit records.
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -172,18 +170,6 @@ def _counts(intent: Intent) -> tuple[int, int]:
         step_targets = sum(len(s.targets) for s in intent.script)
         return (step_targets or len(intent.targets)), len(intent.script)
     return len(intent.targets), max(len(intent.targets), 1)
-
-
-def _write_json(path: str, doc: dict[str, Any]) -> str:
-    from gait.fsutil import atomic_write
-    from gait.trace import normalize_trace_path
-
-    target = normalize_trace_path(path)
-    parent = os.path.dirname(target)
-    if parent:
-        os.makedirs(parent, mode=0o750, exist_ok=True)
-    atomic_write(target, (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
-    return target
 
 
 def run_gate(req: GateRequest) -> GateResult:
@@ -373,7 +359,13 @@ def run_gate(req: GateRequest) -> GateResult:
     result.violations = sorted(violations)
 
     # 16. trace + records
-    from gait.trace import build_trace_record, default_trace_path, sign_trace, write_trace
+    from gait.trace import (
+        build_trace_record,
+        default_trace_path,
+        sign_trace,
+        write_json_record,
+        write_trace,
+    )
 
     ctx = intent.context
     record = build_trace_record(
@@ -409,11 +401,13 @@ def run_gate(req: GateRequest) -> GateResult:
         result.trace_path = write_trace(path, signed)
         for kind, out_path, doc in audit_docs:
             doc = {**doc, "trace_id": trace_id}
-            written = _write_json(out_path or f"{kind}_audit_{trace_id}.json", _ordered_audit(doc))
+            written = write_json_record(
+                out_path or f"{kind}_audit_{trace_id}.json", _ordered_audit(doc)
+            )
             outputs[f"{kind}_audit_path"] = written
         if credential is not None:
             evidence = _credential_record(trace_id, intent, broker_name, credential, req, decision)
-            outputs["credential_evidence_path"] = _write_json(
+            outputs["credential_evidence_path"] = write_json_record(
                 req.credential_evidence_out or f"credential_evidence_{trace_id}.json", evidence
             )
     result.outputs = outputs

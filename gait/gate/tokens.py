@@ -102,6 +102,25 @@ def delegation_token_id(
     )
 
 
+def parse_ttl(text: str) -> int:
+    """``--ttl`` as nanoseconds; anything but a positive Go duration is invalid input."""
+    from gait.policy.duration import parse_go_duration
+
+    try:
+        nanos = parse_go_duration(text) if text.strip() else 0
+    except ValueError:
+        nanos = 0
+    if nanos <= 0:
+        raise InvalidInput("invalid --ttl, expected positive duration")
+    return nanos
+
+
+def write_token(path: str, token: dict[str, Any]) -> str:
+    from gait.trace import write_json_record
+
+    return write_json_record(path, token)
+
+
 def _expires(created: str, ttl_nanos: int) -> str:
     secs, nanos = parse_rfc3339(created)
     total = secs * 1_000_000_000 + nanos + ttl_nanos

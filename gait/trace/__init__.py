@@ -29,6 +29,7 @@ from gait.trace.store import (
     read_trace,
     verify_trace,
     verify_trace_file,
+    write_json_record,
     write_trace,
 )
 
@@ -47,5 +48,6 @@ __all__ = [
     "sign_trace",
     "verify_trace",
     "verify_trace_file",
+    "write_json_record",
     "write_trace",
 ]

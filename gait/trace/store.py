@@ -52,11 +52,12 @@ def normalize_trace_path(path: str | os.PathLike[str]) -> str:
     return cleaned
 
 
-def write_trace(path: str | os.PathLike[str], record: dict[str, Any]) -> str:
-    """Write ``record`` as 2-space pretty JSON plus ``\\n``, atomically, mode 0600.
+def write_json_record(path: str | os.PathLike[str], record: dict[str, Any]) -> str:
+    """Write a JSON record (trace, token, audit, evidence) as 2-space pretty JSON plus ``\\n``.
 
-    Parent directories are created. Returns the cleaned path written.
-    ``OSError`` propagates (the CLI reports it as an internal failure, exit 1).
+    Atomic, mode 0600, parent directories created; a relative path with a ``..``
+    segment is rejected. Returns the cleaned path written. ``OSError`` propagates
+    (the CLI reports it as an internal failure, exit 1).
     """
     target = normalize_trace_path(path)
     parent = os.path.dirname(target)
@@ -65,6 +66,11 @@ def write_trace(path: str | os.PathLike[str], record: dict[str, Any]) -> str:
     text = json.dumps(record, indent=2, ensure_ascii=False) + "\n"
     atomic_write(target, text.encode("utf-8"))
     return target
+
+
+def write_trace(path: str | os.PathLike[str], record: dict[str, Any]) -> str:
+    """Write a signed trace record (see :func:`write_json_record`)."""
+    return write_json_record(path, record)
 
 
 def _reject_constant(name: str) -> Any:
