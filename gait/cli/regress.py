@@ -14,6 +14,7 @@ from gait.errors import EXIT_REGRESS_FAILED, InvalidInput
 
 group = GaitGroup(
     name="regress",
+    intercept_explain=True,
     help="Turn runpacks into CI regression fixtures and grade them.",
     explain=(
         "Turn a verified runpack into a regression fixture (gait.yaml + fixtures/) and grade "
