@@ -19,6 +19,9 @@ from gait.policy.source import PathKey, Positions
 
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-/]*$")
 _RESERVED = frozenset({"true", "false", "null", "yes", "no", "on", "off", "y", "n", "~"})
+# Characters a YAML reader rejects (DEL, C1 controls, U+FFFE/U+FFFF) or folds as line
+# breaks inside a double-quoted scalar (NEL, U+2028, U+2029): written as escapes.
+_YAML_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ufffe\uffff]")
 
 
 def yaml_scalar(value: Any) -> str:
@@ -33,7 +36,8 @@ def yaml_scalar(value: Any) -> str:
     text = str(value)
     if _PLAIN.match(text) and text.lower() not in _RESERVED:
         return text
-    return json.dumps(text, ensure_ascii=False)
+    quoted = json.dumps(text, ensure_ascii=False)
+    return _YAML_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", quoted)
 
 
 @dataclass

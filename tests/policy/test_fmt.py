@@ -1,0 +1,239 @@
+"""``policy fmt`` rendering (policy.md §15): idempotent, digest-preserving, comments kept."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gait.policy import load_policy_file, load_policy_source
+from gait.policy.digest import policy_digest
+from gait.policy.fmt import format_policy, format_source
+
+REPO = Path(__file__).resolve().parents[2]
+DATA = Path(__file__).parent / "data"
+RUNNING = REPO / "tests" / "engine" / "data" / "running_example" / "policy.yaml"
+SHIPPED = sorted([*REPO.glob("policies/*.yaml"), *REPO.glob("examples/**/*.yaml")])
+ALL_POLICIES = [*SHIPPED, DATA / "every_key.yaml", RUNNING]
+
+
+def fmt(text: str) -> str:
+    return format_source(text.encode("utf-8"), "p.yaml", "yaml")[1]
+
+
+def keys_at(text: str, indent: str) -> list[str]:
+    """Mapping keys written at exactly ``indent`` (list-item dashes count as indentation)."""
+    out = []
+    for line in text.splitlines():
+        body = line.replace("- ", "  ", 1) if line.lstrip().startswith("- ") else line
+        if (
+            body.startswith(indent)
+            and not body[len(indent)].isspace()
+            and not body.lstrip().startswith("#")
+        ):
+            out.append(body.strip().split(":", 1)[0])
+    return out
+
+
+@pytest.mark.parametrize("path", ALL_POLICIES, ids=lambda p: p.name)
+def test_fmt_is_idempotent(path: Path) -> None:
+    once = format_source(path.read_bytes(), str(path), "yaml")[1]
+    assert fmt(once) == once
+
+
+@pytest.mark.parametrize("path", ALL_POLICIES, ids=lambda p: p.name)
+def test_fmt_preserves_digest(path: Path) -> None:
+    policy, formatted = format_source(path.read_bytes(), str(path), "yaml")
+    reloaded = load_policy_source(formatted.encode(), "f.yaml", "yaml")
+    assert policy_digest(reloaded) == policy_digest(load_policy_file(path))
+    assert reloaded == policy
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: str(p.relative_to(REPO)))
+def test_fmt_keeps_every_comment_of_shipped_policies(path: Path) -> None:
+    text = path.read_text()
+    comments = [line.strip() for line in text.splitlines() if line.strip().startswith("#")]
+    formatted = fmt(text)
+    for comment in comments:
+        assert comment in formatted
+
+
+def test_fmt_output_ends_with_newline() -> None:
+    assert fmt("").endswith("\n")
+
+
+def test_fmt_top_level_key_order() -> None:
+    assert keys_at(fmt("default_verdict: block\n"), "") == [
+        "schema_id",
+        "schema_version",
+        "default_verdict",
+        "default_action",
+        "scripts",
+        "fail_closed",
+        "mcp_trust",
+        "rules",
+    ]
+
+
+def test_fmt_rule_key_order() -> None:
+    text = fmt("rules:\n  - {name: r, effect: allow}\n")
+    assert keys_at(text, "    ") == [
+        "name",
+        "priority",
+        "effect",
+        "action",
+        "match",
+        "endpoint",
+        "reason_codes",
+        "violations",
+        "min_approvals",
+        "require_distinct_approvers",
+        "require_context_evidence",
+        "required_context_evidence_mode",
+        "max_context_age_seconds",
+        "require_broker_credential",
+        "broker_reference",
+        "broker_scopes",
+        "rate_limit",
+        "destructive_budget",
+        "dataflow",
+    ]
+
+
+def test_fmt_match_key_order_and_null_pointers() -> None:
+    text = fmt("rules:\n  - {name: r, effect: allow}\n")
+    assert keys_at(text, "      ")[:8] == [
+        "tool_name",
+        "tool_names",
+        "risk_classes",
+        "target_kinds",
+        "target_values",
+        "endpoint_class",
+        "endpoint_classes",
+        "discovery_method",
+    ]
+    assert "      max_delegation_depth: null\n" in text
+    assert "        readOnlyHint: null\n" in text
+
+
+def test_fmt_writes_zero_values_explicitly() -> None:
+    text = fmt("rules:\n  - {name: r, effect: allow}\n")
+    for line in (
+        "    priority: 0",
+        "    reason_codes: []",
+        '    broker_reference: ""',
+        "      enabled: false",
+    ):
+        assert line + "\n" in text
+
+
+def test_fmt_empty_rules_is_empty_list() -> None:
+    assert "\nrules: []\n" in fmt("default_verdict: allow\n")
+
+
+def test_fmt_running_example_normalizations() -> None:
+    text = fmt(RUNNING.read_text())
+    names = [
+        line.split("name: ", 1)[1] for line in text.splitlines() if line.startswith("  - name: ")
+    ]
+    assert names == ["deny-external-egress", "read-files", "write-needs-review"]
+    assert "      tool_name: FS.Read\n      tool_names: [fs.read]\n" in text
+    assert "      target_kinds: [host, url]\n" in text
+    assert "  risk_classes: [critical, high]\n" in text
+    write_rule = text[text.index("  - name: write-needs-review") :]
+    assert "    require_distinct_approvers: true\n" in write_rule
+
+
+def test_fmt_aliases_written_back_as_given() -> None:
+    text = fmt(
+        "default_action: Block\nrules:\n  - name: r\n    action: ALLOW\n"
+        "    match: {endpoint_class: [FS.Read]}\n"
+    )
+    assert "\ndefault_verdict: block\ndefault_action: Block\n" in text
+    assert "    effect: allow\n    action: ALLOW\n" in text
+    assert "      endpoint_class: [FS.Read]\n      endpoint_classes: [fs.read]\n" in text
+
+
+def test_fmt_fills_endpoint_and_dataflow_defaults() -> None:
+    text = fmt(
+        "rules:\n  - name: r\n    effect: allow\n    endpoint: {path_denylist: [/x]}\n"
+        "    dataflow: {enabled: true}\n"
+    )
+    assert '      action: block\n      destructive_action: ""\n' in text
+    assert "      tainted_sources: [external, tool_output]\n" in text
+    assert "      action: require_approval\n" in text
+
+
+def test_fmt_keeps_leading_and_trailing_comments() -> None:
+    text = fmt("# top\ndefault_verdict: block  # why block\n")
+    assert "# top\n" in text
+    assert "default_verdict: block  # why block\n" in text
+
+
+def test_fmt_moves_rule_comments_with_their_rule() -> None:
+    source = (
+        "rules:\n"
+        "  # about z\n"
+        "  - name: z\n    priority: 5\n    effect: allow  # z effect\n"
+        "  # about a\n"
+        "  - name: a\n    priority: 1\n    effect: block\n"
+    )
+    text = fmt(source)
+    assert text.index("# about a") < text.index("- name: a") < text.index("# about z")
+    assert text.index("# about z") < text.index("- name: z")
+    assert "    effect: allow  # z effect\n" in text
+
+
+def test_fmt_keeps_nested_key_comment_above_its_key() -> None:
+    text = fmt(
+        "rules:\n  - name: r\n    effect: block\n    match:\n      # tools!\n      tool_names: [X]\n"
+    )
+    assert "      # tools!\n      tool_names: [x]\n" in text
+
+
+def test_fmt_keeps_footer_comment() -> None:
+    assert fmt("default_verdict: block\n# the end\n").endswith("# the end\n")
+
+
+def test_fmt_keeps_hash_inside_quoted_string() -> None:
+    text = fmt("rules:\n  - name: 'a # not a comment'\n    effect: allow\n")
+    assert '"a # not a comment"' in text
+    assert fmt(text) == text
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "true",
+        "null",
+        "1.0",
+        "007",
+        "a: b",
+        " lead",
+        "x\ny",
+        'q"uote',
+        "back\\slash",
+        "é ü",
+        "-x",
+        "[x]",
+        "del\x7f",
+        "c1\x85\x9f",
+        "ls\u2028ps\u2029",
+    ],
+)
+def test_fmt_quotes_names_that_would_change_meaning(name: str) -> None:
+    import json
+
+    source = f"rules:\n  - name: {json.dumps(name)}\n    effect: allow\n"
+    policy, text = format_source(source.encode(), "p.yaml", "yaml")
+    reloaded = load_policy_source(text.encode(), "f.yaml", "yaml")
+    assert reloaded.rules[0].name == name.strip()
+    assert reloaded == policy
+
+
+def test_fmt_of_dsl_source_is_canonical_dsl() -> None:
+    data = (DATA / "handwritten.gaitpol").read_bytes()
+    policy, text = format_source(data, "h.gaitpol", "dsl")
+    assert text.startswith("# gait policy (canonical DSL)\n")
+    assert format_source(text.encode(), "h.gaitpol", "dsl")[1] == text
+    assert format_policy(policy) == format_policy(load_policy_file(RUNNING))
