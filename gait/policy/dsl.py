@@ -182,7 +182,7 @@ class _Builder:
         path: PathKey = ("rules", index)
         name_tok = node.children[0]
         self.positions[path] = (node.meta.line, node.meta.column)
-        out: dict[str, Any] = {"name": json.loads(str(name_tok))}
+        out: dict[str, Any] = {"name": self._string(name_tok, (*path, "name"))}
         self.positions[(*path, "name")] = (name_tok.line, name_tok.column)
         for header in node.children[1:-1]:
             if header.data == "header_priority":
@@ -225,6 +225,15 @@ class _Builder:
                     self.positions[sub] = (key_tok.line, key_tok.column)
         return out
 
+    def _string(self, tok: Any, path: PathKey) -> str:
+        """A JSON string literal; ``\\uD800``-style lone surrogates are not text."""
+        value = json.loads(str(tok))
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as err:
+            raise self._err("string contains a lone surrogate escape", tok, path) from err
+        return value
+
     def _int(self, node: Any) -> int:
         return int(str(node.children[0]))
 
@@ -234,7 +243,7 @@ class _Builder:
         if not getattr(meta, "empty", True):
             self.positions[path] = (meta.line, meta.column)
         if kind == "string":
-            return json.loads(str(node.children[0]))
+            return self._string(node.children[0], path)
         if kind == "signed_int":
             return self._int(node)
         if kind == "number":

@@ -216,6 +216,21 @@ def test_dsl_unterminated_block_reports_end_of_file() -> None:
     assert "end of file" in dsl_error('rule "r" => allow {\n').message
 
 
+@pytest.mark.parametrize(
+    "text",
+    ['rule "\\ud83d" => allow {}\n', 'rule "r" => allow { broker_reference "a\\udc00" }\n'],
+    ids=["rule-name", "value"],
+)
+def test_dsl_lone_surrogate_escape_is_policy_error(text: str) -> None:
+    err = dsl_error(text)
+    assert err.message.startswith("parse policy dsl: [1:")
+    assert "lone surrogate" in err.message
+
+
+def test_dsl_surrogate_pair_escape_is_one_character() -> None:
+    assert from_dsl('rule "\\ud83d\\ude00" => allow {}\n').rules[0].name == "\U0001f600"
+
+
 def test_dsl_non_utf8_is_policy_error() -> None:
     with pytest.raises(PolicyError):
         load_policy_source(b"\xff\xfe rule", "p.gaitpol", "dsl")

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import msgspec
@@ -214,6 +215,50 @@ def test_compile_arbitrary_text_raises_only_gait_errors(text: str) -> None:
 @settings(max_examples=100, deadline=None)
 @given(st.text(max_size=200))
 def test_compile_arbitrary_dsl_text_raises_only_gait_errors(text: str) -> None:
+    compiles_or_gait_error(text, kind="dsl")
+
+
+dsl_strings = st.sampled_from(
+    ['"r"', '"\\ud83d"', '"a\\udc00b"', '"\\u0000"', '"a\\"b"', '""']
+) | st.text(max_size=6).map(json.dumps)
+dsl_scalars = dsl_strings | st.sampled_from(
+    ["-3", "7", "0.5", "1e3", "true", "null", "block", "fs.read", "x-y"]
+)
+dsl_values = dsl_scalars | st.lists(dsl_scalars, max_size=3).map(lambda v: "[" + ", ".join(v) + "]")
+DSL_KEYS = [*RULE_KEYS, *SUB_KEYS, "default_verdict", "fail_closed", "scripts", "mcp_trust"]
+
+
+typed_stmts = st.one_of(
+    dsl_strings.map(lambda s: f"broker_reference {s}"),
+    st.lists(dsl_strings, max_size=2).map(lambda v: f"reason_codes [{', '.join(v)}]"),
+    st.lists(dsl_strings, max_size=2).map(lambda v: f"match {{ identities [{', '.join(v)}] }}"),
+    st.integers(-5, 5).map(lambda n: f"min_approvals {n}"),
+)
+
+
+def dsl_block(depth: int) -> st.SearchStrategy[str]:
+    stmt = typed_stmts | st.tuples(st.sampled_from(DSL_KEYS), dsl_values).map(" ".join)
+    if depth:
+        stmt = stmt | st.tuples(st.sampled_from(DSL_KEYS), dsl_block(depth - 1)).map(" ".join)
+    return st.lists(stmt, max_size=3).map(lambda s: "{ " + " ".join(s) + " }")
+
+
+dsl_rules = st.tuples(
+    dsl_strings,
+    st.sampled_from([" => allow", " priority 1 => block", "", " priority -2", " => nope"]),
+    st.lists(typed_stmts, max_size=3).map(lambda s: "{ " + " ".join(s) + " }") | dsl_block(2),
+).map(lambda r: f"rule {r[0]}{r[1]} {r[2]}")
+dsl_docs = st.tuples(
+    st.sampled_from(["", "policy "]).flatmap(
+        lambda p: dsl_block(2).map(lambda b: p + b if p else "")
+    ),
+    st.lists(dsl_rules, max_size=3),
+).map(lambda d: "\n".join([d[0], *d[1]]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(dsl_docs)
+def test_compile_generated_dsl_raises_only_gait_errors(text: str) -> None:
     compiles_or_gait_error(text, kind="dsl")
 
 
