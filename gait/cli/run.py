@@ -12,6 +12,7 @@ from gait.errors import GaitError, InvalidInput, VerificationFailed
 
 group = GaitGroup(
     name="run",
+    intercept_explain=True,
     explain="Record, inspect, diff, replay runpacks and print their ticket receipts.",
     help="Record, inspect, diff, replay runpacks; print receipts.",
     context_settings={"help_option_names": ["--help", "-h"]},
