@@ -50,18 +50,32 @@ class Comments:
 
 
 def _comment_start(line: str) -> int:
-    """Index of a ``#`` that starts a comment (outside quotes), or -1."""
+    """Index of a ``#`` that starts a comment (outside quoted scalars), or -1.
+
+    A quote only opens a quoted scalar where a scalar starts (line start or after
+    ``:``, ``-``, ``[``, ``{``, ``,``, ``?``); in ``don't`` it is plain text.
+    """
     quote = ""
+    escaped = False
+    prev = ""  # last non-blank character outside quotes
     for i, ch in enumerate(line):
         if quote:
-            if ch == quote:
+            if escaped:
+                escaped = False
+            elif (ch == "\\" and quote == '"') or (
+                ch == quote == "'" and line[i + 1 : i + 2] == "'"
+            ):
+                escaped = True  # \x in "...", '' in '...'
+            elif ch == quote:
                 quote = ""
-            elif ch == "\\" and quote == '"':
-                continue
-        elif ch in "\"'":
+                prev = ch
+            continue
+        if ch in "\"'" and prev in ("", ":", "-", "[", "{", ",", "?"):
             quote = ch
         elif ch == "#" and (i == 0 or line[i - 1] in " \t"):
             return i
+        elif ch not in " \t":
+            prev = ch
     return -1
 
 
@@ -100,6 +114,10 @@ def collect_comments(text: str, positions: Positions, rule_order: dict[int, int]
             continue
         path = by_line.get(number)
         if path is None:
+            # e.g. a list item line: its end-of-line comment goes above the next key
+            idx = _comment_start(line)
+            if idx > 0:
+                pending.append(line[idx:].strip())
             continue
         path = _renumber(path, rule_order)
         if pending:
@@ -152,9 +170,14 @@ class _Writer:
                     first = self.lines[start]
                     offset = start
                     while self.lines[offset].lstrip().startswith("#"):
+                        # a comment above the rule's first key belongs above its "- " line
+                        self.lines[offset] = f"{indent}  {self.lines[offset].lstrip()}"
                         offset += 1
                     first = self.lines[offset]
                     self.lines[offset] = f"{indent}  - {first[len(indent) + 4 :]}"
+                    tail = self.c.trailing.get(rule_path)  # comment on the "- " line
+                    if tail:
+                        self.lines[offset] += f"  {tail}"
             elif isinstance(value, tuple):
                 self.line(sub, f"{indent}{name}: [{', '.join(yaml_scalar(v) for v in value)}]")
             else:

@@ -237,3 +237,40 @@ def test_fmt_of_dsl_source_is_canonical_dsl() -> None:
     assert text.startswith("# gait policy (canonical DSL)\n")
     assert format_source(text.encode(), "h.gaitpol", "dsl")[1] == text
     assert format_policy(policy) == format_policy(load_policy_file(RUNNING))
+
+
+def test_fmt_keeps_comment_on_rule_dash_line() -> None:
+    text = fmt("rules:\n  - name: r  # the r rule\n    effect: block\n")
+    assert "  - name: r  # the r rule\n" in text
+
+
+def test_fmt_keeps_comment_on_flow_rule_line() -> None:
+    text = fmt("rules:\n  - {name: q, effect: allow}  # flow rule\n")
+    assert "  - name: q  # flow rule\n" in text
+
+
+def test_fmt_keeps_comment_on_list_item_line() -> None:
+    source = (
+        "rules:\n  - name: r\n    effect: block\n    reason_codes:\n      - a  # why a\n      - b\n"
+    )
+    assert "# why a" in fmt(source)
+
+
+def test_fmt_comment_above_first_rule_key_is_stable() -> None:
+    once = fmt("rules:\n- effect: allow\n  # about the name\n  name: r\n")
+    assert "  # about the name\n  - name: r\n" in once
+    assert fmt(once) == once
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "    broker_reference: don't  # apostrophe in a plain scalar",
+        "    broker_reference: 'it''s # not a comment'  # real comment",
+        '    broker_reference: "a\\"b # not a comment"  # real comment',
+    ],
+)
+def test_fmt_finds_comment_after_quotes(line: str) -> None:
+    text = fmt(f"rules:\n  - name: r\n    effect: block\n{line}\n")
+    expected = line[line.rindex("  # ") + 2 :]
+    assert sum(1 for out in text.splitlines() if out.endswith(expected)) == 1

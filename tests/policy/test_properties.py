@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import msgspec
@@ -157,6 +158,37 @@ def test_canonical_dsl_round_trips_generated_policies(doc: dict[str, Any]) -> No
     policy = load_policy_source(to_yaml(doc), "g.yaml", "yaml")
     again = load_policy_source(render_dsl(policy).encode("utf-8"), "g.gaitpol", "dsl")
     assert again == policy
+
+
+def with_comments(text: str, marks: list[tuple[int, bool]]) -> tuple[str, list[str]]:
+    """Add ``# cN`` comments: at the end of line ``i`` (True) or on a line above it (False)."""
+    lines = text.rstrip("\n").split("\n")  # not splitlines(): NEL/U+2028 may sit inside a scalar
+    added = []
+    for n, (i, trailing) in enumerate(marks):
+        i %= len(lines)
+        comment = f"# c{n}"
+        if trailing and "#" not in lines[i]:
+            lines[i] += f"  {comment}"
+        elif not trailing:
+            lines.insert(i, comment)
+        else:
+            continue
+        added.append(comment)
+    return "\n".join(lines) + "\n", added
+
+
+@SETTINGS
+@given(policy_strategy, st.lists(st.tuples(st.integers(0, 400), st.booleans()), max_size=6))
+def test_fmt_keeps_every_comment_on_generated_policies(
+    doc: dict[str, Any], marks: list[tuple[int, bool]]
+) -> None:
+    plain = yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=10**9)
+    text, comments = with_comments(plain, marks)
+    policy, once = format_source(text.encode("utf-8"), "g.yaml", "yaml")
+    for comment in comments:
+        assert re.search(rf"(^|\s){comment}(?!\d)", once, re.MULTILINE), comment
+    assert format_source(once.encode("utf-8"), "g.yaml", "yaml")[1] == once
+    assert load_policy_source(once.encode("utf-8"), "f.yaml", "yaml") == policy
 
 
 # ------------------------------------------------------------ robustness ---
