@@ -101,11 +101,9 @@ def test_help_does_not_import_lark_or_cryptography(tmp_path: Path) -> None:
     assert result.stdout.strip() == "0 []", result.stdout + result.stderr
 
 
-def test_unknown_subcommand_is_usage_error_exit_6(work: Path) -> None:
-    result = run("policy", "frobnicate", cwd=work)
-    assert result.returncode == 6
-    assert "frobnicate" in result.stderr
-    assert "Usage:" in result.stderr
+def test_unknown_subcommand_exit_6_with_envelope(work: Path) -> None:
+    code, out = run_json("policy", "frobnicate", "--json", cwd=work)
+    assert_invalid_input(code, out, "frobnicate")
 
 
 # ------------------------------------------------------------ validate ---

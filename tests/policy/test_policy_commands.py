@@ -54,6 +54,12 @@ def test_no_policy_subcommand_is_usage_exit_6(work: Path, capsys) -> None:
     assert "Usage:" in err
 
 
+def test_unknown_policy_subcommand_prints_usage_exit_6(work: Path, capsys) -> None:
+    code, out, err = cli_text(capsys, "policy", "frobnicate")
+    assert (code, out) == (6, "")
+    assert "frobnicate" in err and "Usage:" in err
+
+
 def test_help_exits_0(work: Path, capsys) -> None:
     code, out, _ = cli_text(capsys, "policy", "test", "--help")
     assert code == 0
@@ -97,6 +103,7 @@ def test_legacy_policy_error_exits_6(work: Path, capsys) -> None:
     assert out["error"].startswith(
         "parse policy yaml: legacy policy proposal fields are not supported [version, boundaries]"
     )
+    assert out["migration"]  # [adv] migration hints for legacy policies
 
 
 # ------------------------------------------------------------ validate ---
