@@ -49,13 +49,13 @@ class Comments:
     footer: list[str] = field(default_factory=list)
 
 
-def _comment_start(line: str) -> int:
-    """Index of a ``#`` that starts a comment (outside quoted scalars), or -1.
+def _comment_start(line: str, quote: str = "") -> tuple[int, str]:
+    """Index of a ``#`` that starts a comment (outside quoted scalars), or -1, and
+    the quote still open at the end of the line (quoted scalars may span lines).
 
     A quote only opens a quoted scalar where a scalar starts (line start or after
     ``:``, ``-``, ``[``, ``{``, ``,``, ``?``); in ``don't`` it is plain text.
     """
-    quote = ""
     escaped = False
     prev = ""  # last non-blank character outside quotes
     for i, ch in enumerate(line):
@@ -73,10 +73,10 @@ def _comment_start(line: str) -> int:
         if ch in "\"'" and prev in ("", ":", "-", "[", "{", ",", "?"):
             quote = ch
         elif ch == "#" and (i == 0 or line[i - 1] in " \t"):
-            return i
+            return i, ""
         elif ch not in " \t":
             prev = ch
-    return -1
+    return -1, quote
 
 
 def _owner(path: PathKey) -> PathKey:
@@ -105,9 +105,11 @@ def collect_comments(text: str, positions: Positions, rule_order: dict[int, int]
             by_line[line] = owner
     out = Comments()
     pending: list[str] = []
+    quote = ""  # a quoted scalar left open by the previous line
     for number, line in enumerate(text.splitlines(), start=1):
+        idx, quote = _comment_start(line, quote)
         stripped = line.strip()
-        if stripped.startswith("#"):
+        if idx >= 0 and not line[:idx].strip():
             pending.append(stripped)
             continue
         if not stripped:
@@ -115,7 +117,6 @@ def collect_comments(text: str, positions: Positions, rule_order: dict[int, int]
         path = by_line.get(number)
         if path is None:
             # e.g. a list item line: its end-of-line comment goes above the next key
-            idx = _comment_start(line)
             if idx > 0:
                 pending.append(line[idx:].strip())
             continue
@@ -123,7 +124,6 @@ def collect_comments(text: str, positions: Positions, rule_order: dict[int, int]
         if pending:
             out.leading.setdefault(path, []).extend(pending)
             pending = []
-        idx = _comment_start(line)
         if idx > 0:
             out.trailing[path] = line[idx:].strip()
     out.footer = pending

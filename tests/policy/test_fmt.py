@@ -274,3 +274,17 @@ def test_fmt_finds_comment_after_quotes(line: str) -> None:
     text = fmt(f"rules:\n  - name: r\n    effect: block\n{line}\n")
     expected = line[line.rindex("  # ") + 2 :]
     assert sum(1 for out in text.splitlines() if out.endswith(expected)) == 1
+
+
+def test_fmt_keeps_comment_after_multi_line_quoted_scalar() -> None:
+    source = "rules:\n  - name: 'a\n\n      b'  # after the name\n    effect: block\n"
+    text = fmt(source)
+    assert "# after the name" in text
+    assert fmt(text) == text
+
+
+def test_fmt_hash_inside_multi_line_quoted_scalar_is_not_a_comment() -> None:
+    source = 'rules:\n  - name: "a\n      # b"\n    effect: block\n'
+    policy, text = format_source(source.encode(), "p.yaml", "yaml")
+    assert policy.rules[0].name == "a # b"
+    assert "\n  # b" not in text and "    # b" not in text

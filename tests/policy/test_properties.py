@@ -161,19 +161,25 @@ def test_canonical_dsl_round_trips_generated_policies(doc: dict[str, Any]) -> No
 
 
 def with_comments(text: str, marks: list[tuple[int, bool]]) -> tuple[str, list[str]]:
-    """Add ``# cN`` comments: at the end of line ``i`` (True) or on a line above it (False)."""
-    lines = text.rstrip("\n").split("\n")  # not splitlines(): NEL/U+2028 may sit inside a scalar
+    """Add ``# cN`` comments: at the end of line ``i`` (True) or on a line above it (False).
+
+    A mark is skipped when PyYAML reads the result differently (the line was
+    inside a multi-line scalar), so every added comment really is a comment.
+    """
+    document = yaml.safe_load(text)
+    lines = text.rstrip("\n").split("\n")  # not splitlines(): NEL/U+2028 may sit in a scalar
     added = []
     for n, (i, trailing) in enumerate(marks):
         i %= len(lines)
         comment = f"# c{n}"
-        if trailing and "#" not in lines[i]:
-            lines[i] += f"  {comment}"
-        elif not trailing:
-            lines.insert(i, comment)
+        trial = list(lines)
+        if trailing:
+            trial[i] += f"  {comment}"
         else:
-            continue
-        added.append(comment)
+            trial.insert(i, comment)
+        if yaml.safe_load("\n".join(trial)) == document:
+            lines = trial
+            added.append(comment)
     return "\n".join(lines) + "\n", added
 
 
