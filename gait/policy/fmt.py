@@ -40,6 +40,9 @@ def yaml_scalar(value: Any) -> str:
     return _YAML_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", quoted)
 
 
+_BLOCK_START = re.compile(r"(^|[:-]\s+)[|>][-+0-9]*$")
+
+
 @dataclass
 class Comments:
     """Comments of the original text keyed by the path they belong to."""
@@ -106,8 +109,16 @@ def collect_comments(text: str, positions: Positions, rule_order: dict[int, int]
     out = Comments()
     pending: list[str] = []
     quote = ""  # a quoted scalar left open by the previous line
+    block = -1  # indentation of the line that opened a block scalar (| or >)
     for number, line in enumerate(text.splitlines(), start=1):
+        indent = len(line) - len(line.lstrip())
+        if block >= 0:
+            if not line.strip() or indent > block:
+                continue  # block scalar content: a "#" there is text
+            block = -1
         idx, quote = _comment_start(line, quote)
+        if not quote and _BLOCK_START.search(line[: idx if idx >= 0 else len(line)].rstrip()):
+            block = indent
         stripped = line.strip()
         if idx >= 0 and not line[:idx].strip():
             pending.append(stripped)

@@ -288,3 +288,15 @@ def test_fmt_hash_inside_multi_line_quoted_scalar_is_not_a_comment() -> None:
     policy, text = format_source(source.encode(), "p.yaml", "yaml")
     assert policy.rules[0].name == "a # b"
     assert "\n  # b" not in text and "    # b" not in text
+
+
+def test_fmt_block_scalar_text_is_not_a_comment() -> None:
+    source = (
+        "rules:\n  - name: r\n    effect: block\n    broker_reference: |  # about ref\n"
+        "      line # not a comment\n      # nor this\n    reason_codes: [a]  # codes\n"
+    )
+    policy, text = format_source(source.encode(), "p.yaml", "yaml")
+    assert policy.rules[0].broker_reference == "line # not a comment\n# nor this"
+    comments = [line.strip() for line in text.splitlines() if line.lstrip().startswith("#")]
+    assert comments == []
+    assert "  # about ref\n" in text and "reason_codes: [a]  # codes\n" in text
