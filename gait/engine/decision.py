@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from gait.intent.model import Intent
 from gait.policy.model import Limit
 
@@ -44,84 +46,40 @@ class StepVerdict:
         return out
 
 
-class Decision:
+class Decision(msgspec.Struct, gc=False, repr_omit_defaults=True):
     """Verdict plus everything later stages need (approvals, budgets, brokers, traces).
 
+    A msgspec Struct: built on every decision, so construction must be cheap.
     ``intent_digest`` is computed on first access: digests are not needed to decide.
     """
 
-    __slots__ = (
-        "_intent_digest",
-        "broker_reference",
-        "broker_scopes",
-        "composite_risk_class",
-        "dataflow_triggered",
-        "destructive_budget",
-        "intent",
-        "matched_rule",
-        "min_approvals",
-        "policy_digest",
-        "rate_limit",
-        "reason_codes",
-        "require_broker_credential",
-        "require_delegation",
-        "require_distinct_approvers",
-        "required_delegation_scopes",
-        "step_verdicts",
-        "verdict",
-        "violations",
-    )
-
-    def __init__(
-        self,
-        *,
-        verdict: str,
-        reason_codes: tuple[str, ...],
-        violations: tuple[str, ...],
-        matched_rule: str,
-        policy_digest: str,
-        intent: Intent | None,
-        min_approvals: int = 0,
-        require_distinct_approvers: bool = False,
-        require_broker_credential: bool = False,
-        require_delegation: bool = False,
-        required_delegation_scopes: tuple[str, ...] = (),
-        broker_reference: str = "",
-        broker_scopes: tuple[str, ...] = (),
-        rate_limit: Limit | None = None,
-        destructive_budget: Limit | None = None,
-        dataflow_triggered: bool = False,
-        step_verdicts: tuple[StepVerdict, ...] = (),
-        composite_risk_class: str = "",
-        intent_digest: str = "",
-    ) -> None:
-        self.verdict = verdict
-        self.reason_codes = reason_codes
-        self.violations = violations
-        self.matched_rule = matched_rule
-        self.policy_digest = policy_digest
-        self.intent = intent
-        self.min_approvals = min_approvals
-        self.require_distinct_approvers = require_distinct_approvers
-        self.require_broker_credential = require_broker_credential
-        self.require_delegation = require_delegation
-        self.required_delegation_scopes = required_delegation_scopes
-        self.broker_reference = broker_reference
-        self.broker_scopes = broker_scopes
-        self.rate_limit = rate_limit
-        self.destructive_budget = destructive_budget
-        self.dataflow_triggered = dataflow_triggered
-        self.step_verdicts = step_verdicts
-        self.composite_risk_class = composite_risk_class
-        self._intent_digest = intent_digest
+    verdict: str
+    reason_codes: tuple[str, ...]
+    violations: tuple[str, ...]
+    matched_rule: str
+    policy_digest: str
+    intent: Intent | None
+    min_approvals: int = 0
+    require_distinct_approvers: bool = False
+    require_broker_credential: bool = False
+    require_delegation: bool = False
+    required_delegation_scopes: tuple[str, ...] = ()
+    broker_reference: str = ""
+    broker_scopes: tuple[str, ...] = ()
+    rate_limit: Limit | None = None
+    destructive_budget: Limit | None = None
+    dataflow_triggered: bool = False
+    step_verdicts: tuple[StepVerdict, ...] = ()
+    composite_risk_class: str = ""
+    digest_cache: str = ""
 
     @property
     def intent_digest(self) -> str:
-        if not self._intent_digest and self.intent is not None:
+        if not self.digest_cache and self.intent is not None:
             from gait.intent import intent_digest
 
-            self._intent_digest = intent_digest(self.intent)
-        return self._intent_digest
+            self.digest_cache = intent_digest(self.intent)
+        return self.digest_cache
 
     @property
     def created_at(self) -> str:
@@ -174,9 +132,3 @@ class Decision:
             out["script_hash"] = self.intent.script_hash
             out["step_verdicts"] = [s.to_dict() for s in self.step_verdicts]
         return out
-
-    def __repr__(self) -> str:
-        return (
-            f"Decision(verdict={self.verdict!r}, reason_codes={list(self.reason_codes)!r}, "
-            f"matched_rule={self.matched_rule!r})"
-        )

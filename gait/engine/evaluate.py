@@ -28,9 +28,12 @@ _MAX_SCRIPT_STEPS = 64
 class _Runtime:
     """Closures and per-tool candidate lists derived from a table, built once."""
 
-    __slots__ = ("candidates", "default_rows", "matchers")
+    __slots__ = ("candidates", "default_rows", "matchers", "static")
 
     def __init__(self, ir: PolicyIR) -> None:
+        # Decision fields of a row deciding alone with no constraint that depends on
+        # the intent (dataflow, endpoint, context): the common case needs no merge.
+        self.static: tuple[dict[str, Any] | None, ...] = tuple(_static_fields(r) for r in ir.rows)
         self.matchers: tuple[tuple[Matcher, ...], ...] = tuple(
             tuple(build_matcher(p, row.delegation) for p in row.predicates) for row in ir.rows
         )
@@ -300,8 +303,37 @@ def stricter_limit(a: Limit | None, b: Limit | None) -> Limit | None:
     return a if ka <= kb else b
 
 
+def _static_fields(row: Row) -> dict[str, Any] | None:
+    if row.dataflow is not None or row.endpoint is not None or row.context is not None:
+        return None
+    approval = row.effect == "require_approval"
+    fields: dict[str, Any] = {
+        "verdict": row.effect,
+        "reason_codes": tuple(sorted(set(row.reasons) - {""})),
+        "violations": tuple(sorted(set(row.violations) - {""})),
+        "matched_rule": row.name,
+        "min_approvals": (row.min_approvals or 1) if approval else 0,
+        "require_distinct_approvers": row.require_distinct_approvers and approval,
+        "require_broker_credential": row.require_broker_credential,
+        "require_delegation": row.require_delegation,
+        "required_delegation_scopes": tuple(sorted(row.delegation_scopes)),
+        "broker_reference": row.broker_reference,
+        "broker_scopes": tuple(sorted(row.broker_scopes)),
+        "rate_limit": row.rate_limit,
+        "destructive_budget": row.destructive_budget,
+    }
+    # only non-default values: keyword arguments are the expensive part of construction
+    return {
+        k: v for k, v in fields.items() if v or k in ("reason_codes", "violations", "matched_rule")
+    }
+
+
 def _evaluate_single(ir: PolicyIR, rt: _Runtime, intent: Intent) -> Decision:
     tier = matching_tier(rt, intent, ir)
+    if len(tier) == 1:
+        static = rt.static[tier[0].index]
+        if static is not None and not any(t.destructive for t in intent.targets):
+            return Decision(policy_digest=ir.policy_digest, intent=intent, **static)
     if not tier:
         verdict = ir.default_verdict
         return Decision(

@@ -9,6 +9,9 @@ domains that Go rejects, hence this small re-implementation of
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+
 from gait.intent._text import lower, trim
 
 _HOST, _ZONE, _OTHER = 0, 1, 2
@@ -144,8 +147,15 @@ def _hostname(host: str) -> str:
     return host
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+
+
+@lru_cache(maxsize=4096)
 def url_hostname(raw: str) -> str:
-    """Lowercased ``url.Parse(raw).Hostname()``; ``""`` when Go fails to parse."""
+    """Lowercased ``url.Parse(raw).Hostname()``; ``""`` when Go fails to parse.
+
+    Memoized: a pure function of the text, and agents call the same URLs repeatedly.
+    """
     try:
         return _url_hostname(raw)
     except _URLError:
@@ -153,7 +163,7 @@ def url_hostname(raw: str) -> str:
 
 
 def _url_hostname(raw: str) -> str:
-    if any(c < " " or c == "\x7f" for c in raw):
+    if _CONTROL.search(raw):
         return ""
     rest, _, fragment = raw.partition("#")
     if rest == "*":
