@@ -153,6 +153,9 @@ class GaitGroup(click.Group):
             if sub is None or (self.intercept_explain and not _has_explain_option(sub)):
                 write_line(self.explain)
                 raise Exit(0)
+        positional = next((a for a in args if not a.startswith("-")), None)
+        if positional is None and not any(a in ("--help", "-h") for a in args):
+            raise click.UsageError("missing subcommand", ctx)
         if not args or (args[0] not in self.list_commands(ctx) and not args[0].startswith("-")):
             if args and args[0] in ("help",):
                 write_line(self.get_help(ctx))

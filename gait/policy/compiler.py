@@ -93,7 +93,7 @@ def load_policy_source(data: bytes, path_name: str, kind: str) -> Policy:
         texts: dict[Any, str] = {}
     else:
         raw, positions, texts = load_yaml(text, path_name)
-    decoded = decode_policy(raw, positions, texts, path_name)
+    decoded = decode_policy(raw, positions, texts, path_name, kind)
     return normalize_policy(decoded, lambda p: locate(path_name, positions, p))
 
 
@@ -147,7 +147,7 @@ def _through_dsl(policy: Policy, path_name: str) -> Policy:
 
     text = render_dsl(policy)
     raw, positions = parse_dsl(text, f"{path_name} (canonical dsl)")
-    decoded = decode_policy(raw, positions, {}, path_name)
+    decoded = decode_policy(raw, positions, {}, path_name, "dsl")
     again = normalize_policy(decoded)
     if again != policy:
         raise InternalFailure(f"policy compile: canonical DSL of {path_name} does not round-trip")

@@ -49,6 +49,7 @@ class Comments:
 
     leading: dict[PathKey, list[str]] = field(default_factory=dict)
     trailing: dict[PathKey, str] = field(default_factory=dict)
+    header: list[str] = field(default_factory=list)  # comments above the first key
     footer: list[str] = field(default_factory=list)
 
 
@@ -108,6 +109,7 @@ def collect_comments(text: str, positions: Positions, rule_order: dict[int, int]
             by_line[line] = owner
     out = Comments()
     pending: list[str] = []
+    seen_key = False
     quote = ""  # a quoted scalar left open by the previous line
     block = -1  # indentation of the line that opened a block scalar (| or >)
     for number, line in enumerate(text.splitlines(), start=1):
@@ -132,6 +134,10 @@ def collect_comments(text: str, positions: Positions, rule_order: dict[int, int]
                 pending.append(line[idx:].strip())
             continue
         path = _renumber(path, rule_order)
+        if pending and not seen_key:
+            # the file's opening comments stay at the top, whatever key comes first
+            out.header, pending = pending, []
+        seen_key = True
         if pending:
             out.leading.setdefault(path, []).extend(pending)
             pending = []
@@ -198,6 +204,8 @@ class _Writer:
 def format_policy(policy: Policy, comments: Comments | None = None) -> str:
     """YAML text of a normalized policy; ends with a newline."""
     writer = _Writer(comments)
+    if comments and comments.header:
+        writer.lines.extend(comments.header)
     writer.struct(policy, (), "")
     if comments and comments.footer:
         writer.lines.extend(comments.footer)
@@ -226,7 +234,7 @@ def format_source(data: bytes, path_name: str, kind: str) -> tuple[Policy, str]:
         from gait.policy.dsl import parse_dsl, render_dsl
 
         raw, positions = parse_dsl(text, path_name)
-        decoded = decode_policy(raw, positions, {}, path_name)
+        decoded = decode_policy(raw, positions, {}, path_name, "dsl")
         policy = normalize_policy(decoded, lambda p: locate(path_name, positions, p))
         return policy, render_dsl(policy)
     raw, positions, texts = load_yaml(text, path_name)

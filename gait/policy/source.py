@@ -276,7 +276,11 @@ _POLICY_TYPE_INFO: Any = None
 
 
 def decode_policy(
-    raw: Any, positions: Positions, texts: dict[PathKey, str], path_name: str
+    raw: Any,
+    positions: Positions,
+    texts: dict[PathKey, str],
+    path_name: str,
+    surface: str = "yaml",
 ) -> Policy:
     """Strictly decode a plain mapping into :class:`Policy` (unknown keys and wrong types are errors)."""
     global _POLICY_TYPE_INFO
@@ -287,7 +291,7 @@ def decode_policy(
         if isinstance(raw, list):
             got = "sequence"
         raise PolicyError(
-            f"parse policy yaml: [1:1] {got} was used where mapping is expected",
+            f"parse policy {surface}: [1:1] {got} was used where mapping is expected",
             location=locate(path_name, positions, ()),
         )
     check_legacy(raw, path_name)
@@ -309,5 +313,5 @@ def decode_policy(
         where = f"[{loc.line}:{loc.column}] " if loc.line else ""
         field = f" (field {loc.field})" if loc.field else ""
         raise PolicyError(
-            f"parse policy yaml: {where}{_describe(msg)}{field}", location=loc
+            f"parse policy {surface}: {where}{_describe(msg)}{field}", location=loc
         ) from err

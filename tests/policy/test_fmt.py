@@ -300,3 +300,12 @@ def test_fmt_block_scalar_text_is_not_a_comment() -> None:
     comments = [line.strip() for line in text.splitlines() if line.lstrip().startswith("#")]
     assert comments == []
     assert "  # about ref\n" in text and "reason_codes: [a]  # codes\n" in text
+
+
+def test_opening_comments_stay_at_the_top_whatever_key_comes_first() -> None:
+    out = fmt(
+        "# Team policy\n# owner: platform\ndefault_verdict: block\nschema_id: gait.gate.policy\n"
+    )
+    lines = out.splitlines()
+    assert lines[:3] == ["# Team policy", "# owner: platform", "schema_id: gait.gate.policy"]
+    assert fmt(out) == out

@@ -486,3 +486,19 @@ def test_init_force_overwrites(work: Path, capsys) -> None:
     code, _ = cli(capsys, "policy", "init", "low", "--out", "policy.yaml", "--force")
     assert code == 0
     assert Path("policy.yaml").read_bytes() != (RUNNING / "policy.yaml").read_bytes()
+
+
+def test_dsl_decode_errors_name_the_dsl(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (work / "bad.gaitpol").write_text('rule "a" => allow { efect "x" }\n', encoding="utf-8")
+    code, out = cli(capsys, "policy", "validate", "bad.gaitpol", "--json")
+    assert code == 6
+    assert out["error"].startswith("parse policy dsl: [1:")
+    assert 'unknown field "efect"' in out["error"]
+
+
+def test_group_without_subcommand_says_so_even_with_json(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out = cli(capsys, "policy", "--json")
+    assert code == 6
+    assert out["error"] == "missing subcommand"
