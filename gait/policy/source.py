@@ -269,8 +269,16 @@ def _prepare(raw: Any, typ: Any, path: PathKey, texts: dict[PathKey, str]) -> An
         return [_prepare(v, typ.item_type, (*path, i), texts) for i, v in enumerate(raw)]
     if isinstance(typ, mi.StrType) and not isinstance(raw, (str, list, dict)) and path in texts:
         return texts[path]
+    if isinstance(typ, mi.BoolType) and isinstance(raw, str) and raw in _YAML11_BOOLS:
+        return _YAML11_BOOLS[raw]
     return raw
 
+
+# YAML 1.1 spellings the reference's YAML library still accepts for boolean fields.
+_YAML11_BOOLS = {
+    **dict.fromkeys(("y", "Y", "yes", "Yes", "YES", "on", "On", "ON"), True),
+    **dict.fromkeys(("n", "N", "no", "No", "NO", "off", "Off", "OFF"), False),
+}
 
 _POLICY_TYPE_INFO: Any = None
 

@@ -270,3 +270,22 @@ def test_alias_bomb_is_policy_error_not_hang() -> None:
 def test_deeply_nested_yaml_is_policy_error() -> None:
     with pytest.raises(GaitError):
         load("a: " + "[" * 20000 + "]" * 20000 + "\n")
+
+
+@pytest.mark.parametrize(
+    ("spelling", "expected"), [("yes", True), ("On", True), ("no", False), ("OFF", False)]
+)
+def test_yaml11_boolean_spellings_are_accepted_for_boolean_fields(
+    spelling: str, expected: bool
+) -> None:
+    from gait.policy import load_policy_source
+
+    policy = load_policy_source(f"fail_closed:\n  enabled: {spelling}\n".encode(), "p.yaml", "yaml")
+    assert policy.fail_closed.enabled is expected
+
+
+def test_yaml11_boolean_spellings_stay_strings_in_string_fields() -> None:
+    from gait.policy import load_policy_source
+
+    policy = load_policy_source(b"rules:\n  - name: yes\n    effect: allow\n", "p.yaml", "yaml")
+    assert policy.rules[0].name == "yes"
