@@ -14,6 +14,16 @@ PKG = Path(__file__).resolve().parent.parent / "gait"
 
 # package -> packages it must never import
 FORBIDDEN: dict[str, tuple[str, ...]] = {
+    "gait.vocab": (
+        "gait.intent",
+        "gait.policy",
+        "gait.engine",
+        "gait.gate",
+        "gait.trace",
+        "gait.runpack",
+        "gait.regress",
+        "gait.cli",
+    ),
     "gait.canonical": (
         "gait.intent",
         "gait.policy",

@@ -43,31 +43,15 @@ from gait.intent.model import (
     Target,
 )
 from gait.intent.times import time_sort_key
+from gait.vocab import DISCOVERY_METHODS, ENDPOINT_CLASSES, PROVENANCE_SOURCES, TARGET_KINDS
 
 __all__ = ["MAX_SCRIPT_STEPS", "normalize_intent", "normalize_json_object"]
 
 MAX_SCRIPT_STEPS = 64
-_TARGET_KINDS = frozenset(
-    ("path", "url", "host", "repo", "bucket", "table", "queue", "topic", "other")
-)
-_ENDPOINT_CLASSES = frozenset(
-    (
-        "fs.read",
-        "fs.write",
-        "fs.delete",
-        "proc.exec",
-        "net.http",
-        "net.dns",
-        "ui.click",
-        "ui.type",
-        "ui.navigate",
-        "other",
-    )
-)
-_DISCOVERY_METHODS = frozenset(
-    ("webmcp", "dynamic_mcp", "a2a", "mcp", "static_mcp", "manual", "unknown")
-)
-_PROVENANCE_SOURCES = frozenset(("user", "tool_output", "external", "system"))
+_TARGET_KINDS = TARGET_KINDS
+_ENDPOINT_CLASSES = ENDPOINT_CLASSES
+_DISCOVERY_METHODS = DISCOVERY_METHODS
+_PROVENANCE_SOURCES = PROVENANCE_SOURCES
 _EVIDENCE_MODES = frozenset(("", "best_effort", "required"))
 _DOUBLE_EXACT = 2**53
 _EMPTY_CONTEXT = RawContext()

@@ -18,8 +18,8 @@ from gait.errors import Location, PolicyError
 from gait.policy.model import Policy, Rule
 from gait.policy.source import PathKey, Positions
 from gait.resources import grammar_text
+from gait.vocab import VERDICTS
 
-_VERDICTS = frozenset({"allow", "block", "dry_run", "require_approval"})
 _BARE_KEYS = frozenset({"default_verdict"})
 
 
@@ -58,7 +58,7 @@ def _struct_lines(
                 lines.extend(inner)
                 lines.append(f"{indent}}}")
             continue
-        if name in _BARE_KEYS and value in _VERDICTS:
+        if name in _BARE_KEYS and value in VERDICTS:
             lines.append(f"{indent}{name} {value}")
         else:
             lines.append(f"{indent}{name} {_value(value)}")
@@ -69,7 +69,7 @@ def render_rule(rule: Rule) -> list[str]:
     header = f"rule {json.dumps(rule.name, ensure_ascii=False)}"
     if rule.priority:
         header += f" priority {rule.priority}"
-    if rule.effect in _VERDICTS:
+    if rule.effect in VERDICTS:
         header += f" => {rule.effect}"
     body = _struct_lines(rule, "  ", skip=frozenset({"name", "priority", "effect"}))
     if not body:

@@ -24,27 +24,10 @@ from gait.policy.model import (
     Scripts,
 )
 from gait.policy.source import PathKey
+from gait.vocab import DISCOVERY_METHODS, ENDPOINT_CLASSES, VERDICTS
 
 SCHEMA_ID = "gait.gate.policy"
 SCHEMA_VERSION = "1.0.0"
-VERDICTS = ("allow", "block", "dry_run", "require_approval")
-ENDPOINT_CLASSES = frozenset(
-    {
-        "fs.read",
-        "fs.write",
-        "fs.delete",
-        "proc.exec",
-        "net.http",
-        "net.dns",
-        "ui.click",
-        "ui.type",
-        "ui.navigate",
-        "other",
-    }
-)
-DISCOVERY_METHODS = frozenset(
-    {"webmcp", "dynamic_mcp", "a2a", "mcp", "static_mcp", "manual", "unknown"}
-)
 FAIL_CLOSED_FIELDS = frozenset(
     {"targets", "arg_provenance", "endpoint_class", "delegation", "context_evidence"}
 )
