@@ -48,10 +48,6 @@ from gait.vocab import DISCOVERY_METHODS, ENDPOINT_CLASSES, PROVENANCE_SOURCES, 
 __all__ = ["MAX_SCRIPT_STEPS", "normalize_intent", "normalize_json_object"]
 
 MAX_SCRIPT_STEPS = 64
-_TARGET_KINDS = TARGET_KINDS
-_ENDPOINT_CLASSES = ENDPOINT_CLASSES
-_DISCOVERY_METHODS = DISCOVERY_METHODS
-_PROVENANCE_SOURCES = PROVENANCE_SOURCES
 _EVIDENCE_MODES = frozenset(("", "best_effort", "required"))
 _DOUBLE_EXACT = 2**53
 _EMPTY_CONTEXT = RawContext()
@@ -198,20 +194,20 @@ def _norm_target(tool_name: str, raw: RawTarget | None) -> Target:
     endpoint_domain = _tl(_v) if (_v := raw.endpoint_domain) else ""
     if not kind or not value:
         raise _Reject("targets require kind and value")
-    if kind not in _TARGET_KINDS:
+    if kind not in TARGET_KINDS:
         raise _Reject(f"unsupported target kind: {kind}")
     if not endpoint_class:
         endpoint_class = infer_endpoint_class(kind, operation, tool_name)
-    if endpoint_class not in _ENDPOINT_CLASSES:
+    if endpoint_class not in ENDPOINT_CLASSES:
         raise _Reject(f"unsupported endpoint class: {endpoint_class}")
     if not endpoint_domain:
         endpoint_domain = infer_endpoint_domain(kind, value)
     discovery = _tl(_v) if (_v := raw.discovery_method) else ""
     if not discovery:
         discovery = "unknown"
-    elif discovery not in _DISCOVERY_METHODS:
+    elif discovery not in DISCOVERY_METHODS:
         discovery = discovery.replace("-", "_").replace(" ", "_")
-        if discovery not in _DISCOVERY_METHODS:
+        if discovery not in DISCOVERY_METHODS:
             raise _Reject(f"unsupported discovery method: {discovery}")
     destructive_hint = raw.destructive_hint is True
     return Target(
@@ -259,7 +255,7 @@ def _norm_provenance_entry(raw: RawArgProvenance | None) -> ArgProvenance:
     integrity = _tl(_v) if (_v := raw.integrity_digest) else ""
     if not arg_path or not source:
         raise _Reject("arg provenance requires arg_path and source")
-    if source not in _PROVENANCE_SOURCES:
+    if source not in PROVENANCE_SOURCES:
         raise _Reject(f"unsupported provenance source: {source}")
     if integrity and not is_sha256_hex(integrity):
         raise _Reject(f"invalid provenance integrity_digest: {integrity}")
