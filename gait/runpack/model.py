@@ -52,6 +52,25 @@ RECORD_MEMBERS = (MEMBER_INTENTS, MEMBER_REFS, MEMBER_RESULTS, MEMBER_RUN)
 CAPTURE_MODES = ("reference", "raw")
 
 
+class _Header(msgspec.Struct, kw_only=True):
+    """The fields every runpack record starts with."""
+
+    schema_id: str = ""
+    schema_version: str = ""
+    created_at: str = ""
+    producer_version: str = ""
+    run_id: str = ""
+
+    def header_json(self) -> dict[str, Any]:
+        return {
+            "schema_id": self.schema_id,
+            "schema_version": self.schema_version,
+            "created_at": self.created_at,
+            "producer_version": self.producer_version,
+            "run_id": self.run_id,
+        }
+
+
 class RunEnv(msgspec.Struct, kw_only=True):
     os: str = ""
     arch: str = ""
@@ -76,22 +95,13 @@ class TimelineEvent(msgspec.Struct, kw_only=True):
         return out
 
 
-class Run(msgspec.Struct, kw_only=True):
-    schema_id: str = ""
-    schema_version: str = ""
-    created_at: str = ""
-    producer_version: str = ""
-    run_id: str = ""
+class Run(_Header, kw_only=True):
     env: RunEnv = msgspec.field(default_factory=RunEnv)
     timeline: list[TimelineEvent] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "schema_id": self.schema_id,
-            "schema_version": self.schema_version,
-            "created_at": self.created_at,
-            "producer_version": self.producer_version,
-            "run_id": self.run_id,
+            **self.header_json(),
             "env": self.env.to_json(),
             "timeline": None
             if self.timeline is None
@@ -99,12 +109,7 @@ class Run(msgspec.Struct, kw_only=True):
         }
 
 
-class IntentRecord(msgspec.Struct, kw_only=True):
-    schema_id: str = ""
-    schema_version: str = ""
-    created_at: str = ""
-    producer_version: str = ""
-    run_id: str = ""
+class IntentRecord(_Header, kw_only=True):
     intent_id: str = ""
     tool_name: str = ""
     args_digest: str = ""
@@ -112,11 +117,7 @@ class IntentRecord(msgspec.Struct, kw_only=True):
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "schema_id": self.schema_id,
-            "schema_version": self.schema_version,
-            "created_at": self.created_at,
-            "producer_version": self.producer_version,
-            "run_id": self.run_id,
+            **self.header_json(),
             "intent_id": self.intent_id,
             "tool_name": self.tool_name,
             "args_digest": self.args_digest,
@@ -126,12 +127,7 @@ class IntentRecord(msgspec.Struct, kw_only=True):
         return out
 
 
-class ResultRecord(msgspec.Struct, kw_only=True):
-    schema_id: str = ""
-    schema_version: str = ""
-    created_at: str = ""
-    producer_version: str = ""
-    run_id: str = ""
+class ResultRecord(_Header, kw_only=True):
     intent_id: str = ""
     status: str = ""
     result_digest: str = ""
@@ -139,11 +135,7 @@ class ResultRecord(msgspec.Struct, kw_only=True):
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "schema_id": self.schema_id,
-            "schema_version": self.schema_version,
-            "created_at": self.created_at,
-            "producer_version": self.producer_version,
-            "run_id": self.run_id,
+            **self.header_json(),
             "intent_id": self.intent_id,
             "status": self.status,
             "result_digest": self.result_digest,
@@ -187,25 +179,14 @@ class Receipt(msgspec.Struct, kw_only=True):
         return out
 
 
-class Refs(msgspec.Struct, kw_only=True):
-    schema_id: str = ""
-    schema_version: str = ""
-    created_at: str = ""
-    producer_version: str = ""
-    run_id: str = ""
+class Refs(_Header, kw_only=True):
     context_set_digest: str = ""
     context_evidence_mode: str = ""
     context_ref_count: int = 0
     receipts: list[Receipt] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "schema_id": self.schema_id,
-            "schema_version": self.schema_version,
-            "created_at": self.created_at,
-            "producer_version": self.producer_version,
-            "run_id": self.run_id,
-        }
+        out: dict[str, Any] = self.header_json()
         if self.context_set_digest:
             out["context_set_digest"] = self.context_set_digest
         if self.context_evidence_mode:
@@ -237,12 +218,7 @@ class Signature(msgspec.Struct, kw_only=True):
         return out
 
 
-class Manifest(msgspec.Struct, kw_only=True):
-    schema_id: str = ""
-    schema_version: str = ""
-    created_at: str = ""
-    producer_version: str = ""
-    run_id: str = ""
+class Manifest(_Header, kw_only=True):
     capture_mode: str = ""
     files: list[ManifestFile] | None = None
     manifest_digest: str = ""
@@ -250,11 +226,7 @@ class Manifest(msgspec.Struct, kw_only=True):
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "schema_id": self.schema_id,
-            "schema_version": self.schema_version,
-            "created_at": self.created_at,
-            "producer_version": self.producer_version,
-            "run_id": self.run_id,
+            **self.header_json(),
             "capture_mode": self.capture_mode,
             "files": [f.to_json() for f in self.files or []],
             "manifest_digest": self.manifest_digest,
