@@ -3,7 +3,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -62,3 +62,15 @@ REPO = Path(__file__).resolve().parent.parent
 @pytest.fixture
 def repo_root() -> Path:
     return REPO
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Compiled-policy cache goes to a throwaway directory, never the user's cache."""
+    old = os.environ.get("GAIT_CACHE_DIR")
+    os.environ["GAIT_CACHE_DIR"] = str(tmp_path_factory.mktemp("gait-cache"))
+    yield
+    if old is None:
+        os.environ.pop("GAIT_CACHE_DIR", None)
+    else:
+        os.environ["GAIT_CACHE_DIR"] = old
