@@ -101,7 +101,9 @@ def _gait_command() -> list[str]:
 
 
 def bench_process(key_path: str, runs: int, workdir: Path) -> None:
-    env = {**os.environ, "GAIT_CACHE_DIR": str(workdir / "cache")}
+    # measure as installed: with bytecode caching even if this shell disables it
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["GAIT_CACHE_DIR"] = str(workdir / "cache")
     command = _gait_command()
     print(f"process ({runs} runs, warm compile cache, {' '.join(command)}):")
     for verdict, path in INTENTS.items():
