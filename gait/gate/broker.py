@@ -10,7 +10,6 @@ import hashlib
 import json
 import os
 import re
-import subprocess
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,6 +126,8 @@ def _issue_env(req: BrokerRequest, prefix: str, now: str) -> Credential:
 
 
 def _issue_command(req: BrokerRequest, command: str, args: tuple[str, ...], now: str) -> Credential:
+    import subprocess  # only the command broker runs a process
+
     allow = os.environ.get("GAIT_CREDENTIAL_COMMAND_ALLOWLIST", "")
     if allow.strip():
         allowed = {a.strip() for a in allow.split(",") if a.strip()}
