@@ -9,9 +9,8 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import tempfile
 
-__all__ = ["atomic_write"]
+__all__ = ["atomic_write", "go_os_error"]
 
 # errno values meaning "this filesystem cannot hard-link", not "the target exists".
 _NO_LINK = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK, errno.ENOSYS}
@@ -28,6 +27,8 @@ def atomic_write(
     so two concurrent writers can never clobber each other (used for keys).
     The parent directory must exist. ``OSError`` propagates to the caller.
     """
+    import tempfile  # only writers pay for it; readers import this module too
+
     target = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(target))
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=directory)
@@ -81,3 +82,11 @@ def _fsync_dir(directory: str) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def go_os_error(path: str, err: OSError) -> str:
+    """``open <path>: no such file or directory``: the wording of the reference's errors."""
+    text = err.strerror or str(err)
+    text = text[:1].lower() + text[1:]
+    op = "read" if isinstance(err, IsADirectoryError) else "open"
+    return f"{op} {path}: {text}"

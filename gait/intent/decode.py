@@ -26,6 +26,7 @@ from typing import Any, NoReturn
 import msgspec
 
 from gait.errors import IntentError, Location
+from gait.fsutil import go_os_error
 from gait.intent._raw import (
     RawArgProvenance,
     RawContext,
@@ -353,19 +354,12 @@ def decode_intent_bytes(data: bytes | bytearray | memoryview | str, source: str 
     return BoundIntent.of(raw)
 
 
-def _go_read_error(path: str, err: OSError) -> str:
-    text = err.strerror or str(err)
-    text = text[:1].lower() + text[1:]
-    op = "read" if isinstance(err, IsADirectoryError) else "open"
-    return f"{op} {path}: {text}"
-
-
 def read_intent_file(path: str | Path) -> dict:  # type: ignore[type-arg]
     """Read and decode an intent file; OS errors become ``read intent: ...``."""
     try:
         data = Path(path).read_bytes()
     except OSError as err:
-        message = _go_read_error(str(path), err)
+        message = go_os_error(str(path), err)
         raise IntentError(
             f"read intent: {message}",
             location=Location(file=str(path)),

@@ -61,18 +61,20 @@ def locate(path_name: str, positions: Positions, path: PathKey) -> Location:
 
 
 def read_policy_bytes(path: str | Path) -> bytes:
+    from gait.fsutil import go_os_error
+
     p = Path(path)
     try:
+        if p.is_dir():
+            raise IsADirectoryError(21, "is a directory")
         size = p.stat().st_size
-        if not p.is_file():
-            raise PolicyError(f"read policy: {p} is not a regular file")
         if size > MAX_POLICY_BYTES:
             raise PolicyError(
                 f"read policy: {p} is {size} bytes; policies are limited to {MAX_POLICY_BYTES} bytes"
             )
         return p.read_bytes()
     except OSError as err:
-        raise PolicyError(f"read policy: {err.strerror or err}: {p}") from err
+        raise PolicyError(f"read policy: {go_os_error(str(path), err)}") from err
 
 
 def decode_text(data: bytes, path_name: str) -> str:
