@@ -91,6 +91,4 @@ def command(
         f"approval token: {path}",
         f"token_id={token['token_id']} expires_at={payload['expires_at']}",
     ]
-    return Outcome(
-        payload, text=text, stderr=[f"warning: {w}" for w in warnings] if not json else []
-    )
+    return Outcome(payload, text=text)

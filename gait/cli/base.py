@@ -26,6 +26,8 @@ class Outcome:
     text: list[str] | None = None
     raw: str | None = None  # printed verbatim in text mode (e.g. formatted YAML)
     stderr: list[str] = field(default_factory=list)
+    # In text mode payload["warnings"] go to stderr, unless the text already shows them.
+    warnings_in_text: bool = False
 
 
 class Exit(Exception):
@@ -169,6 +171,9 @@ def _emit(outcome: Outcome, as_json: bool) -> None:
     argv = ["gait", *sys.argv[1:]] if sys.argv else []
     for line in outcome.stderr:
         write_line(line, err=True)
+    if not as_json and not outcome.warnings_in_text:
+        for warning in outcome.payload.get("warnings") or ():
+            write_line(f"warning: {warning}", err=True)
     if as_json:
         write_line(dumps(envelope(outcome.payload, outcome.exit_code, argv)))
         return

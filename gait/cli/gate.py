@@ -167,11 +167,10 @@ def eval_(args: tuple[str, ...], json: bool, **opts: Any) -> Outcome:
     if result.decision.matched_rule:
         text.append(f"matched_rule: {result.decision.matched_rule}")
     text.append(f"trace: {result.trace_path}")
-    stderr = [f"warning: {w}" for w in payload.get("warnings", [])] if not json else []
     if opts["why"] or opts["explain_flag"]:
         from gait.engine.explain import explain_rows, render_explanation
 
         report = explain_rows(request.compiled, result.decision.intent or request.intent)
         payload["explanation"] = report
         text = [*render_explanation(report), *text]
-    return Outcome(payload, exit_code=result.exit_code, text=text, stderr=stderr)
+    return Outcome(payload, exit_code=result.exit_code, text=text)

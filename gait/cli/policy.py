@@ -65,7 +65,7 @@ def validate(args: tuple[str, ...], json: bool) -> Outcome:
     if dupes:
         payload["warnings"] = [f'duplicate rule name "{n}"' for n in dupes]
     text = [payload["summary"], *(f"warning: {w}" for w in payload.get("warnings", []))]
-    return Outcome(payload, text=text)
+    return Outcome(payload, text=text, warnings_in_text=True)
 
 
 # ------------------------------------------------------------ fmt ---

@@ -245,7 +245,7 @@ def inspect_command(targets: tuple[str, ...], from_: str | None, json: bool) -> 
 
     path = resolve_runpack(_one_target(targets, from_, "--from <run_id|path>"))
     payload = inspect_runpack(read_runpack(path))
-    return Outcome(payload, text=inspect_text(payload))
+    return Outcome(payload, text=inspect_text(payload), warnings_in_text=True)
 
 
 # -------------------------------------------------------------------- diff
@@ -369,7 +369,7 @@ def replay_command(
         if re["divergences"]:
             payload["ok"] = False
     exit_code = 0 if payload["ok"] else 2
-    return Outcome(payload, exit_code, text=_replay_text(payload))
+    return Outcome(payload, exit_code, text=_replay_text(payload), warnings_in_text=True)
 
 
 def _load_context(path: str) -> dict[str, Any]:

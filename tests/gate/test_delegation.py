@@ -397,3 +397,62 @@ def test_delegation_falls_back_to_approval_key(keys: Keys) -> None:
 def test_delegation_defaults_to_trace_key(keys: Keys) -> None:
     tok = token_path("d1", keys.signer.pair, "alice", "agent.build")
     assert gate(POLICY, delegated_intent(), keys, delegation_tokens=[tok]).verdict == "allow"
+
+
+def test_text_mode_prints_the_dev_key_warning_on_stderr(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gait.cli.main import main
+
+    out = str(tmp_path / "d.json")
+    code = main(
+        [
+            "delegate",
+            "mint",
+            "--delegator",
+            "a",
+            "--delegate",
+            "b",
+            "--scope",
+            "x",
+            "--ttl",
+            "1h",
+            "--out",
+            out,
+        ]
+    )
+    captured = capsys.readouterr()
+    assert code == 0
+    assert "warning: dev mode: ephemeral keypair generated" in captured.err
+    assert "warning:" not in captured.out
+
+
+def test_json_mode_keeps_warnings_in_the_object_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json as jsonlib
+
+    from gait.cli.main import main
+
+    out = str(tmp_path / "d.json")
+    code = main(
+        [
+            "delegate",
+            "mint",
+            "--delegator",
+            "a",
+            "--delegate",
+            "b",
+            "--scope",
+            "x",
+            "--ttl",
+            "1h",
+            "--out",
+            out,
+            "--json",
+        ]
+    )
+    captured = capsys.readouterr()
+    assert code == 0
+    assert captured.err == ""
+    assert jsonlib.loads(captured.out)["warnings"][0].startswith("dev mode:")
