@@ -126,18 +126,12 @@ def fmt(args: tuple[str, ...], write: bool, check: bool, json: bool) -> Outcome:
 
 
 def _atomic_replace(path: Path, data: bytes) -> None:
-    """Write next to the target, keep its permissions, then rename over it."""
-    mode = path.stat().st_mode & 0o7777
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    """Rewrite ``path`` atomically, keeping its permissions."""
+    from gait.fsutil import atomic_write
+
     try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
+        atomic_write(path, data, mode=path.stat().st_mode & 0o7777)
     except OSError as err:
-        tmp.unlink(missing_ok=True)
         raise GaitError(
             f"policy fmt: write {path}: {err}", exit_code=1, code="internal_failure"
         ) from err
@@ -333,9 +327,9 @@ def init(args: tuple[str, ...], out: str, force: bool, json: bool) -> Outcome:
         raise InvalidInput(f"output path already exists (use --force to overwrite): {out}")
     data = policy_template(_TEMPLATES[key]).read_bytes()
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, target)
+    from gait.fsutil import atomic_write
+
+    atomic_write(target, data, mode=0o644)
     payload = {
         "ok": True,
         "template": key,
