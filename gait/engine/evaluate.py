@@ -17,6 +17,7 @@ from gait.engine.matchers import Matcher, build_matcher, domain_match, path_matc
 from gait.engine.verdicts import RANK, most_restrictive
 from gait.errors import IntentError
 from gait.intent.model import Intent, Target
+from gait.intent.prepare import prepare_intent
 from gait.policy.compiler import CompiledPolicy
 from gait.policy.ir import PolicyIR, Row
 from gait.policy.model import Limit
@@ -67,10 +68,10 @@ def evaluate(
     otherwise :class:`IntentError` is raised. ``prepare`` strips context-evidence
     claims, as ``gate eval`` and ``policy test`` do without a verified envelope.
     """
-    from gait import intent as intents
-
     ir = compiled.ir
     if not isinstance(intent, Intent):
+        from gait import intent as intents  # raw input only: decoding and normalizing
+
         raw = intents.decode_intent_bytes(intent) if isinstance(intent, bytes | str) else intent
         try:
             intent = intents.normalize_intent(raw)
@@ -87,7 +88,7 @@ def evaluate(
                 )
             raise
     if prepare:
-        intent = intents.prepare_intent(intent)
+        intent = prepare_intent(intent)
 
     blocked = _fail_closed(ir, intent)
     if blocked is not None:
