@@ -262,8 +262,8 @@ def run_policy_test(policy_path: str, intent_path: str, *, why: bool = False) ->
 def simulate(
     args: tuple[str, ...], candidate: str, baseline: str, fixtures: str, json: bool
 ) -> Outcome:
-    from gait.engine.simulate import discover_fixtures
-    from gait.engine.simulate import simulate as run
+    from gait.regress.simulate import discover_fixtures
+    from gait.regress.simulate import simulate as run
 
     if args:
         raise InvalidInput("unexpected positional arguments")

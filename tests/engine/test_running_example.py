@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from gait.engine import evaluate
-from gait.engine.simulate import simulate
 from gait.intent import intent_digest, normalize_intent
 from gait.policy import compile_policy_file
+from gait.regress.simulate import simulate
 
 DATA = Path(__file__).parent / "data" / "running_example"
 FIXTURES = DATA / "fixtures"
