@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("gait.cli.demo:command", "Record and verify a demo runpack, offline."),
     "gate": ("gait.cli.gate:group", "Evaluate a tool-call intent against a policy."),
     "keys": ("gait.cli.keys:group", "Create, rotate and check ed25519 signing keys."),
+    "mcp": ("gait.cli.mcp:group", "Gate agent tool calls: proxy, HTTP service, MCP gateway."),
     "policy": ("gait.cli.policy:group", "Validate, format, compile, test and simulate policies."),
     "regress": ("gait.cli.regress:group", "Turn runpacks into CI regression tests and run them."),
     "run": ("gait.cli.run:group", "Record, inspect, diff, replay runpacks; print receipts."),

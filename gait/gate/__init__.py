@@ -6,5 +6,6 @@ evaluate → rate limits / budgets → approvals / delegation → broker → sim
 from __future__ import annotations
 
 from gait.gate.pipeline import GateRequest, GateResult, run_gate
+from gait.gate.service import Gate, GateOptions
 
-__all__ = ["GateRequest", "GateResult", "run_gate"]
+__all__ = ["Gate", "GateOptions", "GateRequest", "GateResult", "run_gate"]

@@ -67,16 +67,17 @@ def consume_approvals(
 
     required = max(decision.min_approvals, 1)
     out = ApprovalOutcome(required=required)
-    paths = sorted({p.strip() for p in req.approval_tokens if p.strip()})
+    paths = sorted({p.strip() for p in req.approval_tokens if isinstance(p, str) and p.strip()})
+    inline = [dict(t) for t in req.approval_tokens if not isinstance(t, str)]
     entries: list[dict[str, Any]] = []
     approvers: set[str] = set()
     valid_ids: list[str] = []
-    if not paths:
+    if not paths and not inline:
         out.reason_codes.add("approval_token_missing")
         out.violations.add("approval_not_granted")
     else:
         key = approval_verify_key(req, signing_key)
-        tokens = [read_token(p) for p in paths]
+        tokens = [read_token(p) for p in paths] + inline
         seen_ids: set[str] = set()
         for token in tokens:
             check = validate_approval(

@@ -61,14 +61,15 @@ def enforce_delegation(
     links: list[tuple[str, str, str]] = [
         (link.delegator_identity, link.delegate_identity, link.scope_class) for link in dg.chain
     ] or [("", dg.requester_identity, dg.scope_class)]
-    paths = sorted({p.strip() for p in req.delegation_tokens if p.strip()})
+    paths = sorted({p.strip() for p in req.delegation_tokens if isinstance(p, str) and p.strip()})
+    inline = [dict(t) for t in req.delegation_tokens if not isinstance(t, str)]
     entries: list[dict[str, Any]] = []
-    if not paths:
+    if not paths and not inline:
         out.reason_codes.add("delegation_token_missing")
         out.violations.add("delegation_not_granted")
     else:
         key = delegation_verify_key(req, signing_key)
-        tokens = [read_token(p) for p in paths]
+        tokens = [read_token(p) for p in paths] + inline
         used: set[int] = set()
         matched: list[bool] = []
         valid_ids: list[str] = []

@@ -39,13 +39,13 @@ class GateRequest:
     write_trace: bool = True
     correlation_id: str = ""
     approval_token_ref: str = ""
-    approval_tokens: list[str] = field(default_factory=list)
+    approval_tokens: list[Any] = field(default_factory=list)
     approval_public_key: str | None = None
     approval_public_key_env: str | None = None
     approval_private_key: str | None = None
     approval_private_key_env: str | None = None
     approval_audit_out: str | None = None
-    delegation_tokens: list[str] = field(default_factory=list)
+    delegation_tokens: list[Any] = field(default_factory=list)
     delegation_public_key: str | None = None
     delegation_public_key_env: str | None = None
     delegation_private_key: str | None = None
@@ -61,6 +61,8 @@ class GateRequest:
     credential_evidence_out: str | None = None
     unsupported: dict[str, str] = field(default_factory=dict)
     now: str | None = None  # RFC 3339 override for token expiry checks (tests)
+    signing_key: Any = None  # a resolved KeyPair; None: resolve from key_mode and the key sources
+    key_warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -233,9 +235,12 @@ def run_gate(req: GateRequest) -> GateResult:
                 violations.add("destructive_budget_exceeded")
 
     # 10. signing key
-    key, warnings = resolve_signing_key(
-        req.key_mode, private_key=req.private_key, private_key_env=req.private_key_env
-    )
+    if req.signing_key is not None:
+        key, warnings = req.signing_key, list(req.key_warnings)
+    else:
+        key, warnings = resolve_signing_key(
+            req.key_mode, private_key=req.private_key, private_key_env=req.private_key_env
+        )
     now = req.now or now_rfc3339()
     intent_digest = decision.intent_digest
     policy_digest = decision.policy_digest
