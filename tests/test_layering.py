@@ -26,9 +26,10 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ),
     ("gait.intent", "gait.policy"),
     ("gait.engine",),
-    ("gait.trace",),
+    ("gait.trace", "gait.state"),
     ("gait.gate", "gait.runpack"),
-    ("gait.regress",),
+    ("gait.regress", "gait.packs", "gait.mcp"),
+    ("gait.scout", "gait.serve", "gait.sdk"),
     ("gait.cli",),
 )
 
