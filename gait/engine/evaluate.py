@@ -91,6 +91,8 @@ def evaluate(
         intent = prepare_intent(intent)
 
     blocked = _fail_closed(ir, intent)
+    if blocked is None and intent.script is not None:
+        blocked = _fail_closed_steps(ir, intent)
     if blocked is not None:
         return Decision(
             verdict="block",
@@ -136,6 +138,38 @@ def _fail_closed(ir: PolicyIR, intent: Intent) -> tuple[tuple[str, ...], tuple[s
     if unknown_class:
         reasons.add("fail_closed_endpoint_class_unknown")
         violations.add("endpoint_class_unknown")
+    if not reasons:
+        return None
+    return tuple(sorted(reasons)), tuple(sorted(violations))
+
+
+def _fail_closed_steps(
+    ir: PolicyIR, intent: Intent
+) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """Fail-closed requirements hold for every script step, not only the union.
+
+    A step without targets (or with an unclassified one) must not hide behind a
+    harmless top-level target or a sibling step's targets.
+    """
+    fc = ir.fail_closed
+    if not fc.enabled or intent.context.risk_class not in fc.risk_classes:
+        return None
+    reasons: set[str] = set()
+    violations: set[str] = set()
+    for step in intent.script or ():
+        sub = msgspec.structs.replace(
+            intent,
+            tool_name=step.tool_name,
+            args=step.args,
+            targets=step.targets,
+            arg_provenance=step.arg_provenance,
+            script=None,
+            script_hash="",
+        )
+        found = _fail_closed(ir, sub)
+        if found is not None:
+            reasons.update(found[0])
+            violations.update(found[1])
     if not reasons:
         return None
     return tuple(sorted(reasons)), tuple(sorted(violations))
