@@ -1,0 +1,650 @@
+"""Tool-call payloads from agent runtimes → normalized intents (serve_sdk.md §1).
+
+Each runtime has its own call shape (native MCP ToolCall, OpenAI function
+call, Anthropic ``tool_use`` block, LangChain action, Claude Code hook). Each
+shape is a typed msgspec Struct, so a wrong JSON type is caught in one place
+and reported with the field's path. The decoded call is turned into an
+``intent_request`` mapping and passed through :func:`gait.intent.normalize_intent`,
+the normalization ``gate eval`` uses, so the digests of a proxied call equal
+those of the same intent given to ``gate eval``.
+
+Like the reference's Go decoding, unknown keys are ignored and ``null`` means
+"absent". Unlike it, key matching is exact (``Name`` does not bind ``name``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from gait.errors import InvalidInput, Location
+from gait.intent.model import Intent
+
+__all__ = [
+    "ADAPTERS",
+    "FALLBACK_CONTEXT_WARNING",
+    "DecodedCall",
+    "ToolCall",
+    "build_intent_request",
+    "canonical_adapter",
+    "decode_tool_call",
+]
+
+ADAPTERS = ("mcp", "openai", "anthropic", "langchain", "claude_code")
+"""Canonical adapter names; ``""`` means ``mcp``, ``claude-code``/``claudecode`` mean ``claude_code``."""
+
+_ADAPTER_ALIASES = {"": "mcp", "claude-code": "claude_code", "claudecode": "claude_code"}
+_PROFILES = ("standard", "oss-prod")
+
+DEFAULT_IDENTITY = "mcp-proxy"
+DEFAULT_WORKSPACE = "."
+DEFAULT_RISK_CLASS = "high"
+DEFAULT_CREATED_AT = "1980-01-01T00:00:00Z"
+PRODUCER_VERSION = "0.0.0-dev"
+FALLBACK_CONTEXT_WARNING = (
+    "standard profile applied fallback intent context; "
+    "use --profile oss-prod for strict context enforcement"
+)
+
+# Go's strings.TrimSpace set (ASCII whitespace plus the Unicode spaces it knows).
+_SPACE = " \t\n\v\f\r\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+
+
+def _trim(value: str | None) -> str:
+    return value.strip(_SPACE) if value else ""
+
+
+# --- payload shapes ---------------------------------------------------------
+# Fields are ``X | None``: JSON null is accepted and means "absent", as in Go.
+
+
+class _Shape(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Base of every payload shape: unknown keys ignored, all fields optional."""
+
+
+class CallTarget(_Shape):
+    kind: str | None = None
+    value: str | None = None
+    operation: str | None = None
+    sensitivity: str | None = None
+    discovery_method: str | None = None
+    discovery_method_alias: str | None = msgspec.field(default=None, name="discoveryMethod")
+    read_only_hint: bool | None = None
+    read_only_hint_alias: bool | None = msgspec.field(default=None, name="readOnlyHint")
+    destructive_hint: bool | None = None
+    destructive_hint_alias: bool | None = msgspec.field(default=None, name="destructiveHint")
+    idempotent_hint: bool | None = None
+    idempotent_hint_alias: bool | None = msgspec.field(default=None, name="idempotentHint")
+    open_world_hint: bool | None = None
+    open_world_hint_alias: bool | None = msgspec.field(default=None, name="openWorldHint")
+    annotations: dict[str, Any] | None = None
+
+
+class CallArgProvenance(_Shape):
+    arg_path: str | None = None
+    source: str | None = None
+    source_ref: str | None = None
+    integrity_digest: str | None = None
+
+
+class CallScriptStep(_Shape):
+    name: str | None = None
+    args: dict[str, Any] | None = None
+    targets: list[CallTarget] | None = None
+    arg_provenance: list[CallArgProvenance] | None = None
+
+
+class CallScript(_Shape):
+    steps: list[CallScriptStep] | None = None
+
+
+class CallServer(_Shape):
+    server_id: str | None = None
+    server_name: str | None = None
+    publisher: str | None = None
+    source: str | None = None
+    endpoint: str | None = None
+
+
+class OAuthEvidence(_Shape):
+    issuer: str | None = None
+    audience: list[str] | None = None
+    subject: str | None = None
+    client_id: str | None = None
+    token_type: str | None = None
+    scopes: list[str] | None = None
+    dcr_client_id: str | None = None
+    redirect_uri: str | None = None
+    token_binding: str | None = None
+    auth_time: str | None = None
+    evidence_ref: str | None = None
+
+
+class CallContext(_Shape):
+    identity: str | None = None
+    workspace: str | None = None
+    risk_class: str | None = None
+    phase: str | None = None
+    job_id: str | None = None
+    session_id: str | None = None
+    request_id: str | None = None
+    run_id: str | None = None
+    auth_mode: str | None = None
+    oauth_evidence: OAuthEvidence | None = None
+    auth_context: dict[str, Any] | None = None
+    credential_scopes: list[str] | None = None
+    environment_fingerprint: str | None = None
+    context_envelope_path: str | None = None
+
+
+class CallDelegationLink(_Shape):
+    delegator_identity: str | None = None
+    delegate_identity: str | None = None
+    scope_class: str | None = None
+    token_ref: str | None = None
+
+
+class CallDelegation(_Shape):
+    requester_identity: str | None = None
+    scope_class: str | None = None
+    token_refs: list[str] | None = None
+    chain: list[CallDelegationLink] | None = None
+
+
+class ToolCall(_Shape):
+    """The native MCP ToolCall (serve_sdk.md §1.2); every adapter decodes into one."""
+
+    name: str | None = None
+    args: dict[str, Any] | None = None
+    script: CallScript | None = None
+    target: str | None = None
+    targets: list[CallTarget] | None = None
+    arg_provenance: list[CallArgProvenance] | None = None
+    server: CallServer | None = None
+    context: CallContext | None = None
+    delegation: CallDelegation | None = None
+    created_at: str | None = None
+
+
+class _OpenAIFunction(_Shape):
+    name: str | None = None
+    arguments: Any = None  # JSON string of an object, an object, or null
+
+
+class OpenAICall(_Shape):
+    function: _OpenAIFunction | None = None
+
+
+class AnthropicCall(_Shape):
+    type: str | None = None
+    name: str | None = None
+    input: dict[str, Any] | None = None
+
+
+class LangChainCall(_Shape):
+    tool: str | None = None
+    tool_input: Any = None  # object, JSON string of an object, or null
+
+
+class ClaudeCodeHook(_Shape):
+    type: str | None = None
+    name: str | None = None
+    input: Any = None
+    tool_name: str | None = None
+    tool_input: Any = None
+    session_id: str | None = None
+    hook_event_name: str | None = None
+
+
+class DecodedCall(msgspec.Struct, frozen=True, kw_only=True):
+    """One decoded tool call, ready for :meth:`gait.gate.Gate.decide`.
+
+    ``intent`` is normalized; fields the intent has no place for (the call's
+    ``run_id``, its context-envelope path, the MCP server) are kept here.
+    ``intent_request`` is the intent-request mapping that was normalized (the
+    document ``gate eval --intent`` would take for the same call).
+    """
+
+    intent: Intent
+    adapter: str
+    run_id: str = ""
+    session_id: str = ""
+    job_id: str = ""
+    context_envelope_path: str = ""
+    warnings: tuple[str, ...] = ()
+    server: CallServer | None = None
+    intent_request: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+# --- errors -----------------------------------------------------------------
+
+
+def _error(message: str, field: str = "") -> InvalidInput:
+    return InvalidInput(
+        message,
+        code="invalid_tool_call",
+        location=Location(field=field) if field else None,
+        details={"field": field} if field else None,
+    )
+
+
+def _field_of(err: msgspec.ValidationError) -> str:
+    text = str(err)
+    marker = " - at `$"
+    at = text.rfind(marker)
+    if at < 0:
+        return ""
+    return text[at + len(marker) :].rstrip("`").lstrip(".")
+
+
+def _shape_error(adapter: str, err: msgspec.ValidationError) -> InvalidInput:
+    text = str(err)
+    field = _field_of(err)
+    bare = text.split(" - at `$", 1)[0]
+    where = f"field {field}: " if field else ""
+    return _error(f"parse {_label(adapter)} tool call: {where}{bare}", field)
+
+
+def _label(adapter: str) -> str:
+    return {"claude_code": "claude code"}.get(adapter, adapter)
+
+
+# --- decoding ---------------------------------------------------------------
+
+
+def canonical_adapter(adapter: str) -> str:
+    """Canonical adapter name; unknown → ``InvalidInput("unsupported adapter: X")``."""
+    name = _trim(adapter).lower()
+    name = _ADAPTER_ALIASES.get(name, name)
+    if name not in ADAPTERS:
+        raise _error(f"unsupported adapter: {adapter}", "adapter")
+    return name
+
+
+def _json_object(payload: bytes | str | Mapping[str, Any], adapter: str) -> Any:
+    """The payload as a decoded JSON value (object check left to the shape)."""
+    if isinstance(payload, Mapping):
+        return payload
+    if isinstance(payload, str):
+        payload = payload.encode("utf-8", "surrogatepass")
+    elif not isinstance(payload, bytes):
+        payload = bytes(payload)
+    if not payload.strip():
+        raise _error(f"parse {_label(adapter)} tool call: empty payload")
+    try:
+        return msgspec.json.decode(payload)
+    except (msgspec.DecodeError, UnicodeDecodeError) as err:
+        raise _error(f"parse {_label(adapter)} tool call: {err}") from None
+    except RecursionError:
+        raise _error(f"parse {_label(adapter)} tool call: exceeded max depth") from None
+
+
+def _convert(obj: Any, shape: type[msgspec.Struct], adapter: str) -> Any:
+    if not isinstance(obj, Mapping):
+        kind = "array" if isinstance(obj, list) else type(obj).__name__
+        raise _error(f"parse {_label(adapter)} tool call: expected a JSON object, got {kind}")
+    if type(obj) is not dict:
+        obj = dict(obj)
+    try:
+        return msgspec.convert(obj, shape)
+    except msgspec.ValidationError as err:
+        raise _shape_error(adapter, err) from None
+    except RecursionError:
+        raise _error(f"parse {_label(adapter)} tool call: exceeded max depth") from None
+
+
+def _object_arguments(raw: Any, what: str, field: str) -> dict[str, Any]:
+    """An argument object given as an object, a JSON string of one, or null/empty."""
+    if raw is None:
+        return {}
+    if isinstance(raw, Mapping):
+        return dict(raw)
+    if isinstance(raw, str):
+        if not _trim(raw):
+            return {}
+        try:
+            parsed = msgspec.json.decode(raw.encode("utf-8", "surrogatepass"))
+        except (msgspec.DecodeError, UnicodeDecodeError) as err:
+            raise _error(f"decode {what}: {err}", field) from None
+        except RecursionError:
+            raise _error(f"decode {what}: exceeded max depth", field) from None
+        if parsed is None:
+            return {}
+        if not isinstance(parsed, dict):
+            raise _error(f"decode {what}: arguments must encode a JSON object", field)
+        return parsed
+    raise _error(f"decode {what}: arguments must be a JSON object or a JSON string", field)
+
+
+_CLAUDE_NAMES = {
+    "read": "tool.read",
+    "grep": "tool.read",
+    "glob": "tool.read",
+    "webfetch": "tool.read",
+    "websearch": "tool.read",
+    "write": "tool.write",
+    "edit": "tool.write",
+    "notebookedit": "tool.write",
+    "bash": "tool.exec",
+    "task": "tool.delegate",
+}
+
+
+def claude_code_tool_name(raw: str) -> str:
+    """Map a Claude Code tool name onto the gait tool vocabulary ("" when empty)."""
+    name = _trim(raw)
+    if not name:
+        return ""
+    key = name.lower().replace(" ", "").replace("_", "").replace("-", "")
+    mapped = _CLAUDE_NAMES.get(key)
+    if mapped:
+        return mapped
+    if "." in name:
+        return name.lower()
+    return "tool." + name.lower().replace(" ", "_").replace("-", "_")
+
+
+def _first_text(args: Mapping[str, Any], *keys: str) -> str:
+    for key in keys:
+        value = args.get(key)
+        if isinstance(value, str) and _trim(value):
+            return _trim(value)
+    return ""
+
+
+def _claude_targets(tool: str, args: Mapping[str, Any]) -> list[CallTarget]:
+    path = _first_text(args, "path", "file_path", "filepath", "file")
+    if tool == "tool.read":
+        url = _first_text(args, "url", "uri")
+        out = [CallTarget(kind="path", value=path, operation="read")] if path else []
+        if url:
+            out.append(CallTarget(kind="url", value=url, operation="read"))
+        return out
+    if tool == "tool.write" and path:
+        return [CallTarget(kind="path", value=path, operation="write")]
+    if tool == "tool.exec":
+        command = _first_text(args, "command", "cmd", "script")
+        if command:
+            return [CallTarget(kind="other", value=command, operation="execute")]
+    if tool == "tool.delegate":
+        task = _first_text(args, "task", "prompt", "description")
+        if task:
+            return [CallTarget(kind="other", value=task, operation="delegate")]
+    return []
+
+
+def _to_tool_call(obj: Any, adapter: str) -> ToolCall:
+    """Decode one adapter payload into the native ToolCall shape."""
+    if adapter == "mcp":
+        return _convert(obj, ToolCall, adapter)
+    if adapter == "openai":
+        call = _convert(obj, OpenAICall, adapter)
+        fn = call.function or _OpenAIFunction()
+        args = _object_arguments(fn.arguments, "openai arguments", "function.arguments")
+        return ToolCall(name=fn.name, args=args)
+    if adapter == "anthropic":
+        call = _convert(obj, AnthropicCall, adapter)
+        return ToolCall(name=call.name, args=call.input)
+    if adapter == "langchain":
+        call = _convert(obj, LangChainCall, adapter)
+        args = _object_arguments(call.tool_input, "langchain tool_input", "tool_input")
+        return ToolCall(name=call.tool, args=args)
+    hook = _convert(obj, ClaudeCodeHook, adapter)
+    name = claude_code_tool_name(hook.tool_name or "") or claude_code_tool_name(hook.name or "")
+    if not name:
+        raise _error("claude code tool call name is required", "tool_name")
+    raw_args, field = (
+        (hook.tool_input, "tool_input") if hook.tool_input is not None else (hook.input, "input")
+    )
+    args = _object_arguments(raw_args, f"claude code {field}", field)
+    context = None
+    session = _trim(hook.session_id)
+    event = _trim(hook.hook_event_name)
+    if session or event:
+        context = CallContext(
+            session_id=session or None,
+            auth_context={"hook_event_name": event, "adapter": "claude_code"} if event else None,
+        )
+    return ToolCall(name=name, args=args, context=context, targets=_claude_targets(name, args))
+
+
+# --- ToolCall → intent request ------------------------------------------------
+
+
+def _annotation(values: Mapping[str, Any] | None, *keys: str) -> Any:
+    """First annotation value under ``keys`` (``None`` when absent)."""
+    if not values:
+        return None
+    for key in keys:
+        if key in values:
+            return values[key]
+    return None
+
+
+def _annotation_bool(values: Mapping[str, Any] | None, current: bool, *keys: str) -> bool:
+    value = _annotation(values, *keys)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        text = _trim(value).lower()
+        if text in ("true", "false"):
+            return text == "true"
+    return current
+
+
+def _target(t: CallTarget) -> dict[str, Any]:
+    notes = t.annotations
+    discovery = _trim(t.discovery_method) or _trim(t.discovery_method_alias)
+    note = _annotation(notes, "discovery_method", "discoveryMethod")
+    if isinstance(note, str):
+        discovery = _trim(note)
+    out: dict[str, Any] = {
+        "kind": _trim(t.kind),
+        "value": _trim(t.value),
+        "operation": _trim(t.operation),
+        "sensitivity": _trim(t.sensitivity),
+        "discovery_method": discovery,
+        "read_only_hint": _annotation_bool(
+            notes,
+            bool(t.read_only_hint or t.read_only_hint_alias),
+            "read_only_hint",
+            "readOnlyHint",
+        ),
+        "destructive_hint": _annotation_bool(
+            notes,
+            bool(t.destructive_hint or t.destructive_hint_alias),
+            "destructive_hint",
+            "destructiveHint",
+        ),
+        "idempotent_hint": _annotation_bool(
+            notes,
+            bool(t.idempotent_hint or t.idempotent_hint_alias),
+            "idempotent_hint",
+            "idempotentHint",
+        ),
+        "open_world_hint": _annotation_bool(
+            notes,
+            bool(t.open_world_hint or t.open_world_hint_alias),
+            "open_world_hint",
+            "openWorldHint",
+        ),
+    }
+    return {k: v for k, v in out.items() if v not in ("", False)}
+
+
+def _provenance(p: CallArgProvenance) -> dict[str, Any]:
+    out = {
+        "arg_path": _trim(p.arg_path),
+        "source": _trim(p.source),
+        "source_ref": _trim(p.source_ref),
+        "integrity_digest": _trim(p.integrity_digest),
+    }
+    return {k: v for k, v in out.items() if v}
+
+
+def _legacy_target(raw: str) -> dict[str, Any]:
+    value = _trim(raw)
+    kind = "url" if "://" in value else "path" if "/" in value else "host"
+    return {"kind": kind, "value": value}
+
+
+def _created_at(raw: str | None) -> str:
+    if raw is None:
+        return DEFAULT_CREATED_AT
+    from gait.intent.times import TimeFormatError, parse_rfc3339
+
+    try:
+        return parse_rfc3339(raw) or DEFAULT_CREATED_AT
+    except TimeFormatError as err:
+        raise _error(f"parse mcp tool call: field created_at: {err}", "created_at") from None
+
+
+def _delegation(d: CallDelegation) -> dict[str, Any]:
+    chain = [
+        {
+            k: v
+            for k, v in {
+                "delegator_identity": _trim(link.delegator_identity),
+                "delegate_identity": _trim(link.delegate_identity),
+                "scope_class": _trim(link.scope_class),
+                "token_ref": _trim(link.token_ref),
+            }.items()
+            if v
+        }
+        for link in d.chain or ()
+    ]
+    out: dict[str, Any] = {
+        "requester_identity": _trim(d.requester_identity),
+        "scope_class": _trim(d.scope_class),
+        "token_refs": list(d.token_refs or ()),
+        "chain": chain,
+    }
+    return {k: v for k, v in out.items() if v}
+
+
+def build_intent_request(
+    call: ToolCall, *, profile: str = "standard"
+) -> tuple[dict[str, Any], list[str]]:
+    """The ``gait.gate.intent_request`` mapping for ``call`` (serve_sdk.md §1.3), plus warnings.
+
+    Raises :class:`InvalidInput` for a missing name, an unnamed script step,
+    or missing context in the strict (``oss-prod``) profile.
+    """
+    name = _trim(call.name)
+    steps = call.script.steps if call.script is not None else None
+    if not name and not steps:
+        raise _error("tool call name is required", "name")
+
+    targets = [_target(t) for t in call.targets or ()]
+    if not targets and _trim(call.target):
+        targets = [_legacy_target(call.target or "")]
+    args: dict[str, Any] = dict(call.args) if call.args else {}
+
+    script = None
+    if steps:
+        script_steps = []
+        for index, step in enumerate(steps):
+            step_name = _trim(step.name)
+            if not step_name:
+                raise _error(
+                    f"script.steps[{index}].name is required", f"script.steps[{index}].name"
+                )
+            script_steps.append(
+                {
+                    "tool_name": step_name,
+                    "args": dict(step.args) if step.args else {},
+                    "targets": [_target(t) for t in step.targets or ()],
+                    "arg_provenance": [_provenance(p) for p in step.arg_provenance or ()],
+                }
+            )
+        script = {"steps": script_steps}
+        name = "script"
+        args = {}
+
+    ctx = call.context or CallContext()
+    identity, workspace, session = _trim(ctx.identity), _trim(ctx.workspace), _trim(ctx.session_id)
+    warnings: list[str] = []
+    if profile == "oss-prod":
+        for field, value in (
+            ("identity", identity),
+            ("workspace", workspace),
+            ("session_id", session),
+        ):
+            if not value:
+                raise _error(f"context.{field} is required in strict profile", f"context.{field}")
+    elif not (identity and workspace and session):
+        warnings.append(FALLBACK_CONTEXT_WARNING)
+
+    auth: dict[str, Any] = dict(ctx.auth_context or {})
+    if _trim(ctx.auth_mode):
+        auth["auth_mode"] = _trim(ctx.auth_mode)
+    if ctx.oauth_evidence is not None:
+        auth["oauth_evidence"] = msgspec.to_builtins(ctx.oauth_evidence)
+
+    context: dict[str, Any] = {
+        "identity": identity or DEFAULT_IDENTITY,
+        "workspace": workspace or DEFAULT_WORKSPACE,
+        "risk_class": _trim(ctx.risk_class) or DEFAULT_RISK_CLASS,
+        "phase": _trim(ctx.phase),
+        "job_id": _trim(ctx.job_id),
+        "session_id": session,
+        "request_id": _trim(ctx.request_id),
+        "auth_context": auth,
+        "credential_scopes": list(ctx.credential_scopes or ()),
+        "environment_fingerprint": _trim(ctx.environment_fingerprint),
+    }
+    request: dict[str, Any] = {
+        "schema_id": "gait.gate.intent_request",
+        "schema_version": "1.0.0",
+        "created_at": _created_at(call.created_at),
+        "producer_version": PRODUCER_VERSION,
+        "tool_name": name,
+        "args": args,
+        "targets": targets,
+        "arg_provenance": [_provenance(p) for p in call.arg_provenance or ()],
+        "context": {k: v for k, v in context.items() if v},
+    }
+    if script is not None:
+        request["script"] = script
+    if call.delegation is not None:
+        request["delegation"] = _delegation(call.delegation)
+    return request, warnings
+
+
+def decode_tool_call(
+    payload: bytes | str | Mapping[str, Any],
+    *,
+    adapter: str = "mcp",
+    profile: str = "standard",
+) -> DecodedCall:
+    """Decode one adapter payload into a normalized intent (serve_sdk.md §1).
+
+    ``payload`` is JSON text/bytes or an already-decoded object. Every
+    malformed payload raises :class:`gait.errors.InvalidInput` (exit 6) whose
+    message names the offending field.
+    """
+    from gait.intent.normalize import normalize_intent
+
+    name = canonical_adapter(adapter)
+    profile_name = _trim(profile).lower()
+    if profile_name not in _PROFILES:
+        raise _error(
+            f'unsupported --profile value "{profile}" (expected standard or oss-prod)', "profile"
+        )
+    call = _to_tool_call(_json_object(payload, name), name)
+    request, warnings = build_intent_request(call, profile=profile_name)
+    intent = normalize_intent(request)
+    ctx = call.context or CallContext()
+    return DecodedCall(
+        intent=intent,
+        adapter=name,
+        run_id=ctx.run_id or "",
+        session_id=intent.context.session_id,
+        job_id=intent.context.job_id,
+        context_envelope_path=_trim(ctx.context_envelope_path),
+        warnings=tuple(warnings),
+        server=call.server,
+        intent_request=request,
+    )
