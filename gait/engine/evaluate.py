@@ -18,6 +18,7 @@ from gait.engine.verdicts import RANK, most_restrictive
 from gait.errors import IntentError
 from gait.intent.model import Intent, Target
 from gait.intent.prepare import prepare_intent
+from gait.intent.urls import canonical_domain, matching_domain
 from gait.policy.compiler import CompiledPolicy
 from gait.policy.ir import PolicyIR, Row
 from gait.policy.model import Limit
@@ -293,18 +294,53 @@ def _endpoint_codes(ep: Any, t: Target) -> list[str]:
             out.append("endpoint_path_denied")
         if ep.path_allowlist and not any(path_match(p, value) for p in ep.path_allowlist):
             out.append("endpoint_path_not_allowlisted")
-    domain = t.endpoint_domain.lower()
-    if domain:
-        if any(domain_match(p, domain) for p in ep.domain_denylist):
-            out.append("endpoint_domain_denied")
-        if ep.domain_allowlist and not any(domain_match(p, domain) for p in ep.domain_allowlist):
-            out.append("endpoint_domain_not_allowlisted")
+    if ep.domain_denylist or ep.domain_allowlist:
+        out.extend(_domain_codes(ep, t))
     if (
         t.endpoint_class.startswith("net.")
         and ep.egress_classes
         and t.endpoint_class not in ep.egress_classes
     ):
         out.append("endpoint_egress_class_not_allowed")
+    return out
+
+
+def _target_domains(t: Target) -> tuple[str, ...] | None:
+    """Domains a target must pass, or ``None`` when its domain is undeterminable.
+
+    For ``url``/``host`` targets the domain comes from the value; a declared
+    ``endpoint_domain`` that disagrees is checked too and never replaces it.
+    """
+    declared = canonical_domain(t.endpoint_domain) if t.endpoint_domain else ""
+    if t.kind in ("url", "host"):
+        derived = matching_domain(t.kind, t.value)
+        if derived is None:
+            return None
+        return (derived, declared) if declared and declared != derived else (derived,)
+    if declared:
+        return (declared,)
+    if t.endpoint_class.startswith("net."):
+        return None  # network target with no way to tell where it goes
+    return ()
+
+
+def _domain_codes(ep: Any, t: Target) -> list[str]:
+    domains = _target_domains(t)
+    if domains is None:
+        # Fail closed: a list that cannot be checked does not let the call through.
+        out = ["endpoint_domain_undeterminable"]
+        if ep.domain_denylist:
+            out.append("endpoint_domain_denied")
+        if ep.domain_allowlist:
+            out.append("endpoint_domain_not_allowlisted")
+        return out
+    out = []
+    if any(domain_match(p, d) for d in domains for p in ep.domain_denylist):
+        out.append("endpoint_domain_denied")
+    if ep.domain_allowlist and not all(
+        any(domain_match(p, d) for p in ep.domain_allowlist) for d in domains
+    ):
+        out.append("endpoint_domain_not_allowlisted")
     return out
 
 

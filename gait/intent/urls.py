@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from gait.intent._text import lower, trim
+from gait.intent._text import GO_SPACE, lower, trim
 
 _HOST, _ZONE, _OTHER = 0, 1, 2
 _ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
@@ -201,3 +201,120 @@ def host_domain(value: str) -> str:
     host = host.partition("/")[0]
     host = host.partition(":")[0]
     return lower(trim(host))
+
+
+# --- policy matching -------------------------------------------------------
+#
+# ``endpoint_domain`` above reproduces the reference for digests, and is empty
+# whenever Go cannot parse the value. Policy domain lists must not be skipped
+# for such values, so matching uses ``matching_domain``: the host a client
+# would actually contact, derived only from the value, or ``None`` when that
+# cannot be determined (the engine then denies).
+
+_LABEL_OK = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
+_AUTHORITY_END = "/\\?#"
+
+
+def _percent_decode(text: str) -> str | None:
+    if "%" not in text:
+        return text
+    raw = bytearray()
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "%":
+            pair = text[i + 1 : i + 3]
+            if len(pair) != 2 or pair[0] not in _HEX or pair[1] not in _HEX:
+                return None
+            raw.append(int(pair, 16))
+            i += 3
+        else:
+            raw += c.encode("utf-8", "surrogatepass")
+            i += 1
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _clean_host(host: str) -> str | None:
+    """Percent-decoded, IDNA-encoded, lowercased hostname, or ``None``."""
+    if host.startswith("["):
+        if not host.endswith("]"):
+            return None
+        import ipaddress
+
+        try:
+            return str(ipaddress.IPv6Address(host[1:-1]))
+        except ValueError:
+            return None
+    decoded = _percent_decode(host)
+    if decoded is None:
+        return None
+    decoded = decoded.removesuffix(".")
+    if not decoded.isascii():
+        try:
+            decoded = decoded.encode("idna").decode("ascii")
+        except (UnicodeError, ValueError):
+            return None
+    decoded = decoded.lower()
+    if not decoded or len(decoded) > 253:
+        return None
+    for label in decoded.split("."):
+        if not label or len(label) > 63 or any(c not in _LABEL_OK for c in label):
+            return None
+    return decoded
+
+
+def _authority_host(authority: str) -> str | None:
+    host = authority.rpartition("@")[2]  # userinfo never names the host
+    if host.startswith("["):
+        end = host.find("]")
+        if end < 0:
+            return None
+        port = host[end + 1 :]
+        host = host[: end + 1]
+    else:
+        host, colon, port = host.partition(":")
+        port = colon + port
+    digits = port[1:]
+    if port and (port[0] != ":" or (digits and not (digits.isascii() and digits.isdigit()))):
+        return None
+    return _clean_host(host)
+
+
+def canonical_domain(text: str) -> str:
+    """A declared domain in the form :func:`matching_domain` returns (best effort)."""
+    cleaned = _clean_host(trim(text))
+    return cleaned if cleaned is not None else lower(trim(text))
+
+
+@lru_cache(maxsize=4096)
+def matching_domain(kind: str, value: str) -> str | None:
+    """The domain policy lists are matched against for a ``url``/``host`` value.
+
+    Backslashes end the authority (as browsers treat them), userinfo is dropped,
+    the host is percent-decoded, IDNA-encoded and lowercased. Whitespace or
+    control characters anywhere, a missing scheme on a ``url``, a bad escape or
+    an invalid label give ``None``: the domain cannot be determined.
+    """
+    text = trim(value)
+    if not text or any(c <= " " or c == "\x7f" or c in GO_SPACE for c in text):
+        return None
+    if kind == "url" or "://" in text:
+        scheme, sep, rest = text.partition(":")
+        if (
+            not sep
+            or not scheme
+            or not scheme[0].isascii()
+            or not scheme[0].isalpha()
+            or any(not (c.isascii() and (c.isalnum() or c in "+-.")) for c in scheme)
+        ):
+            return None
+        if rest[:2] not in ("//", "\\\\", "/\\", "\\/"):
+            return None
+        rest = rest[2:]
+    else:
+        rest = text
+    end = min((i for i in (rest.find(c) for c in _AUTHORITY_END) if i >= 0), default=len(rest))
+    return _authority_host(rest[:end])

@@ -49,13 +49,20 @@ def test_path_tool_hint_uses_last_segment_only(decide) -> None:
         ({"kind": "host", "value": "https://Api.Example.com:8443/x"}, "api.example.com"),
         ({"kind": "host", "value": "db.internal:5432"}, "db.internal"),
         ({"kind": "url", "value": "https://API.example.com:8443/v1"}, "api.example.com"),
-        ({"kind": "url", "value": "no-scheme/path"}, ""),
     ],
 )
 def test_inferred_domain_drives_endpoint_rules(decide, target: dict, domain: str) -> None:
     policy = "rules:\n  - {name: r, effect: allow, endpoint: {domain_allowlist: [allowed.test]}}\n"
     d = decide(policy, targets=[target])
     assert ("endpoint_domain_not_allowlisted" in d.reason_codes) is bool(domain)
+
+
+def test_url_without_scheme_fails_an_allowlist(decide) -> None:
+    # issue 11 A4: an undeterminable domain denies instead of skipping the list
+    policy = "rules:\n  - {name: r, effect: allow, endpoint: {domain_allowlist: [allowed.test]}}\n"
+    d = decide(policy, targets=[{"kind": "url", "value": "no-scheme/path"}])
+    assert d.verdict == "block"
+    assert "endpoint_domain_not_allowlisted" in d.reason_codes
 
 
 def test_exec_operation_is_destructive_even_on_repo(decide) -> None:
