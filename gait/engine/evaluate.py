@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 
 from gait.engine.decision import Decision, StepVerdict
-from gait.engine.matchers import Matcher, build_matcher, domain_match, path_match
+from gait.engine.matchers import Matcher, build_matcher, domain_match, path_forms, path_match
 from gait.engine.verdicts import RANK, most_restrictive
 from gait.errors import IntentError
 from gait.intent.model import Intent, Target
@@ -288,12 +288,21 @@ def _apply_rule(row: Row, intent: Intent) -> _RuleOutcome:
 
 def _endpoint_codes(ep: Any, t: Target) -> list[str]:
     out: list[str] = []
-    if t.kind == "path":
-        value = t.value.strip()
-        if any(path_match(p, value) for p in ep.path_denylist):
-            out.append("endpoint_path_denied")
-        if ep.path_allowlist and not any(path_match(p, value) for p in ep.path_allowlist):
-            out.append("endpoint_path_not_allowlisted")
+    if t.kind == "path" and (ep.path_denylist or ep.path_allowlist):
+        forms = path_forms(t.value.strip())
+        if forms is None:
+            # climbs above its root: no list can vouch for it
+            if ep.path_denylist:
+                out.append("endpoint_path_denied")
+            if ep.path_allowlist:
+                out.append("endpoint_path_not_allowlisted")
+        else:
+            if any(path_match(p, v) for v in forms for p in ep.path_denylist):
+                out.append("endpoint_path_denied")
+            if ep.path_allowlist and not all(
+                any(path_match(p, v) for p in ep.path_allowlist) for v in forms
+            ):
+                out.append("endpoint_path_not_allowlisted")
     if ep.domain_denylist or ep.domain_allowlist:
         out.extend(_domain_codes(ep, t))
     if (

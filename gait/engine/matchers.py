@@ -160,6 +160,41 @@ def glob_match(pattern: str, value: str) -> bool:
     return rx is not None and rx.match(value) is not None
 
 
+def _clean_path(value: str) -> str | None:
+    """Lexically resolve ``.``, ``..`` and repeated ``/``; ``None`` if it climbs above its root."""
+    absolute = value.startswith("/")
+    parts: list[str] = []
+    for part in value.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not parts:
+                return None
+            parts.pop()
+        else:
+            parts.append(part)
+    joined = "/".join(parts)
+    return "/" + joined if absolute else (joined or ".")
+
+
+@lru_cache(maxsize=4096)
+def path_forms(value: str) -> tuple[str, ...] | None:
+    """The normalized spellings of a path target that policy lists must all agree on.
+
+    A backslash is a separator on some systems and a name character on others,
+    so both readings are returned when they differ. ``None`` when either reading
+    climbs above its root.
+    """
+    forms = []
+    for text in (value, value.replace("\\", "/")) if "\\" in value else (value,):
+        cleaned = _clean_path(text)
+        if cleaned is None:
+            return None
+        if cleaned not in forms:
+            forms.append(cleaned)
+    return tuple(forms)
+
+
 def path_match(pattern: str, value: str) -> bool:
     if pattern == value:
         return True
