@@ -1,0 +1,414 @@
+"""Deciding one decoded tool call: gate, signed trace, runpack, exports (serve_sdk.md §2).
+
+:func:`evaluate_call` is what ``gait mcp proxy`` runs and what ``mcp serve``
+runs per request: the decision itself is :meth:`gait.gate.Gate.decide` (the
+same pipeline as ``gate eval``, so verdicts, reason codes and digests agree);
+this module adds the proxy's run id, default trace name, one-intent runpack
+and the JSONL log / OTel exports. It never executes the tool.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from gait.errors import InvalidInput
+from gait.gate import Gate, GateResult
+from gait.mcp.decode import DecodedCall
+
+__all__ = [
+    "ProxyResult",
+    "build_runpack",
+    "check_context_envelope",
+    "default_trace_name",
+    "evaluate_call",
+    "log_export_line",
+    "normalize_run_id",
+    "otel_export_line",
+    "resolve_run_id",
+]
+
+_RUN_ID_JUNK = re.compile(r"[^A-Za-z0-9_-]+")
+_GO_SPACE = " \t\n\v\f\r\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+_EPOCH_1980_NS = 315_532_800 * 1_000_000_000
+
+
+def normalize_run_id(text: str) -> str:
+    """Runs of characters outside ``[A-Za-z0-9_-]`` become ``_``; trim ``_``; prefix ``run_``.
+
+    Empty (or all-junk) text gives ``""``.
+    """
+    cleaned = _RUN_ID_JUNK.sub("_", (text or "").strip(_GO_SPACE)).strip("_")
+    if not cleaned:
+        return ""
+    return cleaned if cleaned.startswith("run_") else "run_" + cleaned
+
+
+def resolve_run_id(explicit: str, call: DecodedCall) -> str:
+    """``--run-id``, else the call's ``context.run_id``, else ``run_mcp_`` + 12 hex of the intent digest."""
+    from gait.intent import intent_digest
+
+    return (
+        normalize_run_id(explicit)
+        or normalize_run_id(call.run_id)
+        or "run_mcp_" + intent_digest(call.intent)[:12]
+    )
+
+
+def _utc_stamp(now_ns: int) -> str:
+    seconds, nanos = divmod(now_ns, 1_000_000_000)
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime(seconds)) + f".{nanos:09d}"
+
+
+def default_trace_name(run_id: str, now_ns: int) -> str:
+    """``trace_<normalized run id>_<UTC yyyymmddTHHMMSS.nnnnnnnnn>.json`` (empty run id → ``trace__…``)."""
+    return f"trace_{normalize_run_id(run_id)}_{_utc_stamp(now_ns)}.json"
+
+
+class ProxyResult:
+    """One proxied decision and the artifacts written for it."""
+
+    __slots__ = (
+        "adapter",
+        "call",
+        "decision_latency_ms",
+        "gate_result",
+        "log_export",
+        "otel_export",
+        "run_id",
+        "runpack_path",
+        "warnings",
+    )
+
+    def __init__(
+        self,
+        call: DecodedCall,
+        gate_result: GateResult,
+        run_id: str,
+        *,
+        warnings: Sequence[str] = (),
+        decision_latency_ms: int = 0,
+        runpack_path: str = "",
+        log_export: str = "",
+        otel_export: str = "",
+    ) -> None:
+        self.call = call
+        self.adapter = call.adapter
+        self.gate_result = gate_result
+        self.run_id = run_id
+        self.warnings = tuple(warnings)
+        self.decision_latency_ms = decision_latency_ms
+        self.runpack_path = runpack_path
+        self.log_export = log_export
+        self.otel_export = otel_export
+
+    @property
+    def verdict(self) -> str:
+        return self.gate_result.verdict
+
+    @property
+    def exit_code(self) -> int:
+        """0 allow / dry_run, 3 block, 4 require_approval."""
+        return self.gate_result.exit_code
+
+    def payload(self) -> dict[str, Any]:
+        """The ``mcp proxy`` output object of serve_sdk.md §2 (empty optional fields omitted).
+
+        ``matched_rule`` (as in ``gate eval``) is added so every surface reports
+        the same rule; ``matched_rule_ids`` is the trace's field (script steps).
+        """
+        result = self.gate_result
+        decision = result.decision
+        intent = decision.intent if decision.intent is not None else self.call.intent
+        trace = result.trace or {}
+        optional: dict[str, Any] = {
+            "adapter": self.adapter,
+            "run_id": self.run_id,
+            "job_id": intent.context.job_id,
+            "phase": intent.context.phase,
+            "session_id": intent.context.session_id,
+            "tool_name": intent.tool_name,
+            "verdict": result.verdict,
+            "reason_codes": list(result.reason_codes),
+            "violations": list(result.violations),
+            "policy_digest": decision.policy_digest,
+            "policy_id": trace.get("policy_id", ""),
+            "policy_version": trace.get("policy_version", ""),
+            "matched_rule": decision.matched_rule,
+            "matched_rule_ids": list(trace.get("matched_rule_ids") or ()),
+            "intent_digest": decision.intent_digest,
+            "decision_latency_ms": self.decision_latency_ms,
+            "trace_id": result.trace_id,
+            "trace_path": result.trace_path,
+            "runpack_path": self.runpack_path,
+            "log_export": self.log_export,
+            "otel_export": self.otel_export,
+            "warnings": sorted(set(self.warnings)),
+            "relationship": trace.get("relationship"),
+        }
+        out: dict[str, Any] = {"ok": True, "executed": False}
+        out.update((k, v) for k, v in optional.items() if v)
+        return out
+
+
+def _result_payload(result: GateResult) -> dict[str, Any]:
+    return {
+        "verdict": result.verdict,
+        "reason_codes": list(result.reason_codes),
+        "violations": list(result.violations),
+        "trace_id": result.trace_id,
+    }
+
+
+def build_runpack(call: DecodedCall, result: GateResult, run_id: str) -> Any:
+    """The one-intent runpack of a proxied decision (serve_sdk.md §2, runpack.md §1).
+
+    Deterministic: every timestamp is the decision's ``created_at``.
+    Returns a :class:`gait.runpack.RecordResult`.
+    """
+    from gait import PRODUCER_VERSION
+    from gait.intent import args_digest
+    from gait.runpack.record import record_runpack
+
+    decision = result.decision
+    intent = decision.intent if decision.intent is not None else call.intent
+    created = decision.created_at
+    header = {
+        "created_at": created,
+        "producer_version": PRODUCER_VERSION,
+        "run_id": run_id,
+    }
+    payload = _result_payload(result)
+    status = "error" if result.verdict in ("block", "require_approval") else "ok"
+    return record_runpack(
+        {
+            **header,
+            "timeline": [
+                {"event": "proxy_eval_start", "ts": created},
+                {"event": "proxy_eval_finish", "ts": created},
+            ],
+        },
+        [
+            {
+                **header,
+                "intent_id": "intent_1",
+                "tool_name": intent.tool_name,
+                "args_digest": args_digest(intent),
+                "args": dict(intent.args),
+            }
+        ],
+        [{**header, "intent_id": "intent_1", "status": status, "result": payload}],
+        {**header, "receipts": []},
+        capture_mode="reference",
+    )
+
+
+def _delegation(result: GateResult) -> tuple[str, int]:
+    ref = (result.trace or {}).get("delegation_ref") or {}
+    text = str(ref.get("delegation_token_ref") or ref.get("chain_digest") or "").strip()
+    return text, int(ref.get("delegation_depth") or 0)
+
+
+def log_export_line(
+    result: GateResult, run_id: str, *, latency_ms: int = 0, producer_version: str = ""
+) -> dict[str, Any]:
+    """The JSONL log export record of one decision (serve_sdk.md §2)."""
+    from gait import PRODUCER_VERSION
+
+    decision = result.decision
+    intent = decision.intent
+    assert intent is not None
+    delegation_ref, depth = _delegation(result)
+    line: dict[str, Any] = {
+        "created_at": decision.created_at,
+        "producer_version": producer_version or PRODUCER_VERSION,
+        "run_id": run_id,
+        "trace_id": result.trace_id,
+        "tool_name": intent.tool_name,
+        "verdict": result.verdict,
+        "policy_digest": decision.policy_digest,
+        "intent_digest": decision.intent_digest,
+    }
+    optional = {
+        "session_id": intent.context.session_id,
+        "trace_path": result.trace_path,
+        "reason_codes": list(result.reason_codes),
+        "decision_latency_ms": latency_ms,
+        "delegation_ref": delegation_ref,
+        "delegation_depth": depth,
+    }
+    line.update((k, v) for k, v in optional.items() if v)
+    return line
+
+
+def _unix_nano(text: str) -> int:
+    from gait.signing.timestamps import parse_rfc3339
+
+    try:
+        seconds, nanos = parse_rfc3339(text)
+    except (InvalidInput, ValueError):
+        return _EPOCH_1980_NS
+    return seconds * 1_000_000_000 + nanos
+
+
+def otel_export_line(result: GateResult, run_id: str, *, latency_ms: int = 0) -> dict[str, Any]:
+    """The OTel-style JSONL export record of one decision (serve_sdk.md §2)."""
+    decision = result.decision
+    intent = decision.intent
+    assert intent is not None
+    delegation_ref, depth = _delegation(result)
+    return {
+        "time_unix_nano": _unix_nano(decision.created_at),
+        "severity_text": "INFO",
+        "body": "gait.mcp.proxy.decision",
+        "trace_id": result.trace_id,
+        "attributes": {
+            "gait.run_id": run_id,
+            "gait.session_id": intent.context.session_id,
+            "gait.trace_path": result.trace_path,
+            "gait.tool_name": intent.tool_name,
+            "gait.verdict": result.verdict,
+            "gait.policy_digest": decision.policy_digest,
+            "gait.intent_digest": decision.intent_digest,
+            "gait.decision_latency_ms": latency_ms,
+            "gait.delegation_ref": delegation_ref,
+            "gait.delegation_depth": depth,
+            "gait.reason_codes": list(result.reason_codes),
+        },
+    }
+
+
+def append_jsonl(path: str, record: Mapping[str, Any]) -> str:
+    """Append one compact, sorted-key JSON line (mode 0600, parent created).
+
+    One ``write`` on an ``O_APPEND`` descriptor under an exclusive lock, so
+    concurrent writers (``mcp serve`` threads, parallel proxies) never
+    interleave lines.
+    """
+    import json
+
+    target = path.strip()
+    if not target:
+        raise InvalidInput("export path is required")
+    if not os.path.isabs(target) and ".." in target.replace("\\", "/").split("/"):
+        raise InvalidInput("relative export path must not traverse parent directories")
+    target = os.path.normpath(target)
+    parent = os.path.dirname(target)
+    data = (
+        json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
+    ).encode("utf-8")
+    try:
+        if parent:
+            os.makedirs(parent, mode=0o750, exist_ok=True)
+        fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    except OSError as err:
+        raise InvalidInput(f"append export file: {err.strerror or err}: {target}") from None
+    try:
+        try:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except (ImportError, OSError):
+            pass  # no advisory locks here: O_APPEND alone keeps single writes whole
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+    return target
+
+
+def check_context_envelope(call: DecodedCall, context_envelope: str | None) -> None:
+    """Context envelopes (trace.md §8) are not verified by this build: refuse, never ignore."""
+    given = (context_envelope or "").strip() or call.context_envelope_path
+    if given:
+        where = (
+            "--context-envelope"
+            if (context_envelope or "").strip()
+            else "call.context.context_envelope_path"
+        )
+        raise InvalidInput(
+            f"{where} is not supported by this version of gait "
+            "(context envelopes cannot be verified; remove it to evaluate without context evidence)"
+        )
+
+
+def _check_job(call: DecodedCall, job_root: str | None) -> None:
+    """The emergency-stop check needs job runtime state this build does not keep: refuse."""
+    if job_root is not None and call.job_id:
+        raise InvalidInput(
+            "context.job_id requires the emergency-stop check under --job-root, "
+            "which is not supported by this version of gait"
+        )
+
+
+def evaluate_call(
+    gate: Gate,
+    call: DecodedCall,
+    *,
+    run_id: str = "",
+    trace_path: str | None = None,
+    write_trace: bool = True,
+    runpack_out: str | None = None,
+    export_log_out: str | None = None,
+    export_otel_out: str | None = None,
+    approval_tokens: Sequence[str | Mapping[str, Any]] = (),
+    delegation_tokens: Sequence[str | Mapping[str, Any]] = (),
+    context_envelope: str | None = None,
+    job_root: str | None = None,
+    correlation_id: str = "",
+    now_ns: int | None = None,
+) -> ProxyResult:
+    """Decide ``call`` with ``gate``; write the signed trace and the requested artifacts.
+
+    ``run_id`` is the caller's explicit run id (``--run-id``); the resolved one
+    follows serve_sdk.md §2. ``trace_path`` defaults to
+    :func:`default_trace_name` of the explicit run id in the current directory.
+    ``context_envelope`` / ``job_root`` enable checks this build cannot do, so
+    a given envelope, or a ``context.job_id`` with a ``job_root``, raises
+    :class:`InvalidInput` (exit 6) rather than being ignored. Other errors:
+    ``InvalidInput`` for a bad output path or an undecidable intent.
+    """
+    started = time.perf_counter()
+    stamp_ns = time.time_ns() if now_ns is None else now_ns
+    check_context_envelope(call, context_envelope)
+    _check_job(call, job_root)
+    resolved = resolve_run_id(run_id, call)
+    out_path = (trace_path or "").strip() or default_trace_name(run_id, stamp_ns)
+    result = gate.decide(
+        call.intent,
+        trace_out=out_path,
+        write_trace=write_trace,
+        approval_tokens=approval_tokens,
+        delegation_tokens=delegation_tokens,
+        correlation_id=correlation_id,
+    )
+    warnings = [*result.warnings, *call.warnings]
+
+    runpack_path = ""
+    if runpack_out is not None and runpack_out.strip():
+        from gait.runpack.record import write_runpack
+
+        runpack_path = write_runpack(runpack_out, build_runpack(call, result, resolved))
+
+    latency_ms = max(int((time.perf_counter() - started) * 1000), 0)
+    log_path = otel_path = ""
+    if export_log_out is not None and export_log_out.strip():
+        log_path = append_jsonl(
+            export_log_out, log_export_line(result, resolved, latency_ms=latency_ms)
+        )
+    if export_otel_out is not None and export_otel_out.strip():
+        otel_path = append_jsonl(
+            export_otel_out, otel_export_line(result, resolved, latency_ms=latency_ms)
+        )
+    return ProxyResult(
+        call,
+        result,
+        resolved,
+        warnings=warnings,
+        decision_latency_ms=latency_ms,
+        runpack_path=runpack_path,
+        log_export=log_path,
+        otel_export=otel_path,
+    )
