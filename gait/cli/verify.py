@@ -142,8 +142,8 @@ def verify_text(payload: dict[str, Any]) -> list[str]:
     ),
     help=(
         "Verify a runpack (run_id or path) offline. Exit 0 ok, 2 integrity or signature "
-        "failure, 6 unreadable input. `gait verify chain --run X [--trace t.json]` also "
-        "verifies a signed trace."
+        "failure, 6 unreadable input. `gait verify chain --run X [--trace t.json] [--pack p.zip]` "
+        "also verifies a signed trace and an evidence pack."
     ),
 )
 @click.argument("targets", nargs=-1, metavar="RUN_ID|PATH")
@@ -218,9 +218,15 @@ def _chain(
         payload["trace"] = trace_payload
         ok = ok and not error
     if pack_path and pack_path.strip():
-        raise InvalidInput("verify chain --pack: evidence pack verification is not available yet")
+        from gait.packs.verify import verify_any_pack
+
+        pack_report = verify_any_pack(pack_path.strip(), public_key=key, require_signature=require)
+        payload["pack"] = pack_report.to_json()
+        ok = ok and pack_report.ok
     payload["ok"] = ok
     lines = [f"verify chain {'ok' if ok else 'failed'}: run={run_payload.get('path', '')}"]
     if "trace" in payload:
         lines.append(f"trace: {'ok' if payload['trace']['ok'] else 'failed'} {trace_path}")
+    if "pack" in payload:
+        lines.append(f"pack: {'ok' if payload['pack']['ok'] else 'failed'} {pack_path}")
     return Outcome(payload, 0 if ok else 2, text=lines)

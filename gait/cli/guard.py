@@ -1,0 +1,167 @@
+"""``gait guard pack|verify`` (scout_packs.md §2): signed evidence packs for one run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from gait.cli.base import GaitGroup, Outcome, gait_command
+from gait.cli.verify import _key_flags, load_verify_key
+from gait.errors import InvalidInput
+
+group = GaitGroup(
+    name="guard",
+    explain="Build and verify signed evidence packs (runpack, traces, regress, approvals).",
+    help="Build and verify evidence packs for audits and incident review.",
+    context_settings={"help_option_names": ["--help", "-h"]},
+)
+
+
+def one_target(args: tuple[str, ...], option: str | None, usage: str) -> str:
+    values = [v for v in (*args, *([option] if option else [])) if v.strip()]
+    if len(values) != 1:
+        raise InvalidInput(f"expected {usage}")
+    return values[0].strip()
+
+
+@gait_command(
+    group,
+    "pack",
+    explain="Build a deterministic, signed evidence pack zip from a runpack and its evidence.",
+    help=(
+        "Build an evidence pack from a runpack (run_id or path) plus optional traces, regress "
+        "results, inventories, approval audits and credential evidence."
+    ),
+)
+@click.argument("args", nargs=-1, metavar="[RUN_ID|PATH]")
+@click.option("--run", "run", default=None, help="run_id or runpack path.")
+@click.option("--out", default="", help="Output zip (default: evidence_pack_<pack_id>.zip).")
+@click.option("--case-id", default="", help="Case identifier recorded in the manifest.")
+@click.option("--template", default="soc2", help="soc2|pci|incident_response control map.")
+@click.option("--inventory", default="", help="CSV of inventory JSON files.")
+@click.option("--trace", default="", help="CSV of signed trace JSON files.")
+@click.option("--regress", default="", help="CSV of regress_result.json files.")
+@click.option("--approval-audit", default="", help="CSV of approval audit JSON files.")
+@click.option("--credential-evidence", default="", help="CSV of credential evidence JSON files.")
+@click.option("--render-pdf", is_flag=True, help="Also render summary.pdf (not supported).")
+@click.option("--key-mode", default="dev", help="dev (ephemeral key) or prod.")
+@click.option("--private-key", default=None, help="Base64 private key file (prod).")
+@click.option("--private-key-env", default=None, help="Env var with a base64 private key (prod).")
+def pack_command(
+    args: tuple[str, ...],
+    run: str | None,
+    out: str,
+    case_id: str,
+    template: str,
+    inventory: str,
+    trace: str,
+    regress: str,
+    approval_audit: str,
+    credential_evidence: str,
+    render_pdf: bool,
+    key_mode: str,
+    private_key: str | None,
+    private_key_env: str | None,
+    json: bool,
+) -> Outcome:
+    from gait import __version__
+    from gait.packs.common import split_csv
+    from gait.packs.guard import (
+        GuardPackInputs,
+        build_guard_pack,
+        default_pack_path,
+        write_guard_pack,
+    )
+    from gait.runpack.reader import read_runpack, resolve_runpack
+    from gait.signing import resolve_signing_key
+
+    target = one_target(args, run, "--run <run_id|path>")
+    if render_pdf:
+        raise InvalidInput("--render-pdf is not supported in this build")
+    key, warnings = resolve_signing_key(
+        key_mode.strip() or "dev", private_key=private_key, private_key_env=private_key_env
+    )
+    pack = read_runpack(resolve_runpack(target))
+    inputs = GuardPackInputs(
+        inventory=split_csv(inventory),
+        traces=split_csv(trace),
+        regress=split_csv(regress),
+        approval_audit=split_csv(approval_audit),
+        credential_evidence=split_csv(credential_evidence),
+        auto_discover=True,
+    )
+    result = build_guard_pack(
+        pack,
+        inputs,
+        template=template,
+        case_id=case_id,
+        sign_key=key,
+        producer_version=__version__,
+    )
+    write_guard_pack(result, out.strip() or default_pack_path(pack, result.pack_id))
+    payload: dict[str, Any] = {
+        "ok": True,
+        "pack_path": result.path,
+        "pack_id": result.pack_id,
+        "run_id": result.run_id,
+        "template_id": result.template_id,
+        "controls": result.controls,
+        "rendered_artifacts": 0,
+        "manifest_path": f"{result.path}#pack_manifest.json",
+        "warnings": warnings,
+    }
+    return Outcome(payload, text=[f"guard pack ok: {result.path}"])
+
+
+def verify_outcome(kind: str, report: Any) -> Outcome:
+    payload = report.to_json()
+    status = "ok" if report.ok else "failed"
+    lines = [f"{kind} verify {status}: {report.path}"]
+    if not report.ok:
+        for label, key in (
+            ("missing files", "missing_files"),
+            ("undeclared files", "undeclared_files"),
+            ("zip errors", "zip_errors"),
+            ("errors", "errors"),
+        ):
+            if payload.get(key):
+                lines.append(f"{label}: " + "; ".join(payload[key]))
+        if payload.get("hash_mismatches"):
+            lines.append(f"hash mismatches: {len(payload['hash_mismatches'])}")
+    lines.append(f"signature status: {report.signature_status}")
+    if payload.get("signature_errors"):
+        lines.append("signature errors: " + "; ".join(payload["signature_errors"]))
+    return Outcome(payload, 0 if report.ok else 2, text=lines)
+
+
+@gait_command(
+    group,
+    "verify",
+    explain="Verify an evidence or incident pack offline: member hashes, layout, signatures.",
+    help="Verify an evidence pack zip. Exit 0 ok, 2 integrity or signature failure, 6 bad input.",
+)
+@click.argument("args", nargs=-1, metavar="PACK.zip")
+@click.option("--path", default=None, help="Pack zip (instead of the positional).")
+@click.option("--profile", default="standard", help="standard|strict (strict requires a key).")
+@click.option("--require-signature", is_flag=True, help="Fail unless a signature verifies.")
+@_key_flags
+def verify_command(
+    args: tuple[str, ...],
+    path: str | None,
+    profile: str,
+    require_signature: bool,
+    public_key: str | None,
+    public_key_env: str | None,
+    private_key: str | None,
+    private_key_env: str | None,
+    json: bool,
+) -> Outcome:
+    from gait.packs.verify import verify_guard_pack
+
+    target = one_target(args, path, "<pack.zip> or --path")
+    key, strict = load_verify_key(profile, public_key, public_key_env, private_key, private_key_env)
+    report = verify_guard_pack(
+        target, public_key=key, require_signature=require_signature or strict
+    )
+    return verify_outcome("guard", report)
