@@ -3,7 +3,11 @@
 YAML is an authoring format. It is normalized, rendered to canonical DSL text
 and parsed back through the grammar, so every policy, whatever its surface,
 reaches the table through the one language; the two normalized forms are
-checked to agree. Compiled tables are cached by source digest.
+checked to agree.
+
+Nothing is cached on disk: a compiled table read back from a user-writable
+folder could change a verdict while the policy file, its digest and the signed
+trace stay the same (issue 11 A1). Compiling is fast enough not to need it.
 """
 
 from __future__ import annotations
@@ -12,10 +16,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-import msgspec
-
 from gait.errors import InternalFailure, PolicyError
-from gait.policy import cache
 from gait.policy.ir import (
     DELEGATION,
     IDENTITY,
@@ -38,8 +39,8 @@ from gait.policy.ir import (
 )
 from gait.policy.model import Policy, Rule
 
-# The YAML reader, normalizer and digest are imported inside the functions that
-# need them: a cache hit only decodes the stored table.
+# The YAML reader, DSL parser and normalizer are imported inside the functions
+# that need them: a DSL-only or YAML-only process loads one reader.
 
 DSL_SUFFIXES = (".gaitpol",)
 
@@ -110,27 +111,16 @@ def compile_policy(
     kind: str | None = None,
     use_cache: bool = True,
 ) -> CompiledPolicy:
-    """Compile policy text (YAML unless ``kind="dsl"`` or a ``.gaitpol`` path)."""
+    """Compile policy text (YAML unless ``kind="dsl"`` or a ``.gaitpol`` path).
+
+    ``use_cache`` is accepted for compatibility and ignored: every compile
+    starts from the source.
+    """
+    del use_cache
     data = source.encode("utf-8") if isinstance(source, str) else source
     kind = kind or source_kind(path)
-    key = ""
-    if use_cache:
-        from gait.resources import grammar_text
-
-        key = cache.cache_key(data, kind, grammar_text())
-        cached = cache.load(key)
-        if cached is not None:
-            try:
-                return CompiledPolicy(msgspec.msgpack.decode(cached, type=PolicyIR))
-            except (msgspec.DecodeError, msgspec.ValidationError):
-                pass
     policy = load_policy_source(data, path, kind)
-    compiled = CompiledPolicy(
-        build_ir(_through_dsl(policy, path), hashlib.sha256(data).hexdigest())
-    )
-    if key:
-        cache.store(key, msgspec.msgpack.encode(compiled.ir, order="deterministic"))
-    return compiled
+    return CompiledPolicy(build_ir(_through_dsl(policy, path), hashlib.sha256(data).hexdigest()))
 
 
 def compile_policy_file(path: str | Path, *, use_cache: bool = True) -> CompiledPolicy:

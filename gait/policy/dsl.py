@@ -17,7 +17,6 @@ import msgspec
 from gait.errors import Location, PolicyError
 from gait.policy.model import Policy, Rule
 from gait.policy.source import PathKey, Positions
-from gait.resources import grammar_text
 from gait.vocab import VERDICTS
 
 _BARE_KEYS = frozenset({"default_verdict"})
@@ -95,29 +94,21 @@ def render_dsl(policy: Policy) -> str:
 
 @lru_cache(maxsize=1)
 def _parser() -> Any:
-    from lark import Lark
+    # Tables generated from grammar/gait.lark (tools/gen_dsl_parser.py): no grammar
+    # compile per process, no lark import, and no on-disk parser cache to trust.
+    from gait.policy._dsl_parser import Lark_StandAlone
 
-    return Lark(
-        grammar_text(),
-        parser="lalr",
-        propagate_positions=True,
-        maybe_placeholders=False,
-        cache=_lark_cache_path(),
-    )
-
-
-def _lark_cache_path() -> str | bool:
-    from gait.policy.cache import cache_dir
-
-    directory = cache_dir()
-    if directory is None:
-        return False
-    return str(directory / "gait-lark-grammar.cache")
+    return Lark_StandAlone()
 
 
 def parse_dsl(text: str, path_name: str) -> tuple[dict[str, Any], Positions]:
     """Parse DSL text into the plain policy mapping and the positions of its values."""
-    from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+    from gait.policy._dsl_parser import (
+        LarkError,
+        UnexpectedCharacters,
+        UnexpectedInput,
+        UnexpectedToken,
+    )
 
     try:
         tree = _parser().parse(text)

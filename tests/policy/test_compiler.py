@@ -1,4 +1,4 @@
-"""The compiler and its IR: decision-table shape, msgspec round trip, on-disk cache."""
+"""The compiler and its IR: decision-table shape, msgspec round trip, no on-disk cache."""
 
 from __future__ import annotations
 
@@ -139,84 +139,39 @@ def test_ir_is_immutable() -> None:
         ir.default_verdict = "allow"  # type: ignore[misc]
 
 
-# ------------------------------------------------------------ cache ---
+# ------------------------------------------------------------ no disk cache ---
+# Compiled tables are never stored or read back (issue 11 A1; the poisoning
+# properties are in test_cache_poisoning.py).
 
 
-def test_compile_writes_a_cache_entry(cache_dir: Path) -> None:
+def test_compile_writes_nothing_to_the_cache_dir(cache_dir: Path) -> None:
     compile_policy(RUNNING.read_bytes())
-    assert len(cache_files(cache_dir)) == 1
+    compile_policy_file(RUNNING)
+    compile_policy((DATA / "handwritten.gaitpol").read_bytes(), kind="dsl")
+    assert not cache_dir.exists()
 
 
-def test_second_compile_loads_from_cache(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_compile_reads_the_source(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     data = RUNNING.read_bytes()
     first = compile_policy(data)
+    calls = []
+    real = compiler_module.load_policy_source
 
-    def no_source(*_args: object, **_kwargs: object) -> None:
-        raise AssertionError("source was parsed although a cached table exists")
+    def counting(*args: object, **kwargs: object) -> object:
+        calls.append(args)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(compiler_module, "load_policy_source", no_source)
-    second = compile_policy(data)
-    assert second.ir == first.ir
-
-
-def test_corrupted_cache_file_is_ignored(cache_dir: Path) -> None:
-    data = EVERY_KEY.read_bytes()
-    first = compile_policy(data)
-    (entry,) = cache_files(cache_dir)
-    entry.write_bytes(b"\x93garbage\xff" * 3)
+    monkeypatch.setattr(compiler_module, "load_policy_source", counting)
     assert compile_policy(data).ir == first.ir
+    assert compile_policy_file(RUNNING).ir == first.ir
+    assert len(calls) == 2
 
 
-def test_truncated_cache_file_is_ignored(cache_dir: Path) -> None:
-    data = RUNNING.read_bytes()
-    first = compile_policy(data)
-    (entry,) = cache_files(cache_dir)
-    entry.write_bytes(entry.read_bytes()[:40])
-    assert compile_policy(data).ir == first.ir
-
-
-def test_cache_of_wrong_shape_is_ignored(cache_dir: Path) -> None:
-    data = RUNNING.read_bytes()
-    first = compile_policy(data)
-    (entry,) = cache_files(cache_dir)
-    entry.write_bytes(msgspec.msgpack.encode({"rows": "not a table"}))
-    assert compile_policy(data).ir == first.ir
-
-
-def test_cache_keyed_by_source_bytes(cache_dir: Path) -> None:
-    compile_policy(RUNNING.read_bytes())
-    compile_policy(RUNNING.read_bytes() + b"\n# changed\n")
-    assert len(cache_files(cache_dir)) == 2
-
-
-def test_no_cache_flag_writes_nothing(cache_dir: Path) -> None:
-    compile_policy(RUNNING.read_bytes(), use_cache=False)
-    assert cache_files(cache_dir) == []
-
-
-def test_gait_no_cache_env_disables_cache(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GAIT_NO_CACHE", "1")
-    compile_policy(RUNNING.read_bytes())
-    assert not cache_dir.exists() or cache_files(cache_dir) == []
-
-
-def test_unwritable_cache_dir_is_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unusable_cache_dir_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     monkeypatch.setenv("GAIT_CACHE_DIR", str(blocker))
     assert compile_policy(RUNNING.read_bytes()).rows
-
-
-def test_invalid_policy_is_never_cached(cache_dir: Path) -> None:
-    from gait.errors import PolicyError
-
-    with pytest.raises(PolicyError):
-        compile_policy(b"rules:\n  - {name: r, effect: blocked}\n")
-    assert cache_files(cache_dir) == []
-
-
-def test_compile_policy_file_uses_the_cache(cache_dir: Path) -> None:
-    first = compile_policy_file(RUNNING)
-    second = compile_policy_file(RUNNING)
-    assert first.ir == second.ir
-    assert len(cache_files(cache_dir)) == 1
+    assert blocker.read_text() == "not a directory"
