@@ -20,6 +20,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "gait.vocab",
         "gait.canonical",
         "gait.errors",
+        "gait.safejson",
         "gait.signing",
         "gait.fsutil",
         "gait.resources",

@@ -14,7 +14,7 @@ import msgspec
 
 from gait.engine.decision import Decision, StepVerdict
 from gait.engine.matchers import Matcher, build_matcher, domain_match, path_forms, path_match
-from gait.engine.verdicts import RANK, most_restrictive
+from gait.engine.verdicts import most_restrictive, rank
 from gait.errors import IntentError
 from gait.intent.model import Intent, Target
 from gait.intent.prepare import prepare_intent
@@ -432,7 +432,7 @@ def _evaluate_single(ir: PolicyIR, rt: _Runtime, intent: Intent) -> Decision:
 def _merge(ir: PolicyIR, intent: Intent, outcomes: list[_RuleOutcome]) -> Decision:
     final = "allow"
     for o in outcomes:
-        if RANK.get(o.effect, 0) > RANK.get(final, 0):
+        if rank(o.effect) > rank(final):
             final = o.effect
     reasons: set[str] = set()
     violations: set[str] = set()

@@ -25,7 +25,7 @@ from typing import Any, NoReturn
 
 import msgspec
 
-from gait.errors import IntentError, Location
+from gait.errors import IntentError, InvalidInput, Location
 from gait.fsutil import go_os_error
 from gait.intent._raw import (
     RawArgProvenance,
@@ -40,6 +40,7 @@ from gait.intent._raw import (
 )
 from gait.intent._text import fold_key, trim_lower
 from gait.intent.times import TimeFormatError, parse_rfc3339
+from gait.safejson import check_duplicate_keys
 
 __all__ = [
     "BoundIntent",
@@ -337,6 +338,12 @@ def decode_intent_bytes(data: bytes | bytearray | memoryview | str, source: str 
         data = data.encode("utf-8", "surrogatepass")
     elif not isinstance(data, bytes):
         data = bytes(data)
+    try:
+        # one rule for repeated keys: "targets" twice, or "targets" and "Targets",
+        # would otherwise be decided by whichever spelling the decoder keeps
+        check_duplicate_keys(data, "intent")
+    except InvalidInput as err:
+        raise parse_error(err.message.removeprefix("intent: "), source) from None
     try:
         raw = _decode_raw(data)
     except msgspec.ValidationError as err:

@@ -313,12 +313,18 @@ def test_no_limits_when_rules_set_none(decide) -> None:
         ("dry_run", "require_approval", "require_approval"),
         ("require_approval", "block", "block"),
         ("block", "allow", "block"),
-        ("bogus", "dry_run", "dry_run"),
-        ("dry_run", "bogus", "dry_run"),
     ],
 )
 def test_most_restrictive_order(a: str, b: str, expected: str) -> None:
     assert most_restrictive(a, b) == expected
+
+
+@pytest.mark.parametrize(("a", "b"), [("bogus", "dry_run"), ("dry_run", "bogus")])
+def test_most_restrictive_rejects_unknown_verdicts(a: str, b: str) -> None:
+    from gait.engine import UnknownVerdict
+
+    with pytest.raises(UnknownVerdict):
+        most_restrictive(a, b)
 
 
 def test_decision_carries_policy_and_intent_digests(decide) -> None:

@@ -231,32 +231,29 @@ def test_unknown_keys_are_ignored_everywhere() -> None:
     assert intent.context.identity == "i"
 
 
-def test_duplicate_keys_last_wins() -> None:
-    raw = decode(b'{"tool_name":"first","tool_name":"second","context":{}}')
-    assert raw["tool_name"] == "second"
-
-
-def test_duplicate_keys_differing_in_case_last_wins() -> None:
-    raw = decode(b'{"tool_name":"first","TOOL_NAME":"second"}')
-    assert raw["tool_name"] == "second"
-    raw = decode(b'{"TOOL_NAME":"first","tool_name":"second"}')
-    assert raw["tool_name"] == "second"
-
-
-def test_repeated_object_key_merges_like_go() -> None:
-    raw = decode(
-        b'{"tool_name":"t","context":{"identity":"a","workspace":"/w"},'
-        b'"Context":{"risk_class":"low","identity":"b"},'
-        b'"args":{"x":1},"Args":{"y":2}}'
-    )
-    intent = normalize_intent(raw)
-    assert (intent.context.identity, intent.context.workspace) == ("b", "/w")
-    assert intent.args == {"x": 1, "y": 2}
-
-
-def test_null_for_scalar_keeps_earlier_value_like_go() -> None:
-    raw = decode(b'{"tool_name":"kept","Tool_Name":null}')
-    assert raw["tool_name"] == "kept"
+# Issue 11 A6 (deliberate difference from the reference, which lets the last
+# spelling win or merges objects): a repeated key is rejected, naming the key.
+@pytest.mark.parametrize(
+    ("doc", "key"),
+    [
+        (b'{"tool_name":"first","tool_name":"second","context":{}}', "tool_name"),
+        (b'{"tool_name":"first","TOOL_NAME":"second"}', "TOOL_NAME"),
+        (b'{"TOOL_NAME":"first","tool_name":"second"}', "tool_name"),
+        (
+            b'{"tool_name":"t","context":{"identity":"a","workspace":"/w"},'
+            b'"Context":{"risk_class":"low","identity":"b"}}',
+            "Context",
+        ),
+        (b'{"tool_name":"t","args":{"x":1,"x":2}}', "x"),
+        (b'{"tool_name":"kept","Tool_Name":null}', "Tool_Name"),
+        (b'{"tool_name":"t","targets":[],"t\\u0061rgets":[]}', "targets"),
+    ],
+)
+def test_repeated_keys_are_rejected(doc: bytes, key: str) -> None:
+    with pytest.raises(IntentError) as info:
+        decode(doc)
+    assert info.value.exit_code == EXIT_INVALID_INPUT
+    assert f"duplicate key {key!r}" in str(info.value)
 
 
 # --- numbers and strings -----------------------------------------------------------

@@ -1,0 +1,157 @@
+"""One JSON reader rule for every untrusted document (issue 11 A6, B9).
+
+* Repeated keys in one object (exactly, or differing only in case) are
+  rejected with the key named: two spellings must never be decided differently.
+* Integers longer than :data:`MAX_INT_DIGITS` digits, ``NaN``/``Infinity`` and
+  non-finite floats are rejected instead of overflowing later.
+* Nesting deeper than :data:`MAX_DEPTH` is rejected; the parser never ends in
+  ``RecursionError``.
+
+Errors are :class:`gait.errors.InvalidInput` (exit 6) whose message starts with
+the ``what`` the caller names; verifiers turn them into verification failures.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from gait.errors import InvalidInput
+
+MAX_DEPTH = 1000
+"""Deepest JSON/YAML nesting gait reads (arrays and objects both count)."""
+
+MAX_INT_DIGITS = 300
+"""Longest integer literal gait reads; longer ones exceed every field's range."""
+
+# Frames Python needs per nesting level while parsing, normalizing and encoding.
+_FRAMES_PER_LEVEL = 4
+_KEY_RE = re.compile(rb'"((?:[^"\\]|\\.)*)"\s*:', re.DOTALL)
+
+
+class DuplicateKey(InvalidInput):
+    code = "duplicate_key"
+
+
+@contextmanager
+def deep_recursion(levels: int = MAX_DEPTH) -> Iterator[None]:
+    """Room on the Python stack for ``levels`` of nesting (restored afterwards)."""
+    old = sys.getrecursionlimit()
+    need = _current_depth() + levels * _FRAMES_PER_LEVEL + 200
+    if need > old:
+        sys.setrecursionlimit(need)
+    try:
+        yield
+    finally:
+        if need > old:
+            sys.setrecursionlimit(old)
+
+
+def _current_depth() -> int:
+    frame = sys._getframe()
+    depth = 0
+    while frame is not None:
+        depth += 1
+        frame = frame.f_back  # type: ignore[assignment]
+    return depth
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    folded: dict[str, str] = {}
+    for key, value in pairs:
+        fold = key.lower()
+        if fold in folded:
+            first = folded[fold]
+            detail = f"{key!r}" if first == key else f"{key!r} (also spelled {first!r})"
+            raise DuplicateKey(f"duplicate key {detail}", details={"key": key})
+        folded[fold] = key
+        out[key] = value
+    return out
+
+
+def _int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise InvalidInput(f"integer with {len(text)} digits exceeds {MAX_INT_DIGITS} digits")
+    return int(text)
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise InvalidInput(f"number {text[:40]} is out of range")
+    return value
+
+
+def _constant(name: str) -> Any:
+    raise InvalidInput(f"{name} is not valid JSON")
+
+
+def _depth_exceeded(data: bytes | str) -> bool:
+    """Cheap check (no Python loop over bytes in the common case)."""
+    opens = data.count(b"[" if isinstance(data, bytes) else "[") + data.count(
+        b"{" if isinstance(data, bytes) else "{"
+    )
+    if opens <= MAX_DEPTH:
+        return False
+    depth = 0
+    in_string = escaped = False
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    for c in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif c == "\\":
+                escaped = True
+            elif c == '"':
+                in_string = False
+        elif c == '"':
+            in_string = True
+        elif c in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+        elif c in "]}":
+            depth -= 1
+    return False
+
+
+def loads(data: bytes | str, what: str) -> Any:
+    """Parse untrusted JSON under the rules above; errors name ``what``."""
+    if _depth_exceeded(data):
+        raise InvalidInput(f"{what}: JSON nesting exceeds {MAX_DEPTH} levels")
+    try:
+        with deep_recursion():
+            return json.loads(
+                data,
+                object_pairs_hook=_pairs,
+                parse_int=_int,
+                parse_float=_float,
+                parse_constant=_constant,
+            )
+    except InvalidInput as err:
+        err.message = f"{what}: {err.message}"
+        err.args = (err.message,)
+        raise
+    except RecursionError:
+        raise InvalidInput(f"{what}: JSON nesting exceeds {MAX_DEPTH} levels") from None
+    except (ValueError, UnicodeDecodeError) as err:
+        raise InvalidInput(f"{what}: invalid JSON: {err}") from None
+
+
+def check_duplicate_keys(data: bytes, what: str) -> None:
+    """Reject repeated keys in a document another decoder already accepted.
+
+    Fast when every key text in the document is distinct (the common case for
+    small documents); otherwise the document is parsed with the checking hook.
+    """
+    keys = _KEY_RE.findall(data)
+    if len(keys) < 2:
+        return
+    if all(b"\\" not in k for k in keys) and len({k.lower() for k in keys}) == len(keys):
+        return
+    loads(data, what)
