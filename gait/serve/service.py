@@ -1,0 +1,234 @@
+"""The decision service behind the HTTP endpoints, free of any web framework.
+
+One :class:`DecisionService` owns one long-lived :class:`gait.gate.Gate` (policy
+compiled and signing key resolved once at start). ``evaluate`` is blocking
+(sign + fsynced trace write) and thread-safe; the ASGI app runs it on worker
+threads. Policy reloads swap the compiled table with one attribute store, so a
+request sees the old table or the new one, never a mix.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import sys
+import threading
+import time
+from typing import Any
+
+import msgspec
+
+from gait.errors import GaitError
+from gait.serve.config import ServeConfig
+from gait.serve.request import CLIENT_PATH_FIELDS, EvaluateRequest, RequestRejected
+
+__all__ = ["DecisionService", "encode_json", "error_body"]
+
+SERVICE_NAME = "gait.mcp.serve"
+_ENCODER = msgspec.json.Encoder(order="sorted")
+
+
+def encode_json(payload: Any) -> bytes:
+    """One JSON line: sorted keys, no HTML escaping, trailing newline."""
+    return _ENCODER.encode(payload) + b"\n"
+
+
+def error_body(message: str) -> bytes:
+    return encode_json({"ok": False, "error": message})
+
+
+def _policy_stamp(path: str) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+class DecisionService:
+    """Decide tool calls for the HTTP endpoints; see the module docstring."""
+
+    def __init__(self, config: ServeConfig, *, environ: dict[str, str] | None = None) -> None:
+        from gait.gate import Gate, GateOptions
+        from gait.policy import compile_policy_file
+
+        self.config = config
+        env = os.environ if environ is None else environ
+        token = env.get(config.auth_token_env, "") if config.auth_mode == "token" else ""
+        self._token = token.strip().encode("utf-8")
+        self._policy_stamp = _policy_stamp(config.policy)
+        compiled = compile_policy_file(config.policy)
+        self.gate = Gate(
+            compiled,
+            GateOptions(
+                profile=config.profile,
+                key_mode=config.key_mode,
+                private_key=config.private_key or None,
+                private_key_env=config.private_key_env or None,
+                state=config.state or None,
+            ),
+        )
+        self._reload_lock = threading.Lock()
+        self._name_lock = threading.Lock()
+        self._last_ns = 0
+
+    # --- auth -------------------------------------------------------------
+
+    def check_auth(self, authorization: str | None) -> None:
+        """§3.3: ``Authorization: Bearer <token>``, compared in constant time; 401 otherwise."""
+        if self.config.auth_mode != "token":
+            return
+        if not authorization:
+            raise RequestRejected(401, "missing bearer authorization")
+        scheme, _, value = authorization.strip().partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise RequestRejected(401, "missing bearer authorization")
+        given = value.strip().encode("utf-8", "surrogateescape")
+        if not hmac.compare_digest(given, self._token):
+            raise RequestRejected(401, "invalid bearer authorization")
+
+    # --- health -----------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        """``/healthz`` body: the spec's two fields, plus the policy digest and state health."""
+        body: dict[str, Any] = {
+            "ok": True,
+            "service": SERVICE_NAME,
+            "policy_digest": self.gate.compiled.digest,
+        }
+        probe = getattr(self.gate, "state_health", None)
+        if probe is not None:
+            try:
+                ok, detail = probe()
+            except Exception as err:  # a broken probe is a degraded store, not a dead server
+                ok, detail = False, f"state health check failed: {type(err).__name__}"
+            body["state"] = {"ok": bool(ok), "detail": str(detail)}
+            body["status"] = "ok" if ok else "degraded"
+        return body
+
+    # --- policy reload ----------------------------------------------------
+
+    def reload_policy(self, *, force: bool = False) -> bool:
+        """Recompile the policy file if it changed (or ``force``); True when the table changed.
+
+        A file that no longer compiles leaves the current table in place; the error
+        is reported on stderr and serving continues (never an empty or partial table).
+        """
+        from gait.policy import compile_policy_file
+
+        with self._reload_lock:
+            stamp = _policy_stamp(self.config.policy)
+            if not force and stamp == self._policy_stamp:
+                return False
+            self._policy_stamp = stamp
+            try:
+                compiled = compile_policy_file(self.config.policy)
+            except GaitError as err:
+                _log(f"mcp serve: policy reload failed, keeping the current policy: {err}")
+                return False
+            if compiled.digest == self.gate.compiled.digest:
+                return False
+            self.gate.reload(compiled)
+            _log(f"mcp serve: policy reloaded digest={compiled.digest}")
+            return True
+
+    # --- evaluate ---------------------------------------------------------
+
+    def _unique_ns(self) -> int:
+        """A wall-clock timestamp never handed out twice (trace names must not collide)."""
+        now = time.time_ns()
+        with self._name_lock:
+            if now <= self._last_ns:
+                now = self._last_ns + 1
+            self._last_ns = now
+        return now
+
+    def evaluate(self, request: EvaluateRequest) -> tuple[int, dict[str, Any]]:
+        """Decide one request; returns (HTTP status, response object). Raises RequestRejected."""
+        from gait.mcp.decode import decode_tool_call
+        from gait.mcp.proxy import default_trace_name, evaluate_call
+
+        cfg = self.config
+        if not cfg.allow_client_artifact_paths:
+            for name in CLIENT_PATH_FIELDS:
+                if getattr(request, name).strip():
+                    raise RequestRejected(
+                        400, f"request.{name} is not allowed by server configuration"
+                    )
+        if request.emit_pack or request.pack_out.strip():
+            # Pack emission from the service is not built yet: say so rather than drop it.
+            raise RequestRejected(400, "pack emission is not supported by this server")
+        try:
+            call = decode_tool_call(
+                bytes(request.call), adapter=request.adapter or cfg.adapter, profile=cfg.profile
+            )
+            if call.context_envelope_path and not cfg.allow_client_artifact_paths:
+                raise RequestRejected(
+                    400,
+                    "request.call.context.context_envelope_path is not allowed by server "
+                    "configuration",
+                )
+            # Artifact names use the request's own run id (empty: ``trace__<ts>``), as mcp proxy.
+            now_ns = self._unique_ns()
+            stem = default_trace_name(request.run_id, now_ns)
+            trace_path = request.trace_path.strip() or os.path.join(cfg.trace_dir, stem)
+            runpack_out = request.runpack_out.strip() or None
+            if runpack_out is None and request.emit_runpack and cfg.runpack_dir:
+                name = "runpack_" + stem.removeprefix("trace_").removesuffix(".json") + ".zip"
+                runpack_out = os.path.join(cfg.runpack_dir, name)
+            result = evaluate_call(
+                self.gate,
+                call,
+                run_id=request.run_id,
+                trace_path=trace_path,
+                runpack_out=runpack_out,
+                export_log_out=cfg.export_log_out or None,
+                export_otel_out=cfg.export_otel_out or None,
+                context_envelope=cfg.context_envelope or None,
+                job_root=cfg.job_root or None,
+                now_ns=now_ns,
+            )
+        except GaitError as err:
+            raise RequestRejected(400, err.message) from None
+        except OSError as err:
+            raise RequestRejected(400, f"evaluate: {err.strerror or err}") from None
+        payload = result.payload()
+        payload["exit_code"] = result.exit_code
+        warnings = self._apply_retention()
+        if warnings:
+            payload["warnings"] = [*payload.get("warnings", ()), *warnings]
+        return self._status_for(payload.get("verdict", "")), payload
+
+    def _status_for(self, verdict: str) -> int:
+        if self.config.http_verdict_status != "strict":
+            return 200
+        if verdict == "block":
+            return 403
+        if verdict in ("require_approval", "dry_run"):
+            return 409
+        return 200
+
+    def _apply_retention(self) -> list[str]:
+        from gait.serve.retention import sweep
+
+        cfg = self.config
+        if not cfg.retention:
+            return []
+        dirs = {
+            "trace": cfg.trace_dir,
+            "runpack": cfg.runpack_dir,
+            "pack": cfg.pack_dir,
+            "session": cfg.session_dir,
+        }
+        now = time.time_ns()
+        warnings = []
+        for name in sorted(cfg.retention):
+            by_age, by_count = sweep(dirs[name], name, cfg.retention[name], now)
+            if by_age or by_count:
+                warnings.append(f"retention_{name}_removed_age={by_age} removed_count={by_count}")
+        return warnings
+
+
+def _log(message: str) -> None:
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()
