@@ -149,3 +149,10 @@ class UnsafeOperation(GaitError):
     exit_code = EXIT_UNSAFE_OPERATION
     code = "unsafe_operation"
     category = "internal_failure"
+
+
+class StateUnavailable(InternalFailure):
+    """A shared state store (e.g. Redis) did not answer in time; decisions needing it fail closed."""
+
+    code = "state_unavailable"
+    category = "network_transient"

@@ -36,6 +36,7 @@ _PASSTHROUGH = (
     "delegation-private-key",
     "delegation-private-key-env",
     "rate-limit-state",
+    "state",
     "credential-broker",
     "credential-env-prefix",
     "credential-ref",
@@ -87,7 +88,9 @@ def _passthrough(fn: Any) -> Any:
 )
 @_passthrough
 def eval_(args: tuple[str, ...], json: bool, **opts: Any) -> Outcome:
-    from gait.gate import GateRequest, run_gate
+    from gait.cli.common import csv_list
+    from gait.gate import Gate, GateOptions
+    from gait.gate.pipeline import FlagNames, check_settings
 
     cmd = group.commands["eval"]
     if opts["explain_flag"] and not (opts["policy"] and opts["intent"]):
@@ -106,59 +109,74 @@ def eval_(args: tuple[str, ...], json: bool, **opts: Any) -> Outcome:
                 opts[name] = value
     if not opts["policy"].strip() or not opts["intent"].strip():
         raise InvalidInput("both --policy and --intent are required")
-    from gait.cli.common import csv_list
 
     def opt(name: str) -> str | None:
         value = opts.get(name)
         return value.strip() if isinstance(value, str) and value.strip() else None
 
-    request = GateRequest(
-        compiled=None,  # type: ignore[arg-type]
-        intent=None,  # type: ignore[arg-type]
-        profile=opts["profile"].strip().lower(),
+    flags = FlagNames()
+    profile = opts["profile"].strip().lower()
+    key_mode = opts["key_mode"].strip().lower()
+    check_settings(
+        profile,
         simulate=opts["simulate"],
-        key_mode=opts["key_mode"].strip().lower(),
+        key_mode=key_mode,
         private_key=opt("private_key"),
         private_key_env=opt("private_key_env"),
-        trace_out=opts["trace_out"].strip() or None,
-        correlation_id=correlation_id(["gait", *sys.argv[1:]]),
-        approval_token_ref=opts["approval_token_ref"],
-        approval_tokens=[*csv_list(opt("approval_token")), *csv_list(opt("approval_token_chain"))],
+        names=flags,
+    )
+    for name in ("context_envelope", "wrkr_inventory", "approved_script_registry"):
+        if opt(name):
+            raise InvalidInput(f"{flags.get(name)} is not supported by this version of gait")
+    state, legacy_state = opt("state"), opt("rate_limit_state")
+    if state and legacy_state and state != legacy_state:
+        raise InvalidInput("use either --state or --rate-limit-state, not both")
+    options = GateOptions(
+        profile=profile,
+        simulate=opts["simulate"],
+        key_mode=key_mode,
+        private_key=opt("private_key"),
+        private_key_env=opt("private_key_env"),
+        state=state or legacy_state,
         approval_public_key=opt("approval_public_key"),
         approval_public_key_env=opt("approval_public_key_env"),
         approval_private_key=opt("approval_private_key"),
         approval_private_key_env=opt("approval_private_key_env"),
-        approval_audit_out=opt("approval_audit_out"),
-        delegation_tokens=[
-            *csv_list(opt("delegation_token")),
-            *csv_list(opt("delegation_token_chain")),
-        ],
         delegation_public_key=opt("delegation_public_key"),
         delegation_public_key_env=opt("delegation_public_key_env"),
         delegation_private_key=opt("delegation_private_key"),
         delegation_private_key_env=opt("delegation_private_key_env"),
-        delegation_audit_out=opt("delegation_audit_out"),
-        rate_limit_state=opt("rate_limit_state"),
         credential_broker=opt("credential_broker") or "off",
         credential_env_prefix=opt("credential_env_prefix") or "GAIT_BROKER_TOKEN_",
         credential_ref=opt("credential_ref") or "",
-        credential_scopes=csv_list(opt("credential_scopes")),
+        credential_scopes=tuple(csv_list(opt("credential_scopes"))),
         credential_command=opt("credential_command") or "",
-        credential_command_args=csv_list(opt("credential_command_args")),
-        credential_evidence_out=opt("credential_evidence_out"),
-        unsupported={
-            k: v
-            for k in ("context_envelope", "wrkr_inventory", "approved_script_registry")
-            if (v := opt(k))
-        },
+        credential_command_args=tuple(csv_list(opt("credential_command_args"))),
     )
-    from gait.gate.pipeline import check_profile
-
-    check_profile(request)
-    request.compiled = load_compiled(opts["policy"].strip())
-    _raw, request.intent = load_intent(opts["intent"].strip())
-    result = run_gate(request)
-    payload = result.to_payload(request.profile)
+    compiled = load_compiled(opts["policy"].strip())
+    _raw, intent = load_intent(opts["intent"].strip())
+    gate = Gate(compiled, options, option_names=flags)
+    try:
+        result = gate.decide(
+            intent,
+            trace_out=opts["trace_out"].strip() or None,
+            correlation_id=correlation_id(["gait", *sys.argv[1:]]),
+            approval_token_ref=opts["approval_token_ref"],
+            approval_tokens=[
+                *csv_list(opt("approval_token")),
+                *csv_list(opt("approval_token_chain")),
+            ],
+            approval_audit_out=opt("approval_audit_out"),
+            delegation_tokens=[
+                *csv_list(opt("delegation_token")),
+                *csv_list(opt("delegation_token_chain")),
+            ],
+            delegation_audit_out=opt("delegation_audit_out"),
+            credential_evidence_out=opt("credential_evidence_out"),
+        )
+    finally:
+        gate.close()
+    payload = result.to_payload(profile)
     text = [f"gate eval: verdict={result.verdict}"]
     if result.reason_codes:
         text.append(f"reasons: {','.join(result.reason_codes)}")
@@ -170,7 +188,7 @@ def eval_(args: tuple[str, ...], json: bool, **opts: Any) -> Outcome:
     if opts["why"] or opts["explain_flag"]:
         from gait.engine.explain import explain_rows, render_explanation
 
-        report = explain_rows(request.compiled, result.decision.intent or request.intent)
+        report = explain_rows(compiled, result.decision.intent or intent)
         payload["explanation"] = report
         text = [*render_explanation(report), *text]
     return Outcome(payload, exit_code=result.exit_code, text=text)

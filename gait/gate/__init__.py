@@ -5,7 +5,7 @@ evaluate → rate limits / budgets → approvals / delegation → broker → sim
 
 from __future__ import annotations
 
-from gait.gate.pipeline import GateRequest, GateResult, run_gate
+from gait.gate.pipeline import GateCall, GateEnv, GateResult, run_pipeline
 from gait.gate.service import Gate, GateOptions
 
-__all__ = ["Gate", "GateOptions", "GateRequest", "GateResult", "run_gate"]
+__all__ = ["Gate", "GateCall", "GateEnv", "GateOptions", "GateResult", "run_pipeline"]

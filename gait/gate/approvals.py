@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from gait.errors import InvalidInput
+from gait.errors import InvalidInput, StateUnavailable
 from gait.gate.tokens import read_token, validate_approval
-from gait.signing import KeyPair, resolve_verify_key
+from gait.signing import KeyPair, parse_rfc3339, resolve_verify_key
 
 if TYPE_CHECKING:
     from gait.engine import Decision
-    from gait.gate.pipeline import GateRequest
+
+REPLAYED = "approval_token_replayed"
 
 
 @dataclass
@@ -23,36 +25,101 @@ class ApprovalOutcome:
     reason_codes: set[str] = field(default_factory=set)
     violations: set[str] = field(default_factory=set)
     audit: dict[str, Any] | None = None
+    state_error: StateUnavailable | None = None  # the replay store could not answer
 
 
-def approval_verify_key(req: GateRequest, signing_key: KeyPair) -> KeyPair:
-    explicit = any(
-        (
-            req.approval_public_key,
-            req.approval_public_key_env,
-            req.approval_private_key,
-            req.approval_private_key_env,
+@dataclass(frozen=True)
+class VerifyKeySources:
+    """Where approval and delegation verify keys come from (files or env vars).
+
+    Resolved when a token is checked, not before: a call that needs no token
+    never reads a key.
+    """
+
+    approval_public_key: str | None = None
+    approval_public_key_env: str | None = None
+    approval_private_key: str | None = None
+    approval_private_key_env: str | None = None
+    delegation_public_key: str | None = None
+    delegation_public_key_env: str | None = None
+    delegation_private_key: str | None = None
+    delegation_private_key_env: str | None = None
+
+    def approval_key(
+        self, signing_key: KeyPair, profile: str, names: Mapping[str, str] | None = None
+    ) -> KeyPair:
+        """Explicit approval key, else (standard profile only) the signing key's public half."""
+        sources = (
+            self.approval_public_key,
+            self.approval_public_key_env,
+            self.approval_private_key,
+            self.approval_private_key_env,
         )
-    )
-    if not explicit:
-        if req.profile == "oss-prod":
-            raise InvalidInput(
-                "oss-prod profile requires explicit approval verify key "
-                "(--approval-public-key, --approval-public-key-env, --approval-private-key or "
-                "--approval-private-key-env)"
-            )
+        if not any(sources):
+            if profile == "oss-prod":
+                n = names or {}
+                flags = [
+                    n.get(k, k)
+                    for k in (
+                        "approval_public_key",
+                        "approval_public_key_env",
+                        "approval_private_key",
+                        "approval_private_key_env",
+                    )
+                ]
+                raise InvalidInput(
+                    "oss-prod profile requires explicit approval verify key "
+                    f"({flags[0]}, {flags[1]}, {flags[2]} or {flags[3]})"
+                )
+            return KeyPair(signing_key.public, None, signing_key.key_id, "derived")
+        return resolve_verify_key(
+            public_key=sources[0],
+            public_key_env=sources[1],
+            private_key=sources[2],
+            private_key_env=sources[3],
+        )
+
+    def delegation_key(
+        self, signing_key: KeyPair, profile: str, names: Mapping[str, str] | None = None
+    ) -> KeyPair:
+        """Delegation key, else the approval key, else (standard only) the signing key."""
+        sources = (
+            (
+                self.delegation_public_key,
+                self.delegation_public_key_env,
+                self.delegation_private_key,
+                self.delegation_private_key_env,
+            ),
+            (
+                self.approval_public_key,
+                self.approval_public_key_env,
+                self.approval_private_key,
+                self.approval_private_key_env,
+            ),
+        )
+        for pub, pub_env, priv, priv_env in sources:
+            if any((pub, pub_env, priv, priv_env)):
+                return resolve_verify_key(
+                    public_key=pub,
+                    public_key_env=pub_env,
+                    private_key=priv,
+                    private_key_env=priv_env,
+                )
+        if profile == "oss-prod":
+            raise InvalidInput("oss-prod profile requires explicit delegation verify key")
         return KeyPair(signing_key.public, None, signing_key.key_id, "derived")
-    return resolve_verify_key(
-        public_key=req.approval_public_key,
-        public_key_env=req.approval_public_key_env,
-        private_key=req.approval_private_key,
-        private_key_env=req.approval_private_key_env,
-    )
+
+
+def _unix(text: str) -> int:
+    try:
+        return parse_rfc3339(text)[0]
+    except InvalidInput:
+        return 0
 
 
 def consume_approvals(
-    req: GateRequest,
-    signing_key: KeyPair,
+    tokens_in: Sequence[Any],
+    verify_key: Callable[[], KeyPair],
     decision: Decision,
     *,
     intent_digest: str,
@@ -62,21 +129,29 @@ def consume_approvals(
     target_count: int,
     op_count: int,
     now: str,
+    claim: Callable[..., set[str]] | None = None,
 ) -> ApprovalOutcome:
+    """Validate the tokens (§5.3, §6.1) and decide whether they grant the call.
+
+    With ``claim`` (a state store's ``claim_tokens``), a granting set of tokens
+    is recorded as used, all or none; a token used before is invalid
+    (``approval_token_replayed``), so one approval buys one execution, on any server.
+    """
     from gait import PRODUCER_VERSION
 
     required = max(decision.min_approvals, 1)
     out = ApprovalOutcome(required=required)
-    paths = sorted({p.strip() for p in req.approval_tokens if isinstance(p, str) and p.strip()})
-    inline = [dict(t) for t in req.approval_tokens if not isinstance(t, str)]
+    paths = sorted({p.strip() for p in tokens_in if isinstance(p, str) and p.strip()})
+    inline = [dict(t) for t in tokens_in if not isinstance(t, str)]
     entries: list[dict[str, Any]] = []
     approvers: set[str] = set()
     valid_ids: list[str] = []
+    by_id: dict[str, dict[str, Any]] = {}
     if not paths and not inline:
         out.reason_codes.add("approval_token_missing")
         out.violations.add("approval_not_granted")
     else:
-        key = approval_verify_key(req, signing_key)
+        key = verify_key()
         tokens = [read_token(p) for p in paths] + inline
         seen_ids: set[str] = set()
         for token in tokens:
@@ -113,19 +188,38 @@ def consume_approvals(
             if check_valid:
                 seen_ids.add(check.token_id)
                 valid_ids.append(check.token_id)
-                approvers.add(entry["approver_identity"])
-            entries.append({k: v for k, v in entry.items() if v not in ("", []) or k == "valid"})
-        out.valid_count = len(valid_ids)
-        if out.valid_count < required:
-            out.reason_codes.add("approval_chain_insufficient")
-            out.violations.add("approval_not_granted")
-        elif decision.require_distinct_approvers and required > 1 and len(approvers) < required:
-            out.reason_codes.add("approval_distinct_approvers_required")
-            out.violations.add("approval_not_granted")
-        else:
+                by_id[check.token_id] = entry
+            entries.append(entry)
+        while True:
+            approvers = {by_id[t]["approver_identity"] for t in valid_ids}
+            out.valid_count = len(valid_ids)
+            if out.valid_count < required:
+                out.reason_codes.add("approval_chain_insufficient")
+                out.violations.add("approval_not_granted")
+                break
+            if decision.require_distinct_approvers and required > 1 and len(approvers) < required:
+                out.reason_codes.add("approval_distinct_approvers_required")
+                out.violations.add("approval_not_granted")
+                break
+            if claim is not None:
+                expiry = max(_unix(by_id[t]["expires_at"]) for t in valid_ids)
+                try:
+                    replayed = claim(valid_ids, expires_at=expiry, now=_unix(now))
+                except StateUnavailable as err:
+                    out.state_error = err
+                    break
+                if replayed:
+                    for token_id in replayed:
+                        by_id[token_id]["valid"] = False
+                        by_id[token_id]["error_code"] = REPLAYED
+                    out.reason_codes.add(REPLAYED)
+                    valid_ids = [t for t in valid_ids if t not in replayed]
+                    continue
             out.granted = True
             out.reason_codes.add("approval_granted")
             out.ref = ",".join(sorted(valid_ids))
+            break
+    entries = [{k: v for k, v in e.items() if v not in ("", []) or k == "valid"} for e in entries]
     intent = decision.intent
     entries.sort(
         key=lambda e: (

@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,16 +48,52 @@ class Credential:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def check_broker_config(name: str, command: str) -> str:
+def check_broker_config(name: str, command: str, names: Mapping[str, str] | None = None) -> str:
+    """The canonical broker name; ``names`` spells options the caller's way in errors."""
+    flag = (names or {}).get("credential_command", "credential_command")
     name = (name or "off").strip().lower()
     if name not in BROKERS:
         raise InvalidInput(f"unsupported credential broker: {name}")
     if name == "command":
         if not command.strip():
-            raise InvalidInput("command broker requires --credential-command")
+            raise InvalidInput(f"command broker requires {flag}")
         if any(c.isspace() for c in command.strip()):
-            raise InvalidInput("--credential-command must not contain whitespace")
+            raise InvalidInput(f"{flag} must not contain whitespace")
     return "off" if name == "none" else name
+
+
+@dataclass(frozen=True)
+class CredentialBroker:
+    """A configured broker; the pipeline only calls ``issue`` and reads ``name``."""
+
+    name: str = "off"
+    env_prefix: str = DEFAULT_ENV_PREFIX
+    command: str = ""
+    command_args: tuple[str, ...] = ()
+
+    @classmethod
+    def configure(
+        cls,
+        name: str,
+        *,
+        env_prefix: str = DEFAULT_ENV_PREFIX,
+        command: str = "",
+        command_args: tuple[str, ...] = (),
+        names: Mapping[str, str] | None = None,
+    ) -> CredentialBroker:
+        """Errors: InvalidInput for an unknown broker or a bad command."""
+        canonical = check_broker_config(name, command, names)
+        return cls(canonical, env_prefix or DEFAULT_ENV_PREFIX, command.strip(), command_args)
+
+    def issue(self, req: BrokerRequest) -> Credential:
+        """A credential for ``req``; raises BrokerFailure when none can be issued."""
+        return issue(
+            self.name,
+            req,
+            env_prefix=self.env_prefix,
+            command=self.command,
+            command_args=self.command_args,
+        )
 
 
 def _plus(ts: str, seconds: int) -> str:

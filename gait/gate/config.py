@@ -24,6 +24,7 @@ GATE_KEYS = {
     "approval_private_key": "approval_private_key",
     "approval_private_key_env": "approval_private_key_env",
     "rate_limit_state": "rate_limit_state",
+    "state": "state",
     "credential_broker": "credential_broker",
     "credential_env_prefix": "credential_env_prefix",
     "credential_ref": "credential_ref",
@@ -66,4 +67,10 @@ def load_gate_defaults(path: str | None) -> dict[str, str]:
             value = ",".join(str(v) for v in value)
         if value is not None and str(value).strip():
             out[option] = str(value).strip()
+    # Top-level ``state:`` (shared by gate eval, mcp serve and the SDK); ``gate.state`` wins.
+    state = doc.get("state")
+    if state is not None and not isinstance(state, str):
+        raise InvalidInput(f"parse config {target}: state must be a string")
+    if state and state.strip() and "state" not in out:
+        out["state"] = state.strip()
     return out

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from gait.errors import InvalidInput
 from gait.gate.tokens import read_token, validate_delegation
-from gait.signing import KeyPair, resolve_verify_key
 
 if TYPE_CHECKING:
     from gait.engine import Decision
-    from gait.gate.pipeline import GateRequest
     from gait.intent.model import Intent
+    from gait.signing import KeyPair
 
 
 @dataclass
@@ -25,34 +24,14 @@ class DelegationOutcome:
     audit: dict[str, Any] = field(default_factory=dict)
 
 
-def delegation_verify_key(req: GateRequest, signing_key: KeyPair) -> KeyPair:
-    sources = (
-        (
-            req.delegation_public_key,
-            req.delegation_public_key_env,
-            req.delegation_private_key,
-            req.delegation_private_key_env,
-        ),
-        (
-            req.approval_public_key,
-            req.approval_public_key_env,
-            req.approval_private_key,
-            req.approval_private_key_env,
-        ),
-    )
-    for pub, pub_env, priv, priv_env in sources:
-        if any((pub, pub_env, priv, priv_env)):
-            return resolve_verify_key(
-                public_key=pub, public_key_env=pub_env, private_key=priv, private_key_env=priv_env
-            )
-    if req.profile == "oss-prod":
-        raise InvalidInput("oss-prod profile requires explicit delegation verify key")
-    return KeyPair(signing_key.public, None, signing_key.key_id, "derived")
-
-
 def enforce_delegation(
-    req: GateRequest, signing_key: KeyPair, decision: Decision, intent: Intent, now: str
+    tokens_in: Sequence[Any],
+    verify_key: Callable[[], KeyPair],
+    decision: Decision,
+    intent: Intent,
+    now: str,
 ) -> DelegationOutcome:
+    """Match tokens to the delegation chain's links; the key is resolved only if tokens exist."""
     from gait import PRODUCER_VERSION
 
     dg = intent.delegation
@@ -61,14 +40,14 @@ def enforce_delegation(
     links: list[tuple[str, str, str]] = [
         (link.delegator_identity, link.delegate_identity, link.scope_class) for link in dg.chain
     ] or [("", dg.requester_identity, dg.scope_class)]
-    paths = sorted({p.strip() for p in req.delegation_tokens if isinstance(p, str) and p.strip()})
-    inline = [dict(t) for t in req.delegation_tokens if not isinstance(t, str)]
+    paths = sorted({p.strip() for p in tokens_in if isinstance(p, str) and p.strip()})
+    inline = [dict(t) for t in tokens_in if not isinstance(t, str)]
     entries: list[dict[str, Any]] = []
     if not paths and not inline:
         out.reason_codes.add("delegation_token_missing")
         out.violations.add("delegation_not_granted")
     else:
-        key = delegation_verify_key(req, signing_key)
+        key = verify_key()
         tokens = [read_token(p) for p in paths] + inline
         used: set[int] = set()
         matched: list[bool] = []

@@ -1,68 +1,137 @@
-"""``run_gate``: one enforced decision with its signed trace (trace.md §5.2).
+"""The gate pipeline: one enforced decision with its signed trace (trace.md §5.2).
 
-Order: profile checks → evaluate → rate limits / destructive budget → signing
-key → delegation tokens → approval tokens → credential broker → simulate →
-signed trace and audit records.
+Small steps over one :class:`DecisionState`, in the spec's order: evaluate →
+rate limits / destructive budget → delegation tokens → approval tokens →
+credential broker → simulate → signed trace and audit records.
+
+The steps decide; they do no I/O of their own. The clock, signing key, state
+store, credential broker and trace sink come in through :class:`GateEnv`, so
+``gate eval``, ``mcp serve``, the MCP gateway and the SDK all run the same
+steps, and tests swap any of them.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
 from gait.engine import Decision, evaluate
-from gait.errors import InvalidInput
+from gait.errors import InvalidInput, StateUnavailable
 from gait.intent.model import Intent
 from gait.policy.compiler import CompiledPolicy
 
+if TYPE_CHECKING:
+    from gait.gate.approvals import VerifyKeySources
+    from gait.gate.broker import Credential, CredentialBroker
+    from gait.signing import KeyPair
+    from gait.state import StateStore
+
 SIMULATE_REASON = "simulate_mode_non_enforcing"
-UNSUPPORTED_FLAGS = {
-    "context_envelope": "--context-envelope",
-    "wrkr_inventory": "--wrkr-inventory",
-    "approved_script_registry": "--approved-script-registry",
-}
+STATE_UNAVAILABLE = "state_unavailable"
+PROFILES = ("standard", "oss-prod")
 
 
-@dataclass
-class GateRequest:
-    """Inputs of one gate evaluation (everything the CLI flags carry)."""
+# ---- injected I/O -------------------------------------------------------------------------
 
-    compiled: CompiledPolicy
-    intent: Intent
+
+class Clock(Protocol):
+    def now_rfc3339(self) -> str: ...
+
+    def utcnow(self) -> datetime: ...
+
+    def perf(self) -> float: ...
+
+
+class SystemClock:
+    """The wall clock (UTC, nanosecond text) and a monotonic timer for latency."""
+
+    def now_rfc3339(self) -> str:
+        from gait.signing import now_rfc3339
+
+        return now_rfc3339()
+
+    def utcnow(self) -> datetime:
+        return datetime.now(UTC)
+
+    def perf(self) -> float:
+        return time.perf_counter()
+
+
+class TraceSink(Protocol):
+    def write_trace(self, path: str, record: dict[str, Any]) -> str: ...
+
+    def write_record(self, path: str, record: dict[str, Any]) -> str: ...
+
+
+class FileTraceSink:
+    """Traces and records as files (atomic, 0600); relative paths resolve against the cwd."""
+
+    def write_trace(self, path: str, record: dict[str, Any]) -> str:
+        from gait.trace import write_trace
+
+        return write_trace(path, record)
+
+    def write_record(self, path: str, record: dict[str, Any]) -> str:
+        from gait.trace import write_json_record
+
+        return write_json_record(path, record)
+
+
+def option_name(names: Mapping[str, str], key: str) -> str:
+    """How the caller spells an option in messages (a CLI passes its flags)."""
+    return names.get(key, key)
+
+
+class FlagNames(dict[str, str]):
+    """Option names rendered as CLI flags: ``key_mode`` → ``--key-mode``."""
+
+    def get(self, key: str, default: Any = None) -> str:  # type: ignore[override]
+        return "--" + key.replace("_", "-")
+
+    def __bool__(self) -> bool:  # an empty mapping that still names every option
+        return True
+
+
+@dataclass(frozen=True)
+class GateEnv:
+    """Everything fixed for a run of decisions: settings plus the I/O the steps use."""
+
+    signing_key: KeyPair
+    store: StateStore
+    broker: CredentialBroker
     profile: str = "standard"
     simulate: bool = False
-    key_mode: str = "dev"
-    private_key: str | None = None
-    private_key_env: str | None = None
+    verify_keys: VerifyKeySources | None = None
+    credential_ref: str = ""
+    credential_scopes: tuple[str, ...] = ()
+    key_warnings: tuple[str, ...] = ()
+    single_use_approvals: bool = False
+    sink: TraceSink = field(default_factory=FileTraceSink)
+    clock: Clock = field(default_factory=SystemClock)
+    names: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GateCall:
+    """The inputs of one decision."""
+
+    intent: Intent
     trace_out: str | None = None
     write_trace: bool = True
-    correlation_id: str = ""
+    approval_tokens: tuple[Any, ...] = ()
     approval_token_ref: str = ""
-    approval_tokens: list[Any] = field(default_factory=list)
-    approval_public_key: str | None = None
-    approval_public_key_env: str | None = None
-    approval_private_key: str | None = None
-    approval_private_key_env: str | None = None
     approval_audit_out: str | None = None
-    delegation_tokens: list[Any] = field(default_factory=list)
-    delegation_public_key: str | None = None
-    delegation_public_key_env: str | None = None
-    delegation_private_key: str | None = None
-    delegation_private_key_env: str | None = None
+    delegation_tokens: tuple[Any, ...] = ()
     delegation_audit_out: str | None = None
-    rate_limit_state: str | None = None
-    credential_broker: str = "off"
-    credential_env_prefix: str = "GAIT_BROKER_TOKEN_"
-    credential_ref: str = ""
-    credential_scopes: list[str] = field(default_factory=list)
-    credential_command: str = ""
-    credential_command_args: list[str] = field(default_factory=list)
     credential_evidence_out: str | None = None
-    unsupported: dict[str, str] = field(default_factory=dict)
-    now: str | None = None  # RFC 3339 override for token expiry checks (tests)
-    signing_key: Any = None  # a resolved KeyPair; None: resolve from key_mode and the key sources
-    key_warnings: list[str] = field(default_factory=list)
+    correlation_id: str = ""
+    now: str | None = None  # RFC 3339 override for token expiry checks
+
+
+# ---- results ----------------------------------------------------------------------------
 
 
 @dataclass
@@ -126,38 +195,193 @@ class GateResult:
         return out
 
 
-def check_profile(req: GateRequest) -> None:
-    if req.profile not in ("standard", "oss-prod"):
+@dataclass
+class DecisionState:
+    """The one mutable object the steps pass along."""
+
+    compiled: CompiledPolicy
+    call: GateCall
+    decision: Decision
+    intent: Intent
+    verdict: str
+    now: str
+    latency_ms: float
+    reasons: set[str] = field(default_factory=set)
+    violations: set[str] = field(default_factory=set)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    audit_docs: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    approval_ref: str = ""
+    delegation_ref: dict[str, Any] | None = None
+    binding: str = ""
+    credential: Credential | None = None
+    simulated_verdict: str = ""
+    simulated_reason_codes: list[str] = field(default_factory=list)
+    would_have_blocked: bool = False
+
+    def fail(self, reason: str, violation: str = "") -> None:
+        """Block with ``reason`` (and ``violation``, default the same code)."""
+        self.verdict = "block"
+        self.reasons.add(reason)
+        self.violations.add(violation or reason)
+
+    def state_unavailable(self, err: StateUnavailable) -> None:
+        self.fail(STATE_UNAVAILABLE)
+        self.warnings.append(str(err))
+
+
+# ---- configuration checks (library wording; callers pass their own option names) ---------
+
+
+def check_settings(
+    profile: str,
+    *,
+    simulate: bool,
+    key_mode: str,
+    private_key: str | None,
+    private_key_env: str | None,
+    names: Mapping[str, str] | None = None,
+) -> None:
+    """Profile rules of trace.md §5.2 step 1. Errors: InvalidInput naming the option."""
+    n = names or {}
+    if profile not in PROFILES:
         raise InvalidInput(
-            f'unsupported --profile value "{req.profile}" (expected standard or oss-prod)'
+            f'unsupported {option_name(n, "profile")} value "{profile}" '
+            "(expected standard or oss-prod)"
         )
-    if req.profile == "oss-prod":
-        if req.simulate:
-            raise InvalidInput("oss-prod profile does not allow --simulate")
-        if req.key_mode != "prod":
-            raise InvalidInput("oss-prod profile requires --key-mode prod")
-        if not (req.private_key or req.private_key_env):
-            raise InvalidInput("oss-prod profile requires --private-key or --private-key-env")
-    for key, flag in UNSUPPORTED_FLAGS.items():
-        if req.unsupported.get(key):
-            raise InvalidInput(f"{flag} is not supported by this version of gait")
+    if profile == "oss-prod":
+        if simulate:
+            raise InvalidInput(f"oss-prod profile does not allow {option_name(n, 'simulate')}")
+        if key_mode != "prod":
+            raise InvalidInput(f"oss-prod profile requires {option_name(n, 'key_mode')} prod")
+        if not (private_key or private_key_env):
+            raise InvalidInput(
+                f"oss-prod profile requires {option_name(n, 'private_key')} or "
+                f"{option_name(n, 'private_key_env')}"
+            )
 
 
-def check_prod_policy(req: GateRequest, broker: str) -> None:
+def check_prod_policy(env: GateEnv, compiled: CompiledPolicy) -> None:
     """oss-prod: high-risk allow/approval rules must require a broker credential, and one must be configured."""
-    if req.profile != "oss-prod":
+    if env.profile != "oss-prod":
         return
     risky = [
         r
-        for r in req.compiled.policy.rules
+        for r in compiled.policy.rules
         if r.effect != "block" and {"high", "critical"} & set(r.match.risk_classes)
     ]
     if any(not r.require_broker_credential for r in risky):
         raise InvalidInput(
             "oss-prod profile requires high-risk allow/approval rules to set require_broker_credential: true"
         )
-    if risky and broker == "off":
-        raise InvalidInput("oss-prod profile requires --credential-broker for high-risk policies")
+    if risky and env.broker.name == "off":
+        raise InvalidInput(
+            f"oss-prod profile requires {option_name(env.names, 'credential_broker')} "
+            "for high-risk policies"
+        )
+
+
+# ---- steps --------------------------------------------------------------------------------
+
+
+def evaluate_step(env: GateEnv, compiled: CompiledPolicy, call: GateCall) -> DecisionState:
+    check_prod_policy(env, compiled)
+    started = env.clock.perf()
+    decision = evaluate(compiled, call.intent, prepare=True)
+    latency_ms = (env.clock.perf() - started) * 1000.0
+    intent = decision.intent
+    if intent is None:
+        raise InvalidInput("intent could not be evaluated")
+    return DecisionState(
+        compiled=compiled,
+        call=call,
+        decision=decision,
+        intent=intent,
+        verdict=decision.verdict,
+        now=call.now or env.clock.now_rfc3339(),
+        latency_ms=latency_ms,
+        reasons=set(decision.reason_codes),
+        violations=set(decision.violations),
+        approval_ref=call.approval_token_ref.strip(),
+        warnings=list(env.key_warnings),
+    )
+
+
+def spend_budgets(env: GateEnv, st: DecisionState) -> None:
+    """Rate limit and destructive budget (§5.4), counted even when already blocked.
+
+    An unreachable shared store blocks with ``state_unavailable`` (fail closed).
+    """
+    d, intent = st.decision, st.intent
+    if d.rate_limit is None and d.destructive_budget is None:
+        return
+    identity = intent.context.identity
+    namespace = f"{d.policy_digest}:{d.matched_rule or 'default'}"
+    now = env.clock.utcnow()
+    spends: list[tuple[str, Any, str]] = []
+    if d.rate_limit is not None:
+        spends.append(("rate_limit", d.rate_limit, intent.tool_name))
+    if d.destructive_budget is not None and any(t.destructive for t in intent.targets):
+        spends.append(
+            ("destructive_budget", d.destructive_budget, f"destructive_budget|{intent.tool_name}")
+        )
+    for kind, limit, tool_name in spends:
+        try:
+            use = env.store.spend(
+                limit, tool_name=tool_name, identity=identity, now=now, namespace=namespace
+            )
+        except StateUnavailable as err:
+            st.state_unavailable(err)
+            return
+        st.outputs.update(
+            {
+                f"{kind}_scope": use.scope,
+                f"{kind}_key": use.key,
+                f"{kind}_used": use.used,
+                f"{kind}_remaining": use.remaining,
+            }
+        )
+        if not use.allowed:
+            st.fail(f"{kind}_exceeded")
+
+
+def check_delegation(env: GateEnv, st: DecisionState) -> None:
+    """Delegation tokens (§6.3) and the trace's delegation reference."""
+    from gait.intent import delegation_digest
+
+    intent, d = st.intent, st.decision
+    st.binding = delegation_digest(intent) if intent.delegation is not None else ""
+    if d.require_delegation and intent.delegation is not None:
+        from gait.gate.delegation import enforce_delegation
+
+        outcome = enforce_delegation(
+            st.call.delegation_tokens,
+            lambda: _verify_keys(env).delegation_key(env.signing_key, env.profile, env.names),
+            d,
+            intent,
+            st.now,
+        )
+        st.reasons.update(outcome.reason_codes)
+        st.violations.update(outcome.violations)
+        if not outcome.granted:
+            st.verdict = "block"
+        st.outputs["delegation_required"] = True
+        st.outputs["valid_delegations"] = outcome.valid_count
+        if outcome.ref:
+            st.outputs["delegation_ref"] = outcome.ref
+        st.audit_docs.append(("delegation", st.call.delegation_audit_out or "", outcome.audit))
+    if intent.delegation is not None:
+        dg = intent.delegation
+        ref = {
+            "delegation_token_ref": st.outputs.get("delegation_ref", "")
+            or (dg.token_refs[0] if dg.token_refs else ""),
+            "requester_identity": dg.requester_identity,
+            "delegation_depth": len(dg.chain),
+            "scope_class": dg.scope_class,
+            "chain_digest": st.binding,
+            "reason_codes": sorted(r for r in st.reasons if r.startswith("delegation_")),
+        }
+        st.delegation_ref = {k: v for k, v in ref.items() if v not in ("", [], None)}
 
 
 def _approval_scope(intent: Intent) -> list[str]:
@@ -174,215 +398,130 @@ def _counts(intent: Intent) -> tuple[int, int]:
     return len(intent.targets), max(len(intent.targets), 1)
 
 
-def run_gate(req: GateRequest) -> GateResult:
-    """Evaluate, enforce, simulate, sign and write the trace (and audit records)."""
-    from gait.gate import broker as brokers
-    from gait.intent import args_digest, delegation_digest
-    from gait.signing import now_rfc3339, resolve_signing_key
+def _verify_keys(env: GateEnv) -> VerifyKeySources:
+    from gait.gate.approvals import VerifyKeySources
 
-    check_profile(req)
-    broker_name = brokers.check_broker_config(req.credential_broker, req.credential_command)
-    check_prod_policy(req, broker_name)
+    return env.verify_keys or VerifyKeySources()
 
-    started = time.perf_counter()
-    decision = evaluate(req.compiled, req.intent, prepare=True)
-    latency_ms = (time.perf_counter() - started) * 1000.0
-    intent = decision.intent
-    if intent is None:
-        raise InvalidInput("intent could not be evaluated")
-    verdict = decision.verdict
-    reasons = set(decision.reason_codes)
-    violations = set(decision.violations)
-    outputs: dict[str, Any] = {}
-    audit_docs: list[tuple[str, str, dict[str, Any]]] = []
 
-    # 9. rate limit / destructive budget (counted even when already blocked)
-    state = req.rate_limit_state or ".gait-out/gate_rate_limits.json"
-    if decision.rate_limit is not None or decision.destructive_budget is not None:
-        from gait.gate.ratelimit import consume
+def check_approvals(env: GateEnv, st: DecisionState) -> None:
+    """Approval tokens for ``require_approval`` (§5.3); single-use when the env says so."""
+    if st.verdict != "require_approval":
+        return
+    from gait.gate.approvals import consume_approvals
 
-        ctx = intent.context
-        if decision.rate_limit is not None:
-            use = consume(
-                state, decision.rate_limit, tool_name=intent.tool_name, identity=ctx.identity
-            )
-            outputs.update(
-                rate_limit_scope=use.scope,
-                rate_limit_key=use.key,
-                rate_limit_used=use.used,
-                rate_limit_remaining=use.remaining,
-            )
-            if not use.allowed:
-                verdict = "block"
-                reasons.add("rate_limit_exceeded")
-                violations.add("rate_limit_exceeded")
-        if decision.destructive_budget is not None and any(t.destructive for t in intent.targets):
-            use = consume(
-                state,
-                decision.destructive_budget,
-                tool_name=f"destructive_budget|{intent.tool_name}",
-                identity=ctx.identity,
-            )
-            outputs.update(
-                destructive_budget_scope=use.scope,
-                destructive_budget_key=use.key,
-                destructive_budget_used=use.used,
-                destructive_budget_remaining=use.remaining,
-            )
-            if not use.allowed:
-                verdict = "block"
-                reasons.add("destructive_budget_exceeded")
-                violations.add("destructive_budget_exceeded")
-
-    # 10. signing key
-    if req.signing_key is not None:
-        key, warnings = req.signing_key, list(req.key_warnings)
-    else:
-        key, warnings = resolve_signing_key(
-            req.key_mode, private_key=req.private_key, private_key_env=req.private_key_env
-        )
-    now = req.now or now_rfc3339()
-    intent_digest = decision.intent_digest
-    policy_digest = decision.policy_digest
-    binding = delegation_digest(intent) if intent.delegation is not None else ""
-    approval_ref = req.approval_token_ref.strip()
-    delegation_ref: dict[str, Any] | None = None
-
-    # 11. delegation
-    if decision.require_delegation and intent.delegation is not None:
-        from gait.gate.delegation import enforce_delegation
-
-        outcome = enforce_delegation(req, key, decision, intent, now)
-        reasons.update(outcome.reason_codes)
-        violations.update(outcome.violations)
-        if not outcome.granted:
-            verdict = "block"
-        outputs["delegation_required"] = True
-        outputs["valid_delegations"] = outcome.valid_count
-        if outcome.ref:
-            outputs["delegation_ref"] = outcome.ref
-        audit_docs.append(("delegation", req.delegation_audit_out or "", outcome.audit))
-    if intent.delegation is not None:
-        dg = intent.delegation
-        delegation_ref = {
-            "delegation_token_ref": outputs.get("delegation_ref", "")
-            or (dg.token_refs[0] if dg.token_refs else ""),
-            "requester_identity": dg.requester_identity,
-            "delegation_depth": len(dg.chain),
-            "scope_class": dg.scope_class,
-            "chain_digest": binding,
-            "reason_codes": sorted(r for r in reasons if r.startswith("delegation_")),
-        }
-        delegation_ref = {k: v for k, v in delegation_ref.items() if v not in ("", [], None)}
-
-    # 12. approvals
-    if verdict == "require_approval":
-        from gait.gate.approvals import consume_approvals
-
-        target_count, op_count = _counts(intent)
-        outcome = consume_approvals(
-            req,
-            key,
-            decision,
-            intent_digest=intent_digest,
-            policy_digest=policy_digest,
-            binding=binding,
-            required_scope=_approval_scope(intent),
-            target_count=target_count,
-            op_count=op_count,
-            now=now,
-        )
-        reasons.update(outcome.reason_codes)
-        violations.update(outcome.violations)
-        outputs["required_approvals"] = outcome.required
-        outputs["valid_approvals"] = outcome.valid_count
-        if outcome.granted:
-            verdict = "allow"
-            approval_ref = outcome.ref
-            outputs["approval_ref"] = outcome.ref
-        if outcome.audit is not None:
-            audit_docs.append(("approval", req.approval_audit_out or "", outcome.audit))
-
-    # 13. credential broker
-    credential = None
-    if decision.require_broker_credential and verdict == "allow":
-        if broker_name == "off":
-            verdict = "block"
-            reasons.add("broker_credential_required")
-            violations.add("broker_credential_missing")
-        elif broker_name == "stub" and req.profile == "oss-prod":
-            # A stub credential is not a credential: production never accepts it.
-            verdict = "block"
-            reasons.add("broker_credential_missing")
-            violations.add("broker_credential_missing")
-            warnings.append("oss-prod profile does not accept stub broker credentials")
-        else:
-            ctx = intent.context
-            scope = sorted({*decision.broker_scopes, *(s.lower() for s in req.credential_scopes)})
-            breq = brokers.BrokerRequest(
-                tool_name=intent.tool_name.lower(),
-                identity=ctx.identity,
-                workspace=ctx.workspace,
-                session_id=ctx.session_id,
-                request_id=ctx.request_id,
-                reference=req.credential_ref.strip() or decision.broker_reference,
-                scope=tuple(scope),
-            )
-            try:
-                credential = brokers.issue(
-                    broker_name,
-                    breq,
-                    env_prefix=req.credential_env_prefix,
-                    command=req.credential_command.strip(),
-                    command_args=tuple(req.credential_command_args),
-                )
-            except brokers.BrokerFailure as err:
-                verdict = "block"
-                reasons.add("broker_credential_missing")
-                violations.add("broker_credential_missing")
-                warnings.append(f"credential broker: {err}")
-            else:
-                reasons.add("broker_credential_present")
-                outputs["credential_issuer"] = credential.issued_by
-                outputs["credential_ref"] = credential.credential_ref
-
-    result = GateResult(decision, verdict, [], [], warnings=list(warnings))
-
-    # 14. simulate
-    if req.simulate:
-        result.simulated_verdict = verdict
-        result.simulated_reason_codes = sorted(reasons)
-        reasons.add(SIMULATE_REASON)
-        if verdict in ("block", "require_approval"):
-            result.would_have_blocked = True
-            reasons.add(f"simulated_{verdict}")
-            violations = set()
-            verdict = "allow"
-
-    result.verdict = verdict
-    result.reason_codes = sorted(reasons)
-    result.violations = sorted(violations)
-
-    # 16. trace + records
-    from gait.trace import (
-        build_trace_record,
-        default_trace_path,
-        sign_trace,
-        write_json_record,
-        write_trace,
+    target_count, op_count = _counts(st.intent)
+    claim: Callable[..., set[str]] | None = None
+    if env.single_use_approvals and not env.simulate:
+        claim = env.store.claim_tokens
+    outcome = consume_approvals(
+        st.call.approval_tokens,
+        lambda: _verify_keys(env).approval_key(env.signing_key, env.profile, env.names),
+        st.decision,
+        intent_digest=st.decision.intent_digest,
+        policy_digest=st.decision.policy_digest,
+        binding=st.binding,
+        required_scope=_approval_scope(st.intent),
+        target_count=target_count,
+        op_count=op_count,
+        now=st.now,
+        claim=claim,
     )
+    st.reasons.update(outcome.reason_codes)
+    st.violations.update(outcome.violations)
+    st.outputs["required_approvals"] = outcome.required
+    st.outputs["valid_approvals"] = outcome.valid_count
+    if outcome.state_error is not None:
+        st.state_unavailable(outcome.state_error)
+    elif outcome.granted:
+        st.verdict = "allow"
+        st.approval_ref = outcome.ref
+        st.outputs["approval_ref"] = outcome.ref
+    if outcome.audit is not None:
+        st.audit_docs.append(("approval", st.call.approval_audit_out or "", outcome.audit))
 
+
+def _broker_scope(env: GateEnv, d: Decision) -> list[str]:
+    return sorted({*d.broker_scopes, *(s.lower() for s in env.credential_scopes)})
+
+
+def issue_credential(env: GateEnv, st: DecisionState) -> None:
+    """Credential broker (§5.6): only for an allowed call whose rule requires a credential."""
+    from gait.gate import broker as brokers
+
+    d = st.decision
+    if not (d.require_broker_credential and st.verdict == "allow"):
+        return
+    if env.broker.name == "off":
+        st.fail("broker_credential_required", "broker_credential_missing")
+        return
+    if env.broker.name == "stub" and env.profile == "oss-prod":
+        # A stub credential is not a credential: production never accepts it.
+        st.fail("broker_credential_missing")
+        st.warnings.append("oss-prod profile does not accept stub broker credentials")
+        return
+    ctx = st.intent.context
+    request = brokers.BrokerRequest(
+        tool_name=st.intent.tool_name.lower(),
+        identity=ctx.identity,
+        workspace=ctx.workspace,
+        session_id=ctx.session_id,
+        request_id=ctx.request_id,
+        reference=env.credential_ref.strip() or d.broker_reference,
+        scope=tuple(_broker_scope(env, d)),
+    )
+    try:
+        st.credential = env.broker.issue(request)
+    except brokers.BrokerFailure as err:
+        st.fail("broker_credential_missing")
+        st.warnings.append(f"credential broker: {err}")
+        return
+    st.reasons.add("broker_credential_present")
+    st.outputs["credential_issuer"] = st.credential.issued_by
+    st.outputs["credential_ref"] = st.credential.credential_ref
+
+
+def apply_simulate(env: GateEnv, st: DecisionState) -> None:
+    """Simulate (§5.7): report what enforcement decided, then allow."""
+    if not env.simulate:
+        return
+    st.simulated_verdict = st.verdict
+    st.simulated_reason_codes = sorted(st.reasons)
+    st.reasons.add(SIMULATE_REASON)
+    if st.verdict in ("block", "require_approval"):
+        st.would_have_blocked = True
+        st.reasons.add(f"simulated_{st.verdict}")
+        st.violations = set()
+        st.verdict = "allow"
+
+
+def sign_and_record(env: GateEnv, st: DecisionState) -> GateResult:
+    """Sign the trace and hand it (and the audit / evidence records) to the sink."""
+    from gait.intent import args_digest
+    from gait.trace import build_trace_record, default_trace_path, sign_trace
+
+    d, intent, call = st.decision, st.intent, st.call
+    result = GateResult(
+        d,
+        st.verdict,
+        sorted(st.reasons),
+        sorted(st.violations),
+        warnings=list(st.warnings),
+        simulated_verdict=st.simulated_verdict,
+        simulated_reason_codes=st.simulated_reason_codes,
+        would_have_blocked=st.would_have_blocked,
+    )
     ctx = intent.context
     record = build_trace_record(
-        policy_digest=policy_digest,
-        intent_digest=intent_digest,
+        policy_digest=d.policy_digest,
+        intent_digest=d.intent_digest,
         args_digest=args_digest(intent),
         tool_name=intent.tool_name,
-        verdict=verdict,
-        created_at=decision.created_at,
-        correlation_id=req.correlation_id,
-        policy_id=req.compiled.ir.schema_id,
-        policy_version=req.compiled.ir.schema_version,
+        verdict=st.verdict,
+        created_at=d.created_at,
+        correlation_id=call.correlation_id,
+        policy_id=st.compiled.ir.schema_id,
+        policy_version=st.compiled.ir.schema_version,
         violations=result.violations,
         context_set_digest=ctx.context_set_digest,
         context_evidence_mode=ctx.context_evidence_mode,
@@ -390,33 +529,51 @@ def run_gate(req: GateRequest) -> GateResult:
         script=intent.script is not None,
         step_count=len(intent.script or ()),
         script_hash=intent.script_hash,
-        composite_risk_class=decision.composite_risk_class,
-        step_verdicts=[s.to_dict() for s in decision.step_verdicts],
-        latency_ms=round(latency_ms, 3),
-        approval_token_ref=approval_ref,
-        delegation_ref=delegation_ref,
+        composite_risk_class=d.composite_risk_class,
+        step_verdicts=[s.to_dict() for s in d.step_verdicts],
+        latency_ms=round(st.latency_ms, 3),
+        approval_token_ref=st.approval_ref,
+        delegation_ref=st.delegation_ref,
         skill_provenance=intent.skill_provenance,
     )
-    signed = sign_trace(record, key)
+    signed = sign_trace(record, env.signing_key)
     result.trace = signed
     trace_id = signed["trace_id"]
     result.trace_id = trace_id
-    if req.write_trace:
-        path = req.trace_out or default_trace_path(trace_id)
-        result.trace_path = write_trace(path, signed)
-        for kind, out_path, doc in audit_docs:
+    outputs = st.outputs
+    if call.write_trace:
+        result.trace_path = env.sink.write_trace(
+            call.trace_out or default_trace_path(trace_id), signed
+        )
+        for kind, out_path, doc in st.audit_docs:
             doc = {**doc, "trace_id": trace_id}
-            written = write_json_record(
+            outputs[f"{kind}_audit_path"] = env.sink.write_record(
                 out_path or f"{kind}_audit_{trace_id}.json", _ordered_audit(doc)
             )
-            outputs[f"{kind}_audit_path"] = written
-        if credential is not None:
-            evidence = _credential_record(trace_id, intent, broker_name, credential, req, decision)
-            outputs["credential_evidence_path"] = write_json_record(
-                req.credential_evidence_out or f"credential_evidence_{trace_id}.json", evidence
+        if st.credential is not None:
+            evidence = _credential_record(env, st, trace_id)
+            outputs["credential_evidence_path"] = env.sink.write_record(
+                call.credential_evidence_out or f"credential_evidence_{trace_id}.json", evidence
             )
     result.outputs = outputs
     return result
+
+
+STEPS: tuple[Callable[[GateEnv, DecisionState], None], ...] = (
+    spend_budgets,
+    check_delegation,
+    check_approvals,
+    issue_credential,
+    apply_simulate,
+)
+
+
+def run_pipeline(env: GateEnv, compiled: CompiledPolicy, call: GateCall) -> GateResult:
+    """Evaluate, enforce, simulate, sign and record one call."""
+    st = evaluate_step(env, compiled, call)
+    for step in STEPS:
+        step(env, st)
+    return sign_and_record(env, st)
 
 
 _AUDIT_ORDER = (
@@ -436,24 +593,22 @@ def _ordered_audit(doc: dict[str, Any]) -> dict[str, Any]:
     return {**head, **{k: v for k, v in doc.items() if k not in head}}
 
 
-def _credential_record(
-    trace_id: str, intent: Intent, broker: str, cred: Any, req: GateRequest, decision: Decision
-) -> dict[str, Any]:
+def _credential_record(env: GateEnv, st: DecisionState, trace_id: str) -> dict[str, Any]:
     from gait import PRODUCER_VERSION
-    from gait.signing import now_rfc3339
 
-    scope = sorted({*decision.broker_scopes, *(s.lower() for s in req.credential_scopes)})
+    cred, d, intent = st.credential, st.decision, st.intent
+    assert cred is not None
     doc: dict[str, Any] = {
         "schema_id": "gait.gate.broker_credential_record",
         "schema_version": "1.0.0",
-        "created_at": now_rfc3339(),
+        "created_at": env.clock.now_rfc3339(),
         "producer_version": PRODUCER_VERSION,
         "trace_id": trace_id,
         "tool_name": intent.tool_name,
         "identity": intent.context.identity,
-        "broker": broker,
-        "reference": req.credential_ref.strip() or decision.broker_reference,
-        "scope": scope,
+        "broker": env.broker.name,
+        "reference": env.credential_ref.strip() or d.broker_reference,
+        "scope": _broker_scope(env, d),
         "credential_ref": cred.credential_ref,
         "issued_at": cred.issued_at,
         "expires_at": cred.expires_at,

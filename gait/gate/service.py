@@ -2,9 +2,9 @@
 
 This is what every long-lived surface builds once (``mcp serve``, ``mcp wrap``,
 the SDK) and what one-shot commands build per call (``gate eval``, ``mcp proxy``).
-The policy and the signing key are resolved at construction, not per decision;
-``reload`` swaps the compiled policy atomically (a decision sees the old or the
-new table, never a mix).
+The policy, the signing key, the state store and the credential broker are
+resolved at construction, not per decision; ``reload`` swaps the compiled
+policy atomically (a decision sees the old or the new table, never a mix).
 """
 
 from __future__ import annotations
@@ -14,7 +14,17 @@ from typing import Any
 
 import msgspec
 
-from gait.gate.pipeline import GateRequest, GateResult, check_profile, run_gate
+from gait.gate.pipeline import (
+    Clock,
+    FileTraceSink,
+    GateCall,
+    GateEnv,
+    GateResult,
+    SystemClock,
+    TraceSink,
+    check_settings,
+    run_pipeline,
+)
 from gait.intent.model import Intent
 from gait.policy.compiler import CompiledPolicy
 
@@ -26,7 +36,13 @@ class GateOptions(msgspec.Struct, frozen=True, kw_only=True):
     key_mode: str = "dev"
     private_key: str | None = None
     private_key_env: str | None = None
-    state: str | None = None  # local state file for budgets/rate limits (None: the default file)
+    # Shared state: None = the default local file, a path = that file, redis://host:port/db = Redis.
+    state: str | None = None
+    # Seconds a shared store may take before the call fails closed (None: the store's default).
+    state_timeout: float | None = None
+    # Approval tokens are single-use (replay-protected) by default with a shared store;
+    # the local file store keeps the reference behaviour (reusable until expiry) unless set.
+    single_use_approvals: bool | None = None
     approval_public_key: str | None = None
     approval_public_key_env: str | None = None
     approval_private_key: str | None = None
@@ -47,8 +63,12 @@ class GateOptions(msgspec.Struct, frozen=True, kw_only=True):
 class Gate:
     """A policy ready to decide: ``Gate(compiled, options).decide(intent) -> GateResult``.
 
-    Errors: :class:`gait.errors.InvalidInput` for an invalid profile/key configuration
-    (raised at construction) or for an intent the pipeline cannot decide.
+    The I/O can be injected (``store``, ``broker``, ``sink``, ``clock``); by default
+    they come from ``options``. ``option_names`` maps option names to how the
+    caller spells them in error messages (a CLI passes its flag names).
+
+    Errors: :class:`gait.errors.InvalidInput` for an invalid profile/key/broker/state
+    configuration (raised at construction) or for an intent the pipeline cannot decide.
     """
 
     def __init__(
@@ -58,21 +78,75 @@ class Gate:
         *,
         signing_key: Any = None,
         key_warnings: Sequence[str] = (),
+        store: Any = None,
+        broker: Any = None,
+        sink: TraceSink | None = None,
+        clock: Clock | None = None,
+        option_names: Mapping[str, str] | None = None,
     ) -> None:
+        from gait.gate.approvals import VerifyKeySources
+        from gait.gate.broker import CredentialBroker
+
         self._compiled = compiled
-        self.options = options or GateOptions()
-        check_profile(self._request(compiled, None))
+        o = self.options = options or GateOptions()
+        names = option_names or {}
+        check_settings(
+            o.profile,
+            simulate=o.simulate,
+            key_mode=o.key_mode,
+            private_key=o.private_key,
+            private_key_env=o.private_key_env,
+            names=names,
+        )
+        if broker is None:
+            broker = CredentialBroker.configure(
+                o.credential_broker,
+                env_prefix=o.credential_env_prefix,
+                command=o.credential_command,
+                command_args=tuple(o.credential_command_args),
+                names=names,
+            )
         if signing_key is None:
             from gait.signing import resolve_signing_key
 
             signing_key, warnings = resolve_signing_key(
-                self.options.key_mode,
-                private_key=self.options.private_key,
-                private_key_env=self.options.private_key_env,
+                o.key_mode, private_key=o.private_key, private_key_env=o.private_key_env
             )
             key_warnings = (*key_warnings, *warnings)
+        if store is None:
+            from gait.state import open_store
+
+            store = open_store(o.state, timeout=o.state_timeout)
+        single_use = o.single_use_approvals
+        if single_use is None:
+            single_use = bool(store.shared)
         self.signing_key = signing_key
         self.key_warnings = tuple(key_warnings)
+        self.store = store
+        self._env = GateEnv(
+            signing_key=signing_key,
+            store=store,
+            broker=broker,
+            profile=o.profile,
+            simulate=o.simulate,
+            verify_keys=VerifyKeySources(
+                approval_public_key=o.approval_public_key,
+                approval_public_key_env=o.approval_public_key_env,
+                approval_private_key=o.approval_private_key,
+                approval_private_key_env=o.approval_private_key_env,
+                delegation_public_key=o.delegation_public_key,
+                delegation_public_key_env=o.delegation_public_key_env,
+                delegation_private_key=o.delegation_private_key,
+                delegation_private_key_env=o.delegation_private_key_env,
+            ),
+            credential_ref=o.credential_ref,
+            credential_scopes=tuple(o.credential_scopes),
+            key_warnings=self.key_warnings,
+            single_use_approvals=single_use,
+            sink=sink or FileTraceSink(),
+            clock=clock or SystemClock(),
+            names=names,
+        )
 
     @classmethod
     def from_policy_file(cls, path: str, options: GateOptions | None = None) -> Gate:
@@ -84,9 +158,25 @@ class Gate:
     def compiled(self) -> CompiledPolicy:
         return self._compiled
 
+    @property
+    def env(self) -> GateEnv:
+        """The pipeline's settings and I/O (read-only)."""
+        return self._env
+
     def reload(self, compiled: CompiledPolicy) -> None:
         """Swap the policy; one attribute store, so a decision sees one table or the other."""
         self._compiled = compiled
+
+    def state_health(self) -> tuple[bool, str]:
+        """``(ok, detail)`` of the state store, for ``/healthz``; never raises."""
+        try:
+            return self.store.health()
+        except Exception as err:
+            return False, f"state store {self.store.location} unavailable: {err}"
+
+    def close(self) -> None:
+        """Release the state store's connections."""
+        self.store.close()
 
     def decide(
         self,
@@ -107,44 +197,17 @@ class Gate:
 
         Tokens are file paths or already-parsed token objects.
         """
-        req = self._request(self._compiled, intent)
-        req.trace_out = trace_out
-        req.write_trace = write_trace
-        req.approval_tokens = list(approval_tokens)  # type: ignore[arg-type]
-        req.approval_token_ref = approval_token_ref
-        req.approval_audit_out = approval_audit_out
-        req.delegation_tokens = list(delegation_tokens)  # type: ignore[arg-type]
-        req.delegation_audit_out = delegation_audit_out
-        req.credential_evidence_out = credential_evidence_out
-        req.correlation_id = correlation_id
-        req.now = now
-        req.signing_key = self.signing_key
-        req.key_warnings = list(self.key_warnings)
-        return run_gate(req)
-
-    def _request(self, compiled: CompiledPolicy, intent: Intent | None) -> GateRequest:
-        o = self.options
-        return GateRequest(
-            compiled=compiled,
-            intent=intent,  # type: ignore[arg-type]
-            profile=o.profile,
-            simulate=o.simulate,
-            key_mode=o.key_mode,
-            private_key=o.private_key,
-            private_key_env=o.private_key_env,
-            approval_public_key=o.approval_public_key,
-            approval_public_key_env=o.approval_public_key_env,
-            approval_private_key=o.approval_private_key,
-            approval_private_key_env=o.approval_private_key_env,
-            delegation_public_key=o.delegation_public_key,
-            delegation_public_key_env=o.delegation_public_key_env,
-            delegation_private_key=o.delegation_private_key,
-            delegation_private_key_env=o.delegation_private_key_env,
-            rate_limit_state=o.state,
-            credential_broker=o.credential_broker,
-            credential_env_prefix=o.credential_env_prefix,
-            credential_ref=o.credential_ref,
-            credential_scopes=list(o.credential_scopes),
-            credential_command=o.credential_command,
-            credential_command_args=list(o.credential_command_args),
+        call = GateCall(
+            intent=intent,
+            trace_out=trace_out,
+            write_trace=write_trace,
+            approval_tokens=tuple(approval_tokens),
+            approval_token_ref=approval_token_ref,
+            approval_audit_out=approval_audit_out,
+            delegation_tokens=tuple(delegation_tokens),
+            delegation_audit_out=delegation_audit_out,
+            credential_evidence_out=credential_evidence_out,
+            correlation_id=correlation_id,
+            now=now,
         )
+        return run_pipeline(self._env, self._compiled, call)

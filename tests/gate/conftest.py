@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from gait.gate import GateRequest, GateResult, run_gate
+from gait.gate import Gate, GateOptions, GateResult
 from gait.intent import Intent, normalize_intent
 from gait.policy.compiler import CompiledPolicy, compile_policy
 from gait.signing import KeyPair, key_id_for, write_private_key, write_public_key
@@ -123,11 +123,24 @@ def write_json(path: Path | str, doc: Any) -> str:
 def gate(
     policy: CompiledPolicy | str, intent: dict[str, Any] | Intent, keys: Keys, **kw: Any
 ) -> GateResult:
-    """``run_gate`` in prod key mode with the signer key (override anything via ``kw``)."""
+    """One ``Gate`` decision in prod key mode with the signer key.
+
+    ``kw`` mixes :class:`GateOptions` fields and ``Gate.decide`` arguments;
+    ``rate_limit_state`` is the old name of ``state``.
+    """
     compiled = compile_text(policy) if isinstance(policy, str) else policy
     parsed = norm(intent) if isinstance(intent, dict) else intent
-    options: dict[str, Any] = {"key_mode": "prod", "private_key": keys.signer.private, **kw}
-    return run_gate(GateRequest(compiled=compiled, intent=parsed, **options))
+    merged: dict[str, Any] = {"key_mode": "prod", "private_key": keys.signer.private, **kw}
+    if "rate_limit_state" in merged:
+        merged["state"] = merged.pop("rate_limit_state")
+    fields = set(GateOptions.__struct_fields__)
+    options = {k: v for k, v in merged.items() if k in fields}
+    for key in ("credential_scopes", "credential_command_args"):
+        if key in options:
+            options[key] = tuple(options[key])
+    call = {k: v for k, v in merged.items() if k not in fields}
+    store = call.pop("store", None)
+    return Gate(compiled, GateOptions(**options), store=store).decide(parsed, **call)
 
 
 CliRunner = Callable[..., tuple[int, Any]]

@@ -312,7 +312,12 @@ def test_unknown_broker_is_invalid_input(cli: CliRunner) -> None:
 
 
 def test_command_broker_requires_command() -> None:
-    with pytest.raises(InvalidInput, match="command broker requires --credential-command"):
+    """The library names its own option; a CLI passes its flag spelling."""
+    with pytest.raises(InvalidInput, match="command broker requires credential_command"):
         broker.check_broker_config("command", " ")
+    from gait.gate.pipeline import FlagNames
+
+    with pytest.raises(InvalidInput, match="command broker requires --credential-command"):
+        broker.check_broker_config("command", " ", FlagNames())
     with pytest.raises(InvalidInput, match="whitespace"):
         broker.check_broker_config("command", "/bin/issue cred")

@@ -2,25 +2,41 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from gait.errors import StateContention
-from gait.gate import ratelimit
-from gait.gate.ratelimit import consume
 from gait.policy.model import Limit
+from gait.state import LimitUse
+from gait.state import filestore as ratelimit
+from gait.state.filestore import FileStore
 
 from .conftest import CliRunner, Keys, gate, make_intent, write_json
 
 AT = datetime(2026, 1, 2, 3, 4, 5, 678_000, tzinfo=UTC)
 NEXT_MINUTE = datetime(2026, 1, 2, 3, 5, 1, tzinfo=UTC)
+
+
+def consume(path: str, lim: Limit, *, tool_name: str, identity: str, now: datetime) -> LimitUse:
+    return FileStore(path).spend(lim, tool_name=tool_name, identity=identity, now=now)
+
+
+@contextmanager
+def held_lock(path: str) -> Iterator[None]:
+    """Another holder of the state lock (an open file description with the flock)."""
+    with open(path, "a+b") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
 
 
 def limit(requests: int = 2, window: str = "minute", scope: str = "tool_identity") -> Limit:
@@ -119,22 +135,23 @@ def test_state_file_format() -> None:
     assert not Path("dir/s.json.lock").exists()
 
 
-def test_stale_lock_is_removed() -> None:
+def test_leftover_lock_file_of_a_dead_holder_is_not_a_lock() -> None:
+    """The OS drops a flock when its holder dies; a file left behind blocks nobody."""
     lock = Path("s.json.lock")
     lock.write_text("{}")
-    old = time.time() - 20
-    os.utime(lock, (old, old))
     use = consume("s.json", limit(), tool_name="t", identity="i", now=AT)
     assert use.allowed
     assert not lock.exists()
 
 
-def test_fresh_held_lock_times_out(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_held_lock_times_out(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ratelimit, "LOCK_TIMEOUT_SECONDS", 0.1)
-    Path("s.json.lock").write_text("{}")
-    with pytest.raises(StateContention, match="acquire rate limit lock: timeout"):
-        consume("s.json", limit(), tool_name="t", identity="i", now=AT)
-    assert Path("s.json.lock").exists()  # someone else's lock is left alone
+    started = time.monotonic()
+    with held_lock("s.json.lock"):
+        with pytest.raises(StateContention, match="acquire rate limit lock: timeout"):
+            consume("s.json", limit(), tool_name="t", identity="i", now=AT)
+        assert Path("s.json.lock").exists()  # someone else's lock is left alone
+    assert time.monotonic() - started < 2
     assert not Path("s.json").exists()
 
 
@@ -232,11 +249,11 @@ def test_lock_timeout_exits_1(cli: CliRunner, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(ratelimit, "LOCK_TIMEOUT_SECONDS", 0.1)
     Path("policy.yaml").write_text(RATE_POLICY)
     write_json("intent.json", make_intent())
-    Path("rl.json.lock").write_text("{}")
-    code, out = cli(
-        "gate", "eval", "--policy", "policy.yaml", "--intent", "intent.json",
-        "--rate-limit-state", "rl.json", "--json",
-    )  # fmt: skip
+    with held_lock("rl.json.lock"):
+        code, out = cli(
+            "gate", "eval", "--policy", "policy.yaml", "--intent", "intent.json",
+            "--rate-limit-state", "rl.json", "--json",
+        )  # fmt: skip
     assert code == 1
     assert out["ok"] is False
     assert out["error"] == "acquire rate limit lock: timeout"

@@ -6,7 +6,7 @@ Usage: python tools/bench/bench_gate.py [--iterations N] [--runs N]
 * in process: the compiled policy and the prod signing key are loaded once;
   each iteration evaluates the intent, builds the trace record and signs it
   (what ``gate eval`` does per call, minus file I/O); also the full
-  ``run_gate`` pipeline without writing files.
+  ``Gate.decide`` pipeline without writing files.
 * process: median wall time of ``gait gate eval --trace-out`` with a warm
   compile cache (``GAIT_CACHE_DIR`` in a temporary directory, one warm-up run).
 
@@ -47,7 +47,7 @@ def _per_call_us(call: Callable[[], Any], iterations: int) -> float:
 
 def bench_in_process(key_path: str, iterations: int) -> None:
     from gait.engine import evaluate
-    from gait.gate import GateRequest, run_gate
+    from gait.gate import Gate, GateOptions
     from gait.intent import args_digest, load_intent
     from gait.policy import compile_policy_file
     from gait.signing import resolve_signing_key
@@ -73,22 +73,17 @@ def bench_in_process(key_path: str, iterations: int) -> None:
             )
             return sign_trace(record, key)
 
-        def full_pipeline(intent: Any = intent) -> Any:
-            request = GateRequest(
-                compiled=compiled,
-                intent=intent,
-                key_mode="prod",
-                private_key=key_path,
-                write_trace=False,
-            )
-            return run_gate(request)
+        gate = Gate(compiled, GateOptions(key_mode="prod", private_key=key_path))
+
+        def full_pipeline(intent: Any = intent, gate: Gate = gate) -> Any:
+            return gate.decide(intent, write_trace=False)
 
         sign_us = _per_call_us(evaluate_and_sign, iterations)
         eval_us = _per_call_us(lambda i=intent: evaluate(compiled, i), iterations)
         gate_us = _per_call_us(full_pipeline, max(iterations // 5, 1))
         print(
             f"  {verdict:<17} evaluate {eval_us:8.1f} us   evaluate+sign trace {sign_us:8.1f} us"
-            f"   run_gate (no files, key read per call) {gate_us:8.1f} us"
+            f"   Gate.decide (no files) {gate_us:8.1f} us"
         )
 
 
