@@ -22,8 +22,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "mcp": ("gait.cli.mcp:group", "Gate agent tool calls: proxy, HTTP service, MCP gateway."),
     "pack": ("gait.cli.pack:group", "Build, verify, inspect, diff and export unified packs."),
     "policy": ("gait.cli.policy:group", "Validate, format, compile, test and simulate policies."),
+    "report": ("gait.cli.scout:report_group", "Summaries over many runs: top incident families."),
     "regress": ("gait.cli.regress:group", "Turn runpacks into CI regression tests and run them."),
     "run": ("gait.cli.run:group", "Record, inspect, diff, replay runpacks; print receipts."),
+    "scout": ("gait.cli.scout:group", "Fingerprint runs and rank incident families."),
     "trace": ("gait.cli.trace:group", "Verify signed decision traces."),
     "verify": (
         "gait.cli.verify:command",

@@ -1,0 +1,150 @@
+"""``gait scout signal`` and ``gait report top`` (scout_packs.md §1)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import click
+
+from gait.cli.base import GaitGroup, Outcome, gait_command
+from gait.errors import InvalidInput
+
+group = GaitGroup(
+    name="scout",
+    explain="Cluster incidents: fingerprint runs, group them into families, rank and explain them.",
+    help="Fingerprint runs and rank incident families with likely drivers and fixes.",
+    context_settings={"help_option_names": ["--help", "-h"]},
+)
+
+report_group = GaitGroup(
+    name="report",
+    explain="Summaries over many runs: the top incident families.",
+    help="Summaries over many runs.",
+    context_settings={"help_option_names": ["--help", "-h"]},
+)
+
+DEFAULT_OUT = "./gait-out/scout_signal_report.json"
+
+
+def _signal(runs: list[str], traces: str, regress: str) -> dict[str, Any]:
+    from gait import __version__
+    from gait.packs.common import split_csv
+    from gait.scout.signal import build_signal_report, resolve_run_sources
+
+    sources = resolve_run_sources(runs)
+    if not sources:
+        raise InvalidInput("missing required --runs <csv> or positional run sources")
+    trace_paths = []
+    for item in split_csv(traces):
+        if os.path.isdir(item):
+            trace_paths += [
+                os.path.join(item, n)
+                for n in sorted(os.listdir(item))
+                if n.startswith("trace_") and n.endswith(".json")
+            ]
+        else:
+            trace_paths.append(item)
+    return build_signal_report(
+        sources,
+        trace_paths=trace_paths,
+        regress_paths=split_csv(regress),
+        producer_version=__version__,
+    )
+
+
+def _write_report(path: str, report: dict[str, Any]) -> str:
+    from gait.canonical import canonical_bytes
+    from gait.packs.common import write_pack
+
+    return write_pack(path, canonical_bytes(report))
+
+
+@gait_command(
+    group,
+    "signal",
+    explain=(
+        "Fingerprint runpacks (with optional traces and regress results), group identical "
+        "fingerprints into families, rank them by severity and name their likely drivers."
+    ),
+    help="Rank incident families across runs (run_ids or runpack paths).",
+)
+@click.argument("args", nargs=-1, metavar="[RUN_ID|PATH...]")
+@click.option("--runs", default="", help="CSV of run_ids or runpack paths.")
+@click.option("--traces", default="", help="CSV of gate trace JSON files (or directories).")
+@click.option("--regress", default="", help="CSV of regress_result.json files.")
+@click.option("--out", default=DEFAULT_OUT, show_default=True, help="Report output file.")
+def signal_command(
+    args: tuple[str, ...], runs: str, traces: str, regress: str, out: str, json: bool
+) -> Outcome:
+    from gait.packs.common import split_csv
+
+    report = _signal([*split_csv(runs), *split_csv(list(args))], traces, regress)
+    path = _write_report(out.strip() or DEFAULT_OUT, report)
+    top = report["top_issues"]
+    payload = {
+        "ok": True,
+        "output_path": path,
+        "run_count": report["run_count"],
+        "family_count": report["family_count"],
+        "top_issues": len(top),
+        "report": report,
+    }
+    lines = [
+        f"scout signal ok: runs={report['run_count']} families={report['family_count']} "
+        f"top_issues={len(top)}",
+        f"output: {path}",
+    ]
+    if top:
+        first = top[0]
+        lines.append(
+            f"top_issue: family={first['family_id']} severity={first['severity_level']} "
+            f"score={first['severity_score']} reason={first.get('top_failure_reason', 'none')}"
+        )
+        lines.append("rank  score  level     count  drivers                          run")
+        for issue in top:
+            lines.append(
+                f"{issue['rank']:<5} {issue['severity_score']:<6} {issue['severity_level']:<9} "
+                f"{issue['count']:<6} {','.join(issue.get('drivers', [])):<32} "
+                f"{issue['canonical_run_id']}"
+            )
+    return Outcome(payload, text=lines)
+
+
+@gait_command(
+    report_group,
+    "top",
+    explain="Print the top incident families across runs (scout signal, limited to --limit).",
+    help="Top incident families across runs (run_ids, runpack paths or directories).",
+)
+@click.argument("args", nargs=-1, metavar="")
+@click.option("--runs", default="", help="CSV of run_ids, runpack paths or directories.")
+@click.option("--traces", default="", help="CSV of trace JSON files or directories.")
+@click.option("--limit", default=5, show_default=True, type=int, help="How many families.")
+@click.option("--out", default="", help="Also write the ranked list JSON here.")
+def top_command(
+    args: tuple[str, ...], runs: str, traces: str, limit: int, out: str, json: bool
+) -> Outcome:
+    from gait.packs.common import split_csv
+
+    if args:
+        raise InvalidInput("unexpected positional arguments")
+    if limit <= 0:
+        raise InvalidInput("--limit must be > 0")
+    report = _signal(split_csv(runs), traces, "")
+    top = report["top_issues"][:limit]
+    payload: dict[str, Any] = {
+        "ok": True,
+        "run_count": report["run_count"],
+        "family_count": report["family_count"],
+        "top_issues": top,
+    }
+    if out.strip():
+        payload["output_path"] = _write_report(out.strip(), {"top_issues": top})
+    lines = [f"report top: runs={report['run_count']} families={report['family_count']}"]
+    lines += [
+        f"{i['rank']}. {i['family_id']} {i['severity_level']} score={i['severity_score']} "
+        f"runs={i['count']} drivers={','.join(i.get('drivers', []))}"
+        for i in top
+    ]
+    return Outcome(payload, text=lines)
