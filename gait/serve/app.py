@@ -79,7 +79,12 @@ def create_app(service: DecisionService) -> Starlette:
     limiter = anyio.CapacityLimiter(cfg.decision_threads)
 
     async def healthz(request: Request) -> Response:
-        return Response(encode_json(service.health()), media_type=_JSON)
+        try:
+            body = encode_json(service.health())
+        except Exception as err:  # never a traceback, never a dead endpoint
+            _log(f"mcp serve: internal error on /healthz: {type(err).__name__}: {err}")
+            return _error(500, "internal error")
+        return Response(body, media_type=_JSON)
 
     def evaluate_endpoint(fmt: str) -> Callable[[Request], Any]:
         media_type, frame, extra_headers = _FORMATS[fmt]

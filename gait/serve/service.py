@@ -94,7 +94,7 @@ class DecisionService:
         body: dict[str, Any] = {
             "ok": True,
             "service": SERVICE_NAME,
-            "policy_digest": self.gate.compiled.digest,
+            "policy_digest": self.gate.compiled.policy_digest,
         }
         probe = getattr(self.gate, "state_health", None)
         if probe is not None:
@@ -126,10 +126,10 @@ class DecisionService:
             except GaitError as err:
                 _log(f"mcp serve: policy reload failed, keeping the current policy: {err}")
                 return False
-            if compiled.digest == self.gate.compiled.digest:
+            if compiled.policy_digest == self.gate.compiled.policy_digest:
                 return False
             self.gate.reload(compiled)
-            _log(f"mcp serve: policy reloaded digest={compiled.digest}")
+            _log(f"mcp serve: policy reloaded digest={compiled.policy_digest}")
             return True
 
     # --- evaluate ---------------------------------------------------------

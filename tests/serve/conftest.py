@@ -32,7 +32,7 @@ class ServeProcess:
     def __init__(self, workdir: Path, args: list[str], env: dict[str, str] | None = None) -> None:
         self.workdir = workdir
         self.stderr_path = workdir / f"serve_stderr_{time.monotonic_ns()}.log"
-        self._stderr = open(self.stderr_path, "wb")  # noqa: SIM115 - closed in stop()
+        self._stderr = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gait.cli.main", "mcp", "serve", "--json", *args],
             cwd=workdir,
@@ -80,7 +80,9 @@ def start_server(tmp_path: Path) -> Iterator[Any]:
     """``start_server(*flags, env=...)`` -> a running ServeProcess; all stopped at teardown."""
     started: list[ServeProcess] = []
 
-    def start(*flags: str, env: dict[str, str] | None = None, policy: Path = POLICY) -> ServeProcess:
+    def start(
+        *flags: str, env: dict[str, str] | None = None, policy: Path = POLICY
+    ) -> ServeProcess:
         args = ["--policy", str(policy), "--listen", "127.0.0.1:0", *flags]
         proc = ServeProcess(tmp_path, args, env)
         started.append(proc)
