@@ -73,10 +73,6 @@ def write_trace(path: str | os.PathLike[str], record: dict[str, Any]) -> str:
     return write_json_record(path, record)
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"invalid JSON number {name}")
-
-
 def read_trace(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read and parse a trace file into its projected record (signature included).
 
@@ -89,13 +85,21 @@ def read_trace(path: str | os.PathLike[str]) -> dict[str, Any]:
             data = handle.read()
     except OSError as err:
         raise InvalidInput(f"read trace record: {err}") from err
+    from gait.safejson import DuplicateKey, loads
+
     try:
-        parsed = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError) as err:
+        parsed = loads(data.decode("utf-8"), "parse trace record")
+    except UnicodeDecodeError as err:
         raise InvalidInput(f"parse trace record: {err}") from err
+    except DuplicateKey as err:
+        # a second spelling of a signed field is tampering: the record does not verify
+        raise VerificationFailed(err.message, details=dict(err.details)) from None
     if not isinstance(parsed, dict):
         raise InvalidInput("parse trace record: expected a JSON object")
     _check_schema(parsed)
+    unknown = _unknown_signature_fields(parsed)
+    if unknown:
+        raise VerificationFailed(unknown)
     try:
         return project_trace(parsed)
     except InvalidInput as err:
@@ -110,6 +114,18 @@ def _check_schema(parsed: dict[str, Any]) -> None:
     version = parsed.get("schema_version")
     if not isinstance(version, str) or version.split(".")[0] != "1":
         raise InvalidInput(f"unsupported trace schema_version: {json.dumps(version)}")
+
+
+_SIGNATURE_FIELDS = frozenset(("alg", "key_id", "sig", "signed_digest"))
+
+
+def _unknown_signature_fields(record: dict[str, Any]) -> str:
+    """The signature object is not covered by the digest: any extra field is tampering."""
+    signature = record.get("signature")
+    if not isinstance(signature, dict):
+        return ""
+    extra = sorted(k for k in signature if k not in _SIGNATURE_FIELDS)
+    return f"signature has unknown field {extra[0]!r}" if extra else ""
 
 
 def verify_trace(record: dict[str, Any], key: KeyPair, *, path: str = "") -> dict[str, Any]:
@@ -132,6 +148,10 @@ def verify_trace(record: dict[str, Any], key: KeyPair, *, path: str = "") -> dic
     if signature is None:
         result["error"] = TRACE_SIGNATURE_MISSING
         return result
+    unknown = _unknown_signature_fields(record)
+    if unknown:
+        result["error"] = unknown
+        return result
     try:
         verify_signature(signature, record_digest(projected), key)
     except VerificationFailed as err:
@@ -144,4 +164,16 @@ def verify_trace(record: dict[str, Any], key: KeyPair, *, path: str = "") -> dic
 
 def verify_trace_file(path: str | os.PathLike[str], key: KeyPair) -> dict[str, Any]:
     """Read then verify a trace file (see :func:`read_trace` and :func:`verify_trace`)."""
-    return verify_trace(read_trace(path), key, path=os.fspath(path))
+    try:
+        record = read_trace(path)
+    except VerificationFailed as err:  # duplicate keys or unknown signature fields
+        return {
+            "ok": False,
+            "path": os.fspath(path),
+            "trace_id": "",
+            "verdict": "",
+            "signature_status": "failed",
+            "key_id": "",
+            "error": err.message,
+        }
+    return verify_trace(record, key, path=os.fspath(path))

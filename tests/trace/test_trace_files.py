@@ -168,11 +168,27 @@ def test_signature_without_signed_digest(fixed_key: KeyPair) -> None:
     assert verify_trace(record, fixed_key)["error"] == "missing signed_digest"
 
 
-def test_signature_object_missing_its_always_written_fields_is_invalid(fixed_key: KeyPair) -> None:
+def test_signature_without_key_id_is_a_verification_result(fixed_key: KeyPair) -> None:
+    # issue 11 B13: not "invalid input"; it verifies when the given key checks it
     record = _signed(fixed_key)
-    del record["signature"]["key_id"]  # the reference always writes it, even when empty
-    with pytest.raises(InvalidInput, match=r"^field signature.key_id: missing$"):
-        verify_trace(record, fixed_key)
+    del record["signature"]["key_id"]
+    assert verify_trace(record, fixed_key)["ok"] is True
+
+
+def test_signature_without_key_id_fails_with_another_key(fixed_key: KeyPair, other_key) -> None:
+    record = _signed(fixed_key)
+    del record["signature"]["key_id"]
+    result = verify_trace(record, other_key)
+    assert result["ok"] is False
+    assert result["error"] == "signature verification failed"
+
+
+def test_signature_with_unknown_field_fails_verification(fixed_key: KeyPair) -> None:
+    record = _signed(fixed_key)
+    record["signature"]["jey_id"] = record["signature"].pop("key_id")
+    result = verify_trace(record, fixed_key)
+    assert result["ok"] is False
+    assert "jey_id" in result["error"]
 
 
 def test_unreadable_file_is_invalid_input(tmp_path: Path, fixed_key: KeyPair) -> None:
