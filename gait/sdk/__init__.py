@@ -52,7 +52,33 @@ _HOME = {
     "LangChainDecisionMetadata": "langchain",
 }
 
-__all__ = sorted(_HOME)
+__all__ = [
+    "FRAMEWORKS",
+    "AdapterOutcome",
+    "GaitCommandError",
+    "GaitError",
+    "GaitLangChainCallbackHandler",
+    "GaitLangChainMiddleware",
+    "GateEnforcementError",
+    "GateEvalResult",
+    "HttpGate",
+    "IntentRequest",
+    "LangChainDecisionMetadata",
+    "LocalGate",
+    "RunRecordCapture",
+    "RunSession",
+    "ToolAdapter",
+    "capture_demo_runpack",
+    "capture_intent",
+    "create_regress_fixture",
+    "current_session",
+    "evaluate_gate",
+    "framework_intent",
+    "gate_tool",
+    "record_runpack",
+    "run_session",
+    "write_trace",
+]
 
 if TYPE_CHECKING:
     from gait.sdk.adapter import ToolAdapter

@@ -46,7 +46,9 @@ class LocalGate:
         self._evaluate = evaluate
 
     @classmethod
-    def from_policy_file(cls, policy_path: str | os.PathLike[str], options: GateOptions) -> LocalGate:
+    def from_policy_file(
+        cls, policy_path: str | os.PathLike[str], options: GateOptions
+    ) -> LocalGate:
         return cls(Gate.from_policy_file(os.fspath(policy_path), options))
 
     def decide(
@@ -217,7 +219,8 @@ def decide_with_paths(
     if not cwd:
         return gate.decide(request, **kwargs)
     # Default name trace_<trace_id>.json is known only after signing: sign, then write there.
-    from gait.trace import default_trace_path, write_trace as write_file
+    from gait.trace import default_trace_path
+    from gait.trace import write_trace as write_file
 
     result = gate.gate.decide(request.intent, write_trace=False, **_gate_kwargs(kwargs))
     path = write_file(os.path.join(cwd, default_trace_path(result.trace_id)), result.trace)
@@ -315,8 +318,10 @@ class HttpGate:
             response = self._http().post("/v1/evaluate", content=msgspec.json.encode(body))
         except httpx.HTTPError as err:
             raise GaitCommandError(
-                f"gait service request failed: {err}", command=command, exit_code=-1,
-                stderr=str(err)
+                f"gait service request failed: {err}",
+                command=command,
+                exit_code=-1,
+                stderr=str(err),
             ) from None
         text = response.text
         try:
@@ -326,7 +331,9 @@ class HttpGate:
         if not isinstance(payload, dict):
             raise GaitCommandError(
                 f"gait service answered HTTP {response.status_code} without a JSON object",
-                command=command, exit_code=response.status_code, stdout=text,
+                command=command,
+                exit_code=response.status_code,
+                stdout=text,
             )
         code = payload.get("exit_code")
         if payload.get("ok") is not True or code not in (0, 3, 4) or not payload.get("verdict"):

@@ -29,8 +29,9 @@ class GaitCommandError(GaitError):
     code = "command_failed"
     category = "internal_failure"
 
-    def __init__(self, message: str, *, command: str, exit_code: int, stdout: str = "",
-                 stderr: str = "") -> None:
+    def __init__(
+        self, message: str, *, command: str, exit_code: int, stdout: str = "", stderr: str = ""
+    ) -> None:
         super().__init__(message, exit_code=exit_code)
         self.command = command
         self.stdout = stdout

@@ -57,7 +57,9 @@ class GateEvalResult(msgspec.Struct, frozen=True, kw_only=True):
         return self.ok and self.verdict == "allow"
 
     @classmethod
-    def from_payload(cls, payload: Mapping[str, Any], *, exit_code: int | None = None) -> GateEvalResult:
+    def from_payload(
+        cls, payload: Mapping[str, Any], *, exit_code: int | None = None
+    ) -> GateEvalResult:
         """From ``gate eval --json`` output or an ``mcp serve`` evaluate response."""
         verdict = str(payload.get("verdict") or "")
         matched = payload.get("matched_rule") or ""

@@ -73,7 +73,9 @@ class RunSession:
         self.out_dir = out_dir
         self.capture_mode = capture_mode
         # Raw payloads land in the pack only when both are asked for (serve_sdk.md §4).
-        self.effective_mode = "raw" if capture_mode == "raw" and include_raw_payload else "reference"
+        self.effective_mode = (
+            "raw" if capture_mode == "raw" and include_raw_payload else "reference"
+        )
         self.trace_dir = trace_dir or os.path.join(out_dir, "traces")
         self.sign_key = sign_key
         env = host_env()
