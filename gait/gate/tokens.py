@@ -9,7 +9,6 @@ than raising: a bad token is an input to the decision, not a crash.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -254,10 +253,10 @@ def read_token(path: str) -> dict[str, Any]:
         data = Path(path).read_bytes()
     except OSError as err:
         raise InvalidInput(f"read token {path}: {err.strerror or err}") from err
-    try:
-        value = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as err:
-        raise InvalidInput(f"parse token {path}: {err}") from err
+    from gait.safejson import loads
+
+    # repeated keys, huge integers and deep nesting are rejected, naming the file
+    value = loads(data, f"parse token {path}")
     if not isinstance(value, dict):
         raise InvalidInput(f"parse token {path}: token must be a JSON object")
     return value
