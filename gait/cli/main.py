@@ -15,6 +15,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "approve": ("gait.cli.approve:command", "Mint a signed approval token for one intent."),
     "delegate": ("gait.cli.delegate:group", "Mint and verify signed delegation tokens."),
     "demo": ("gait.cli.demo:command", "Record and verify a demo runpack, offline."),
+    "doctor": ("gait.cli.doctor:command", "Check the environment and say how to fix problems."),
     "gate": ("gait.cli.gate:group", "Evaluate a tool-call intent against a policy."),
     "guard": ("gait.cli.guard:group", "Build and verify signed evidence packs."),
     "incident": ("gait.cli.incident:group", "Package a run with the evidence around it in time."),

@@ -1,0 +1,170 @@
+"""End-to-end: evidence commands as a user runs them (doctor, docs examples, next= hints)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+
+def _cli(*args: str) -> tuple[int, str]:
+    from gait.cli.main import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        code = main(list(args))
+    return code, out.getvalue()
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "home"
+    home.mkdir()
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(work)
+    return work
+
+
+# ---------------------------------------------------------------- doctor
+def test_doctor_fresh_directory_warns_with_fixes(workdir: Path) -> None:
+    code, out = _cli("doctor", "--json")
+    result = json.loads(out)
+    assert code == 0 and result["ok"] is True
+    assert result["schema_id"] == "gait.doctor.result" and result["status"] == "warn"
+    names = [c["name"] for c in result["checks"]]
+    assert names[:10] == [
+        "workdir",
+        "output_dir",
+        "job_runtime_durability",
+        "temp_dir",
+        "registry_cache",
+        "gate_rate_limit_lock",
+        "onboarding_binary",
+        "key_source_ambiguity",
+        "key_permissions",
+        "key_config",
+    ]
+    by_name = {c["name"]: c for c in result["checks"]}
+    assert by_name["output_dir"]["status"] == "warn"
+    assert "mkdir -p gait-out" in result["fix_commands"]
+    assert "mkdir -p ~/.gait/registry" in result["fix_commands"]
+    assert result["summary"].startswith("doctor: onboarding_mode=installed_binary status=warn")
+
+
+def test_doctor_passes_once_fixed(workdir: Path) -> None:
+    (workdir / "gait-out").mkdir()
+    (Path(os.environ["HOME"]) / ".gait" / "registry").mkdir(parents=True)
+    code, out = _cli("doctor", "--json")
+    by_name = {c["name"]: c["status"] for c in json.loads(out)["checks"]}
+    assert code == 0
+    assert by_name["output_dir"] == by_name["registry_cache"] == "pass"
+
+
+def test_doctor_stale_lock_and_divergent_job_state(workdir: Path) -> None:
+    out_dir = workdir / "gait-out"
+    (out_dir / "jobs" / "job_a").mkdir(parents=True)
+    (out_dir / "jobs" / "job_a" / "state.json").write_text("{torn")
+    lock = out_dir / "gate_rate_limits.json.lock"
+    lock.write_text("{}")
+    os.utime(lock, (1, 1))
+    code, out = _cli("doctor", "--json")
+    by_name = {c["name"]: c for c in json.loads(out)["checks"]}
+    assert code == 0
+    assert by_name["job_runtime_durability"]["status"] == "fail"
+    assert by_name["gate_rate_limit_lock"]["status"] == "warn"
+    assert by_name["gate_rate_limit_lock"]["fix_command"] == f"rm -f {lock.relative_to(workdir)}"
+
+
+def test_doctor_key_checks(workdir: Path) -> None:
+    code, out = _cli("doctor", "--key-mode", "prod", "--json")
+    by_name = {c["name"]: c for c in json.loads(out)["checks"]}
+    assert code == 0 and by_name["key_config"]["status"] == "fail"
+    assert _cli("keys", "init", "--out-dir", "keys", "--json")[0] == 0
+    os.chmod("keys/gait_private.key", 0o644)
+    code, out = _cli(
+        "doctor",
+        "--key-mode",
+        "prod",
+        "--private-key",
+        "keys/gait_private.key",
+        "--public-key",
+        "keys/gait_public.key",
+        "--json",
+    )
+    by_name = {c["name"]: c for c in json.loads(out)["checks"]}
+    assert by_name["key_config"]["status"] == "pass"
+    assert by_name["key_permissions"]["status"] == "warn"
+    code, out = _cli("doctor", "--private-key", "a", "--private-key-env", "B", "--json")
+    by_name = {c["name"]: c for c in json.loads(out)["checks"]}
+    assert by_name["key_source_ambiguity"]["status"] == "fail"
+
+
+PROD_CONFIG = """\
+gate:
+  profile: oss-prod
+  key_mode: prod
+  context_evidence_mode: required
+retention:
+  trace_ttl: 168h
+mcp_serve:
+  listen: 127.0.0.1:8787
+  http_verdict_status: strict
+"""
+
+
+def test_doctor_production_readiness(workdir: Path) -> None:
+    (workdir / "gait-out").mkdir()
+    code, out = _cli("doctor", "--production-readiness", "--json")
+    result = json.loads(out)
+    assert code == 2 and result["ok"] is False and result["status"] == "fail"
+    (workdir / ".gait").mkdir()
+    (workdir / ".gait" / "config.yaml").write_text(PROD_CONFIG)
+    code, out = _cli("doctor", "--production-readiness", "--json")
+    result = json.loads(out)
+    scoped = [c["name"] for c in result["checks"] if c["scope"] == "production_readiness"]
+    assert scoped == [
+        "production_readiness_config",
+        "production_profile",
+        "production_key_mode",
+        "production_context_strictness",
+        "production_retention",
+        "production_service_boundary",
+    ]
+    assert all(
+        c["status"] == "pass" for c in result["checks"] if c["scope"] == "production_readiness"
+    )
+    assert code == 0
+    (workdir / ".gait" / "config.yaml").write_text(
+        PROD_CONFIG.replace("168h", "a week").replace("strict", "compat")
+    )
+    code, out = _cli("doctor", "--production-readiness", "--json")
+    by_name = {c["name"]: c["status"] for c in json.loads(out)["checks"]}
+    assert code == 2
+    assert by_name["production_retention"] == by_name["production_service_boundary"] == "fail"
+
+
+def test_doctor_non_fixable_exits_7(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gait.cli.doctor as doctor
+    from gait.cli.doctor import Check
+
+    monkeypatch.setattr(
+        doctor, "check_temp_dir", lambda: Check("temp_dir", "universal", "fail", "x", "", True)
+    )
+    code, out = _cli("doctor", "--json")
+    assert code == 7 and json.loads(out)["non_fixable"] is True
+
+
+def test_doctor_text_summary_first(workdir: Path) -> None:
+    code, out = _cli("doctor", "--summary")
+    lines = out.splitlines()
+    assert code == 0 and len(lines) == 1
+    assert lines[0].startswith("doctor: onboarding_mode=installed_binary status=warn failed=0 ")
+    code, out = _cli("doctor")
+    assert out.splitlines()[0] == lines[0]
+    assert "[warn] output_dir: gait-out does not exist yet (fix: mkdir -p gait-out)" in out
