@@ -70,8 +70,14 @@ async def _read_body(request: Request, limit: int, timeout: float) -> bytes:
     return b"".join(chunks)
 
 
-def create_app(service: DecisionService) -> Starlette:
-    """Build the app around one long-lived service (policy and key already loaded)."""
+def create_app(
+    service: DecisionService, *, on_started: Callable[[], None] | None = None
+) -> Starlette:
+    """Build the app around one long-lived service (policy and key already loaded).
+
+    ``on_started`` runs once start-up is complete (SIGHUP handler and file watcher
+    installed), so a "ready" line printed from it is true when a client reads it.
+    """
     import anyio
     import anyio.to_thread
 
@@ -153,6 +159,8 @@ def create_app(service: DecisionService) -> Starlette:
                 await reload(False)
 
         watcher = loop.create_task(watch()) if cfg.reload_interval > 0 else None
+        if on_started is not None:
+            on_started()
         try:
             yield
         finally:

@@ -10,6 +10,7 @@ leaves a half-written trace. SIGHUP reloads the policy.
 from __future__ import annotations
 
 import importlib.util
+import signal
 import socket
 from collections.abc import Callable
 
@@ -75,10 +76,15 @@ def run_server(
 
     from gait.serve.app import create_app
 
+    hup = getattr(signal, "SIGHUP", None)
+    if hup is not None:
+        # Until the app installs its reload handler, a SIGHUP must not kill the server.
+        signal.signal(hup, signal.SIG_IGN)
     make_dirs(config)
     service = service or DecisionService(config)
-    app = create_app(service)
     sock = bind_socket(config.listen)
+    address = bound_address(sock)
+    app = create_app(service, on_started=(lambda: on_ready(address)) if on_ready else None)
     uv_config = uvicorn.Config(
         app,
         loop="uvloop" if _pick("uvloop") else "asyncio",
@@ -93,9 +99,7 @@ def run_server(
         proxy_headers=False,
     )
     server = _draining_server_class()(uv_config)
-    sock.listen(2048)  # connections queue from now on, before the ready line is printed
-    if on_ready is not None:
-        on_ready(bound_address(sock))
+    sock.listen(2048)  # connections queue from now on; uvicorn accepts them once started
     try:
         server.run(sockets=[sock])
     finally:
