@@ -82,6 +82,11 @@ def _passthrough(fn: Any) -> Any:
 @click.option("--simulate", is_flag=True, help="Report what would happen; never enforce.")
 @click.option("--approval-token-ref", default="", help="Free-text reference recorded in the trace.")
 @click.option("--no-config", is_flag=True, help="Ignore .gait/config.yaml.")
+@click.option(
+    "--trust-project-keys",
+    is_flag=True,
+    help="Use approval/delegation keys named in a project config file (off: such keys are refused).",
+)
 @click.option("--why", is_flag=True, help="Show why each rule row did or did not match.")
 @click.option(
     "--explain", "explain_flag", is_flag=True, help="Same as --why when inputs are given."
@@ -101,7 +106,10 @@ def eval_(args: tuple[str, ...], json: bool, **opts: Any) -> Outcome:
     if not opts["no_config"]:
         from gait.gate.config import load_gate_defaults
 
-        defaults = load_gate_defaults(opts.get("config"))
+        given = frozenset(k for k, v in opts.items() if isinstance(v, str) and v.strip())
+        defaults = load_gate_defaults(
+            opts.get("config"), trust_project_keys=opts["trust_project_keys"], given=given
+        )
         builtin = {"profile": "standard", "key_mode": "dev"}
         for name, value in defaults.items():
             current = opts.get(name)

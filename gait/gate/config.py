@@ -2,10 +2,17 @@
 
 Values only fill flags the user left empty. A missing default file is fine; a
 missing explicit file is an error.
+
+Keys that decide whether an approval, delegation or script is trusted are never
+taken silently from a file someone else could have planted (issue 11 A2): from
+the working-directory default file, or from any file not owned by this user or
+writable by others, they are used only with ``trust_project_keys``.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -37,14 +44,54 @@ GATE_KEYS = {
 }
 
 
-def load_gate_defaults(path: str | None) -> dict[str, str]:
-    """The ``gate:`` map of the config file as option name → string value."""
+# options that choose a trust anchor (a key that verifies approvals, delegations or scripts)
+TRUST_ANCHOR_OPTIONS = frozenset(
+    {
+        "approval_public_key",
+        "approval_public_key_env",
+        "approval_private_key",
+        "approval_private_key_env",
+        "delegation_public_key",
+        "delegation_public_key_env",
+        "approved_script_public_key",
+        "approved_script_public_key_env",
+    }
+)
+
+
+def _privately_owned(target: Path) -> bool:
+    """Owned by this user and writable by no one else (the file and its folder)."""
+    if not hasattr(os, "geteuid"):
+        return False
+    uid = os.geteuid()
+    for item in (target, target.resolve().parent):
+        try:
+            info = item.stat()
+        except OSError:
+            return False
+        if info.st_uid != uid or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            return False
+    return True
+
+
+def load_gate_defaults(
+    path: str | None, *, trust_project_keys: bool = False, given: frozenset[str] = frozenset()
+) -> dict[str, str]:
+    """The ``gate:`` map of the config file as option name → string value.
+
+    Raises :class:`InvalidInput` when an untrusted file (the working-directory
+    default, or one another user could write) names a trust anchor and
+    ``trust_project_keys`` is false. Options in ``given`` (set by the user's own
+    flags, which win anyway) are not checked.
+    """
     explicit = bool(path and path.strip())
     target = Path(path.strip() if explicit and path else DEFAULT_CONFIG)
     if not target.exists():
         if explicit:
             raise InvalidInput(f"config file not found: {target}")
         return {}
+    if not target.is_file():
+        raise InvalidInput(f"read config {target}: not a regular file")
     try:
         import yaml
 
@@ -73,4 +120,13 @@ def load_gate_defaults(path: str | None) -> dict[str, str]:
         raise InvalidInput(f"parse config {target}: state must be a string")
     if state and state.strip() and "state" not in out:
         out["state"] = state.strip()
+    anchors = sorted((TRUST_ANCHOR_OPTIONS & out.keys()) - given)
+    if anchors and not trust_project_keys and (not explicit or not _privately_owned(target)):
+        why = "is a project file" if not explicit else "is not yours alone to write"
+        raise InvalidInput(
+            f"config {target} names {', '.join('gate.' + a for a in anchors)}, but {why}; "
+            "keys that verify approvals are not taken from it unless you pass "
+            "--trust-project-keys (or give the key with its own flag or environment variable)",
+            details={"config": str(target), "keys": anchors},
+        )
     return out
