@@ -162,7 +162,8 @@ class Gateway:
             return refusal(error_payload(name, message, code="internal_failure"))
         self.log(
             f"tool={name} verdict={result.verdict} "
-            f"reasons={','.join(result.reason_codes) or '-'} trace={result.trace_path}"
+            f"reasons={','.join(result.reason_codes) or '-'} "
+            f"rule={result.decision.matched_rule or '-'} trace={result.trace_path}"
         )
         if result.verdict != "allow":
             return refusal(payload)
