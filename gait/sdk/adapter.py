@@ -143,7 +143,8 @@ class ToolAdapter:
                 intent_id, session_trace = session.reserve()
             except Exception as err:  # e.g. the session is already finalized
                 return Attempt(intent, GateEvalResult.failure(err), None, "")
-            trace_out = trace_out or session_trace
+            if not isinstance(self._gate, HttpGate):  # a server writes traces in its own dir
+                trace_out = trace_out or session_trace
         try:
             request = intent_request(intent)
             decision = self.gate_intent(
