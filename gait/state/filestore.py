@@ -208,20 +208,29 @@ class FileStore(StateStore):
         return [line for line in text.splitlines() if line.strip()]
 
     def journal_append(self, session_id: str, entry: Mapping[str, Any]) -> int:
-        line = json.dumps(dict(entry), sort_keys=True, separators=(",", ":"))
+        # One O_APPEND write under the lock per entry (readers take the lock too); the
+        # file is compacted to the newest JOURNAL_MAX entries once it holds twice that.
+        line = json.dumps(dict(entry), sort_keys=True, separators=(",", ":")) + "\n"
         path = self.journal_path(session_id)
         with self._lock():
-            lines = [*self._journal_lines(path), line][-JOURNAL_MAX:]
             path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(path, ("\n".join(lines) + "\n").encode())
-            return len(lines)
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, line.encode())
+            finally:
+                os.close(fd)
+            lines = self._journal_lines(path)
+            if len(lines) >= 2 * JOURNAL_MAX:
+                lines = lines[-JOURNAL_MAX:]
+                atomic_write(path, ("\n".join(lines) + "\n").encode())
+            return min(len(lines), JOURNAL_MAX)
 
     def journal_read(self, session_id: str, limit: int = 50) -> list[dict[str, Any]]:
         if limit <= 0:
             return []
         path = self.journal_path(session_id)
         with self._lock():
-            lines = self._journal_lines(path)[-limit:]
+            lines = self._journal_lines(path)[-min(limit, JOURNAL_MAX) :]
         out: list[dict[str, Any]] = []
         for line in lines:
             try:

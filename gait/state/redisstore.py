@@ -60,6 +60,32 @@ return used
 """
 
 T = TypeVar("T")
+_PREFIX_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
+
+
+def _split_prefix(url: str, default: str) -> tuple[str, str]:
+    """Take our own ``key_prefix`` query parameter out of the URL (redis-py does not know it).
+
+    Several gait deployments can share one Redis with distinct prefixes.
+    """
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    from gait.errors import InvalidInput
+
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    prefix = default
+    rest = []
+    for name, value in query:
+        if name == "key_prefix":
+            if not value or not set(value) <= _PREFIX_CHARS:
+                raise InvalidInput(
+                    f"invalid state URL {redact_url(url)}: key_prefix must be letters, digits, _ - ."
+                )
+            prefix = value
+        else:
+            rest.append((name, value))
+    return urlunsplit(parts._replace(query=urlencode(rest))), prefix
 
 
 class RedisStore(StateStore):
@@ -70,6 +96,7 @@ class RedisStore(StateStore):
         from redis.backoff import NoBackoff
         from redis.retry import Retry
 
+        url, prefix = _split_prefix(url, prefix)
         self._url = url
         self._prefix = prefix
         self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
