@@ -1,0 +1,268 @@
+"""One intent, every surface, one decision.
+
+Each case is a call written two ways: the intent file ``gate eval`` reads and
+the tool-call payload an agent runtime sends. Every surface must report the
+same verdict, reason codes, violations, matched rule and digests as
+``gate eval`` does for the intent.
+
+Adding a surface (``mcp serve``, ``mcp wrap``, the SDK, ...): write a function
+``(case, workdir) -> Observed`` that sends ``case.call`` (with
+``case.adapter``) or ``case.intent`` through that surface against
+``case.policy``, and register it with ``@surface("name")``. The
+parametrization picks it up for every case.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples" / "policy"
+HIGH = str(EXAMPLES / "base_high_risk.yaml")
+LOW = str(EXAMPLES / "base_low_risk.yaml")
+DEFAULT_CONTEXT = {"identity": "mcp-proxy", "workspace": ".", "risk_class": "high"}
+
+
+class Observed(NamedTuple):
+    """What every surface must agree on."""
+
+    verdict: str
+    reason_codes: tuple[str, ...]
+    violations: tuple[str, ...]
+    matched_rule: str
+    policy_digest: str
+    intent_digest: str
+
+    @classmethod
+    def of(cls, payload: dict[str, Any]) -> Observed:
+        return cls(
+            payload["verdict"],
+            tuple(payload.get("reason_codes") or ()),
+            tuple(payload.get("violations") or ()),
+            payload.get("matched_rule") or "",
+            payload["policy_digest"],
+            payload["intent_digest"],
+        )
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    policy: str
+    intent: dict[str, Any]  # the intent request for `gate eval`
+    call: dict[str, Any]  # the same call as the runtime sends it
+    verdict: str  # expected, so that all surfaces agreeing on a wrong answer still fails
+    adapter: str = "mcp"
+    tags: tuple[str, ...] = field(default=())
+
+
+def _example(name: str) -> dict[str, Any]:
+    return json.loads((EXAMPLES / "intents" / name).read_text())
+
+
+def _native(intent: dict[str, Any]) -> dict[str, Any]:
+    keys = ("args", "targets", "arg_provenance", "context", "created_at")
+    return {"name": intent["tool_name"], **{k: intent[k] for k in keys if k in intent}}
+
+
+def _example_case(name: str, verdict: str) -> Case:
+    intent = _example(f"intent_{name}.json")
+    return Case(name, HIGH, intent, _native(intent), verdict)
+
+
+SCRIPT_STEPS = [
+    {
+        "tool_name": "tool.read",
+        "args": {"path": "/workspace/a.txt"},
+        "targets": [{"kind": "path", "value": "/workspace/a.txt", "operation": "read"}],
+        "arg_provenance": [{"arg_path": "$.path", "source": "user"}],
+    },
+    {
+        "tool_name": "tool.write",
+        "args": {"path": "/workspace/b.txt"},
+        "targets": [{"kind": "path", "value": "/workspace/b.txt", "operation": "write"}],
+        "arg_provenance": [{"arg_path": "$.path", "source": "user"}],
+    },
+]
+# The runtime spells a step's tool as "name".
+SCRIPT_CALL_STEPS = [
+    {"name": s["tool_name"], **{k: v for k, v in s.items() if k != "tool_name"}}
+    for s in SCRIPT_STEPS
+]
+SCRIPT_CONTEXT = {"identity": "agent", "workspace": "/workspace", "risk_class": "high",
+                  "session_id": "s-script"}  # fmt: skip
+
+CASES = [
+    _example_case("read", "allow"),
+    _example_case("write", "require_approval"),
+    _example_case("delete", "block"),
+    _example_case("tainted_egress", "block"),
+    Case(
+        "openai-name-and-args-only",
+        LOW,
+        {"tool_name": "tool.read", "args": {"path": "/x"}, "context": DEFAULT_CONTEXT},
+        {"function": {"name": "tool.read", "arguments": '{"path": "/x"}'}},
+        "allow",
+        adapter="openai",
+    ),
+    Case(
+        "anthropic-high-risk-fails-closed",
+        HIGH,
+        {"tool_name": "tool.write", "args": {"path": "/x"}, "context": DEFAULT_CONTEXT},
+        {"type": "tool_use", "name": "tool.write", "input": {"path": "/x"}},
+        "block",
+        adapter="anthropic",
+    ),
+    Case(
+        "langchain-string-input",
+        LOW,
+        {"tool_name": "tool.search", "args": {"q": "gait"}, "context": DEFAULT_CONTEXT},
+        {"tool": "tool.search", "tool_input": '{"q": "gait"}'},
+        "allow",
+        adapter="langchain",
+    ),
+    Case(
+        "claude-code-bash",
+        LOW,
+        {
+            "tool_name": "tool.exec",
+            "args": {"command": "rm -rf build"},
+            "targets": [{"kind": "other", "value": "rm -rf build", "operation": "execute"}],
+            "context": {
+                **DEFAULT_CONTEXT,
+                "session_id": "cc-1",
+                "auth_context": {"hook_event_name": "PreToolUse", "adapter": "claude_code"},
+            },
+        },
+        {
+            "session_id": "cc-1",
+            "hook_event_name": "PreToolUse",
+            "tool_name": "Bash",
+            "tool_input": {"command": "rm -rf build"},
+        },
+        "require_approval",
+        adapter="claude_code",
+    ),
+    Case(
+        "script",
+        HIGH,
+        {"tool_name": "script", "script": {"steps": SCRIPT_STEPS}, "context": SCRIPT_CONTEXT},
+        {"script": {"steps": SCRIPT_CALL_STEPS}, "context": SCRIPT_CONTEXT},
+        "require_approval",
+    ),
+]
+
+
+# --- surfaces ---------------------------------------------------------------
+
+SURFACES: dict[str, Callable[[Case, Path], Observed]] = {}
+
+
+def surface(
+    name: str,
+) -> Callable[[Callable[[Case, Path], Observed]], Callable[[Case, Path], Observed]]:
+    def register(fn: Callable[[Case, Path], Observed]) -> Callable[[Case, Path], Observed]:
+        SURFACES[name] = fn
+        return fn
+
+    return register
+
+
+def gait_cli(*args: str, cwd: Path, stdin: str | None = None) -> dict[str, Any]:
+    exe = shutil.which("gait", path=str(Path(sys.executable).parent)) or shutil.which("gait")
+    base = [exe] if exe else [sys.executable, "-m", "gait.cli.main"]
+    proc = subprocess.run(
+        [*base, *args, "--json"],
+        cwd=cwd,
+        env={**os.environ, "HOME": str(cwd)},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode in (0, 3, 4), (args, proc.stdout, proc.stderr)
+    payload = json.loads(proc.stdout)
+    expected_code = {"block": 3, "require_approval": 4}.get(payload["verdict"], 0)
+    assert proc.returncode == expected_code, (args, payload)
+    return payload
+
+
+def gate_eval(case: Case, work: Path) -> Observed:
+    path = work / "intent.json"
+    path.write_text(json.dumps(case.intent))
+    return Observed.of(
+        gait_cli("gate", "eval", "--policy", case.policy, "--intent", str(path), cwd=work)
+    )
+
+
+@surface("mcp proxy")
+def mcp_proxy_cli(case: Case, work: Path) -> Observed:
+    path = work / "call.json"
+    path.write_text(json.dumps(case.call))
+    payload = gait_cli("mcp", "proxy", case.policy, str(path), "--adapter", case.adapter, cwd=work)
+    assert payload["executed"] is False
+    return Observed.of(payload)
+
+
+@surface("mcp bridge (stdin)")
+def mcp_bridge_stdin(case: Case, work: Path) -> Observed:
+    payload = gait_cli(
+        "mcp", "bridge", "--policy", case.policy, "--call", "-", "--adapter", case.adapter,
+        cwd=work, stdin=json.dumps(case.call),
+    )  # fmt: skip
+    return Observed.of(payload)
+
+
+@surface("gait.mcp library")
+def mcp_library(case: Case, work: Path) -> Observed:
+    from gait.gate import Gate, GateOptions
+    from gait.mcp import decode_tool_call, evaluate_call
+
+    gate = Gate.from_policy_file(case.policy, GateOptions(state=str(work / "state.json")))
+    call = decode_tool_call(json.dumps(case.call), adapter=case.adapter)
+    result = evaluate_call(gate, call, trace_path=str(work / "lib_trace.json"))
+    close = getattr(gate, "close", None)
+    if close is not None:
+        close()
+    payload = result.payload()
+    assert result.exit_code == {"block": 3, "require_approval": 4}.get(payload["verdict"], 0)
+    return Observed.of(payload)
+
+
+# --- the test -------------------------------------------------------------------
+
+_BASELINE: dict[str, Observed] = {}
+
+
+def baseline(case: Case, tmp_path_factory: pytest.TempPathFactory) -> Observed:
+    """``gate eval`` on the case's intent, computed once per case."""
+    if case.name not in _BASELINE:
+        observed = gate_eval(case, tmp_path_factory.mktemp(f"gate-eval-{case.name}"))
+        assert observed.verdict == case.verdict, observed
+        _BASELINE[case.name] = observed
+    return _BASELINE[case.name]
+
+
+@pytest.mark.parametrize("surface_name", sorted(SURFACES))
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_surface_agrees_with_gate_eval(
+    case: Case,
+    surface_name: str,
+    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    expected = baseline(case, tmp_path_factory)
+    monkeypatch.chdir(tmp_path)
+    assert SURFACES[surface_name](case, tmp_path) == expected
