@@ -13,7 +13,7 @@ DEFAULT_CREATED_AT = "1980-01-01T00:00:00Z"
 
 
 class StepVerdict:
-    __slots__ = ("index", "matched_rule", "reason_codes", "tool_name", "verdict", "violations")
+    __slots__ = ("index", "matched_rules", "reason_codes", "tool_name", "verdict", "violations")
 
     def __init__(
         self,
@@ -22,14 +22,19 @@ class StepVerdict:
         verdict: str,
         reason_codes: tuple[str, ...],
         violations: tuple[str, ...],
-        matched_rule: str,
+        matched_rules: tuple[str, ...],
     ) -> None:
         self.index = index
         self.tool_name = tool_name
         self.verdict = verdict
         self.reason_codes = reason_codes
         self.violations = violations
-        self.matched_rule = matched_rule
+        self.matched_rules = matched_rules
+
+    @property
+    def matched_rule(self) -> str:
+        """The deciding rule names joined with ``,`` (for rendering only)."""
+        return ",".join(self.matched_rules)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -56,7 +61,7 @@ class Decision(msgspec.Struct, gc=False, repr_omit_defaults=True):
     verdict: str
     reason_codes: tuple[str, ...]
     violations: tuple[str, ...]
-    matched_rule: str
+    matched_rules: tuple[str, ...]
     policy_digest: str
     intent: Intent | None
     min_approvals: int = 0
@@ -72,6 +77,12 @@ class Decision(msgspec.Struct, gc=False, repr_omit_defaults=True):
     step_verdicts: tuple[StepVerdict, ...] = ()
     composite_risk_class: str = ""
     digest_cache: str = ""
+
+    @property
+    def matched_rule(self) -> str:
+        """The deciding rule names joined with ``,`` (for rendering only: a rule
+        name may itself contain a comma, so code reads :attr:`matched_rules`)."""
+        return ",".join(self.matched_rules)
 
     @property
     def intent_digest(self) -> str:

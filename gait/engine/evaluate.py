@@ -83,7 +83,7 @@ def evaluate(
                     verdict="block",
                     reason_codes=("fail_closed_intent_invalid",),
                     violations=("intent_not_evaluable",),
-                    matched_rule="",
+                    matched_rules=(),
                     policy_digest=ir.policy_digest,
                     intent=None,
                 )
@@ -99,7 +99,7 @@ def evaluate(
             verdict="block",
             reason_codes=blocked[0],
             violations=blocked[1],
-            matched_rule="",
+            matched_rules=(),
             policy_digest=ir.policy_digest,
             intent=intent,
         )
@@ -391,7 +391,7 @@ def _static_fields(row: Row) -> dict[str, Any] | None:
         "verdict": row.effect,
         "reason_codes": tuple(sorted(set(row.reasons) - {""})),
         "violations": tuple(sorted(set(row.violations) - {""})),
-        "matched_rule": row.name,
+        "matched_rules": (row.name,),
         "min_approvals": (row.min_approvals or 1) if approval else 0,
         "require_distinct_approvers": row.require_distinct_approvers and approval,
         "require_broker_credential": row.require_broker_credential,
@@ -404,7 +404,7 @@ def _static_fields(row: Row) -> dict[str, Any] | None:
     }
     # only non-default values: keyword arguments are the expensive part of construction
     return {
-        k: v for k, v in fields.items() if v or k in ("reason_codes", "violations", "matched_rule")
+        k: v for k, v in fields.items() if v or k in ("reason_codes", "violations", "matched_rules")
     }
 
 
@@ -420,7 +420,7 @@ def _evaluate_single(ir: PolicyIR, rt: _Runtime, intent: Intent) -> Decision:
             verdict=verdict,
             reason_codes=(f"default_{verdict}",),
             violations=(),
-            matched_rule="",
+            matched_rules=(),
             policy_digest=ir.policy_digest,
             intent=intent,
             min_approvals=1 if verdict == "require_approval" else 0,
@@ -469,7 +469,7 @@ def _merge(ir: PolicyIR, intent: Intent, outcomes: list[_RuleOutcome]) -> Decisi
         verdict=final,
         reason_codes=tuple(sorted(reasons)),
         violations=tuple(sorted(violations)),
-        matched_rule=",".join(sorted({o.row.name for o in outcomes})),
+        matched_rules=tuple(sorted({o.row.name for o in outcomes})),
         policy_digest=ir.policy_digest,
         intent=intent,
         min_approvals=min_approvals,
@@ -518,7 +518,7 @@ def _evaluate_script(ir: PolicyIR, rt: _Runtime, intent: Intent) -> Decision:
         decisions.append(d)
         risks.append(_step_risk(step.targets))
         step_verdicts.append(
-            StepVerdict(i, step.tool_name, d.verdict, d.reason_codes, d.violations, d.matched_rule)
+            StepVerdict(i, step.tool_name, d.verdict, d.reason_codes, d.violations, d.matched_rules)
         )
     verdict = "allow"
     reasons: set[str] = set()
@@ -535,8 +535,7 @@ def _evaluate_script(ir: PolicyIR, rt: _Runtime, intent: Intent) -> Decision:
         verdict = most_restrictive(verdict, d.verdict)
         reasons.update(d.reason_codes)
         violations.update(d.violations)
-        if d.matched_rule:
-            matched.add(d.matched_rule)
+        matched.update(d.matched_rules)
         min_approvals = max(min_approvals, d.min_approvals)
         distinct = distinct or d.require_distinct_approvers
         broker = broker or d.require_broker_credential
@@ -566,7 +565,7 @@ def _evaluate_script(ir: PolicyIR, rt: _Runtime, intent: Intent) -> Decision:
         verdict=verdict,
         reason_codes=tuple(sorted(reasons)),
         violations=tuple(sorted(violations)),
-        matched_rule=",".join(sorted(matched)),
+        matched_rules=tuple(sorted(matched)),
         policy_digest=ir.policy_digest,
         intent=intent,
         min_approvals=min_approvals,

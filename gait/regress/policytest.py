@@ -463,9 +463,9 @@ def check_decision(decision: Decision, expect: Expectation) -> list[str]:
 
 
 def _decided_rules(decision: Decision) -> set[str]:
-    names = {n for n in decision.matched_rule.split(",") if n}
+    names = set(decision.matched_rules)
     for step in decision.step_verdicts:
-        names.update(n for n in step.matched_rule.split(",") if n)
+        names.update(step.matched_rules)
     return names
 
 
