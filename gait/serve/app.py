@@ -86,7 +86,8 @@ def create_app(
 
     async def healthz(request: Request) -> Response:
         try:
-            body = encode_json(service.health())
+            # The state probe may touch the network (Redis): keep it off the event loop.
+            body = encode_json(await anyio.to_thread.run_sync(service.health, limiter=limiter))
         except Exception as err:  # never a traceback, never a dead endpoint
             _log(f"mcp serve: internal error on /healthz: {type(err).__name__}: {err}")
             return _error(500, "internal error")

@@ -172,3 +172,22 @@ def test_pack_requests_are_refused_not_ignored(start_server):
         response = http.post("/v1/evaluate", json=call_body(emit_pack=True))
     assert response.status_code == 400
     assert response.json()["error"] == "pack emission is not supported by this server"
+
+
+def test_healthz_reports_state_health_and_degrades_without_failing(start_server):
+    server = start_server("--state", "redis://127.0.0.1:1/0")  # nothing listens on port 1
+    with client(server.url) as http:
+        response = http.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["ok"] is True and body["service"] == "gait.mcp.serve"
+    assert body["status"] == "degraded" and body["state"]["ok"] is False
+    assert "127.0.0.1:1" in body["state"]["detail"]
+
+
+def test_healthz_is_ok_with_the_default_local_state(start_server):
+    server = start_server()
+    with client(server.url) as http:
+        body = http.get("/healthz").json()
+    assert body["status"] == "ok" and body["state"]["ok"] is True
+    assert len(body["policy_digest"]) == 64

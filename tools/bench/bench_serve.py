@@ -1,0 +1,212 @@
+#!/usr/bin/env python3
+"""``gait mcp serve`` under load: p50/p99 latency and requests/s of ``POST /v1/evaluate``.
+
+Usage: python tools/bench/bench_serve.py [--requests N] [--seconds S] [--concurrency 1,16]
+       [--trace-dir DIR] [--hostile N] [--server-arg=--flag ...]
+
+Starts the real server (``gait mcp serve --listen 127.0.0.1:0``, prod signing key,
+a signed trace written per request into --trace-dir, default a fresh temporary
+directory) and drives it from a small asyncio load generator over keep-alive
+connections on 127.0.0.1. Each level stops after --requests requests or
+--seconds seconds, whichever comes first. ``--hostile N`` then sends N requests
+of random bytes (raw on the wire and as bodies), checks each got a 4xx or a
+closed connection, and that /healthz still answers.
+
+Prints numbers; asserts nothing except the hostile check (exit 1 if it fails).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+POLICY = REPO / "examples" / "policy" / "base_medium_risk.yaml"
+BODY = json.dumps(
+    {
+        "call": {
+            "name": "tool.read",
+            "args": {"path": "/repo/README.md"},
+            "targets": [{"kind": "path", "value": "/repo/README.md", "operation": "read"}],
+            "context": {"identity": "bench", "workspace": "/repo", "session_id": "s1"},
+        }
+    }
+).encode()
+
+
+def _request(path: str, body: bytes, content_type: str = "application/json") -> bytes:
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+
+
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line[:15].lower() == b"content-length:":
+            length = int(line[15:])
+    return status, await reader.readexactly(length)
+
+
+async def _worker(
+    host: str, port: int, deadline: float, budget: list[int], latencies: list[float]
+) -> None:
+    reader, writer = await asyncio.open_connection(host, port)
+    request = _request("/v1/evaluate", BODY)
+    try:
+        while budget[0] > 0 and time.perf_counter() < deadline:
+            budget[0] -= 1
+            started = time.perf_counter()
+            writer.write(request)
+            status, body = await _read_response(reader)
+            latencies.append(time.perf_counter() - started)
+            if status != 200 or b'"verdict":"allow"' not in body:
+                raise RuntimeError(f"unexpected answer {status}: {body[:200]!r}")
+    finally:
+        writer.close()
+
+
+async def _level(host: str, port: int, concurrency: int, requests: int, seconds: float) -> dict:
+    # Warm-up: connections, first-use imports, page cache.
+    await asyncio.gather(
+        *(_worker(host, port, time.perf_counter() + 5, [50], []) for _ in range(concurrency))
+    )
+    latencies: list[float] = []
+    budget = [requests]
+    started = time.perf_counter()
+    deadline = started + seconds
+    await asyncio.gather(
+        *(_worker(host, port, deadline, budget, latencies) for _ in range(concurrency))
+    )
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    q = statistics.quantiles(latencies, n=100)
+    return {
+        "concurrency": concurrency,
+        "requests": len(latencies),
+        "seconds": round(elapsed, 3),
+        "rps": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(q[49] * 1000, 3),
+        "p99_ms": round(q[98] * 1000, 3),
+    }
+
+
+async def _hostile(host: str, port: int, count: int) -> dict:
+    rng = random.Random(20261201)
+    statuses: dict[str, int] = {}
+
+    def note(key: str) -> None:
+        statuses[key] = statuses.get(key, 0) + 1
+
+    for i in range(count):
+        junk = rng.randbytes(rng.randint(1, 800))
+        payload = junk if i % 2 == 0 else _request("/v1/evaluate", junk)
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            writer.write(payload)
+            await writer.drain()
+            try:
+                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+                note(head[9:12].decode())
+            except (asyncio.IncompleteReadError, ConnectionError):
+                note("closed")
+        finally:
+            writer.close()
+    reader, writer = await asyncio.open_connection(host, port)
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    status, _ = await _read_response(reader)
+    writer.close()
+    ok = status == 200 and all(k == "closed" or k.startswith("4") for k in statuses)
+    return {"hostile_requests": count, "statuses": statuses, "healthz": status, "ok": ok}
+
+
+def _start_server(
+    trace_dir: str, key_path: str, extra: list[str], log
+) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gait.cli.main",
+            "mcp",
+            "serve",
+            "--json",
+            "--policy",
+            str(POLICY),
+            "--listen",
+            "127.0.0.1:0",
+            "--trace-dir",
+            trace_dir,
+            "--key-mode",
+            "prod",
+            "--private-key",
+            key_path,
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=log,
+    )
+    box: list[bytes] = []
+    reader = threading.Thread(target=lambda: box.append(proc.stdout.readline()), daemon=True)
+    reader.start()
+    reader.join(60)
+    if not box or not box[0]:
+        proc.kill()
+        raise SystemExit("server did not start")
+    return proc, json.loads(box[0])["listen"]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=5000, help="Requests per level (cap).")
+    parser.add_argument("--seconds", type=float, default=10.0, help="Seconds per level (cap).")
+    parser.add_argument("--concurrency", default="1,16", help="Comma-separated connection counts.")
+    parser.add_argument("--trace-dir", default="", help="Trace directory (default: a temp dir).")
+    parser.add_argument("--hostile", type=int, default=0, help="Random-bytes requests to send.")
+    parser.add_argument("--server-arg", action="append", default=[], help="Extra serve flag.")
+    args = parser.parse_args()
+
+    from gait.signing import generate_keypair, write_private_key
+
+    with tempfile.TemporaryDirectory(prefix="gait-bench-serve-") as tmp:
+        key_path = os.path.join(tmp, "bench.key")
+        write_private_key(key_path, generate_keypair())
+        trace_dir = args.trace_dir or os.path.join(tmp, "traces")
+        with open(os.path.join(tmp, "server.log"), "wb") as log:
+            proc, listen = _start_server(trace_dir, key_path, args.server_arg, log)
+            host, port = listen.rsplit(":", 1)
+            try:
+                for level in [int(c) for c in args.concurrency.split(",") if c.strip()]:
+                    result = asyncio.run(
+                        _level(host, int(port), level, args.requests, args.seconds)
+                    )
+                    print(json.dumps(result, sort_keys=True))
+                if args.hostile:
+                    report = asyncio.run(_hostile(host, int(port), args.hostile))
+                    print(json.dumps(report, sort_keys=True))
+                    if not report["ok"]:
+                        return 1
+            finally:
+                proc.terminate()
+                proc.wait(30)
+        log_text = Path(tmp, "server.log").read_text(errors="replace")
+        traces = len(os.listdir(trace_dir))
+        print(json.dumps({"traces_written": traces, "traceback_in_log": "Traceback" in log_text}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
