@@ -40,4 +40,5 @@ def test_script_steps_carry_tuples(compile_yaml) -> None:
     d = evaluate(compiled, intent)
     assert d.matched_rules == ("reads,writes",)
     assert d.step_verdicts[0].matched_rules == ("reads,writes",)
-    assert rule_coverage(compiled, [d])[0][0].hits == 1
+    hits = {r.name: r.hits for r in rule_coverage(compiled, [d])[0]}
+    assert hits["reads,writes"] == 1
