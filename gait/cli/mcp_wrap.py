@@ -8,7 +8,7 @@ import click
 
 from gait.cli.base import Exit, Outcome, gait_command
 from gait.cli.mcp import group
-from gait.errors import InvalidInput
+from gait.errors import GaitError, InvalidInput
 
 _SERVER_ARGV = "gait.mcp_wrap.server"
 
@@ -98,6 +98,10 @@ def _wrap(args: tuple[str, ...], json: bool, **opts: Any) -> Outcome:
         if missing:
             raise InvalidInput(f"oss-prod profile requires {', '.join(missing)}")
 
+    missing = _missing_sdk()
+    if missing is not None:
+        raise missing
+
     from gait.gate import Gate, GateOptions
 
     def opt(name: str) -> str | None:
@@ -128,6 +132,21 @@ def _wrap(args: tuple[str, ...], json: bool, **opts: Any) -> Outcome:
     run_gateway(gate, config)
     # The session is over and stdout belongs to the agent's MCP client: print nothing.
     raise Exit(0)
+
+
+def _missing_sdk() -> GaitError | None:
+    """Exit 7 naming the extra to install when the MCP SDK is absent."""
+    import importlib.util
+
+    if importlib.util.find_spec("mcp") is not None:
+        return None
+    return GaitError(
+        "mcp wrap needs the official MCP Python SDK (missing dependency); install with: "
+        'pip install "gait[mcp]"',
+        exit_code=7,
+        code="dependency_missing",
+        category="dependency_missing",
+    )
 
 
 command: click.Command = _wrap
