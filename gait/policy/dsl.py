@@ -132,6 +132,94 @@ def parse_dsl(text: str, path_name: str) -> tuple[dict[str, Any], Positions]:
     return _Builder(path_name).build(tree)
 
 
+def parse_canonical_dsl(text: str) -> dict[str, Any]:
+    """Parse DSL text that :func:`render_dsl` wrote into the plain policy mapping.
+
+    The compiler's round trip: the same grammar and tables as :func:`parse_dsl`,
+    but the mapping is built while parsing and no positions are kept, since
+    rendered text has no author to point at. Any difference from the policy it
+    was rendered from is caught by the compiler's comparison, not here.
+    """
+    from gait.policy._dsl_parser import LarkError
+
+    try:
+        return _canonical_parser().parse(text)
+    except LarkError as err:
+        raise PolicyError(f"parse policy dsl (canonical): {err}") from err
+
+
+@lru_cache(maxsize=1)
+def _canonical_parser() -> Any:
+    from gait.policy._dsl_parser import Lark_StandAlone, Transformer
+
+    class Plain(Transformer):  # one method per grammar rule or alias, applied inline
+        def start(self, items: list[Any]) -> dict[str, Any]:
+            doc: dict[str, Any] = {}
+            rules = []
+            for kind, value in items:
+                if kind == "policy":
+                    doc.update(value)
+                else:
+                    rules.append(value)
+            if rules:
+                doc["rules"] = rules
+            return doc
+
+        def policy_block(self, c: list[Any]) -> tuple[str, Any]:
+            return ("policy", c[0])
+
+        def rule_block(self, c: list[Any]) -> tuple[str, Any]:
+            out: dict[str, Any] = {"name": _json_string(c[0])}
+            for key, value in c[1:-1]:
+                out[key] = value
+            out.update(c[-1])
+            return ("rule", out)
+
+        def header_priority(self, c: list[Any]) -> tuple[str, Any]:
+            return ("priority", c[0])
+
+        def header_effect(self, c: list[Any]) -> tuple[str, Any]:
+            return ("effect", str(c[0]))
+
+        def block(self, c: list[Any]) -> dict[str, Any]:
+            return dict(c)
+
+        def assign(self, c: list[Any]) -> tuple[str, Any]:
+            return (str(c[0]), c[1])
+
+        section = assign
+
+        def string(self, c: list[Any]) -> str:
+            return _json_string(c[0])
+
+        def signed_int(self, c: list[Any]) -> int:
+            return int(c[0])
+
+        def number(self, c: list[Any]) -> float:
+            return float(c[0])
+
+        def true(self, _c: list[Any]) -> bool:
+            return True
+
+        def false(self, _c: list[Any]) -> bool:
+            return False
+
+        def null(self, _c: list[Any]) -> None:
+            return None
+
+        def word(self, c: list[Any]) -> str:
+            return str(c[0])
+
+        def list(self, c: list[Any]) -> list[Any]:
+            return c
+
+    return Lark_StandAlone(transformer=Plain(), propagate_positions=False)
+
+
+def _json_string(tok: Any) -> str:
+    return json.loads(str(tok))
+
+
 class _Builder:
     """Turns the parse tree into the plain mapping (a Lark tree walk, positions kept)."""
 

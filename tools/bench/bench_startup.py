@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""One-shot command cost: wall and CPU time of whole ``gait`` processes, side by side.
+
+Usage: python tools/bench/bench_startup.py [--runs N] [--ref PATH] [--json]
+
+Runs each hot command (``policy test``, ``gate eval`` with and without
+``--trace-out``, ``verify``, ``trace verify``, ``--help``, ``version``) ``--runs``
+times in a scratch directory and prints the median wall time and the median
+CPU time (user + system of the child, which moves less than wall time on a busy
+machine). With ``--ref PATH`` the same arguments run against that binary (the
+reference implementation) and a ratio column is added; without it, our figures
+alone.
+
+Inputs are the shipped example policy and intents; the runpack comes from
+``gait demo`` and the trace from one ``gait gate eval --trace-out`` (verified with
+the prod key that signed it). Bytecode caching is on, as in an installed gait;
+a ``PYTHONDONTWRITEBYTECODE`` environment would measure recompiling instead.
+
+Prints numbers; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+POLICY = REPO / "examples" / "policy" / "base_high_risk.yaml"
+INTENT = REPO / "examples" / "policy" / "intents" / "intent_delete.json"
+
+
+def gait_command() -> list[str]:
+    search = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    found = shutil.which("gait", path=search)
+    return [found] if found else [sys.executable, "-m", "gait.cli.main"]
+
+
+def clean_env() -> dict[str, str]:
+    drop = ("PYTHONDONTWRITEBYTECODE", "GAIT_NO_CACHE", "GAIT_CACHE_DIR")
+    return {k: v for k, v in os.environ.items() if k not in drop}
+
+
+def measure(argv: list[str], cwd: Path, env: dict[str, str], runs: int) -> tuple[float, float, int]:
+    """(median wall ms, median CPU ms, exit code of the last run)."""
+    walls, cpus, code = [], [], 0
+    for _ in range(runs):
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        walls.append((time.perf_counter() - start) * 1000.0)
+        cpus.append((usage.ru_utime + usage.ru_stime) * 1000.0)
+        code = os.waitstatus_to_exitcode(status)
+        proc.returncode = code
+    return statistics.median(walls), statistics.median(cpus), code
+
+
+def scenarios(work: Path) -> dict[str, list[str]]:
+    p, i = str(POLICY), str(INTENT)
+    return {
+        "policy test": ["policy", "test", p, i, "--json"],
+        "gate eval": ["gate", "eval", "--policy", p, "--intent", i, "--json"],
+        "gate eval --trace-out": [
+            "gate",
+            "eval",
+            "--policy",
+            p,
+            "--intent",
+            i,
+            "--trace-out",
+            str(work / "bench_trace.json"),
+            "--json",
+        ],
+        "verify": ["verify", str(work / "gait-out" / "runpack_run_demo.zip"), "--json"],
+        "trace verify": [
+            "trace",
+            "verify",
+            str(work / "signed_trace.json"),
+            "--public-key",
+            str(work / "bench.pub"),
+            "--json",
+        ],
+        "--help": ["--help"],
+        "version": ["version"],
+    }
+
+
+def prepare(gait: list[str], work: Path, env: dict[str, str]) -> None:
+    """The runpack, the key pair and the signed trace the verify commands read."""
+
+    def run(*args: str) -> None:
+        subprocess.run([*gait, *args], cwd=work, env=env, capture_output=True, check=False)
+
+    run("demo")
+    run("keys", "init", "--out-dir", str(work), "--prefix", "bench")
+    run(
+        "gate",
+        "eval",
+        "--policy",
+        str(POLICY),
+        "--intent",
+        str(INTENT),
+        "--key-mode",
+        "prod",
+        "--private-key",
+        str(work / "bench_private.key"),
+        "--trace-out",
+        str(work / "signed_trace.json"),
+    )
+    pub = work / "bench_public.key"
+    if pub.exists():
+        shutil.copy(pub, work / "bench.pub")  # a stable name for the scenario
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15, help="process runs per command (median)")
+    parser.add_argument("--ref", default="", help="reference gait binary to compare with")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args()
+    gait = gait_command()
+    env = clean_env()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="gait-bench-") as tmp:
+        work = Path(tmp)
+        prepare(gait, work, env)
+        for name, argv in scenarios(work).items():
+            wall, cpu, code = measure([*gait, *argv], work, env, args.runs)
+            row = {"command": name, "wall_ms": wall, "cpu_ms": cpu, "exit": code}
+            if args.ref:
+                rwall, rcpu, rcode = measure([args.ref, *argv], work, env, args.runs)
+                row.update(ref_wall_ms=rwall, ref_cpu_ms=rcpu, ref_exit=rcode)
+            rows.append(row)
+        base_wall, base_cpu, _ = measure([sys.executable, "-c", "pass"], work, env, args.runs)
+    if args.json:
+        print(json.dumps({"python_pass_ms": base_wall, "rows": rows}, sort_keys=True))
+        return
+    print(f"python {sys.version.split()[0]}; {' '.join(gait)}; median of {args.runs} runs")
+    print(f"interpreter alone (python -c pass): wall {base_wall:.1f} ms, cpu {base_cpu:.1f} ms")
+    head = f"  {'command':<24} {'wall ms':>8} {'cpu ms':>8} {'exit':>4}"
+    if args.ref:
+        head += f" {'ref wall':>9} {'ref cpu':>8} {'ref exit':>8} {'ratio':>6}"
+    print(head)
+    for r in rows:
+        line = f"  {r['command']:<24} {r['wall_ms']:8.1f} {r['cpu_ms']:8.1f} {r['exit']:>4}"
+        if args.ref:
+            ratio = r["wall_ms"] / r["ref_wall_ms"] if r["ref_wall_ms"] else float("nan")
+            line += (
+                f" {r['ref_wall_ms']:9.1f} {r['ref_cpu_ms']:8.1f} {r['ref_exit']:>8} {ratio:6.1f}x"
+            )
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
