@@ -109,9 +109,17 @@ class ToolAdapter:
         run_id: str = "",
     ) -> GateEvalResult:
         """Decide one intent. Errors raise (the caller decides what failing means)."""
-        request = intent_request(intent)
+        request = intent if type(intent) is IntentRequest else intent_request(intent)
         trace = self.write_trace if write_trace is None else write_trace
-        if trace and not trace_out and self.trace_dir:
+        if not trace:  # the no-trace fast path: straight to the backend
+            return (self._gate or self.gate).decide(
+                request,
+                write_trace=False,
+                approval_tokens=self.approval_tokens,
+                delegation_tokens=self.delegation_tokens,
+                run_id=run_id,
+            )
+        if not trace_out and self.trace_dir:
             trace_out = _trace_name(self.trace_dir, request)
         return decide_with_paths(
             self.gate,
