@@ -17,6 +17,7 @@ overhead = SDK figure minus ``evaluate``. Prints numbers; asserts nothing.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import timeit
@@ -79,12 +80,12 @@ def main() -> None:
             return None
 
         calls: dict[str, Callable[[], Any]] = {
-            "evaluate": lambda: evaluate(compiled, intent),
-            "LocalGate.decide": lambda: gate.decide(request, write_trace=False),
-            "ToolAdapter.gate_intent": lambda: adapter.gate_intent(request),
+            "evaluate": functools.partial(evaluate, compiled, intent),
+            "LocalGate.decide": functools.partial(gate.decide, request, write_trace=False),
+            "ToolAdapter.gate_intent": functools.partial(adapter.gate_intent, request),
         }
         if verdict == "allow":
-            calls["ToolAdapter.execute"] = lambda: adapter.execute(request, noop)
+            calls["ToolAdapter.execute"] = functools.partial(adapter.execute, request, noop)
         rows = _best_us(calls, opts.number, opts.repeat)
         bare = rows.pop("evaluate")
         print(f"  {verdict:5s} evaluate()               {bare:7.2f} µs")
