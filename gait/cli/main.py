@@ -13,6 +13,7 @@ from gait.cli.output import dumps, envelope, write_line
 # name -> ("module:attr", summary). One line per command group; modules load on use.
 COMMANDS: dict[str, tuple[str, str]] = {
     "approve": ("gait.cli.approve:command", "Mint a signed approval token for one intent."),
+    "capture": ("gait.cli.session:capture_command", "Write a capture receipt for regress add."),
     "delegate": ("gait.cli.delegate:group", "Mint and verify signed delegation tokens."),
     "demo": ("gait.cli.demo:command", "Record and verify a demo runpack, offline."),
     "doctor": ("gait.cli.doctor:command", "Check the environment and say how to fix problems."),

@@ -246,3 +246,46 @@ def bootstrap(
             *ran.text_lines()[1:],
         ]
     return Outcome(payload, exit_code=0 if ran.passed else EXIT_REGRESS_FAILED, text=text)
+
+
+@gait_command(
+    group,
+    "add",
+    explain=(
+        "Add a fixture from a capture receipt, a session chain checkpoint, a run_id or a "
+        "runpack path."
+    ),
+    help="Add a regression fixture (from `gait capture` receipts, chains or runpacks).",
+)
+@click.argument("args", nargs=-1)
+@_init_options
+def add(
+    args: tuple[str, ...],
+    source: str,
+    name: str,
+    checkpoint: str,
+    force: bool,
+    policy: str,
+    policy_context: str,
+    json: bool,
+) -> Outcome:
+    from gait.regress.sources import read_capture_receipt
+
+    _no_positionals(args)
+    origin = source.strip()
+    target = origin
+    if origin.lower().endswith(".json") and os.path.isfile(origin):
+        receipt = read_capture_receipt(origin)
+        if receipt is not None:
+            if receipt.get("artifact_type") != "runpack":
+                raise InvalidInput(
+                    f"capture receipt {origin} names a {receipt.get('artifact_type')}, "
+                    "not a runpack"
+                )
+            target = str(receipt["artifact_path"])
+            checkpoint = ""
+    created = _init(target, name, checkpoint, force, policy, policy_context)
+    payload = {**created.to_json(), "source": origin}
+    text = [f"regress add ok: fixture={created.fixture_name} run_id={created.run_id}"]
+    text += created.text_lines()[1:]
+    return Outcome(payload, text=text)

@@ -416,3 +416,10 @@ def _replay_text(payload: dict[str, Any]) -> list[str]:
 
 
 __all__ = ["GaitError", "group"]
+
+# Session journals and reduce live in gait.cli.session, loaded on first use.
+group.lazy["session"] = ("gait.cli.session:group", "Append-only session journals and checkpoints.")
+group.lazy["reduce"] = (
+    "gait.cli.session:reduce_command",
+    "Cut a runpack down to one failing step.",
+)

@@ -143,7 +143,8 @@ def verify_text(payload: dict[str, Any]) -> list[str]:
     help=(
         "Verify a runpack (run_id or path) offline. Exit 0 ok, 2 integrity or signature "
         "failure, 6 unreadable input. `gait verify chain --run X [--trace t.json] [--pack p.zip]` "
-        "also verifies a signed trace and an evidence pack."
+        "also verifies a signed trace and an evidence pack; `gait verify session-chain "
+        "--chain c.json` re-checks every session checkpoint."
     ),
 )
 @click.argument("targets", nargs=-1, metavar="RUN_ID|PATH")
@@ -153,6 +154,7 @@ def verify_text(payload: dict[str, Any]) -> list[str]:
 @click.option("--run", "run_target", default=None, help="verify chain: run_id or runpack path.")
 @click.option("--trace", "trace_path", default=None, help="verify chain: signed trace file.")
 @click.option("--pack", "pack_path", default=None, help="verify chain: evidence pack zip.")
+@click.option("--chain", "chain_path", default=None, help="verify session-chain: chain JSON file.")
 def command(
     targets: tuple[str, ...],
     profile: str,
@@ -164,8 +166,19 @@ def command(
     run_target: str | None,
     trace_path: str | None,
     pack_path: str | None,
+    chain_path: str | None,
     json: bool,
 ) -> Outcome:
+    if targets and targets[0] == "session-chain":
+        return _session_chain(
+            targets[1:],
+            chain_path,
+            profile,
+            require_signature,
+            (public_key, public_key_env, private_key, private_key_env),
+        )
+    if chain_path:
+        raise InvalidInput("--chain is only valid with `gait verify session-chain`")
     if targets and targets[0] == "chain":
         return _chain(
             targets[1:],
@@ -229,4 +242,30 @@ def _chain(
         lines.append(f"trace: {'ok' if payload['trace']['ok'] else 'failed'} {trace_path}")
     if "pack" in payload:
         lines.append(f"pack: {'ok' if payload['pack']['ok'] else 'failed'} {pack_path}")
+    return Outcome(payload, 0 if ok else 2, text=lines)
+
+
+def _session_chain(
+    rest: tuple[str, ...],
+    chain_path: str | None,
+    profile: str,
+    require_signature: bool,
+    keys: tuple[str | None, str | None, str | None, str | None],
+) -> Outcome:
+    from gait.runpack.session import verify_chain
+
+    values = [v for v in (*rest, *([chain_path] if chain_path else [])) if v.strip()]
+    if len(values) != 1:
+        raise InvalidInput("expected --chain <file> or one positional chain file")
+    key, strict = load_verify_key(profile, *keys)
+    payload = verify_chain(
+        values[0].strip(), public_key=key, require_signature=require_signature or strict
+    )
+    ok = payload["ok"]
+    lines = [
+        f"verify session-chain {'ok' if ok else 'failed'}: {payload['chain_path']} "
+        f"checkpoints={payload['checkpoints_checked']}"
+    ]
+    lines += [f"linkage error: {e}" for e in payload["linkage_errors"]]
+    lines += [f"checkpoint error: {e}" for e in payload["checkpoint_errors"]]
     return Outcome(payload, 0 if ok else 2, text=lines)

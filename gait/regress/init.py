@@ -123,18 +123,33 @@ def init_fixture(
     damaged source, a bad name, a bad policy, or a fixture that exists with a
     different runpack while ``force`` is false.
     """
-    from gait.fsutil import atomic_write
-    from gait.runpack.reader import read_runpack, resolve_runpack
 
     base = Path(workdir)
     text = (source or "").strip()
     if not text:
         raise InvalidInput("missing required --from <run_id|path>")
-    if text.lower().endswith(".json"):
-        raise InvalidInput(f"session chain sources are not supported: {text}")
-    if checkpoint.strip():
-        raise InvalidInput("--checkpoint applies only to session chain sources")
-    path = resolve_runpack(text)
+    from gait.regress.sources import resolve_regress_source
+
+    ref = resolve_regress_source(text, checkpoint)
+    try:
+        return _init_from(ref, base, name, force, policy, policy_context)
+    finally:
+        ref.cleanup()
+
+
+def _init_from(
+    ref: Any,
+    base: Path,
+    name: str,
+    force: bool,
+    policy: str,
+    policy_context: dict[str, Any] | None,
+) -> InitResult:
+    from gait.fsutil import atomic_write
+    from gait.runpack.reader import read_runpack
+
+    path = ref.path
+    text = ref.origin
     full = Path(path)
     _verify_source(path)
     try:
@@ -199,6 +214,9 @@ def init_fixture(
         meta.policy = policy
     if policy_context is not None:
         meta.policy_context = dict(policy_context)
+    if ref.session_chain:
+        meta.session_chain = ref.session_chain
+        meta.checkpoint_index = ref.checkpoint_index
 
     fixture_dir.mkdir(mode=0o750, parents=True, exist_ok=True)
     atomic_write(existing_runpack, data, 0o600)
@@ -210,7 +228,7 @@ def init_fixture(
         fixture_dir=_rel(base, FIXTURES_DIR, fixture_name),
         runpack_path=_rel(base, FIXTURES_DIR, fixture_name, FIXTURE_RUNPACK),
         config_path=_rel(base, CONFIG_FILE),
-        source=path,
+        source=text if ref.temp_dir else path,
         replaced=replaced,
         policy=meta.policy,
     )

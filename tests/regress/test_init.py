@@ -122,7 +122,7 @@ def test_context_set_digest_makes_conformance_required(tmp_path: Path) -> None:
         ("run_nope", {}, "runpack not found for run_id: run_nope"),
         ("missing/pack.zip", {}, "runpack not found: missing/pack.zip"),
         ("", {}, "missing required --from"),
-        ("chain.json", {}, "session chain sources are not supported"),
+        ("chain.json", {}, "not a session chain file: chain.json"),
         ("GOOD", {"name": "Bad Name"}, "invalid fixture name: Bad Name"),
         ("GOOD", {"checkpoint": "latest"}, "only to session chain sources"),
         ("GOOD", {"policy": "nope.yaml"}, "nope.yaml"),

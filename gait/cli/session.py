@@ -1,0 +1,335 @@
+"""``gait run session start|append|status|checkpoint|compact``, ``gait run reduce`` and
+``gait capture`` (runpack.md §6.6–6.7, regress.md §5)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from gait.cli.base import GaitGroup, Outcome, gait_command
+from gait.errors import InvalidInput
+
+group = GaitGroup(
+    name="session",
+    explain="Keep an append-only journal of gated calls and checkpoint it into runpacks.",
+    help="Append-only session journals, checkpoints and compaction.",
+    context_settings={"help_option_names": ["--help", "-h"]},
+)
+
+
+def _journal(journal: str) -> str:
+    if not journal.strip():
+        raise InvalidInput("--journal is required")
+    return journal.strip()
+
+
+def _no_args(args: tuple[str, ...]) -> None:
+    if args:
+        raise InvalidInput("unexpected positional arguments")
+
+
+@gait_command(
+    group, "start", explain="Create a new session journal.", help="Start a session journal."
+)
+@click.argument("args", nargs=-1, metavar="")
+@click.option("--journal", default="", help="Journal file to create (JSONL).")
+@click.option("--session-id", default="", help="Session identifier.")
+@click.option("--run-id", default="", help="Run id; checkpoints become <run_id>_cp_NNNN.")
+def start_command(
+    args: tuple[str, ...], journal: str, session_id: str, run_id: str, json: bool
+) -> Outcome:
+    from gait import __version__
+    from gait.runpack.session import start_session
+
+    _no_args(args)
+    started = start_session(_journal(journal), session_id, run_id, producer_version=__version__)
+    payload = {
+        "ok": True,
+        "journal": started.path,
+        "session_id": started.session_id,
+        "run_id": started.run_id,
+        "created_at": started.created_at,
+    }
+    return Outcome(
+        payload,
+        text=[
+            f"session start ok: session={started.session_id} run_id={started.run_id}",
+            f"journal: {started.path}",
+        ],
+    )
+
+
+@gait_command(
+    group,
+    "append",
+    explain="Append one gated tool call (its verdict and evidence) to a session journal.",
+    help="Append an event to a session journal.",
+)
+@click.argument("args", nargs=-1, metavar="")
+@click.option("--journal", default="", help="Session journal.")
+@click.option("--tool", default="", help="Tool name of the call.")
+@click.option("--verdict", default="", help="allow|block|dry_run|require_approval.")
+@click.option("--intent-id", default="", help="Intent id (default: event_<sequence>).")
+@click.option("--trace-id", default="", help="Gate trace id.")
+@click.option("--trace-path", default="", help="Gate trace file.")
+@click.option("--intent-digest", default="", help="Intent digest.")
+@click.option("--policy-digest", default="", help="Policy digest.")
+@click.option("--reason-codes", default="", help="CSV of reason codes.")
+@click.option("--violations", default="", help="CSV of violations.")
+def append_command(
+    args: tuple[str, ...],
+    journal: str,
+    tool: str,
+    verdict: str,
+    intent_id: str,
+    trace_id: str,
+    trace_path: str,
+    intent_digest: str,
+    policy_digest: str,
+    reason_codes: str,
+    violations: str,
+    json: bool,
+) -> Outcome:
+    from gait.packs.common import split_csv
+    from gait.runpack.session import append_event
+
+    _no_args(args)
+    record = append_event(
+        _journal(journal),
+        {
+            "tool_name": tool,
+            "verdict": verdict,
+            "intent_id": intent_id,
+            "trace_id": trace_id,
+            "trace_path": trace_path,
+            "intent_digest": intent_digest,
+            "policy_digest": policy_digest,
+            "reason_codes": split_csv(reason_codes),
+            "violations": split_csv(violations),
+        },
+    )
+    payload = {
+        "ok": True,
+        "journal": journal.strip(),
+        "event": record,
+        "sequence": record["sequence"],
+    }
+    return Outcome(
+        payload,
+        text=[
+            f"session append ok: sequence={record['sequence']} tool={record['tool_name']} "
+            f"verdict={record['verdict']}"
+        ],
+    )
+
+
+@gait_command(group, "status", explain="Summarize a session journal.", help="Session status.")
+@click.argument("args", nargs=-1, metavar="")
+@click.option("--journal", default="", help="Session journal.")
+def status_command(args: tuple[str, ...], journal: str, json: bool) -> Outcome:
+    from gait.runpack.session import status
+
+    _no_args(args)
+    payload = {"ok": True, **status(_journal(journal))}
+    return Outcome(
+        payload,
+        text=[
+            f"session status: session={payload['session_id']} run_id={payload['run_id']} "
+            f"events={payload['events']} checkpoints={payload['checkpoints']} "
+            f"pending={payload['pending_events']}"
+        ],
+    )
+
+
+@gait_command(
+    group,
+    "checkpoint",
+    explain="Write the events since the last checkpoint as a runpack and extend the chain file.",
+    help="Checkpoint a session journal into a runpack.",
+)
+@click.argument("args", nargs=-1, metavar="")
+@click.option("--journal", default="", help="Session journal.")
+@click.option("--out", default="", help="Checkpoint runpack zip to write.")
+@click.option("--chain-out", default="", help="Chain file (default: <journal>_chain.json).")
+def checkpoint_command(
+    args: tuple[str, ...], journal: str, out: str, chain_out: str, json: bool
+) -> Outcome:
+    from gait.runpack.session import checkpoint
+
+    _no_args(args)
+    if not out.strip():
+        raise InvalidInput("--out is required")
+    record, chain = checkpoint(_journal(journal), out.strip(), chain_out=chain_out)
+    payload = {
+        "ok": True,
+        "journal": journal.strip(),
+        "runpack_path": out.strip(),
+        "chain_path": chain,
+        "checkpoint_index": record["checkpoint_index"],
+        "run_id": record["run_id"],
+        "manifest_digest": record["manifest_digest"],
+        "checkpoint_digest": record["checkpoint_digest"],
+        "seq_start": record["seq_start"],
+        "seq_end": record["seq_end"],
+    }
+    return Outcome(
+        payload,
+        text=[
+            f"session checkpoint ok: index={record['checkpoint_index']} run_id={record['run_id']} "
+            f"events={record['seq_start']}..{record['seq_end']}",
+            f"runpack: {out.strip()}",
+            f"chain: {chain}",
+        ],
+    )
+
+
+@gait_command(
+    group,
+    "compact",
+    explain="Drop journal events already covered by checkpoints.",
+    help="Compact a session journal.",
+)
+@click.argument("args", nargs=-1, metavar="")
+@click.option("--journal", default="", help="Session journal.")
+@click.option("--out", default="", help="Write the compacted journal here (default: in place).")
+@click.option("--dry-run", is_flag=True, help="Only report what would be dropped.")
+def compact_command(
+    args: tuple[str, ...], journal: str, out: str, dry_run: bool, json: bool
+) -> Outcome:
+    from gait.runpack.session import compact
+
+    _no_args(args)
+    payload = {"ok": True, **compact(_journal(journal), out, dry_run=dry_run)}
+    return Outcome(
+        payload,
+        text=[
+            f"session compact {'dry-run' if dry_run else 'ok'}: dropped={payload['dropped']} "
+            f"kept={payload['events_after']}"
+        ],
+    )
+
+
+@gait_command(
+    None,
+    "reduce",
+    explain="Reduce a runpack to its first intent that matches a failure predicate.",
+    help="Cut a runpack down to one failing step (missing_result or non_ok_status).",
+)
+@click.argument("args", nargs=-1, metavar="[RUN_ID|PATH]")
+@click.option("--from", "source", default=None, help="run_id or runpack path.")
+@click.option(
+    "--predicate", default="missing_result", show_default=True, help="missing_result|non_ok_status."
+)
+@click.option("--out", default="", help="Reduced runpack (default: beside the input).")
+@click.option("--report-out", default="", help="Reduce report (default: <out>.reduce_report.json).")
+def reduce_command(
+    args: tuple[str, ...], source: str | None, predicate: str, out: str, report_out: str, json: bool
+) -> Outcome:
+    from gait.cli.guard import one_target
+    from gait.runpack.reader import resolve_runpack
+    from gait.runpack.reduce import reduce_runpack
+
+    target = resolve_runpack(one_target(args, source, "--from <run_id|path>"))
+    result = reduce_runpack(target, predicate.strip(), out=out, report_out=report_out)
+    payload = {
+        "ok": True,
+        "run_id": result.run_id,
+        "source_run_id": result.report["source_run_id"],
+        "predicate": predicate.strip(),
+        "selected_intent_id": result.report["selected_intent_id"],
+        "output_path": result.out_path,
+        "report_path": result.report_path,
+    }
+    return Outcome(
+        payload,
+        text=[
+            f"run reduce ok: run_id={result.run_id} intent={payload['selected_intent_id']}",
+            f"output: {result.out_path}",
+            f"report: {result.report_path}",
+        ],
+    )
+
+
+CAPTURE_SCHEMA = "gait.capture.receipt"
+
+
+def capture_source(source: str, which: str) -> dict[str, Any]:
+    """The receipt fields for a run_id, runpack, trace file or session chain."""
+    from gait.runpack.reader import resolve_runpack
+    from gait.runpack.session import is_session_chain, resolve_checkpoint
+    from gait.runpack.verify import verify_runpack
+
+    text = source.strip()
+    if not text:
+        raise InvalidInput("missing required --from <run_id|path|trace.json|chain.json>")
+    chain_path = ""
+    if text.lower().endswith(".json"):
+        if is_session_chain(text):
+            chain_path = text
+            path, _ = resolve_checkpoint(text, which)
+        else:
+            from gait.trace import read_trace
+
+            record = read_trace(text)
+            return {
+                "artifact_type": "trace",
+                "artifact_path": text,
+                "session_chain_path": "",
+                "run_id": "",
+                "trace_id": str(record.get("trace_id") or ""),
+            }
+    else:
+        if which.strip() and which.strip() != "latest":
+            raise InvalidInput("--checkpoint applies only to session chain sources")
+        path = resolve_runpack(text)
+    report = verify_runpack(path)
+    if not report.ok:
+        raise InvalidInput(f"source runpack failed integrity checks: {path}")
+    return {
+        "artifact_type": "runpack",
+        "artifact_path": path,
+        "session_chain_path": chain_path,
+        "run_id": report.run_id,
+    }
+
+
+@gait_command(
+    None,
+    "capture",
+    explain="Write a capture receipt naming a verified runpack (or trace) for regress add.",
+    help="Capture a runpack, trace or session checkpoint into a receipt file.",
+)
+@click.argument("args", nargs=-1, metavar="")
+@click.option("--from", "source", default="", help="run_id, runpack, trace.json or chain.json.")
+@click.option(
+    "--checkpoint", default="latest", show_default=True, help="Chain checkpoint: latest or N."
+)
+@click.option("--out", default="gait-out/capture.json", show_default=True, help="Receipt file.")
+def capture_command(
+    args: tuple[str, ...], source: str, checkpoint: str, out: str, json: bool
+) -> Outcome:
+    from gait.canonical import canonical_bytes
+    from gait.packs.common import write_pack
+
+    _no_args(args)
+    fields = capture_source(source, checkpoint)
+    receipt = {
+        "schema_id": CAPTURE_SCHEMA,
+        "schema_version": "1.0.0",
+        "ok": True,
+        "from": source.strip(),
+        **{k: v for k, v in fields.items() if k != "trace_id"},
+        "output_path": out.strip(),
+    }
+    write_pack(out.strip(), canonical_bytes(receipt) + b"\n")
+    payload = {**receipt, "schema_id": CAPTURE_SCHEMA}
+    next_cmd = f"gait regress add --from {out.strip()} --json"
+    lines = [
+        f"capture ok: {fields['artifact_type']} {fields['artifact_path']}",
+        f"receipt: {out.strip()}",
+    ]
+    if fields["artifact_type"] == "runpack":
+        payload["next_commands"] = [next_cmd]
+        lines.append(f"next: {next_cmd}")
+    return Outcome(payload, text=lines)

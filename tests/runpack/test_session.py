@@ -1,0 +1,252 @@
+"""Session journals, checkpoints, chains (runpack.md §6.7), reduce (§6.6), capture/regress add."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from gait.errors import InvalidInput
+from gait.runpack.reader import read_runpack
+from gait.runpack.reduce import reduce_runpack, reduced_run_id
+from gait.runpack.session import (
+    append_event,
+    checkpoint,
+    checkpoint_digest,
+    compact,
+    read_journal,
+    resolve_checkpoint,
+    start_session,
+    status,
+    verify_chain,
+)
+
+
+@pytest.fixture
+def journal(tmp_path: Path) -> str:
+    path = str(tmp_path / "sess.jsonl")
+    start_session(path, "sess-1", "run_sess", producer_version="0.1.0", now="2026-02-05T00:00:00Z")
+    return path
+
+
+def _append(path: str, tool: str, verdict: str, n: int, **extra: object) -> dict:
+    return append_event(
+        path, {"tool_name": tool, "verdict": verdict, **extra}, now=f"2026-02-05T00:00:{n:02d}Z"
+    )
+
+
+def test_start_refuses_to_overwrite(journal: str) -> None:
+    with pytest.raises(InvalidInput, match="already exists"):
+        start_session(journal, "s", "run_x")
+
+
+def test_append_numbers_events_and_validates(journal: str) -> None:
+    assert _append(journal, "tool.search", "allow", 1)["sequence"] == 1
+    event = _append(journal, "tool.delete", "block", 2, reason_codes=["b", "a", "a"])
+    assert event["sequence"] == 2 and event["reason_codes"] == ["a", "b"]
+    with pytest.raises(InvalidInput, match="--verdict"):
+        _append(journal, "tool.x", "maybe", 3)
+    with pytest.raises(InvalidInput, match="--tool"):
+        _append(journal, " ", "allow", 3)
+    assert status(journal)["events"] == 2
+
+
+def test_concurrent_appends_never_share_a_sequence(journal: str) -> None:
+    def worker(n: int) -> None:
+        for _ in range(10):
+            append_event(journal, {"tool_name": f"tool.t{n}", "verdict": "allow"})
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    seqs = [e["sequence"] for e in read_journal(journal).events]
+    assert sorted(seqs) == list(range(1, 41))
+
+
+def test_checkpoint_writes_a_runpack_and_chain(journal: str, tmp_path: Path) -> None:
+    _append(journal, "tool.search", "allow", 1)
+    _append(journal, "tool.delete", "block", 2, violations=["destructive"])
+    record, chain_path = checkpoint(journal, str(tmp_path / "cp1.zip"))
+    assert record["run_id"] == "run_sess_cp_0001" and (record["seq_start"], record["seq_end"]) == (
+        1,
+        2,
+    )
+    assert record["checkpoint_digest"] == checkpoint_digest(record["manifest_digest"], "", 1, 1, 2)
+    assert chain_path == str(tmp_path / "sess_chain.json")
+    pack = read_runpack(tmp_path / "cp1.zip")
+    assert [i.tool_name for i in pack.intents] == ["tool.search", "tool.delete"]
+    assert [r.status for r in pack.results] == ["ok", "error"]
+    assert pack.results[1].result == {"verdict": "block", "violations": ["destructive"]}
+    assert pack.run.created_at == "2026-02-05T00:00:01Z"
+    with pytest.raises(InvalidInput, match="no new session events"):
+        checkpoint(journal, str(tmp_path / "cp_again.zip"))
+    _append(journal, "tool.fetch", "allow", 3)
+    second, _ = checkpoint(journal, str(tmp_path / "cp2.zip"))
+    assert second["prev_checkpoint_digest"] == record["checkpoint_digest"]
+    report = verify_chain(chain_path)
+    assert report["ok"] and report["checkpoints_checked"] == 2
+    path, entry = resolve_checkpoint(chain_path, "1")
+    assert Path(path) == tmp_path / "cp1.zip" and entry["checkpoint_index"] == 1
+    assert Path(resolve_checkpoint(chain_path)[0]) == tmp_path / "cp2.zip"
+
+
+def test_checkpoints_are_reproducible_from_the_journal(journal: str, tmp_path: Path) -> None:
+    _append(journal, "tool.search", "allow", 1)
+    checkpoint(journal, str(tmp_path / "a.zip"), chain_out=str(tmp_path / "a_chain.json"))
+    copy = tmp_path / "copy.jsonl"
+    lines = Path(journal).read_text().splitlines()
+    copy.write_text("\n".join(lines[:2]) + "\n")
+    checkpoint(str(copy), str(tmp_path / "b.zip"), chain_out=str(tmp_path / "b_chain.json"))
+    assert (tmp_path / "a.zip").read_bytes() == (tmp_path / "b.zip").read_bytes()
+
+
+def test_chain_tampering_is_reported(journal: str, tmp_path: Path) -> None:
+    _append(journal, "tool.search", "allow", 1)
+    _, chain_path = checkpoint(journal, str(tmp_path / "cp1.zip"))
+    _append(journal, "tool.fetch", "allow", 2)
+    checkpoint(journal, str(tmp_path / "cp2.zip"))
+    chain = json.loads(Path(chain_path).read_text())
+    chain["checkpoints"][1]["prev_checkpoint_digest"] = "0" * 64
+    Path(chain_path).write_text(json.dumps(chain))
+    report = verify_chain(chain_path)
+    assert not report["ok"] and any("prev_checkpoint_digest" in e for e in report["linkage_errors"])
+    data = bytearray((tmp_path / "cp1.zip").read_bytes())
+    data[60] ^= 0xFF
+    (tmp_path / "cp1.zip").write_bytes(bytes(data))
+    report = verify_chain(chain_path)
+    assert report["checkpoint_errors"] and "checkpoint 1" in report["checkpoint_errors"][0]
+
+
+def test_compact_drops_checkpointed_events(journal: str, tmp_path: Path) -> None:
+    _append(journal, "tool.a", "allow", 1)
+    _append(journal, "tool.b", "allow", 2)
+    checkpoint(journal, str(tmp_path / "cp1.zip"))
+    _append(journal, "tool.c", "allow", 3)
+    dry = compact(journal, dry_run=True)
+    assert dry["dropped"] == 2 and len(read_journal(journal).events) == 3
+    compact(journal)
+    after = read_journal(journal)
+    assert [e["sequence"] for e in after.events] == [3]
+    assert _append(journal, "tool.d", "allow", 4)["sequence"] == 4
+    assert checkpoint(journal, str(tmp_path / "cp2.zip"))[0]["seq_start"] == 3
+
+
+def _pack_with_failures(tmp_path: Path) -> Path:
+    from gait.runpack.record import record_runpack, write_runpack
+
+    run = {"run_id": "run_red", "created_at": "2026-02-05T00:00:00Z"}
+    intents = [
+        {"intent_id": f"intent_{n}", "tool_name": f"tool.t{n}", "args": {"n": n}} for n in (1, 2, 3)
+    ]
+    results = [
+        {"intent_id": "intent_1", "status": "ok", "result": {"ok": True}},
+        {"intent_id": "intent_2", "status": "error", "result": {"ok": False}},
+    ]
+    path = tmp_path / "runpack_run_red.zip"
+    write_runpack(path, record_runpack(run, intents, results, {"receipts": []}))
+    return path
+
+
+def test_reduce_picks_the_first_matching_intent(tmp_path: Path) -> None:
+    source = _pack_with_failures(tmp_path)
+    missing = reduce_runpack(str(source), "missing_result")
+    assert missing.run_id == "run_red_reduced_missingresult"
+    assert Path(missing.out_path).name == "runpack_run_red_reduced_missing_result.zip"
+    pack = read_runpack(missing.out_path)
+    assert [i.intent_id for i in pack.intents] == ["intent_3"] and pack.results == []
+    non_ok = reduce_runpack(str(source), "non_ok_status", out=str(tmp_path / "r.zip"))
+    assert [r.status for r in read_runpack(non_ok.out_path).results] == ["error"]
+    report = json.loads(Path(non_ok.report_path).read_text())
+    assert report["schema_id"] == "gait.runpack.reduce_report"
+    assert report["selected_intent_id"] == "intent_2" and non_ok.report_path.endswith(
+        ".reduce_report.json"
+    )
+    assert reduced_run_id("demo", "non_ok_status") == "run_demo_reduced_nonokstatus"
+
+
+def test_reduce_without_a_match_or_with_a_bad_predicate(tmp_path: Path) -> None:
+    from gait.runpack.demo import build_demo_runpack
+
+    demo = tmp_path / "runpack_run_demo.zip"
+    demo.write_bytes(build_demo_runpack("0.1.0").zip_bytes)
+    with pytest.raises(InvalidInput, match="no intent"):
+        reduce_runpack(str(demo), "missing_result")
+    with pytest.raises(InvalidInput, match="--predicate"):
+        reduce_runpack(str(demo), "slow")
+
+
+def test_cli_session_capture_regress_add(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gait_inproc
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    j = "s.jsonl"
+    assert (
+        gait_inproc(
+            "run", "session", "start", "--journal", j, "--session-id", "s", "--run-id", "run_s"
+        )[0]
+        == 0
+    )
+    code, out = gait_inproc(
+        "run",
+        "session",
+        "append",
+        "--journal",
+        j,
+        "--tool",
+        "tool.delete",
+        "--verdict",
+        "block",
+        "--json",
+    )
+    assert code == 0 and json.loads(out)["sequence"] == 1
+    code, out = gait_inproc(
+        "run", "session", "checkpoint", "--journal", j, "--out", "cp1.zip", "--json"
+    )
+    assert code == 0 and json.loads(out)["chain_path"] == "s_chain.json"
+    code, out = gait_inproc("verify", "session-chain", "--chain", "s_chain.json", "--json")
+    assert code == 0 and json.loads(out)["checkpoints_checked"] == 1
+    code, out = gait_inproc("capture", "--from", "s_chain.json", "--json")
+    receipt = json.loads(out)
+    assert (
+        code == 0 and receipt["artifact_type"] == "runpack" and receipt["run_id"] == "run_s_cp_0001"
+    )
+    assert (
+        json.loads(Path("gait-out/capture.json").read_text())["session_chain_path"]
+        == "s_chain.json"
+    )
+    code, out = gait_inproc("regress", "add", "--from", "gait-out/capture.json", "--json")
+    added = json.loads(out)
+    assert code == 0 and added["source"] == "gait-out/capture.json"
+    assert added["fixture_name"] == "run_s_cp_0001"
+    code, out = gait_inproc("regress", "run", "--json")
+    assert code == 0, out
+    code, out = gait_inproc(
+        "run", "reduce", "--from", "cp1.zip", "--predicate", "non_ok_status", "--json"
+    )
+    assert code == 0 and json.loads(out)["selected_intent_id"] == "event_000001"
+    Path("s_chain.json").write_text("{}")
+    code, out = gait_inproc("verify", "session-chain", "s_chain.json", "--json")
+    assert code == 6
+
+
+def test_regress_init_from_a_unified_pack(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gait_inproc
+) -> None:
+    from gait.runpack.demo import build_demo_runpack
+
+    monkeypatch.chdir(tmp_path)
+    Path("runpack_run_demo.zip").write_bytes(build_demo_runpack("0.1.0").zip_bytes)
+    code, out = gait_inproc(
+        "pack", "build", "--from", "./runpack_run_demo.zip", "--out", "p.zip", "--json"
+    )
+    assert code == 0
+    code, out = gait_inproc("regress", "init", "--from", "p.zip", "--json")
+    assert code == 0 and json.loads(out)["run_id"] == "run_demo"
+    assert (
+        Path("fixtures/run_demo/runpack.zip").read_bytes()
+        == Path("runpack_run_demo.zip").read_bytes()
+    )
