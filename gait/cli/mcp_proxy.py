@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -35,6 +36,33 @@ def _read_call(path: str) -> bytes:
             return fh.read()
     except OSError as err:
         raise InvalidInput(f"read call payload: {go_os_error(path, err)}") from None
+
+
+def _write_pack(gate: Any, result: Any, out: str) -> tuple[str, str]:
+    """A run pack of the decision's one-intent runpack, signed with the trace key.
+
+    Composed here because ``gait.mcp`` and ``gait.packs`` share a layer.
+    """
+    import tempfile
+
+    from gait import __version__
+    from gait.mcp.proxy import build_runpack
+    from gait.packs.common import write_pack
+    from gait.packs.unified import build_run_pack
+    from gait.runpack.reader import read_runpack
+    from gait.runpack.record import write_runpack
+
+    with tempfile.TemporaryDirectory(prefix="gait-mcp-pack-") as tmp:
+        source = result.runpack_path
+        if not source:
+            source = write_runpack(
+                os.path.join(tmp, "runpack.zip"),
+                build_runpack(result.call, result.gate_result, result.run_id),
+            )
+        built = build_run_pack(
+            read_runpack(source), sign_key=gate.signing_key, producer_version=__version__
+        )
+    return write_pack(out, built.zip_bytes), built.pack_id
 
 
 def _options(fn: Any) -> Any:
@@ -82,7 +110,7 @@ def _options(fn: Any) -> Any:
         click.option(
             "--pack-out",
             default="",
-            help="Also write a run pack zip here (not supported: refused).",
+            help="Also write a signed run pack zip (built from the runpack) here.",
         ),
         click.option(
             "--export-log-out", default="", help="Append one JSON log line per decision here."
@@ -119,8 +147,6 @@ def _run(args: tuple[str, ...], **opts: Any) -> Outcome:
         call_path = rest.pop(0).strip()
     if not policy or not call_path or rest:
         raise InvalidInput("expected --policy <policy.yaml> and --call <tool_call.json|->")
-    if opts["pack_out"].strip():
-        raise InvalidInput("--pack-out is not supported by this version of gait")
 
     profile = opts["profile"].strip().lower()
     key_mode = opts["key_mode"].strip().lower()
@@ -135,6 +161,10 @@ def _run(args: tuple[str, ...], **opts: Any) -> Outcome:
     # Checked before the policy is read, as the spec orders the steps.
     if profile == "oss-prod" and key_mode != "prod":
         raise InvalidInput("oss-prod profile requires --key-mode prod")
+    pack_out = opts["pack_out"].strip()
+    # Checked before deciding, so a bad path leaves no trace behind.
+    if pack_out and not os.path.isabs(pack_out) and ".." in pack_out.replace("\\", "/").split("/"):
+        raise InvalidInput("relative pack output path must not traverse parent directories")
     gate = Gate.from_policy_file(policy, options)
     from gait.cli.output import correlation_id
 
@@ -154,10 +184,14 @@ def _run(args: tuple[str, ...], **opts: Any) -> Outcome:
         close = getattr(gate, "close", None)  # state store connections, where the gate has them
         if close is not None:
             close()
+    if pack_out:
+        result.pack_path, result.pack_id = _write_pack(gate, result, pack_out)
     payload = result.payload()
     text = [f"mcp proxy: verdict={result.verdict}", f"trace: {payload.get('trace_path', '')}"]
     if result.runpack_path:
         text.append(f"runpack: {result.runpack_path}")
+    if result.pack_path:
+        text.append(f"pack: {result.pack_path}")
     return Outcome(payload, exit_code=result.exit_code, text=text)
 
 

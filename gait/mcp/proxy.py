@@ -78,6 +78,8 @@ class ProxyResult:
         "gate_result",
         "log_export",
         "otel_export",
+        "pack_id",
+        "pack_path",
         "run_id",
         "runpack_path",
         "warnings",
@@ -104,6 +106,9 @@ class ProxyResult:
         self.runpack_path = runpack_path
         self.log_export = log_export
         self.otel_export = otel_export
+        # Set by callers that also build a pack (gait.packs sits beside gait.mcp).
+        self.pack_path = ""
+        self.pack_id = ""
 
     @property
     def verdict(self) -> str:
@@ -144,6 +149,8 @@ class ProxyResult:
             "trace_id": result.trace_id,
             "trace_path": result.trace_path,
             "runpack_path": self.runpack_path,
+            "pack_path": self.pack_path,
+            "pack_id": self.pack_id,
             "log_export": self.log_export,
             "otel_export": self.otel_export,
             "warnings": sorted(set(self.warnings)),
@@ -281,6 +288,16 @@ def otel_export_line(result: GateResult, run_id: str, *, latency_ms: int = 0) ->
     }
 
 
+def export_target(path: str) -> str:
+    """A cleaned export path; a relative one must not contain a ``..`` segment."""
+    target = path.strip()
+    if not target:
+        raise InvalidInput("export path is required")
+    if not os.path.isabs(target) and ".." in target.replace("\\", "/").split("/"):
+        raise InvalidInput("relative export path must not traverse parent directories")
+    return os.path.normpath(target)
+
+
 def append_jsonl(path: str, record: Mapping[str, Any]) -> str:
     """Append one compact, sorted-key JSON line (mode 0600, parent created).
 
@@ -290,12 +307,7 @@ def append_jsonl(path: str, record: Mapping[str, Any]) -> str:
     """
     import json
 
-    target = path.strip()
-    if not target:
-        raise InvalidInput("export path is required")
-    if not os.path.isabs(target) and ".." in target.replace("\\", "/").split("/"):
-        raise InvalidInput("relative export path must not traverse parent directories")
-    target = os.path.normpath(target)
+    target = export_target(path)
     parent = os.path.dirname(target)
     data = (
         json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
@@ -374,6 +386,14 @@ def evaluate_call(
     stamp_ns = time.time_ns() if now_ns is None else now_ns
     check_context_envelope(call, context_envelope)
     _check_job(call, job_root)
+    # Output paths are checked before deciding, so a bad one leaves no trace behind.
+    if runpack_out is not None and runpack_out.strip():
+        from gait.runpack.record import check_output_path
+
+        check_output_path(runpack_out)
+    for export in (export_log_out, export_otel_out):
+        if export is not None and export.strip():
+            export_target(export)
     resolved = resolve_run_id(run_id, call)
     out_path = (trace_path or "").strip() or default_trace_name(run_id, stamp_ns)
     result = gate.decide(

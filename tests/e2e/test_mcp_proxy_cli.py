@@ -166,6 +166,31 @@ def test_artifacts_runpack_and_exports(work: Path) -> None:
     assert otel["attributes"]["gait.trace_path"] == out["trace_path"]
 
 
+def test_pack_out_writes_a_signed_verifiable_run_pack(work: Path) -> None:
+    proc = gait(
+        "mcp", "proxy", str(POLICY), "call_delete.json", "--run-id", "p1",
+        "--pack-out", "packs/delete.zip", "--trace-out", "t.json", *PROD, cwd=work,
+    )  # fmt: skip
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stdout.splitlines() == [
+        "mcp proxy: verdict=block",
+        "trace: t.json",
+        "pack: packs/delete.zip",
+    ]
+    report = gait_json(
+        "pack", "verify", "packs/delete.zip", "--public-key", "keys/t_public.key",
+        "--require-signature", cwd=work, code=0,
+    )  # fmt: skip
+    assert (report["run_id"], report["pack_type"]) == ("run_p1", "run")
+    again = gait_json(
+        "mcp", "proxy", str(POLICY), "call_delete.json", "--run-id", "p1",
+        "--pack-out", "packs/again.zip", *PROD, cwd=work, code=3,
+    )  # fmt: skip
+    # Same call, same key: the same pack, byte for byte.
+    assert again["pack_id"] == report["pack_id"]
+    assert (work / "packs/again.zip").read_bytes() == (work / "packs/delete.zip").read_bytes()
+
+
 def test_runpack_bytes_are_reproducible(work: Path) -> None:
     for name in ("a", "b"):
         gait_json(
@@ -195,7 +220,7 @@ P = str(POLICY)
          "oss-prod profile requires --key-mode prod"),
         ((P, "call_read.json", "--context-envelope", "env.json"), None,
          "--context-envelope is not supported"),
-        ((P, "call_read.json", "--pack-out", "p.zip"), None, "--pack-out is not supported"),
+        ((P, "call_read.json", "--pack-out", "../p.zip"), None, "must not traverse"),
         ((P, "-"), '{"name": "tool.read", "context": {"job_id": "j1"}}', "emergency-stop"),
         (("missing-policy.yaml", "call_read.json"), None, "missing-policy.yaml"),
     ],

@@ -233,9 +233,13 @@ def test_runpack_is_deterministic_and_ok_for_allow(gate: Gate, tmp_path: Path) -
         assert json.loads(zf.read("results.jsonl"))["status"] == "ok"
 
 
-def test_runpack_path_traversal_is_rejected(gate: Gate) -> None:
+@pytest.mark.parametrize("where", ["runpack_out", "export_log_out", "export_otel_out"])
+def test_traversing_output_paths_are_rejected_before_deciding(
+    gate: Gate, tmp_path: Path, where: str
+) -> None:
     with pytest.raises(InvalidInput, match="must not traverse parent directories"):
-        evaluate_call(gate, decode_tool_call(CALLS["allow"]), runpack_out="../x.zip")
+        evaluate_call(gate, decode_tool_call(CALLS["allow"]), **{where: "a/../../x.out"})
+    assert not list(tmp_path.glob("trace_*.json"))
 
 
 def test_exports_append_one_line_per_decision(gate: Gate, tmp_path: Path) -> None:
