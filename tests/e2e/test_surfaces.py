@@ -240,6 +240,67 @@ def mcp_library(case: Case, work: Path) -> Observed:
     return Observed.of(payload)
 
 
+# --- mcp serve (HTTP) -----------------------------------------------------------
+# One real server per policy, started on first use and stopped when the module ends.
+
+_SERVE_SERVERS: dict[str, tuple[subprocess.Popen[bytes], str, str]] = {}
+
+
+def _serve_url(policy: str) -> str:
+    import tempfile
+    import threading
+
+    if policy not in _SERVE_SERVERS:
+        workdir = tempfile.mkdtemp(prefix="gait-surface-serve-")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gait.cli.main", "mcp", "serve", "--json",
+             "--policy", policy, "--listen", "127.0.0.1:0", "--reload-interval", "0"],
+            cwd=workdir,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        box: list[bytes] = []
+        reader = threading.Thread(target=lambda: box.append(proc.stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(30)
+        _SERVE_SERVERS[policy] = (proc, "", workdir)
+        assert box and box[0], "mcp serve did not start"
+        url = "http://" + json.loads(box[0])["listen"]
+        _SERVE_SERVERS[policy] = (proc, url, workdir)
+    return _SERVE_SERVERS[policy][1]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stop_serve_servers() -> Any:
+    yield
+    for proc, _url, workdir in _SERVE_SERVERS.values():
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        if proc.stdout is not None:
+            proc.stdout.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+    _SERVE_SERVERS.clear()
+
+
+@surface("mcp serve")
+def mcp_serve_http(case: Case, work: Path) -> Observed:
+    import httpx
+
+    url = _serve_url(case.policy)
+    response = httpx.post(
+        url + "/v1/evaluate", json={"call": case.call, "adapter": case.adapter}, timeout=30
+    )
+    assert response.status_code == 200, response.text
+    payload = response.json()
+    assert payload["executed"] is False
+    assert payload["exit_code"] == {"block": 3, "require_approval": 4}.get(payload["verdict"], 0)
+    return Observed.of(payload)
+
+
 # --- the test -------------------------------------------------------------------
 
 _BASELINE: dict[str, Observed] = {}
