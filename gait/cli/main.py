@@ -12,6 +12,10 @@ from gait.cli.output import dumps, envelope, write_line
 
 # name -> ("module:attr", summary). One line per command group; modules load on use.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "approve-script": (
+        "gait.cli.scripts:approve_command",
+        "Pre-approve a script in a signed registry.",
+    ),
     "approve": ("gait.cli.approve:command", "Mint a signed approval token for one intent."),
     "capture": ("gait.cli.session:capture_command", "Write a capture receipt for regress add."),
     "delegate": ("gait.cli.delegate:group", "Mint and verify signed delegation tokens."),
@@ -21,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "guard": ("gait.cli.guard:group", "Build and verify signed evidence packs."),
     "incident": ("gait.cli.incident:group", "Package a run with the evidence around it in time."),
     "keys": ("gait.cli.keys:group", "Create, rotate and check ed25519 signing keys."),
+    "list-scripts": ("gait.cli.scripts:list_command", "List approved-script registry entries."),
     "mcp": ("gait.cli.mcp:group", "Gate agent tool calls: proxy, HTTP service, MCP gateway."),
     "pack": ("gait.cli.pack:group", "Build, verify, inspect, diff and export unified packs."),
     "policy": ("gait.cli.policy:group", "Validate, format, compile, test and simulate policies."),

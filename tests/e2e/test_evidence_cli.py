@@ -168,3 +168,110 @@ def test_doctor_text_summary_first(workdir: Path) -> None:
     code, out = _cli("doctor")
     assert out.splitlines()[0] == lines[0]
     assert "[warn] output_dir: gait-out does not exist yet (fix: mkdir -p gait-out)" in out
+
+
+# ---------------------------------------------------------------- approved scripts
+SCRIPT_POLICY = """\
+schema_id: gait.gate.policy
+schema_version: 1.0.0
+default_verdict: block
+rules:
+  - {name: reads, effect: allow, match: {tool_names: [tool.read]}, reason_codes: [read_ok]}
+"""
+
+
+def _script_intent(path: Path) -> Path:
+    step = {
+        "tool_name": "tool.read",
+        "args": {"path": "/a"},
+        "targets": [{"kind": "path", "value": "/a", "operation": "read"}],
+    }
+    intent = {
+        "schema_id": "gait.gate.intent_request",
+        "schema_version": "1.0.0",
+        "created_at": "2026-02-05T00:00:00Z",
+        "tool_name": "script",
+        "args": {},
+        "targets": [],
+        "script": {"steps": [step, {**step, "tool_name": "Tool.Read"}]},
+        "context": {"identity": "agent", "workspace": "/w", "risk_class": "low"},
+    }
+    path.write_text(json.dumps(intent))
+    return path
+
+
+def test_approve_script_then_list(workdir: Path) -> None:
+    Path("policy.yaml").write_text(SCRIPT_POLICY)
+    _script_intent(Path("intent.json"))
+    assert _cli("keys", "init", "--out-dir", "keys")[0] == 0
+    code, out = _cli(
+        "approve-script",
+        "--policy",
+        "policy.yaml",
+        "--intent",
+        "intent.json",
+        "--registry",
+        "reg/scripts.json",
+        "--approver",
+        "alice",
+        "--pattern-id",
+        "p1",
+        "--ttl",
+        "1h",
+        "--key-mode",
+        "prod",
+        "--private-key",
+        "keys/gait_private.key",
+        "--json",
+    )
+    entry = json.loads(out)
+    assert code == 0 and entry["pattern_id"] == "p1" and entry["tool_sequence"] == ["tool.read"]
+    stored = json.loads(Path("reg/scripts.json").read_text())["entries"][0]
+    assert stored["schema_id"] == "gait.gate.approved_script_entry"
+    assert stored["signature"]["key_id"] == entry["key_id"]
+    code, out = _cli(
+        "list-scripts",
+        "--registry",
+        "reg/scripts.json",
+        "--public-key",
+        "keys/gait_public.key",
+        "--json",
+    )
+    listed = json.loads(out)
+    assert code == 0 and listed["count"] == 1 and listed["entries"][0]["status"] == "valid"
+    code, out = _cli("list-scripts", "--registry", "reg/scripts.json", "--json")
+    assert json.loads(out)["entries"][0]["status"] == "unverified"
+    stored["approver_identity"] = "mallory"
+    Path("reg/scripts.json").write_text(json.dumps({"entries": [stored]}))
+    code, out = _cli(
+        "list-scripts",
+        "--registry",
+        "reg/scripts.json",
+        "--public-key",
+        "keys/gait_public.key",
+        "--json",
+    )
+    row = json.loads(out)["entries"][0]
+    assert row["status"] == "invalid" and "signed_digest mismatch" in row["error"]
+
+
+def test_approve_script_rejects_a_plain_intent(workdir: Path) -> None:
+    Path("policy.yaml").write_text(SCRIPT_POLICY)
+    intent = json.loads(_script_intent(Path("intent.json")).read_text())
+    intent.pop("script")
+    intent["tool_name"] = "tool.read"
+    Path("intent.json").write_text(json.dumps(intent))
+    code, out = _cli(
+        "approve-script",
+        "--policy",
+        "policy.yaml",
+        "--intent",
+        "intent.json",
+        "--registry",
+        "r.json",
+        "--approver",
+        "a",
+        "--json",
+    )
+    assert code == 6 and "script intent" in json.loads(out)["error"]
+    assert not Path("r.json").exists()
