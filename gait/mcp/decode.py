@@ -263,16 +263,42 @@ def canonical_adapter(adapter: str) -> str:
     return name
 
 
+def _check_folded_keys(value: Any, what: str, depth: int = 0) -> None:
+    """Reject keys of one object that differ only in case, in an already-parsed payload."""
+    if depth > 1000:
+        raise _error(f"{what}: JSON nesting exceeds 1000 levels")
+    if isinstance(value, Mapping):
+        seen: dict[str, str] = {}
+        for key, item in value.items():
+            if isinstance(key, str):
+                first = seen.setdefault(key.lower(), key)
+                if first != key:
+                    raise _error(f"{what}: duplicate key {key!r} (also spelled {first!r})")
+            _check_folded_keys(item, what, depth + 1)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _check_folded_keys(item, what, depth + 1)
+
+
 def _json_object(payload: bytes | str | Mapping[str, Any], adapter: str) -> Any:
-    """The payload as a decoded JSON value (object check left to the shape)."""
+    """The payload as a decoded JSON value (object check left to the shape).
+
+    A key repeated in one object (exactly or in another case) is an error, as
+    for intent files: two spellings must never be read two ways.
+    """
+    what = f"parse {_label(adapter)} tool call"
     if isinstance(payload, Mapping):
+        _check_folded_keys(payload, what)
         return payload
     if isinstance(payload, str):
         payload = payload.encode("utf-8", "surrogatepass")
     elif not isinstance(payload, bytes):
         payload = bytes(payload)
     if not payload.strip():
-        raise _error(f"parse {_label(adapter)} tool call: empty payload")
+        raise _error(f"{what}: empty payload")
+    from gait.safejson import check_duplicate_keys
+
+    check_duplicate_keys(payload, what)
     try:
         return msgspec.json.decode(payload)
     except (msgspec.DecodeError, UnicodeDecodeError) as err:
@@ -304,8 +330,12 @@ def _object_arguments(raw: Any, what: str, field: str) -> dict[str, Any]:
     if isinstance(raw, str):
         if not _trim(raw):
             return {}
+        from gait.safejson import check_duplicate_keys
+
+        data = raw.encode("utf-8", "surrogatepass")
+        check_duplicate_keys(data, f"decode {what}")
         try:
-            parsed = msgspec.json.decode(raw.encode("utf-8", "surrogatepass"))
+            parsed = msgspec.json.decode(data)
         except (msgspec.DecodeError, UnicodeDecodeError) as err:
             raise _error(f"decode {what}: {err}", field) from None
         except RecursionError:

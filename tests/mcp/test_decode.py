@@ -473,3 +473,22 @@ def test_any_payload_decodes_or_raises_invalid_input(payload: dict[str, Any], ad
     second = decode_tool_call(payload, adapter=adapter)
     assert intent_digest(first.intent) == intent_digest(second.intent)
     assert first.intent.tool_name
+
+
+@pytest.mark.parametrize(
+    ("payload", "adapter", "key"),
+    [
+        ('{"name": "tool.read", "name": "tool.delete"}', "mcp", "'name'"),
+        ('{"name": "tool.read", "Name": "tool.delete"}', "mcp", "'Name'"),
+        ({"name": "tool.read", "args": {"Path": "/a", "path": "/b"}}, "mcp", "'path'"),
+        ('{"function": {"name": "x", "arguments": "{\\"a\\": 1, \\"A\\": 2}"}}', "openai", "'A'"),
+        ('{"tool": "x", "tool_input": "{\\"q\\": 1, \\"q\\": 2}"}', "langchain", "'q'"),
+    ],
+)
+def test_repeated_or_case_variant_keys_are_rejected(
+    payload: str | dict[str, Any], adapter: str, key: str
+) -> None:
+    # Two spellings of one key must never be read two ways (as for intent files).
+    with pytest.raises(InvalidInput, match="duplicate key " + key) as err:
+        decode_tool_call(payload, adapter=adapter)
+    assert err.value.exit_code == 6
