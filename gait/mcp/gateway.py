@@ -84,6 +84,7 @@ class Gateway:
         self._clock = clock
         self._log = log or sys.stderr
         self._annotations: dict[str, dict[str, Any]] = {}
+        self._tools_stale = False  # set when the wrapped server says its tool list changed
         self._sequence = 0
         self._decide_lock = anyio.Lock()
         self._warned: set[str] = set()
@@ -150,7 +151,7 @@ class Gateway:
         arguments = dict(params.arguments or {})
         meta = dict(params.meta or {})
         try:
-            if name not in self._annotations and self.upstream_alive:
+            if (self._tools_stale or name not in self._annotations) and self.upstream_alive:
                 await self._refresh_quietly()
             result, payload = await self.decide(name, arguments, meta)
         except GaitError as err:
@@ -170,10 +171,16 @@ class Gateway:
         return await self.forward(name, arguments, meta, payload)
 
     async def _refresh_quietly(self) -> None:
+        self._tools_stale = False
         try:
             await self.refresh_tools()
         except Exception as err:
             self._mark_dead(err)
+
+    async def on_upstream_message(self, message: Any) -> None:
+        """Notifications from the wrapped server: a changed tool list means re-read annotations."""
+        if isinstance(message, types.ToolListChangedNotification):
+            self._tools_stale = True
 
     async def decide(
         self, name: str, arguments: dict[str, Any], meta: Mapping[str, Any]
@@ -293,8 +300,17 @@ async def serve(
             read, write = await stack.enter_async_context(stdio_client(params, errlog=errlog))
         except (OSError, ValueError) as err:
             raise InvalidInput(f"cannot start wrapped MCP server {command[0]!r}: {err}") from err
-        upstream = await stack.enter_async_context(ClientSession(read, write))
+        holder: list[Gateway] = []
+
+        async def on_message(message: Any) -> None:
+            if holder:
+                await holder[0].on_upstream_message(message)
+
+        upstream = await stack.enter_async_context(
+            ClientSession(read, write, message_handler=on_message)
+        )
         gateway = Gateway(gate, config, upstream, log=errlog)
+        holder.append(gateway)
         try:
             with anyio.fail_after(config.startup_timeout_s):
                 init = await upstream.initialize()

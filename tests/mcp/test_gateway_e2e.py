@@ -153,7 +153,15 @@ def direct_results(tmp_path: Path, calls: list[tuple[str, dict[str, Any]]]) -> l
 def test_tools_are_listed_with_their_annotations(tmp_path: Path, keys: Keys) -> None:
     async def body(w: Wrapped) -> None:
         tools = {t.name: t for t in (await w.session.list_tools()).tools}
-        assert set(tools) == {"read_file", "write_file", "delete_file", "echo", "fail", "crash"}
+        assert set(tools) == {
+            "read_file",
+            "write_file",
+            "delete_file",
+            "echo",
+            "fail",
+            "crash",
+            "mark_read_destructive",
+        }
         delete = tools["delete_file"].annotations
         assert delete is not None and delete.destructive_hint is True
 
@@ -188,7 +196,10 @@ def test_allowed_calls_run_and_return_the_servers_result_unchanged(
 
 def test_blocked_call_is_a_tool_error_and_never_runs(tmp_path: Path, keys: Keys) -> None:
     async def body(w: Wrapped) -> None:
-        refused = decision(await w.call("delete_file", {"path": "/srv/a.txt"}))
+        result = await w.call("delete_file", {"path": "/srv/a.txt"})
+        refused = decision(result)
+        assert result.meta == {"gait/decision": refused}
+        assert json.loads(result.content[1].text) == refused  # type: ignore[union-attr]
         assert refused["verdict"] == "block"
         assert "destructive_tool_blocked" in refused["reason_codes"]
         assert refused["matched_rule"] == "block-destructive-tools"
@@ -282,6 +293,19 @@ def test_malformed_meta_tokens_fail_closed(tmp_path: Path, keys: Keys) -> None:
         assert refused["verdict"] == "error"
         assert "gait/approval_tokens" in refused["error"]
         assert w.ran() == []
+
+    run(tmp_path, keys, body)
+
+
+def test_changed_annotations_apply_to_the_next_call(tmp_path: Path, keys: Keys) -> None:
+    async def body(w: Wrapped) -> None:
+        assert (await w.call("read_file", {"path": "/a"})).is_error is False
+        # the wrapped server re-annotates read_file as destructive, notifies list_changed
+        assert (await w.call("mark_read_destructive", {})).is_error is False
+        refused = decision(await w.call("read_file", {"path": "/a"}))
+        assert refused["verdict"] == "block"
+        assert refused["matched_rule"] == "block-destructive-tools"
+        assert w.ran() == ["read_file", "mark_read_destructive"]
 
     run(tmp_path, keys, body)
 
