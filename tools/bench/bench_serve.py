@@ -3,6 +3,7 @@
 
 Usage: python tools/bench/bench_serve.py [--requests N] [--seconds S] [--concurrency 1,16]
        [--trace-dir DIR] [--hostile N] [--server-arg=--flag ...]
+       [--workers N --state redis://127.0.0.1:6379/0]
 
 Starts the real server (``gait mcp serve --listen 127.0.0.1:0``, prod signing key,
 a signed trace written per request into --trace-dir, default a fresh temporary
@@ -11,6 +12,11 @@ connections on 127.0.0.1. Each level stops after --requests requests or
 --seconds seconds, whichever comes first. ``--hostile N`` then sends N requests
 of random bytes (raw on the wire and as bodies), checks each got a 4xx or a
 closed connection, and that /healthz still answers.
+
+``--workers N`` starts N server processes (what N hosts behind a load balancer
+are) and spreads the connections over them round-robin. With ``--state`` they
+share that state store and the calls hit a rule with a rate limit (large enough
+never to trip), so every decision also does one atomic spend in the store.
 
 Prints numbers; asserts nothing except the hostile check (exit 1 if it fails).
 """
@@ -42,6 +48,17 @@ BODY = json.dumps(
         }
     }
 ).encode()
+BUDGET_POLICY = """\
+schema_id: gait.gate.policy
+schema_version: 1.0.0
+default_verdict: block
+rules:
+  - name: budgeted-reads
+    effect: allow
+    match:
+      tool_names: [tool.read]
+    rate_limit: {requests: 1000000000, window: hour, scope: tool}
+"""
 
 
 def _request(path: str, body: bytes, content_type: str = "application/json") -> bytes:
@@ -79,22 +96,31 @@ async def _worker(
         writer.close()
 
 
-async def _level(host: str, port: int, concurrency: int, requests: int, seconds: float) -> dict:
+async def _level(
+    host: str, ports: list[int], concurrency: int, requests: int, seconds: float
+) -> dict:
     # Warm-up: connections, first-use imports, page cache.
     await asyncio.gather(
-        *(_worker(host, port, time.perf_counter() + 5, [50], []) for _ in range(concurrency))
+        *(
+            _worker(host, ports[i % len(ports)], time.perf_counter() + 5, [50], [])
+            for i in range(concurrency)
+        )
     )
     latencies: list[float] = []
     budget = [requests]
     started = time.perf_counter()
     deadline = started + seconds
     await asyncio.gather(
-        *(_worker(host, port, deadline, budget, latencies) for _ in range(concurrency))
+        *(
+            _worker(host, ports[i % len(ports)], deadline, budget, latencies)
+            for i in range(concurrency)
+        )
     )
     elapsed = time.perf_counter() - started
     latencies.sort()
     q = statistics.quantiles(latencies, n=100)
     return {
+        "workers": len(ports),
         "concurrency": concurrency,
         "requests": len(latencies),
         "seconds": round(elapsed, 3),
@@ -134,7 +160,7 @@ async def _hostile(host: str, port: int, count: int) -> dict:
 
 
 def _start_server(
-    trace_dir: str, key_path: str, extra: list[str], log
+    trace_dir: str, key_path: str, extra: list[str], log, policy: Path = POLICY
 ) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen(
         [
@@ -145,7 +171,7 @@ def _start_server(
             "serve",
             "--json",
             "--policy",
-            str(POLICY),
+            str(policy),
             "--listen",
             "127.0.0.1:0",
             "--trace-dir",
@@ -177,7 +203,11 @@ def main() -> int:
     parser.add_argument("--trace-dir", default="", help="Trace directory (default: a temp dir).")
     parser.add_argument("--hostile", type=int, default=0, help="Random-bytes requests to send.")
     parser.add_argument("--server-arg", action="append", default=[], help="Extra serve flag.")
+    parser.add_argument("--workers", type=int, default=1, help="Server processes to start.")
+    parser.add_argument("--state", default="", help="Shared state (redis://...) for all servers.")
     args = parser.parse_args()
+    if args.workers < 1:
+        parser.error("--workers must be >= 1")
 
     from gait.signing import generate_keypair, write_private_key
 
@@ -185,23 +215,31 @@ def main() -> int:
         key_path = os.path.join(tmp, "bench.key")
         write_private_key(key_path, generate_keypair())
         trace_dir = args.trace_dir or os.path.join(tmp, "traces")
+        extra, policy = list(args.server_arg), POLICY
+        if args.state:
+            policy = Path(tmp, "budget_policy.yaml")
+            policy.write_text(BUDGET_POLICY)
+            extra += ["--state", args.state]
         with open(os.path.join(tmp, "server.log"), "wb") as log:
-            proc, listen = _start_server(trace_dir, key_path, args.server_arg, log)
-            host, port = listen.rsplit(":", 1)
+            servers = [
+                _start_server(trace_dir, key_path, extra, log, policy) for _ in range(args.workers)
+            ]
+            host = servers[0][1].rsplit(":", 1)[0]
+            ports = [int(listen.rsplit(":", 1)[1]) for _proc, listen in servers]
             try:
                 for level in [int(c) for c in args.concurrency.split(",") if c.strip()]:
-                    result = asyncio.run(
-                        _level(host, int(port), level, args.requests, args.seconds)
-                    )
+                    result = asyncio.run(_level(host, ports, level, args.requests, args.seconds))
                     print(json.dumps(result, sort_keys=True))
                 if args.hostile:
-                    report = asyncio.run(_hostile(host, int(port), args.hostile))
+                    report = asyncio.run(_hostile(host, ports[0], args.hostile))
                     print(json.dumps(report, sort_keys=True))
                     if not report["ok"]:
                         return 1
             finally:
-                proc.terminate()
-                proc.wait(30)
+                for proc, _listen in servers:
+                    proc.terminate()
+                for proc, _listen in servers:
+                    proc.wait(30)
         log_text = Path(tmp, "server.log").read_text(errors="replace")
         traces = len(os.listdir(trace_dir))
         print(json.dumps({"traces_written": traces, "traceback_in_log": "Traceback" in log_text}))
