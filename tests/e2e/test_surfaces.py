@@ -301,6 +301,46 @@ def mcp_serve_http(case: Case, work: Path) -> Observed:
     return Observed.of(payload)
 
 
+# --- the Python SDK (engineer "sdk") ----------------------------------------------
+# In process (with and without traces) and as an HTTP client of the real `mcp serve`
+# servers above.
+
+
+def _sdk_observed(result: Any) -> Observed:
+    payload = result.to_dict()
+    assert result.exit_code == {"block": 3, "require_approval": 4}.get(result.verdict, 0)
+    return Observed.of(payload)
+
+
+@surface("sdk evaluate_gate")
+def sdk_evaluate_gate(case: Case, work: Path) -> Observed:
+    from gait.sdk import evaluate_gate
+
+    result = evaluate_gate(case.policy, case.intent, trace_out=str(work / "sdk_trace.json"))
+    assert Path(result.trace_path).is_file()
+    return _sdk_observed(result)
+
+
+@surface("sdk no-trace")
+def sdk_no_trace(case: Case, work: Path) -> Observed:
+    from gait.sdk import ToolAdapter
+
+    result = ToolAdapter(case.policy, write_trace=False).gate_intent(case.intent)
+    assert result.trace_path == ""
+    return _sdk_observed(result)
+
+
+@surface("sdk http (mcp serve)")
+def sdk_http(case: Case, work: Path) -> Observed:
+    from gait.sdk import ToolAdapter
+
+    adapter = ToolAdapter(server_url=_serve_url(case.policy))  # the "mcp serve" servers
+    try:
+        return _sdk_observed(adapter.gate_intent(case.intent))
+    finally:
+        adapter.gate.close()  # type: ignore[union-attr]
+
+
 # --- the test -------------------------------------------------------------------
 
 _BASELINE: dict[str, Observed] = {}
