@@ -37,7 +37,6 @@ from gait.runpack.zipread import (
     normalize_entry_name,
     open_zip,
 )
-from gait.runpack.zipwrite import MODE_REGULAR
 
 if TYPE_CHECKING:
     from gait.signing import KeyPair
@@ -110,9 +109,14 @@ class VerifyReport:
 
 
 def open_runpack_zip(path: str) -> ZipArchive:
-    """Open a runpack zip strictly; map failures to exit 6 (not a zip) or 2 (damaged zip)."""
+    """Open a runpack zip; map failures to exit 6 (not a zip) or 2 (damaged zip).
+
+    Any well-formed zip is read, whatever wrote it (deflate encoder, member order,
+    extra fields, mode bits): verification is about the content the manifest
+    hashes and signs. The safety rules of :mod:`gait.runpack.zipread` all apply.
+    """
     try:
-        return open_zip(path, strict=True, allowed_modes=(MODE_REGULAR,))
+        return open_zip(path, strict=False)
     except ZipFormatError as err:
         if err.zip_like:
             raise VerificationFailed(err.message, code=f"runpack_{err.reason}") from err

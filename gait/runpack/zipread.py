@@ -46,6 +46,7 @@ from gait.runpack.zipwrite import (
 )
 
 __all__ = [
+    "MAX_COMPRESSION_RATIO",
     "MAX_ENTRY_BYTES",
     "MAX_IN_MEMORY_BYTES",
     "MAX_TOTAL_BYTES",
@@ -63,6 +64,9 @@ MAX_ENTRY_BYTES = 100 * 1024 * 1024
 MAX_TOTAL_BYTES = 256 * 1024 * 1024
 MAX_IN_MEMORY_BYTES = 8 * 1024 * 1024
 MAX_ENTRIES = 4096
+MAX_COMPRESSION_RATIO = 500
+"""Largest uncompressed/compressed size ratio for members over 1 MiB (compression bombs)."""
+_RATIO_FLOOR = 1024 * 1024
 _READ_CHUNK = 1024 * 1024
 _OUT_CHUNK = 256 * 1024
 
@@ -392,15 +396,7 @@ class ZipArchive:
                 break
 
 
-def _zip_like(source: _Source) -> bool:
-    if source.head(4) == struct.pack("<I", SIG_LOCAL):
-        return True
-    tail_len = min(source.size, 65535 + _END.size)
-    tail = source.read(source.size - tail_len, tail_len)
-    return struct.pack("<I", SIG_END) in tail
-
-
-def _find_end(source: _Source, layout: list[str]) -> int:
+def _find_end(source: _Source, layout: list[str], strict: bool) -> int:
     """Offset of the end-of-central-directory record."""
     if source.size >= _END.size:
         at = source.size - _END.size
@@ -410,12 +406,14 @@ def _find_end(source: _Source, layout: list[str]) -> int:
     tail = source.read(source.size - tail_len, tail_len)
     idx = tail.rfind(struct.pack("<I", SIG_END))
     if idx < 0:
+        # Zip magic followed by garbage is not a zip (exit 6), not a damaged one.
         raise ZipFormatError(
             "open zip: not a valid zip file (no end of central directory)",
             reason="not_a_zip",
-            zip_like=_zip_like(source),
+            zip_like=False,
         )
-    layout.append("zip has a comment or trailing data after the end record")
+    if strict:
+        layout.append("zip has a comment or trailing data after the end record")
     return source.size - tail_len + idx
 
 
@@ -463,6 +461,15 @@ def open_zip(
             reason="zip_total_too_large",
             zip_like=True,
         )
+    for entry in archive.entries:
+        if entry.size > _RATIO_FLOOR and entry.size > entry.compressed_size * MAX_COMPRESSION_RATIO:
+            archive.close()
+            raise ZipFormatError(
+                f"zip entry compression ratio too high: {entry.name} "
+                f"({entry.size} bytes from {entry.compressed_size}, limit {MAX_COMPRESSION_RATIO}:1)",
+                reason="zip_ratio_too_high",
+                zip_like=True,
+            )
     return archive
 
 
@@ -474,13 +481,13 @@ def _open(
     path: str, source: _Source, strict: bool, allowed_modes: tuple[int, ...], max_entries: int
 ) -> ZipArchive:
     layout: list[str] = []
-    end_at = _find_end(source, layout)
+    end_at = _find_end(source, layout, strict)
     (_sig, disk, cd_disk, n_disk, n_total, cd_size, cd_offset, comment_len) = _END.unpack(
         source.read(end_at, _END.size)
     )
-    if end_at + _END.size + comment_len != source.size:
+    if strict and end_at + _END.size + comment_len != source.size:
         layout.append("zip has a comment or trailing data after the end record")
-    elif comment_len:
+    elif strict and comment_len:
         layout.append("zip has a comment")
     if disk or cd_disk or n_disk != n_total:
         layout.append("zip end record declares multiple disks")
@@ -490,7 +497,7 @@ def _open(
         )
     if cd_offset + cd_size > end_at:
         raise _corrupt("central directory out of range")
-    if cd_offset + cd_size != end_at:
+    if strict and cd_offset + cd_size != end_at:
         layout.append("bytes between central directory and end record")
     entries: list[ZipEntry] = []
     pos = cd_offset
@@ -566,9 +573,9 @@ def _open(
         )
     if strict:
         _check_tiling(entries, cd_offset, layout)
-    archive = ZipArchive(
-        path=path, entries=entries, layout_errors=layout if strict else [], strict=strict
-    )
+    else:
+        _check_overlap(entries, cd_offset, layout)
+    archive = ZipArchive(path=path, entries=entries, layout_errors=layout, strict=strict)
     archive._source = source
     _check_names(archive)
     return archive
@@ -627,6 +634,23 @@ def _read_local(
         layout.append(f"{where}: data out of range")
         return entry
     end_offset = data_offset + entry.compressed_size
+    if not strict:
+        # Any writer's layout is fine, but both headers must describe the same data:
+        # a reader that trusts the local header must not see other bytes.
+        if method != entry.method or (flags ^ entry.flags) & (_FLAG_ENCRYPTED | _FLAG_DESCRIPTOR):
+            layout.append(f"{where}: local header fields differ from central directory")
+        if flags & _FLAG_DESCRIPTOR:
+            if (crc, csize, usize) not in (
+                (0, 0, 0),
+                (entry.crc, entry.compressed_size, entry.size),
+            ):
+                layout.append(f"{where}: local header sizes differ from central directory")
+        elif (crc, csize, usize) != (
+            entry.crc,
+            entry.compressed_size,
+            entry.size,
+        ) and 0xFFFFFFFF not in (csize, usize):
+            layout.append(f"{where}: local header sizes differ from central directory")
     if strict:
         if (needed, flags, method, mtime, mdate) != central:
             layout.append(f"{where}: local header fields differ from central directory")
@@ -689,6 +713,20 @@ def _check_tiling(entries: list[ZipEntry], cd_offset: int, layout: list[str]) ->
         layout.append("zip entries are not in sorted order")
 
 
+def _check_overlap(entries: list[ZipEntry], cd_offset: int, layout: list[str]) -> None:
+    """Members may come in any order with gaps, but never share bytes (overlap bombs)."""
+    previous_end = 0
+    previous = ""
+    for entry in sorted(entries, key=lambda e: e.local_offset):
+        if not entry.data_offset:
+            continue  # already reported
+        if entry.local_offset < previous_end:
+            layout.append(f"entry {entry.name!r}: overlaps entry {previous!r}")
+        previous_end, previous = max(previous_end, entry.end_offset), entry.name
+    if previous_end > cd_offset:
+        layout.append("zip entries overlap the central directory")
+
+
 def _check_names(archive: ZipArchive) -> None:
     seen: set[str] = set()
     dups: set[str] = set()
@@ -703,7 +741,8 @@ def _check_names(archive: ZipArchive) -> None:
             reason = "zip entry is a symlink"
         elif reason is None and entry.is_dir:
             reason = "zip entry is a directory"
-        elif reason is None and entry.unix_mode and entry.unix_mode & _S_IFMT != _S_IFREG:
+        elif reason is None and entry.unix_mode & _S_IFMT not in (0, _S_IFREG):
+            # no type bits (e.g. mode 0644 from Python's zipfile) means a regular file
             reason = "zip entry is not a regular file"
         if reason is not None:
             archive.unsafe.append((entry.name, reason))
