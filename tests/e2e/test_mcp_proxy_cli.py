@@ -255,12 +255,20 @@ def test_help_describes_every_flag(work: Path) -> None:
     assert "never executed" in proc.stdout
 
 
-def test_proxy_does_not_import_a_web_framework(work: Path) -> None:
+def test_help_and_proxy_do_not_import_a_web_framework(work: Path) -> None:
+    # Modules accumulate over the four runs, so this checks all of them at once.
+    runs = [
+        ["gait", "--help"],
+        ["gait", "mcp", "--help"],
+        ["gait", "mcp", "proxy", "--help"],
+        ["gait", "mcp", "proxy", str(POLICY), "call_read.json", "--json"],
+    ]
     code = (
         "import sys\n"
         "from gait.cli.main import main\n"
-        f"sys.argv = ['gait', 'mcp', 'proxy', {str(POLICY)!r}, 'call_read.json', '--json']\n"
-        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        f"for argv in {runs!r}:\n"
+        "    sys.argv = argv\n"
+        "    try:\n        main()\n    except SystemExit:\n        pass\n"
         "heavy = sorted({m.split('.')[0] for m in sys.modules} & "
         "{'starlette', 'uvicorn', 'mcp', 'httpx', 'redis', 'anyio'})\n"
         "print('HEAVY', heavy, file=sys.stderr)\n"
@@ -324,3 +332,51 @@ def test_docs_quickstart_runs_as_written(tmp_path: Path) -> None:
     assert library.returncode == 0, library.stderr
     assert library.stdout.strip() == "allow 0"
     assert (tmp_path / "traces" / "langchain.json").is_file()
+
+
+# Kept here, not read from examples/, so that the golden output changes only with gait.
+SNAPSHOT_POLICY = """\
+schema_id: gait.gate.policy
+schema_version: 1.0.0
+default_verdict: block
+fail_closed:
+  enabled: true
+  risk_classes: [critical, high]
+  required_fields: [targets, arg_provenance]
+rules:
+  - name: review-writes
+    priority: 30
+    effect: require_approval
+    match:
+      endpoint_classes: [fs.write]
+    reason_codes: [write_requires_approval]
+    min_approvals: 2
+"""
+
+
+@pytest.mark.parametrize("adapter", ["mcp", "claude_code"])
+def test_json_output_snapshot(work: Path, adapter: str, snapshot: Any) -> None:
+    """Golden JSON of one decision per shape (clock-dependent fields removed)."""
+    (work / "policy.yaml").write_text(SNAPSHOT_POLICY)
+    calls = {
+        "mcp": "call_write.json",
+        "claude_code": "hook.json",
+    }
+    (work / "hook.json").write_text(
+        json.dumps(
+            {
+                "session_id": "cc-7",
+                "hook_event_name": "PreToolUse",
+                "tool_name": "Bash",
+                "tool_input": {"command": "rm -rf /workspace/build"},
+            }
+        )
+    )
+    out = gait_json(
+        "mcp", "proxy", "policy.yaml", calls[adapter], "--adapter", adapter,
+        "--trace-out", "t.json", "--run-id", "snap", *PROD, cwd=work,
+        code=4 if adapter == "mcp" else 3,
+    )  # fmt: skip
+    out.pop("correlation_id")
+    out.pop("decision_latency_ms", None)
+    assert out == snapshot
