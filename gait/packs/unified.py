@@ -143,6 +143,58 @@ def build_run_pack(
                 "records": [r.to_json() for r in receipts],
             }
         )
+    return _finish(members, "run", pack.run_id, sign_key, producer_version)
+
+
+JOB_PAYLOAD = "job_payload.json"
+JOB_PAYLOAD_SCHEMA = "gait.pack.job"
+
+
+def build_job_pack(
+    root: str,
+    job_id: str,
+    *,
+    sign_key: KeyPair | None = None,
+    producer_version: str = "0.0.0-dev",
+) -> UnifiedPack:
+    """A ``job`` pack: the durable job's state, its event history and a summary payload."""
+    from gait.packs.jobs import JobStore
+
+    store = JobStore(root)
+    state = store.load(job_id)
+    reason = store.divergence(job_id)
+    if reason:
+        raise InvalidInput(f"job {job_id} state diverged from its history: {reason}")
+    events = store.events(job_id)
+    payload: dict[str, Any] = {
+        "schema_id": JOB_PAYLOAD_SCHEMA,
+        "schema_version": SCHEMA_VERSION,
+        "created_at": state.get("created_at") or ZERO_TIME,
+        "job_id": job_id,
+        "status": state.get("status", ""),
+        "revision": state.get("revision", 0),
+        "checkpoints_count": len(state.get("checkpoints") or []),
+        "approvals_count": len(state.get("approvals") or []),
+        "events_count": len(events),
+    }
+    for key in ("policy_digest", "policy_ref", "env_fingerprint", "identity"):
+        if state.get(key):
+            payload[key] = state[key]
+    members: dict[str, bytes] = {
+        JOB_PAYLOAD: jcs(payload),
+        "job/state.json": jcs(state),
+        "job/events.jsonl": b"".join(canonical_bytes(e) + b"\n" for e in events),
+    }
+    return _finish(members, "job", job_id, sign_key, producer_version)
+
+
+def _finish(
+    members: dict[str, bytes],
+    pack_type: str,
+    source_ref: str,
+    sign_key: KeyPair | None,
+    producer_version: str,
+) -> UnifiedPack:
     members[PROOF_RECORDS] = _proof_records(members, sign_key)
     manifest: dict[str, Any] = {
         "schema_id": UNIFIED_MANIFEST_SCHEMA,
@@ -150,8 +202,8 @@ def build_run_pack(
         "created_at": ZERO_TIME,
         "producer_version": producer_version,
         "pack_id": "",
-        "pack_type": "run",
-        "source_ref": pack.run_id,
+        "pack_type": pack_type,
+        "source_ref": source_ref,
         "contents": [
             {"path": name, "sha256": sha256_hex(members[name]), "type": entry_type(name)}
             for name in sorted(members)
@@ -165,8 +217,8 @@ def build_run_pack(
     members[PACK_MANIFEST] = jcs(manifest)
     return UnifiedPack(
         pack_id=manifest["pack_id"],
-        pack_type="run",
-        source_ref=pack.run_id,
+        pack_type=pack_type,
+        source_ref=source_ref,
         manifest=manifest,
         zip_bytes=zip_bytes(members),
     )
@@ -231,7 +283,31 @@ def _check_proof_chain(
         report.errors.append(f"{PROOF_RECORDS}: records do not cover exactly the pack members")
 
 
+def _check_job_payload(archive: ZipArchive, raw: dict[str, Any], report: PackVerifyReport) -> None:
+    data = _read(archive, JOB_PAYLOAD)
+    state_data = _read(archive, "job/state.json")
+    try:
+        payload = msgspec.json.decode(data or b"null")
+        state = msgspec.json.decode(state_data or b"null")
+    except msgspec.DecodeError:
+        report.errors.append("job pack payload is not valid JSON")
+        return
+    if not isinstance(payload, dict) or payload.get("schema_id") != JOB_PAYLOAD_SCHEMA:
+        report.errors.append(f"{JOB_PAYLOAD}: schema_id must be {JOB_PAYLOAD_SCHEMA}")
+        return
+    job_id = payload.get("job_id")
+    if (
+        job_id != raw.get("source_ref")
+        or not isinstance(state, dict)
+        or state.get("job_id") != job_id
+    ):
+        report.errors.append(f"{JOB_PAYLOAD}: does not describe job/state.json")
+
+
 def _check_payloads(archive: ZipArchive, raw: dict[str, Any], report: PackVerifyReport) -> None:
+    if raw.get("pack_type") == "job":
+        _check_job_payload(archive, raw, report)
+        return
     data = _read(archive, RUN_PAYLOAD)
     if data is None:
         if raw.get("pack_type") == "run":
