@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 
 from gait.engine.decision import Decision, StepVerdict
+from gait.engine.index import build_selector, tool_lists
 from gait.engine.matchers import Matcher, build_matcher, domain_match, path_forms, path_match
 from gait.engine.verdicts import most_restrictive, rank
 from gait.errors import IntentError
@@ -30,7 +31,7 @@ _MAX_SCRIPT_STEPS = 64
 class _Runtime:
     """Closures and per-tool candidate lists derived from a table, built once."""
 
-    __slots__ = ("candidates", "default_rows", "matchers", "static")
+    __slots__ = ("candidates", "default_rows", "matchers", "select", "static")
 
     def __init__(self, ir: PolicyIR) -> None:
         # Decision fields of a row deciding alone with no constraint that depends on
@@ -39,13 +40,8 @@ class _Runtime:
         self.matchers: tuple[tuple[Matcher, ...], ...] = tuple(
             tuple(build_matcher(p, row.delegation) for p in row.predicates) for row in ir.rows
         )
-        rows = ir.rows
-        anyr = ir.any_tool_rows
-        self.default_rows: tuple[Row, ...] = tuple(rows[i] for i in anyr)
-        self.candidates: dict[str, tuple[Row, ...]] = {
-            tool: tuple(rows[i] for i in sorted(set(ids) | set(anyr)))
-            for tool, ids in ir.tool_index
-        }
+        self.candidates, self.default_rows = tool_lists(ir)
+        self.select = build_selector(ir, self.candidates, self.default_rows)
 
 
 def _runtime(compiled: CompiledPolicy) -> _Runtime:
@@ -181,7 +177,7 @@ def _fail_closed_steps(
 
 def matching_tier(rt: _Runtime, intent: Intent, ir: PolicyIR) -> list[Row]:
     """Rows of the first (lowest-priority-number) tier whose match holds."""
-    rows = rt.candidates.get(intent.tool_name, rt.default_rows)
+    rows = rt.select(intent)
     matchers = rt.matchers
     tier: list[Row] = []
     tier_priority = 0
