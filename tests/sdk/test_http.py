@@ -197,3 +197,15 @@ def test_intents_a_tool_call_cannot_carry_are_refused(server: Server, ctx: dict[
         ToolAdapter(server_url=server.url).gate_intent(skill)
     with pytest.raises(GateEnforcementError):
         ToolAdapter(server_url=server.url).execute(skill, lambda i: pytest.fail("must not run"))
+
+
+def test_error_answers_raise_command_errors(
+    start: Callable[..., Server], ctx: dict[str, Any]
+) -> None:
+    srv = start("--max-request-bytes", "64")
+    with pytest.raises(GaitCommandError) as err:
+        ToolAdapter(server_url=srv.url).gate_intent(_intents(ctx)[0])
+    assert err.value.exit_code == 413
+    assert "request body exceeds max-request-bytes" in str(err.value)
+    assert err.value.command == f"POST {srv.url}/v1/evaluate"
+    assert json.loads(err.value.stdout)["ok"] is False
