@@ -17,11 +17,29 @@ PRODUCER_VERSION = __version__
 
 __all__ = [
     "PRODUCER_VERSION",
+    "GateEnforcementError",
+    "ToolAdapter",
     "__version__",
+    "capture_intent",
     "compile_policy",
     "compile_policy_file",
     "evaluate",
+    "evaluate_gate",
+    "gate_tool",
+    "run_session",
 ]
+
+# The Python SDK's main names (gait.sdk), also loaded only on first use.
+_SDK_NAMES = frozenset(
+    (
+        "GateEnforcementError",
+        "ToolAdapter",
+        "capture_intent",
+        "evaluate_gate",
+        "gate_tool",
+        "run_session",
+    )
+)
 
 
 def __getattr__(name: str) -> Any:
@@ -34,4 +52,8 @@ def __getattr__(name: str) -> Any:
         from gait.engine import evaluate
 
         return evaluate
+    if name in _SDK_NAMES:
+        from gait import sdk
+
+        return getattr(sdk, name)
     raise AttributeError(name)

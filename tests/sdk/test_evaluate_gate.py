@@ -190,3 +190,16 @@ def test_local_gate_from_gate_instance(policy: str, ctx: dict[str, Any]) -> None
     adapter = ToolAdapter(gate=gate, write_trace=False)
     i = capture_intent("tool.delete", {}, ctx, targets=[path_target("/tmp/a", "delete")])
     assert adapter.gate_intent(i).verdict == "block"
+
+
+def test_top_level_names_load_lazily() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, gait; assert 'gait.sdk' not in sys.modules; "
+        "from gait import ToolAdapter, gate_tool; import gait.sdk as s; "
+        "assert ToolAdapter is s.ToolAdapter and gate_tool is s.gate_tool"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
