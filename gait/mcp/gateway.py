@@ -164,6 +164,7 @@ class Gateway:
         self.log(
             f"tool={name} verdict={result.verdict} "
             f"reasons={','.join(result.reason_codes) or '-'} "
+            f"violations={','.join(result.violations) or '-'} "
             f"rule={result.decision.matched_rule or '-'} trace={result.trace_path}"
         )
         if result.verdict != "allow":

@@ -367,3 +367,122 @@ def test_surface_agrees_with_gate_eval(
     expected = baseline(case, tmp_path_factory)
     monkeypatch.chdir(tmp_path)
     assert SURFACES[surface_name](case, tmp_path) == expected
+
+
+# --- mcp wrap (engineer "wrap") ---------------------------------------------------
+# The gateway builds the intent itself from the tool name, the arguments, the wrapped
+# server's tool annotations and its own context flags (docs/mcp-wrap.md), so the calls
+# above, which carry their own targets and provenance, cannot pass through it verbatim.
+# These cases write out the intent the gateway must build and send the call through the
+# whole path (SDK client -> `gait mcp wrap` -> a real MCP server); one gateway per policy.
+
+WRAP_SERVER = REPO / "tests" / "mcp" / "fixtures" / "recording_server.py"
+WRAP_CONTEXT = {"identity": "agent.demo", "workspace": "/workspace", "risk_class": "medium",
+                "session_id": "sess-demo"}  # fmt: skip
+WRAP_FLAGS = ("--identity", "agent.demo", "--workspace", "/workspace", "--risk-class", "medium",
+              "--session-id", "sess-demo")  # fmt: skip
+
+
+def _wrap_case(
+    name: str, policy: str, tool: str, args: dict[str, Any], targets: list[Any], verdict: str
+) -> Case:
+    intent = {"tool_name": tool, "args": args, "targets": targets, "context": WRAP_CONTEXT}
+    return Case(f"wrap-{name}", policy, intent, {"name": tool, "arguments": args}, verdict)
+
+
+def _path(value: str, operation: str, **hints: bool) -> dict[str, Any]:
+    return {"kind": "path", "value": value, "operation": operation, "discovery_method": "mcp",
+            **hints}  # fmt: skip
+
+
+WRAP_CASES = [
+    _wrap_case("read", HIGH, "tool.read", {"path": "/workspace/README.md"},
+               [_path("/workspace/README.md", "read")], "allow"),
+    _wrap_case("write", HIGH, "tool.write", {"path": "/workspace/notes.txt", "content": "x"},
+               [_path("/workspace/notes.txt", "write")], "require_approval"),
+    # delete_file is annotated destructiveHint=true by the wrapped server
+    _wrap_case("annotated-delete", HIGH, "delete_file", {"path": "/workspace/customers.db"},
+               [_path("/workspace/customers.db", "delete", read_only_hint=False,
+                      destructive_hint=True)], "block"),
+    _wrap_case("post", HIGH, "http.post", {"url": "https://paste.example.net/upload", "body": "b"},
+               [{"kind": "url", "value": "https://paste.example.net/upload",
+                 "discovery_method": "mcp"}], "block"),
+    # read_file is annotated readOnlyHint=true, openWorldHint=false
+    _wrap_case("annotated-read", LOW, "read_file", {"path": "/workspace/a.txt"},
+               [_path("/workspace/a.txt", "read", read_only_hint=True, open_world_hint=False)],
+               "allow"),
+    _wrap_case("no-targets", LOW, "tool.search", {"q": "gait"}, [], "allow"),
+]  # fmt: skip
+
+
+def _wrap_session(policy: str, cases: list[Case], work: Path) -> dict[str, Observed]:
+    """Send every case's call through one gateway; observe each decision from its trace,
+    the gateway's log line and (for non-allow verdicts) the refusal the agent got."""
+    import anyio
+    from mcp import ClientSession, StdioServerParameters, stdio_client
+
+    stderr = work / "wrap.stderr"
+    refusals: dict[str, Any] = {}
+    argv = ["-m", "gait.cli.main", "mcp", "wrap", policy, "--trace-dir", str(work / "traces"),
+            *WRAP_FLAGS, "--", sys.executable, str(WRAP_SERVER),
+            "--record", str(work / "calls.jsonl")]  # fmt: skip
+
+    async def main() -> None:
+        params = StdioServerParameters(command=sys.executable, args=argv, env=dict(os.environ),
+                                       cwd=str(work))  # fmt: skip
+        with anyio.fail_after(60), open(stderr, "w") as errlog:
+            async with (
+                stdio_client(params, errlog=errlog) as (read, write),
+                ClientSession(read, write) as session,
+            ):
+                await session.initialize()
+                for case in cases:
+                    result = await session.call_tool(case.call["name"], case.call["arguments"])
+                    refusals[case.name] = result.structured_content if result.is_error else None
+
+    anyio.run(main)
+    logged: dict[str, dict[str, str]] = {}
+    for line in stderr.read_text().splitlines():
+        if line.startswith("gait mcp wrap: tool=") and " verdict=" in line:
+            fields = dict(part.split("=", 1) for part in line.split(": ", 1)[1].split())
+            logged[fields["tool"]] = fields
+    observed: dict[str, Observed] = {}
+    for case in cases:
+        log = logged[case.call["name"]]
+        trace = json.loads(Path(log["trace"]).read_text())
+        assert log["verdict"] == trace["verdict"]
+
+        def listed(text: str) -> tuple[str, ...]:
+            return () if text == "-" else tuple(text.split(","))
+
+        seen = Observed(trace["verdict"], listed(log["reasons"]), listed(log["violations"]),
+                        "" if log["rule"] == "-" else log["rule"], trace["policy_digest"],
+                        trace["intent_digest"])  # fmt: skip
+        refusal = refusals[case.name]
+        assert (refusal is None) == (seen.verdict == "allow"), (case.name, refusal)
+        if refusal is not None:
+            assert refusal["executed"] is False
+            assert Observed.of(refusal) == seen, case.name
+        observed[case.name] = seen
+    return observed
+
+
+@pytest.mark.parametrize("policy", [HIGH, LOW], ids=["high", "low"])
+def test_mcp_wrap_agrees_with_gate_eval(
+    policy: str, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    cases = [c for c in WRAP_CASES if c.policy == policy]
+    observed = _wrap_session(policy, cases, tmp_path)
+    for case in cases:
+        assert observed[case.name] == baseline(case, tmp_path_factory), case.name
+    # The wrapped server ran exactly the allowed calls to tools it has (here read_file);
+    # the blocked delete_file never reached it.
+    record = tmp_path / "calls.jsonl"
+    ran = (
+        [json.loads(line)["tool"] for line in record.read_text().splitlines()]
+        if record.exists()
+        else []
+    )
+    assert ran == [
+        c.call["name"] for c in cases if c.verdict == "allow" and c.call["name"] == "read_file"
+    ]
