@@ -17,6 +17,7 @@ import msgspec
 from gait.errors import Location, PolicyError
 from gait.policy.model import Policy, Rule
 from gait.policy.source import PathKey, Positions
+from gait.safejson import MAX_DEPTH, MAX_INT_DIGITS, deep_recursion
 from gait.vocab import VERDICTS
 
 _BARE_KEYS = frozenset({"default_verdict"})
@@ -110,8 +111,11 @@ def parse_dsl(text: str, path_name: str) -> tuple[dict[str, Any], Positions]:
         UnexpectedToken,
     )
 
+    parser = _parser()
+    _check_budget(parser, text, path_name)
     try:
-        tree = _parser().parse(text)
+        with deep_recursion(MAX_DEPTH):
+            tree = parser.parse(text)
     except UnexpectedInput as err:
         line, col = getattr(err, "line", 0) or 0, getattr(err, "column", 0) or 0
         if isinstance(err, UnexpectedToken):
@@ -129,7 +133,47 @@ def parse_dsl(text: str, path_name: str) -> tuple[dict[str, Any], Positions]:
         ) from err
     except LarkError as err:
         raise PolicyError(f"parse policy dsl: {err}", location=Location(path_name)) from err
-    return _Builder(path_name).build(tree)
+    with deep_recursion(MAX_DEPTH):
+        return _Builder(path_name).build(tree)
+
+
+MAX_DSL_TOKENS = 200_000
+"""Most tokens a DSL policy may have (comments and whitespace are free)."""
+MAX_DSL_RULES = 10_000
+"""Most rule blocks in one DSL policy."""
+
+
+def _check_budget(parser: Any, text: str, path_name: str) -> None:
+    """Token, rule and nesting budgets, checked while lexing (before any tree is built)."""
+    from gait.policy._dsl_parser import LarkError
+
+    def fail(message: str, tok: Any) -> PolicyError:
+        line, col = getattr(tok, "line", 0) or 0, getattr(tok, "column", 0) or 0
+        return PolicyError(
+            f"parse policy dsl: [{line}:{col}] {message}", location=Location(path_name, line, col)
+        )
+
+    tokens = rules = depth = 0
+    try:
+        for tok in parser.lex(text):
+            tokens += 1
+            kind = tok.type
+            if kind in ("LBRACE", "LSQB"):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise fail(f"nesting exceeds {MAX_DEPTH} levels", tok)
+            elif kind in ("RBRACE", "RSQB"):
+                depth -= 1
+            elif kind == "RULE":
+                rules += 1
+                if rules > MAX_DSL_RULES:
+                    raise fail(f"more than {MAX_DSL_RULES} rules", tok)
+            elif kind == "INT_LIT" and len(tok.lstrip("+-")) > MAX_INT_DIGITS:
+                raise fail(f"number has more than {MAX_INT_DIGITS} digits", tok)
+            if tokens > MAX_DSL_TOKENS:
+                raise fail(f"more than {MAX_DSL_TOKENS} tokens", tok)
+    except LarkError:
+        return  # the parser reports malformed text with its own message
 
 
 def parse_canonical_dsl(text: str) -> dict[str, Any]:

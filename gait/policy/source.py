@@ -15,6 +15,7 @@ import msgspec
 
 from gait.errors import Location, PolicyError
 from gait.policy.model import Policy
+from gait.safejson import MAX_DEPTH, MAX_INT_DIGITS, deep_recursion
 
 PathKey = tuple[str | int, ...]
 Positions = dict[PathKey, tuple[int, int]]
@@ -136,6 +137,7 @@ def load_yaml(text: str, path_name: str) -> tuple[Any, Positions, dict[PathKey, 
 
     loader_cls = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
+        _check_event_budget(yaml, text, loader_cls, path_name)
         node = yaml.compose(text, Loader=loader_cls)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
@@ -150,6 +152,7 @@ def load_yaml(text: str, path_name: str) -> tuple[Any, Positions, dict[PathKey, 
     if node is None:
         return {}, positions, texts
     budget = [0]
+    active: set[int] = set()  # nodes on the current path: a cycle is a recursive alias
 
     def walk(n: Any, path: PathKey) -> Any:
         budget[0] += 1
@@ -158,14 +161,40 @@ def load_yaml(text: str, path_name: str) -> tuple[Any, Positions, dict[PathKey, 
                 f"parse policy yaml: document expands to more than {_MAX_NODES} nodes",
                 location=Location(path_name),
             )
+        if len(path) > MAX_DEPTH:
+            line, col = n.start_mark.line + 1, n.start_mark.column + 1
+            raise PolicyError(
+                f"parse policy yaml: [{line}:{col}] nesting exceeds {MAX_DEPTH} levels",
+                location=Location(path_name, line, col),
+            )
+        if id(n) in active:
+            line, col = n.start_mark.line + 1, n.start_mark.column + 1
+            raise PolicyError(
+                f"parse policy yaml: [{line}:{col}] recursive alias",
+                location=Location(path_name, line, col, field_name(path)),
+            )
         positions[path] = (n.start_mark.line + 1, n.start_mark.column + 1)
         kind = n.id
         if kind == "scalar":
+            if len(n.value) > MAX_INT_DIGITS and _INT_RE.match(n.value):
+                line, col = n.start_mark.line + 1, n.start_mark.column + 1
+                raise PolicyError(
+                    f"parse policy yaml: [{line}:{col}] number has more than "
+                    f"{MAX_INT_DIGITS} digits",
+                    location=Location(path_name, line, col, field_name(path)),
+                )
             value = _scalar(n)
             if value is not None and not isinstance(value, str):
                 texts[path] = n.value
             return value
-        if kind == "sequence":
+        active.add(id(n))
+        try:
+            return walk_collection(n, path)
+        finally:
+            active.discard(id(n))
+
+    def walk_collection(n: Any, path: PathKey) -> Any:
+        if n.id == "sequence":
             return [walk(child, (*path, i)) for i, child in enumerate(n.value)]
         out: dict[str, Any] = {}
         for key_node, value_node in n.value:
@@ -201,8 +230,21 @@ def load_yaml(text: str, path_name: str) -> tuple[Any, Positions, dict[PathKey, 
             )
         return out
 
-    value = walk(node, ())
+    with deep_recursion(MAX_DEPTH):
+        value = walk(node, ())
     return value, positions, texts
+
+
+def _check_event_budget(yaml: Any, text: str, loader_cls: Any, path_name: str) -> None:
+    """Count parse events before building the document: the budget holds while parsing."""
+    count = 0
+    for _event in yaml.parse(text, Loader=loader_cls):
+        count += 1
+        if count > _MAX_NODES * 2:
+            raise PolicyError(
+                f"parse policy yaml: document has more than {_MAX_NODES} nodes",
+                location=Location(path_name),
+            )
 
 
 # ---------------------------------------------------------- decoding ---

@@ -1,0 +1,63 @@
+"""Issue 11 B9/B10: policy readers fail with exit 6 naming the problem, within bounds."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from gait.errors import EXIT_INVALID_INPUT, PolicyError
+from gait.policy import compile_policy
+
+
+def _fails(text: str, problem: str, *, dsl: bool = False) -> None:
+    started = time.monotonic()
+    with pytest.raises(PolicyError) as info:
+        if dsl:
+            from gait.policy.dsl import parse_dsl
+
+            parse_dsl(text, "p.gaitpol")
+        else:
+            compile_policy(text, use_cache=False)
+    assert time.monotonic() - started < 10
+    assert info.value.exit_code == EXIT_INVALID_INPUT
+    assert problem in str(info.value), str(info.value)
+
+
+def test_recursive_yaml_alias() -> None:
+    _fails("a: &a [*a]\nrules:\n  - {name: r, effect: allow}\n", "recursive alias")
+
+
+@pytest.mark.parametrize("digits", [310, 5000])
+def test_huge_yaml_integer(digits: int) -> None:
+    _fails(f"rules:\n  - {{name: r, effect: allow, priority: {'9' * digits}}}\n", "digits")
+
+
+@pytest.mark.parametrize("digits", [310, 5000])
+def test_huge_dsl_integer(digits: int) -> None:
+    _fails(f'rule "r" priority {"9" * digits} => allow {{}}\n', "digits", dsl=True)
+
+
+def test_deep_dsl_nesting() -> None:
+    text = "policy {\n  default_verdict " + "[" * 2000 + "]" * 2000 + "\n}\n"
+    _fails(text, "nesting exceeds", dsl=True)
+
+
+def test_deep_dsl_sections() -> None:
+    text = "policy {\n  x " + "{ y " * 2000 + "}" * 2000 + "\n}\n"
+    _fails(text, "nesting exceeds", dsl=True)
+
+
+def test_dsl_token_budget_holds_while_lexing() -> None:
+    text = 'rule "a" => allow {\n match { tool_names [' + "a," * 1_000_000 + "] }\n}\n"
+    _fails(text, "tokens", dsl=True)
+
+
+def test_dsl_rule_budget() -> None:
+    text = "".join(f'rule "r{i}" => allow {{}}\n' for i in range(10_001))
+    _fails(text, "rules", dsl=True)
+
+
+def test_yaml_node_budget_holds_while_parsing() -> None:
+    text = "rules:\n  - {name: r, effect: allow}\nx: [" + "1," * 600_000 + "]\n"
+    _fails(text, "nodes")
