@@ -19,43 +19,46 @@ group = GaitGroup(
     context_settings={"help_option_names": ["--help", "-h"]},
 )
 
-# String flags of trace.md §5.1 consumed by the gate pipeline.
-_PASSTHROUGH = (
-    "approval-token",
-    "approval-token-chain",
-    "approval-audit-out",
-    "approval-public-key",
-    "approval-public-key-env",
-    "approval-private-key",
-    "approval-private-key-env",
-    "delegation-token",
-    "delegation-token-chain",
-    "delegation-audit-out",
-    "delegation-public-key",
-    "delegation-public-key-env",
-    "delegation-private-key",
-    "delegation-private-key-env",
-    "rate-limit-state",
-    "state",
-    "credential-broker",
-    "credential-env-prefix",
-    "credential-ref",
-    "credential-scopes",
-    "credential-command",
-    "credential-command-args",
-    "credential-evidence-out",
-    "context-envelope",
-    "wrkr-inventory",
-    "approved-script-registry",
-    "approved-script-public-key",
-    "approved-script-public-key-env",
-    "config",
-)
+# String flags of trace.md §5.1 consumed by the gate pipeline, with their help text.
+_PASSTHROUGH = {
+    "approval-token": "Approval token file(s), comma-separated.",
+    "approval-token-chain": "More approval token files, comma-separated.",
+    "approval-audit-out": "Approval audit record path (default approval_audit_<trace_id>.json).",
+    "approval-public-key": "Public key file that verifies approval tokens.",
+    "approval-public-key-env": "Env var holding the approval verify key.",
+    "approval-private-key": "Private key file whose public half verifies approval tokens.",
+    "approval-private-key-env": "Env var holding that private key.",
+    "delegation-token": "Delegation token file(s), comma-separated.",
+    "delegation-token-chain": "More delegation token files, comma-separated.",
+    "delegation-audit-out": "Delegation audit record path.",
+    "delegation-public-key": "Public key file that verifies delegation tokens.",
+    "delegation-public-key-env": "Env var holding the delegation verify key.",
+    "delegation-private-key": "Private key file whose public half verifies delegation tokens.",
+    "delegation-private-key-env": "Env var holding that private key.",
+    "rate-limit-state": "Rate-limit state file (older name of --state for a path).",
+    "state": (
+        "Shared state for budgets, rate limits and approval uses: a file path or "
+        "redis://host:port/db (default .gait-out/gate_rate_limits.json)."
+    ),
+    "credential-broker": "off, stub, env or command.",
+    "credential-env-prefix": "Env var prefix of the env broker (default GAIT_BROKER_TOKEN_).",
+    "credential-ref": "Credential reference (default: the rule's broker_reference).",
+    "credential-scopes": "Extra credential scopes, comma-separated.",
+    "credential-command": "Executable of the command broker (no whitespace).",
+    "credential-command-args": "Arguments of the command broker, comma-separated.",
+    "credential-evidence-out": "Credential evidence record path.",
+    "context-envelope": "Not supported by this version (exit 6 when given).",
+    "wrkr-inventory": "Not supported by this version (exit 6 when given).",
+    "approved-script-registry": "Not supported by this version (exit 6 when given).",
+    "approved-script-public-key": "Accepted for compatibility; unused.",
+    "approved-script-public-key-env": "Accepted for compatibility; unused.",
+    "config": "Project defaults file (default .gait/config.yaml).",
+}
 
 
 def _passthrough(fn: Any) -> Any:
-    for name in reversed(_PASSTHROUGH):
-        fn = click.option(f"--{name}", name.replace("-", "_"), default=None)(fn)
+    for name, text in reversed(_PASSTHROUGH.items()):
+        fn = click.option(f"--{name}", name.replace("-", "_"), default=None, help=text)(fn)
     return fn
 
 
