@@ -20,11 +20,14 @@ INTENT_PATH = "./gait-out/intent_demo_delete.json"
 _TEXT_ORDER = (
     "mode",
     "run_id",
+    "job_id",
+    "job_status",
     "bundle",
     "pack_path",
     "runpack",
     "ticket_footer",
     "verify",
+    "simulated_failure",
     "policy_verdict",
     "matched_rule",
     "reason_codes",
@@ -135,6 +138,66 @@ def _policy(started: float) -> dict[str, Any]:
     }
 
 
+DURABLE_JOB = "job_demo_durable"
+DURABLE_PACK = "./gait-out/pack_job_demo_durable.zip"
+
+
+def _durable(started: float) -> dict[str, Any]:
+    """A job that checkpoints, stops for a decision, is refused a resume, then approved."""
+    import shutil
+
+    from gait import __version__
+    from gait.packs.common import write_pack
+    from gait.packs.jobs import ApprovalNeeded, JobStore
+    from gait.packs.unified import build_job_pack
+    from gait.packs.verify import verify_any_pack
+    from gait.signing import format_rfc3339, parse_rfc3339
+
+    root = os.path.join(".", OUT_DIR, "jobs")
+    shutil.rmtree(os.path.join(root, DURABLE_JOB), ignore_errors=True)
+    base, _ = parse_rfc3339("2026-02-05T00:00:00Z")
+    ticks = iter(range(1000))
+    store = JobStore(root, clock=lambda: format_rfc3339(base + next(ticks)))
+    store.submit(DURABLE_JOB, identity="demo.user", env_fingerprint="demo")
+    store.checkpoint(DURABLE_JOB, "progress", "collected inputs")
+    store.checkpoint(
+        DURABLE_JOB,
+        "decision-needed",
+        "about to delete staged files",
+        "approve deletion of staged files",
+    )
+    try:
+        store.resume(DURABLE_JOB, env_fingerprint="demo")
+        simulated_failure = ""
+    except ApprovalNeeded:
+        simulated_failure = "resume blocked until approval"
+    store.approve(DURABLE_JOB, "demo.approver", "staged files reviewed")
+    store.resume(DURABLE_JOB, env_fingerprint="demo")
+    state = store.checkpoint(DURABLE_JOB, "completed", "staged files deleted")
+    built = build_job_pack(root, DURABLE_JOB, producer_version=__version__)
+    write_pack(DURABLE_PACK, built.zip_bytes)
+    if not verify_any_pack(DURABLE_PACK).ok or not simulated_failure:
+        raise VerificationFailed("verification failed", details={"mode": "durable"})
+    return {
+        "ok": True,
+        "mode": "durable",
+        "run_id": "run_demo_durable",
+        "job_id": DURABLE_JOB,
+        "job_status": state["status"],
+        "bundle": f"./{OUT_DIR}/jobs/{DURABLE_JOB}/state.json",
+        "pack_path": DURABLE_PACK,
+        "verify": "ok",
+        "simulated_failure": simulated_failure,
+        "next_commands": [
+            f"gait job inspect --id {DURABLE_JOB}",
+            f"gait pack verify {DURABLE_PACK}",
+            f"gait pack inspect {DURABLE_PACK}",
+        ],
+        "metrics_opt_in": METRICS_OPT_IN,
+        "duration_ms": int((time.monotonic() - started) * 1000),
+    }
+
+
 @gait_command(
     None,
     "demo",
@@ -144,11 +207,16 @@ def _policy(started: float) -> dict[str, Any]:
     ),
     help=(
         "Record and verify the demo runpack ./gait-out/runpack_run_demo.zip (offline, no keys). "
-        "--policy: gate a demo agent run with a policy that blocks tool.delete."
+        "--policy: gate a demo agent run with a policy that blocks tool.delete. --durable: a "
+        "durable job that needs an approval to resume."
     ),
 )
 @click.argument("extra", nargs=-1, metavar="")
-@click.option("--durable", is_flag=True, help="Job lifecycle demo (not available yet).")
+@click.option(
+    "--durable",
+    is_flag=True,
+    help="Durable job demo: checkpoints, a blocked resume, approval, a verified job pack.",
+)
 @click.option(
     "--policy", is_flag=True, help="Policy block demo: a gated run with one blocked call."
 )
@@ -157,8 +225,9 @@ def command(extra: tuple[str, ...], durable: bool, policy: bool, json: bool) -> 
         raise InvalidInput("unexpected positional arguments")
     if durable and policy:
         raise InvalidInput("choose only one mode: --durable or --policy")
-    if durable:
-        raise InvalidInput("demo --durable: the job runtime is not available in this build yet")
     started = time.monotonic()
-    payload = _policy(started) if policy else _standard(started)
+    if durable:
+        payload = _durable(started)
+    else:
+        payload = _policy(started) if policy else _standard(started)
     return Outcome(payload, text=_text(payload))

@@ -92,29 +92,29 @@ def check_output_dir(out: Path) -> Check:
 
 
 def check_job_runtime(out: Path) -> Check:
-    """Durable job state under <output>/jobs must parse; a torn state file is divergence."""
-    import msgspec
+    """Each durable job's state must parse and agree with its event history."""
+    from gait.packs.jobs import JobStore
 
     name, scope = "job_runtime_durability", "universal"
     jobs = out / "jobs"
     if not jobs.is_dir():
         return Check(name, scope, PASS, "no durable job state")
+    store = JobStore(str(jobs))
     broken = []
     for state in sorted(jobs.glob("*/state.json")):
         try:
-            value = msgspec.json.decode(state.read_bytes())
-        except (OSError, msgspec.DecodeError):
-            broken.append(str(state))
-            continue
-        if not isinstance(value, dict) or value.get("job_id") not in (None, state.parent.name):
-            broken.append(str(state))
+            reason = store.divergence(state.parent.name)
+        except GaitError as err:
+            reason = err.message
+        if reason:
+            broken.append(f"{state.parent.name} ({reason})")
     if broken:
         return Check(
             name,
             scope,
             FAIL,
-            "divergent durable job state: " + ", ".join(broken),
-            "mv " + " ".join(broken) + " /tmp/  # then re-submit the jobs",
+            "divergent durable job state: " + "; ".join(broken),
+            f"gait job inspect --id <job_id> --root {jobs}",
         )
     return Check(name, scope, PASS, "durable job state is consistent")
 

@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "gate": ("gait.cli.gate:group", "Evaluate a tool-call intent against a policy."),
     "guard": ("gait.cli.guard:group", "Build and verify signed evidence packs."),
     "incident": ("gait.cli.incident:group", "Package a run with the evidence around it in time."),
+    "job": ("gait.cli.job:group", "Durable jobs: checkpoints, approvals, resume."),
     "keys": ("gait.cli.keys:group", "Create, rotate and check ed25519 signing keys."),
     "list-scripts": ("gait.cli.scripts:list_command", "List approved-script registry entries."),
     "mcp": ("gait.cli.mcp:group", "Gate agent tool calls: proxy, HTTP service, MCP gateway."),

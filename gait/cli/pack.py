@@ -28,7 +28,12 @@ group = GaitGroup(
     help="Build a unified pack (--type run) from a runpack (run_id or path).",
 )
 @click.argument("args", nargs=-1, metavar="")
-@click.option("--type", "pack_type", default="run", help="run (job and call need a job runtime).")
+@click.option(
+    "--type",
+    "pack_type",
+    default="run",
+    help="run (from a runpack) or job (from a durable job id).",
+)
 @click.option("--from", "source", default="", help="run_id or runpack path.")
 @click.option("--out", default="", help="Output zip (default: pack_<pack_id>.zip beside source).")
 @click.option("--job-root", default="./gait-out/jobs", help="Job state root (job packs).")
@@ -56,12 +61,10 @@ def build_command(
     kind = pack_type.strip().lower()
     if kind not in ("run", "job", "call"):
         raise InvalidInput(f"unsupported --type {pack_type!r} (expected run, job or call)")
-    if kind != "run":
-        raise InvalidInput(
-            f"pack build --type {kind} is not supported in this build; use --type run"
-        )
+    if kind == "call":
+        raise InvalidInput("pack build --type call is not supported in this build; use run or job")
     if not source.strip():
-        raise InvalidInput("missing required --from <run_id|path>")
+        raise InvalidInput("missing required --from <run_id|path|job_id>")
     mode = key_mode.strip().lower() or "none"
     key, warnings = None, []
     if mode != "none":
@@ -72,10 +75,17 @@ def build_command(
         )
     elif private_key or private_key_env:
         raise InvalidInput("--key-mode none does not accept key sources")
-    path = resolve_runpack(source.strip())
-    pack = read_runpack(path)
-    built = build_run_pack(pack, sign_key=key, producer_version=__version__)
-    target = out.strip() or os.path.join(os.path.dirname(path), f"pack_{built.pack_id}.zip")
+    if kind == "job":
+        from gait.packs.unified import build_job_pack
+
+        root = job_root.strip() or "./gait-out/jobs"
+        built = build_job_pack(root, source.strip(), sign_key=key, producer_version=__version__)
+        target = out.strip() or os.path.join(root, source.strip(), f"pack_{built.pack_id}.zip")
+    else:
+        path = resolve_runpack(source.strip())
+        pack = read_runpack(path)
+        built = build_run_pack(pack, sign_key=key, producer_version=__version__)
+        target = out.strip() or os.path.join(os.path.dirname(path), f"pack_{built.pack_id}.zip")
     written = write_pack(target, built.zip_bytes)
     payload: dict[str, Any] = {
         "ok": True,

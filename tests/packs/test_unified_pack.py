@@ -127,8 +127,8 @@ def test_cli_build_inspect_diff_export(gait_inproc, demo_path: Path, tmp_path: P
     assert code == 6
 
 
-def test_cli_build_job_type_is_refused(gait_inproc, demo_path: Path) -> None:
-    code, text = gait_inproc("pack", "build", "--type", "job", "--from", str(demo_path), "--json")
+def test_cli_build_call_type_is_refused(gait_inproc, demo_path: Path) -> None:
+    code, text = gait_inproc("pack", "build", "--type", "call", "--from", str(demo_path), "--json")
     assert code == 6 and "not supported" in json.loads(text)["error"]
 
 

@@ -1,0 +1,147 @@
+"""Durable jobs (cli.md §3.2 gait job), job packs and gait demo --durable."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gait.errors import InvalidInput
+from gait.packs.jobs import ApprovalNeeded, JobStore, JobTransitionError
+from gait.packs.unified import build_job_pack
+from gait.packs.verify import verify_any_pack
+
+
+def _clock():
+    ticks = iter(range(10_000))
+    return lambda: f"2026-02-05T00:{next(ticks) // 60:02d}:{next(ticks) % 60:02d}Z"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> JobStore:
+    return JobStore(str(tmp_path / "jobs"), clock=_clock())
+
+
+def test_lifecycle_with_an_approval_gate(store: JobStore) -> None:
+    store.submit("job_a", identity="agent", env_fingerprint="env1")
+    store.checkpoint("job_a", "progress", "step 1")
+    state = store.checkpoint("job_a", "decision-needed", "delete?", "approve delete")
+    assert state["status"] == "decision_needed" and state["pending_decision"] == "approve delete"
+    with pytest.raises(ApprovalNeeded, match="resume blocked until approval") as info:
+        store.resume("job_a")
+    assert info.value.exit_code == 4
+    state = store.approve("job_a", "alice", "ok")
+    assert state["status"] == "approved" and state["approvals"][0]["decision"] == "approve delete"
+    with pytest.raises(InvalidInput, match="fingerprint"):
+        store.resume("job_a", env_fingerprint="env2")
+    assert (
+        store.resume("job_a", env_fingerprint="env2", allow_env_mismatch=True)["status"]
+        == "running"
+    )
+    state = store.checkpoint("job_a", "completed", "done")
+    assert state["status"] == "completed" and state["revision"] == 6
+    with pytest.raises(JobTransitionError):
+        store.pause("job_a")
+    assert [e["action"] for e in store.events("job_a")] == [
+        "submit",
+        "checkpoint",
+        "checkpoint",
+        "approve",
+        "resume",
+        "checkpoint",
+    ]
+    assert store.divergence("job_a") == ""
+
+
+def test_submit_twice_and_bad_ids(store: JobStore) -> None:
+    store.submit("job_b")
+    with pytest.raises(InvalidInput, match="already exists"):
+        store.submit("job_b")
+    with pytest.raises(InvalidInput, match="invalid job id"):
+        store.submit("../escape")
+    with pytest.raises(InvalidInput, match="job not found"):
+        store.pause("job_none")
+
+
+def test_divergent_state_is_found_and_refused_for_packing(store: JobStore) -> None:
+    store.submit("job_c")
+    store.pause("job_c")
+    state_path = Path(store.state_path("job_c"))
+    state = json.loads(state_path.read_text())
+    state["status"] = "running"
+    state_path.write_text(json.dumps(state))
+    assert "does not match" in store.divergence("job_c")
+    with pytest.raises(InvalidInput, match="diverged"):
+        build_job_pack(store.root, "job_c")
+
+
+def test_job_pack_is_reproducible_and_verifies(store: JobStore, tmp_path: Path) -> None:
+    store.submit("job_d", policy_digest="ab" * 32)
+    store.checkpoint("job_d", "completed", "done")
+    first = build_job_pack(store.root, "job_d")
+    assert first.zip_bytes == build_job_pack(store.root, "job_d").zip_bytes
+    path = tmp_path / "job.zip"
+    path.write_bytes(first.zip_bytes)
+    report = verify_any_pack(path)
+    assert report.ok and report.pack_type == "job" and report.source_ref == "job_d"
+    assert report.proof_records_verified == 3
+
+
+def test_cli_job_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gait_inproc) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert gait_inproc("job", "submit", "--id", "j1", "--json")[0] == 0
+    code, out = gait_inproc(
+        "job",
+        "checkpoint",
+        "add",
+        "--id",
+        "j1",
+        "--type",
+        "decision-needed",
+        "--summary",
+        "s",
+        "--required-action",
+        "approve",
+        "--json",
+    )
+    assert code == 0 and json.loads(out)["status"] == "decision_needed"
+    code, out = gait_inproc("job", "resume", "--id", "j1", "--json")
+    assert code == 4 and "resume blocked until approval" in json.loads(out)["error"]
+    assert gait_inproc("job", "approve", "--id", "j1", "--actor", "bob", "--json")[0] == 0
+    assert gait_inproc("job", "resume", "--id", "j1", "--json")[0] == 0
+    code, out = gait_inproc("job", "list", "--json")
+    assert code == 0 and json.loads(out)["jobs"][0] == {
+        "job_id": "j1",
+        "revision": 4,
+        "status": "running",
+        "updated_at": json.loads(out)["jobs"][0]["updated_at"],
+    }
+    code, out = gait_inproc("pack", "build", "--type", "job", "--from", "j1", "--json")
+    built = json.loads(out)
+    assert code == 0 and built["pack_type"] == "job"
+    assert gait_inproc("pack", "verify", built["path"], "--json")[0] == 0
+    assert gait_inproc("job", "cancel", "--id", "j1", "--json")[0] == 0
+    code, out = gait_inproc("job", "pause", "--id", "j1", "--json")
+    assert code == 6 and "cancelled" in json.loads(out)["error"]
+
+
+def test_demo_durable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gait_inproc) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out = gait_inproc("demo", "--durable")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[:8] == [
+        "mode=durable",
+        "run_id=run_demo_durable",
+        "job_id=job_demo_durable",
+        "job_status=completed",
+        "bundle=./gait-out/jobs/job_demo_durable/state.json",
+        "pack_path=./gait-out/pack_job_demo_durable.zip",
+        "verify=ok",
+        "simulated_failure=resume blocked until approval",
+    ]
+    first = Path("gait-out/pack_job_demo_durable.zip").read_bytes()
+    assert gait_inproc("demo", "--durable", "--json")[0] == 0
+    assert Path("gait-out/pack_job_demo_durable.zip").read_bytes() == first
+    assert gait_inproc("demo", "--durable", "--policy")[0] == 6
