@@ -186,6 +186,26 @@ class GaitLangChainMiddleware:
         except Exception:
             pass
 
+    def agent_middleware(self) -> Any:
+        """This middleware as a ``langchain.agents.middleware.AgentMiddleware`` for ``create_agent``.
+
+        Needs the ``langchain`` package (imported here, on demand).
+        """
+        from langchain.agents.middleware import AgentMiddleware
+
+        gait = self
+
+        class GaitAgentMiddleware(AgentMiddleware):  # type: ignore[misc]
+            def wrap_tool_call(self, request: Any, handler: Callable[[Any], Any]) -> Any:
+                return gait.wrap_tool_call(request, handler)
+
+            async def awrap_tool_call(
+                self, request: Any, handler: Callable[[Any], Awaitable[Any]]
+            ) -> Any:
+                return await gait.awrap_tool_call(request, handler)
+
+        return GaitAgentMiddleware()
+
     def wrap_tool_call(self, request: Any, handler: Callable[[Any], Any]) -> Any:
         """Run ``handler(request)`` only when the gate allows the tool call; else raise."""
         attempt = self._decide(request)

@@ -149,3 +149,44 @@ def test_async_middleware_and_session_recording(policy: str) -> None:
         results = [json.loads(x) for x in z.read("results.jsonl").splitlines()]
     assert [r["status"] for r in results] == ["ok", "block"]
     assert results[0]["result"]["result"] == {"content": "contents"}
+
+
+def test_in_a_real_langchain_agent(policy: str) -> None:
+    """create_agent with a scripted chat model: the read runs, the delete never does."""
+    pytest.importorskip("langchain.agents")
+    from langchain.agents import create_agent
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage
+
+    class ScriptedModel(GenericFakeChatModel):
+        def bind_tools(self, tools: Any, **kwargs: Any) -> Any:
+            return self
+
+    def agent_for(tool_name: str) -> Any:
+        replies = iter(
+            [
+                AIMessage(
+                    content="", tool_calls=[{"name": tool_name, "args": {"path": "/a"}, "id": "c1"}]
+                ),
+                AIMessage(content="done"),
+            ]
+        )
+        mw = GaitLangChainMiddleware(
+            ToolAdapter(policy, write_trace=False), callback_handler=events
+        )
+        return create_agent(
+            ScriptedModel(messages=replies),
+            tools=[read_file, delete_file],
+            middleware=[mw.agent_middleware()],
+        )
+
+    events = GaitLangChainCallbackHandler()
+    out = agent_for("read_file").invoke({"messages": [{"role": "user", "content": "read"}]})
+    assert [m.content for m in out["messages"]][-2:] == ["contents", "done"]
+    with pytest.raises(GateEnforcementError, match="verdict=block"):
+        agent_for("delete_file").invoke({"messages": [{"role": "user", "content": "delete"}]})
+    assert RAN == ["read:/a"]
+    assert [(d.tool_name, d.verdict, d.executed) for d in events.decisions] == [
+        ("read_file", "allow", True),
+        ("delete_file", "block", False),
+    ]
