@@ -153,6 +153,7 @@ class ProxyResult:
             "pack_id": self.pack_id,
             "log_export": self.log_export,
             "otel_export": self.otel_export,
+            "mcp_trust": trace.get("mcp_trust"),
             "warnings": sorted(set(self.warnings)),
             "relationship": trace.get("relationship"),
         }
@@ -355,6 +356,42 @@ def _check_job(call: DecodedCall, job_root: str | None) -> None:
         )
 
 
+def _apply_server_trust(
+    gate: Gate, call: DecodedCall, result: GateResult, trust: Any, now_ns: int, write: bool
+) -> None:
+    """Fold the policy's ``mcp_trust`` finding into the decision and re-sign its trace.
+
+    The gate signs the decision before the proxy knows the server's trust, so the
+    trace is signed again with the final verdict and the ``mcp_trust`` record
+    (same path; the first file is replaced atomically). The call's normalized
+    risk class decides whether trust is required (``high`` when the call gave
+    none), so a context-free call cannot opt out.
+    """
+    from gait.mcp.trust import apply_trust, evaluate_server_trust
+    from gait.trace import compute_event_id, compute_trace_id, sign_trace, write_trace
+
+    decision = evaluate_server_trust(trust, call.server, call.intent.context.risk_class, now_ns)
+    if decision is None or result.trace is None:
+        return
+    verdict, reasons, violations = apply_trust(
+        result.verdict, result.reason_codes, result.violations, decision, trust.action
+    )
+    record = {k: v for k, v in result.trace.items() if k != "signature"}
+    trace_id = compute_trace_id(record["policy_digest"], record["intent_digest"], verdict)
+    record.update(
+        verdict=verdict,
+        trace_id=trace_id,
+        event_id=compute_event_id(trace_id, record["observed_at"]),
+        violations=violations,
+        mcp_trust=decision,
+    )
+    signed = sign_trace(record, gate.signing_key)
+    result.verdict, result.reason_codes, result.violations = verdict, reasons, violations
+    result.trace, result.trace_id = signed, trace_id
+    if write and result.trace_path:
+        result.trace_path = write_trace(result.trace_path, signed)
+
+
 def evaluate_call(
     gate: Gate,
     call: DecodedCall,
@@ -404,6 +441,9 @@ def evaluate_call(
         delegation_tokens=delegation_tokens,
         correlation_id=correlation_id,
     )
+    trust = gate.compiled.policy.mcp_trust
+    if trust.enabled:
+        _apply_server_trust(gate, call, result, trust, stamp_ns, write_trace)
     warnings = [*result.warnings, *call.warnings]
 
     runpack_path = ""
