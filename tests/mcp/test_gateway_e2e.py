@@ -73,7 +73,9 @@ class Wrapped:
 
 
 @asynccontextmanager
-async def wrapped(tmp_path: Path, keys: Keys, *flags: str) -> AsyncIterator[Wrapped]:
+async def wrapped(
+    tmp_path: Path, keys: Keys, *flags: str, policy: Path = POLICY
+) -> AsyncIterator[Wrapped]:
     record = tmp_path / "calls.jsonl"
     trace_dir = tmp_path / "traces"
     argv = [
@@ -82,7 +84,7 @@ async def wrapped(tmp_path: Path, keys: Keys, *flags: str) -> AsyncIterator[Wrap
         "mcp",
         "wrap",
         "--policy",
-        str(POLICY),
+        str(policy),
         "--trace-dir",
         str(trace_dir),
         "--key-mode",
@@ -107,11 +109,15 @@ async def wrapped(tmp_path: Path, keys: Keys, *flags: str) -> AsyncIterator[Wrap
 
 
 def run(
-    tmp_path: Path, keys: Keys, body: Callable[[Wrapped], Awaitable[None]], *flags: str
+    tmp_path: Path,
+    keys: Keys,
+    body: Callable[[Wrapped], Awaitable[None]],
+    *flags: str,
+    policy: Path = POLICY,
 ) -> None:
     async def main() -> None:
         with anyio.fail_after(SESSION_TIMEOUT_S):
-            async with wrapped(tmp_path, keys, *flags) as w:
+            async with wrapped(tmp_path, keys, *flags, policy=policy) as w:
                 await body(w)
 
     anyio.run(main)
@@ -228,6 +234,23 @@ def test_approval_token_in_meta_turns_require_approval_into_a_forwarded_call(
     tmp_path: Path, keys: Keys
 ) -> None:
     args = {"path": "/srv/config.yaml", "content": "replicas: 3"}
+    approvers = tmp_path / "approvers"
+    made = gait("keys", "init", "--out-dir", str(approvers), "--prefix", "approvers", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+
+    def mint(pending: dict[str, Any], private_key: Path, out: Path) -> dict[str, Any]:
+        minted = gait(
+            "approve",
+            "--intent-digest", pending["intent_digest"],
+            "--policy-digest", pending["policy_digest"],
+            "--ttl", "30m", "--scope", "tool:write_file",
+            "--approver", "alice", "--reason-code", "CHG-7",
+            "--key-mode", "prod", "--private-key", str(private_key),
+            "--out", str(out), "--json",
+            cwd=tmp_path,
+        )  # fmt: skip
+        assert minted.returncode == 0, minted.stderr
+        return json.loads(out.read_text())
 
     async def body(w: Wrapped) -> None:
         pending = decision(await w.call("write_file", args))
@@ -235,34 +258,16 @@ def test_approval_token_in_meta_turns_require_approval_into_a_forwarded_call(
         assert "approval_token_missing" in pending["reason_codes"]
         assert w.ran() == []
 
-        token_path = tmp_path / "approval.json"
-        minted = await anyio.to_thread.run_sync(
-            lambda: gait(
-                "approve",
-                "--intent-digest",
-                pending["intent_digest"],
-                "--policy-digest",
-                pending["policy_digest"],
-                "--ttl",
-                "30m",
-                "--scope",
-                "tool:write_file",
-                "--approver",
-                "alice",
-                "--reason-code",
-                "CHG-7",
-                "--key-mode",
-                "prod",
-                "--private-key",
-                str(keys.private),
-                "--out",
-                str(token_path),
-                "--json",
-                cwd=tmp_path,
-            )
+        token = await anyio.to_thread.run_sync(
+            mint, pending, approvers / "approvers_private.key", tmp_path / "approval.json"
         )
-        assert minted.returncode == 0, minted.stderr
-        token = json.loads(token_path.read_text())
+        # signed with the trace key, not an approver key: rejected
+        forged = await anyio.to_thread.run_sync(
+            mint, pending, keys.private, tmp_path / "forged.json"
+        )
+        refused = decision(await w.call("write_file", args, {"gait/approval_tokens": [forged]}))
+        assert refused["verdict"] == "require_approval"
+        assert "approval_token_signature_invalid" in refused["reason_codes"]
 
         # a token for another call does not help
         other = decision(
@@ -276,14 +281,20 @@ def test_approval_token_in_meta_turns_require_approval_into_a_forwarded_call(
         assert "approval_token_intent_mismatch" in other["reason_codes"]
         assert w.ran() == []
 
-        granted = await w.call("write_file", args, {"gait/approval_tokens": [token]})
+        granted = await w.call("write_file", args, {"gait/approval_tokens": token})
         assert granted.is_error is False
         assert granted.structured_content == {"result": "wrote 11 bytes to /srv/config.yaml"}
         assert w.ran() == ["write_file"]
         audits = list(w.trace_dir.glob("approval_audit_*.json"))
-        assert len(audits) == 3  # one per call that met the approval rule
+        assert len(audits) == 4  # one per call that met the approval rule
 
-    run(tmp_path, keys, body)
+    run(
+        tmp_path,
+        keys,
+        body,
+        "--approval-public-key",
+        str(approvers / "approvers_public.key"),
+    )
 
 
 def test_malformed_meta_tokens_fail_closed(tmp_path: Path, keys: Keys) -> None:
@@ -308,6 +319,31 @@ def test_changed_annotations_apply_to_the_next_call(tmp_path: Path, keys: Keys) 
         assert w.ran() == ["read_file", "mark_read_destructive"]
 
     run(tmp_path, keys, body)
+
+
+def test_rate_limits_count_in_the_state_given_by_flag(tmp_path: Path, keys: Keys) -> None:
+    policy = tmp_path / "limited.yaml"
+    policy.write_text(
+        "schema_id: gait.gate.policy\n"
+        "schema_version: 1.0.0\n"
+        "default_verdict: block\n"
+        "rules:\n"
+        "  - name: echo-once\n"
+        "    effect: allow\n"
+        "    match: {tool_names: [echo]}\n"
+        "    rate_limit: {requests: 1, window: hour, scope: tool}\n"
+    )
+    state = tmp_path / "state" / "limits.json"
+
+    async def body(w: Wrapped) -> None:
+        assert (await w.call("echo", {"text": "1"})).is_error is False
+        limited = decision(await w.call("echo", {"text": "2"}))
+        assert limited["verdict"] == "block"
+        assert "rate_limit_exceeded" in limited["reason_codes"]
+        assert w.ran() == ["echo"]
+
+    run(tmp_path, keys, body, "--state", str(state), policy=policy)
+    assert state.is_file()
 
 
 # --- traces -------------------------------------------------------------------
