@@ -136,6 +136,13 @@ def _retention_options(fn: Any) -> Any:
     show_default=True,
     help="Worker threads for decisions (signing and trace writes block).",
 )
+@click.option(
+    "--workers",
+    default=1,
+    type=int,
+    show_default=True,
+    help="Server processes sharing the socket (use the cores; each loads the policy).",
+)
 @click.option("--access-log", is_flag=True, help="Log one line per request to stderr.")
 def command(args: tuple[str, ...], json: bool, **opts: Any) -> Outcome:
     import sys
@@ -185,10 +192,11 @@ def command(args: tuple[str, ...], json: bool, **opts: Any) -> Outcome:
             reload_interval=opts["reload_interval"],
             read_timeout=opts["read_timeout"],
             decision_threads=opts["decision_threads"],
+            workers=opts["workers"],
             access_log=opts["access_log"],
         )
     )
-    from gait.serve.server import missing_serve_dependency
+    from gait.serve.deps import missing_serve_dependency
 
     missing = missing_serve_dependency()
     if missing is not None:

@@ -24,7 +24,10 @@ from starlette.routing import Route
 from gait.serve.request import RequestRejected, check_content_type, decode_request
 from gait.serve.service import DecisionService, encode_json, error_body
 
-__all__ = ["create_app"]
+__all__ = ["CONFIG_ENV", "app_from_environment", "create_app"]
+
+# Worker processes (``--workers``) rebuild the service from this JSON-encoded ServeConfig.
+CONFIG_ENV = "GAIT_SERVE_CONFIG_JSON"
 
 _JSON = "application/json"
 
@@ -186,3 +189,15 @@ def create_app(
 def _log(message: str) -> None:
     sys.stderr.write(message + "\n")
     sys.stderr.flush()
+
+
+def app_from_environment() -> Starlette:
+    """App factory for uvicorn worker processes: one service per process, same config."""
+    import os
+
+    import msgspec
+
+    from gait.serve.config import ServeConfig
+
+    config = msgspec.json.decode(os.environ[CONFIG_ENV].encode("utf-8"), type=ServeConfig)
+    return create_app(DecisionService(config))

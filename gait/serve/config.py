@@ -65,6 +65,8 @@ class ServeConfig(msgspec.Struct, frozen=True, kw_only=True):
     idle_timeout: float = 60.0
     # Blocking decisions (sign + fsynced trace write) run on this many threads.
     decision_threads: int = 16
+    # Server processes sharing the listening socket (uvicorn's supervisor when > 1).
+    workers: int = 1
     access_log: bool = False
 
 
@@ -162,6 +164,8 @@ def validate_config(config: ServeConfig, environ: dict[str, str] | None = None) 
         raise InvalidInput("--trace-dir must not be empty")
     if config.decision_threads <= 0:
         raise InvalidInput("--decision-threads must be > 0")
+    if config.workers <= 0:
+        raise InvalidInput("--workers must be > 0")
     if config.reload_interval < 0:
         raise InvalidInput("--reload-interval must be >= 0")
     return msgspec.structs.replace(

@@ -4,40 +4,43 @@ The listening socket is bound before the start-up line is printed, so the line
 names the real address (``--listen 127.0.0.1:0`` picks a free port) and a client
 that reads it can connect at once. SIGTERM/SIGINT drain in-flight requests
 (uvicorn's graceful shutdown); traces are written atomically, so a stop never
-leaves a half-written trace. SIGHUP reloads the policy.
+leaves a half-written trace. SIGHUP reloads the policy (with ``--workers`` > 1,
+uvicorn's supervisor replaces each worker, the new one started before the old
+one stops, and the new workers compile the policy afresh).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import signal
 import socket
 from collections.abc import Callable
 
+import msgspec
+import uvicorn
+
 from gait.errors import GaitError
+from gait.serve.app import CONFIG_ENV, create_app
 from gait.serve.config import ServeConfig, make_dirs, parse_listen
 from gait.serve.service import DecisionService
 
-__all__ = ["SERVE_EXTRA_HINT", "bind_socket", "missing_serve_dependency", "run_server"]
+__all__ = ["bind_socket", "bound_address", "run_server"]
 
-SERVE_EXTRA_HINT = "pip install 'gait[serve]'"
-_REQUIRED = ("starlette", "uvicorn", "anyio")
 # Seconds uvicorn waits for in-flight requests after SIGTERM before closing them.
 DRAIN_SECONDS = 30
 
 
-def missing_serve_dependency() -> GaitError | None:
-    """An exit-7 error naming the extra to install, or None when the stack is present."""
-    missing = [name for name in _REQUIRED if importlib.util.find_spec(name) is None]
-    if not missing:
-        return None
-    return GaitError(
-        f"mcp serve needs {', '.join(missing)} (missing dependency); install with: "
-        f"{SERVE_EXTRA_HINT}",
-        exit_code=7,
-        code="dependency_missing",
-        category="dependency_missing",
-    )
+class DrainingServer(uvicorn.Server):
+    """A uvicorn server whose graceful stop ends the command normally (exit 0).
+
+    uvicorn re-raises SIGTERM/SIGINT after draining, which would end the process
+    by the signal; the drain already happened, so the command just returns.
+    """
+
+    def handle_exit(self, sig: int, frame: object) -> None:
+        super().handle_exit(sig, frame)  # type: ignore[arg-type]
+        self._captured_signals.clear()
 
 
 def bind_socket(listen: str) -> socket.socket:
@@ -61,34 +64,15 @@ def bound_address(sock: socket.socket) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def _pick(*names: str) -> bool:
-    return all(importlib.util.find_spec(n) is not None for n in names)
+def _installed(name: str) -> bool:
+    return importlib.util.find_spec(name) is not None
 
 
-def run_server(
-    config: ServeConfig,
-    *,
-    on_ready: Callable[[str], None] | None = None,
-    service: DecisionService | None = None,
-) -> None:
-    """Build the service, bind, report the address through ``on_ready``, serve until stopped."""
-    import uvicorn
-
-    from gait.serve.app import create_app
-
-    hup = getattr(signal, "SIGHUP", None)
-    if hup is not None:
-        # Until the app installs its reload handler, a SIGHUP must not kill the server.
-        signal.signal(hup, signal.SIG_IGN)
-    make_dirs(config)
-    service = service or DecisionService(config)
-    sock = bind_socket(config.listen)
-    address = bound_address(sock)
-    app = create_app(service, on_started=(lambda: on_ready(address)) if on_ready else None)
-    uv_config = uvicorn.Config(
-        app,
-        loop="uvloop" if _pick("uvloop") else "asyncio",
-        http="httptools" if _pick("httptools") else "h11",
+def _uvicorn_config(config: ServeConfig, app: object, **extra: object) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,  # type: ignore[arg-type]
+        loop="uvloop" if _installed("uvloop") else "asyncio",
+        http="httptools" if _installed("httptools") else "h11",
         lifespan="on",
         access_log=config.access_log,
         log_level="warning",
@@ -97,27 +81,55 @@ def run_server(
         server_header=False,
         date_header=False,
         proxy_headers=False,
+        **extra,  # type: ignore[arg-type]
     )
-    server = _draining_server_class()(uv_config)
+
+
+def run_server(
+    config: ServeConfig,
+    *,
+    on_ready: Callable[[str], None] | None = None,
+    service: DecisionService | None = None,
+) -> None:
+    """Build the service, bind, report the address through ``on_ready``, serve until stopped.
+
+    ``service`` (already built, so policy and key errors surface before binding) is
+    used by the single-process server; worker processes each build their own.
+    """
+    hup = getattr(signal, "SIGHUP", None)
+    if hup is not None:
+        # Until a reload handler is installed, a SIGHUP must not kill the server.
+        signal.signal(hup, signal.SIG_IGN)
+    make_dirs(config)
+    sock = bind_socket(config.listen)
+    address = bound_address(sock)
     sock.listen(2048)  # connections queue from now on; uvicorn accepts them once started
     try:
-        server.run(sockets=[sock])
+        if config.workers > 1:
+            if service is not None:
+                service.gate.close()  # validated the config; each worker opens its own
+            _run_workers(config, sock, address, on_ready)
+            return
+        service = service or DecisionService(config)
+        app = create_app(service, on_started=(lambda: on_ready(address)) if on_ready else None)
+        DrainingServer(_uvicorn_config(config, app)).run(sockets=[sock])
     finally:
         sock.close()
 
 
-def _draining_server_class() -> type:
-    import uvicorn
+def _run_workers(
+    config: ServeConfig,
+    sock: socket.socket,
+    address: str,
+    on_ready: Callable[[str], None] | None,
+) -> None:
+    from uvicorn.supervisors import Multiprocess
 
-    class DrainingServer(uvicorn.Server):
-        """A uvicorn server whose graceful stop ends the command normally (exit 0).
-
-        uvicorn re-raises SIGTERM/SIGINT after draining, which would end the process
-        by the signal; the drain already happened, so the command just returns.
-        """
-
-        def handle_exit(self, sig: int, frame: object) -> None:
-            super().handle_exit(sig, frame)  # type: ignore[arg-type]
-            self._captured_signals.clear()
-
-    return DrainingServer
+    os.environ[CONFIG_ENV] = msgspec.json.encode(config).decode("utf-8")
+    uv_config = _uvicorn_config(
+        config, "gait.serve.app:app_from_environment", factory=True, workers=config.workers
+    )
+    supervisor = Multiprocess(uv_config, sockets=[sock])  # installs the signal handlers
+    if on_ready is not None:
+        on_ready(address)
+    supervisor.run()

@@ -55,7 +55,8 @@ class ServeProcess:
         return json.loads(box[0])
 
     def stderr_text(self) -> str:
-        self._stderr.flush()
+        if not self._stderr.closed:
+            self._stderr.flush()
         return self.stderr_path.read_text(encoding="utf-8", errors="replace")
 
     def signal(self, sig: int) -> None:

@@ -143,3 +143,23 @@ def test_sigterm_drains_in_flight_requests_and_leaves_whole_traces(start_server,
     for path in traces:
         assert read_trace(path)["verdict"] == "allow"
     assert "Traceback" not in server.stderr_text()
+
+
+def test_workers_share_the_socket_reload_on_sighup_and_stop_cleanly(start_server, tmp_path):
+    policy = _policy_copy(tmp_path)
+    server = start_server("--workers", "2", "--reload-interval", "0", policy=policy)
+    with client(server.url) as http:
+        assert _wait_for(lambda: http.get("/healthz").status_code == 200, 30)
+        assert http.post("/v1/evaluate", json=call_body()).json()["verdict"] == "allow"
+        _block_reads(policy)
+        server.signal(signal.SIGHUP)  # the supervisor replaces each worker; new ones recompile
+
+        def all_block() -> bool:
+            verdicts = {
+                http.post("/v1/evaluate", json=call_body()).json()["verdict"] for _ in range(6)
+            }
+            return verdicts == {"block"}
+
+        assert _wait_for(all_block, 60)
+    assert server.stop() == 0
+    assert "Traceback" not in server.stderr_text()
