@@ -1,14 +1,20 @@
-"""Entry point of the ``gait`` command. Subcommands are imported only when used."""
+"""Entry point of the ``gait`` command. Subcommands are imported only when used.
+
+Hot one-shot commands in their plain spellings run through gait.cli.fast
+without importing click; everything else goes through click.
+"""
 
 from __future__ import annotations
 
 import sys
-
-import click
+from typing import TYPE_CHECKING
 
 from gait import __version__
-from gait.cli.base import Exit, GaitGroup, wants_json
+from gait.cli.outcome import wants_json
 from gait.cli.output import dumps, envelope, write_line
+
+if TYPE_CHECKING:
+    from gait.cli.base import GaitGroup
 
 # name -> ("module:attr", summary). One line per command group; modules load on use.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -34,6 +40,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "regress": ("gait.cli.regress:group", "Turn runpacks into CI regression tests and run them."),
     "run": ("gait.cli.run:group", "Record, inspect, diff, replay runpacks; print receipts."),
     "scout": ("gait.cli.scout:group", "Fingerprint runs and rank incident families."),
+    "tour": ("gait.cli.tour:command", "Walk the first-run path: demo, verify, regress."),
     "trace": ("gait.cli.trace:group", "Verify signed decision traces."),
     "verify": (
         "gait.cli.verify:command",
@@ -49,6 +56,8 @@ EXPLAIN = (
 
 
 def build_root() -> GaitGroup:
+    from gait.cli.base import GaitGroup
+
     return GaitGroup(
         name="gait",
         lazy=COMMANDS,
@@ -72,8 +81,24 @@ def _run(args: list[str]) -> int:
         return 0
     if args[0] in ("--version", "-v", "-version"):
         args = ["version", *args[1:]]
-    root = build_root()
     as_json = wants_json(args)
+    try:
+        from gait.cli.fast import dispatch
+
+        code = dispatch(args)
+    except Exception as err:  # a bug in gait: report it without a traceback
+        return _internal_error(err, as_json, args)
+    if code is not None:
+        return code
+    return _run_click(args, as_json)
+
+
+def _run_click(args: list[str], as_json: bool) -> int:
+    import click
+
+    from gait.cli.base import Exit
+
+    root = build_root()
     try:
         root.main(args=args, prog_name="gait", standalone_mode=False)
     except Exit as stop:
@@ -94,13 +119,17 @@ def _run(args: list[str]) -> int:
         write_line("aborted", err=True)
         return 1
     except Exception as err:  # a bug in gait: report it without a traceback
-        message = f"internal error: {type(err).__name__}: {err}"
-        if as_json:
-            write_line(dumps(envelope({"ok": False, "error": message}, 1, ["gait", *args])))
-        else:
-            write_line(f"gait {message}", err=True)
-        return 1
+        return _internal_error(err, as_json, args)
     return 0
+
+
+def _internal_error(err: Exception, as_json: bool, args: list[str]) -> int:
+    message = f"internal error: {type(err).__name__}: {err}"
+    if as_json:
+        write_line(dumps(envelope({"ok": False, "error": message}, 1, ["gait", *args])))
+    else:
+        write_line(f"gait {message}", err=True)
+    return 1
 
 
 if __name__ == "__main__":

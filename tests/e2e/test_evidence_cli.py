@@ -275,3 +275,16 @@ def test_approve_script_rejects_a_plain_intent(workdir: Path) -> None:
     )
     assert code == 6 and "script intent" in json.loads(out)["error"]
     assert not Path("r.json").exists()
+
+
+# ---------------------------------------------------------------- tour
+def test_tour_walks_the_first_run_path(workdir: Path) -> None:
+    code, out = _cli("tour")
+    lines = out.splitlines()
+    assert code == 0
+    assert lines[:4] == ["a1_demo=ok", "a2_verify=ok", "a3_regress_init=ok", "a4_regress_run=pass"]
+    assert lines[4].startswith("branch_hints=gait demo --policy,")
+    assert Path("gait.yaml").is_file() and Path("gait-out/junit.xml").is_file()
+    code, out = _cli("tour", "--json")
+    payload = json.loads(out)
+    assert code == 0 and payload["a4_regress_run"] == "pass" and payload["fixture"] == "run_demo"
