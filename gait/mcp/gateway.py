@@ -128,6 +128,8 @@ class Gateway:
         try:
             result = await self.upstream.list_tools(params=params)
         except Exception as err:
+            if not _connection_lost(err):
+                raise  # the wrapped server's own error answer, passed on
             self._mark_dead(err)
             raise _server_gone() from err
         self._absorb(result.tools)
@@ -172,11 +174,16 @@ class Gateway:
         return await self.forward(name, arguments, meta, payload)
 
     async def _refresh_quietly(self) -> None:
+        """Re-read annotations before a decision; a failure leaves the last known ones."""
         self._tools_stale = False
         try:
-            await self.refresh_tools()
+            with anyio.fail_after(self.config.startup_timeout_s):
+                await self.refresh_tools()
         except Exception as err:
-            self._mark_dead(err)
+            if _connection_lost(err):
+                self._mark_dead(err)
+            else:
+                self.log(f"could not re-read the tool list: {type(err).__name__}: {err}")
 
     async def on_upstream_message(self, message: Any) -> None:
         """Notifications from the wrapped server: a changed tool list means re-read annotations."""
