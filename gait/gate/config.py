@@ -114,7 +114,7 @@ def load_gate_defaults(
             value = ",".join(str(v) for v in value)
         if value is not None and str(value).strip():
             out[option] = str(value).strip()
-    # Top-level ``state:`` (shared by gate eval, mcp serve and the SDK); ``gate.state`` wins.
+    # Top-level ``state:`` (the shared-state location); ``gate.state`` wins over it.
     state = doc.get("state")
     if state is not None and not isinstance(state, str):
         raise InvalidInput(f"parse config {target}: state must be a string")

@@ -63,6 +63,8 @@ class StateStore(ABC):
 
     #: True when several machines can share this store (Redis); False for a local file.
     shared: bool = False
+    #: Newest entries kept per session journal.
+    journal_max: int = JOURNAL_MAX
 
     @property
     @abstractmethod

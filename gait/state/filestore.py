@@ -107,8 +107,9 @@ class FileStore(StateStore):
 
     shared = False
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, journal_max: int = JOURNAL_MAX) -> None:
         self.path = Path(path)
+        self.journal_max = journal_max
 
     @property
     def location(self) -> str:
@@ -209,7 +210,7 @@ class FileStore(StateStore):
 
     def journal_append(self, session_id: str, entry: Mapping[str, Any]) -> int:
         # One O_APPEND write under the lock per entry (readers take the lock too); the
-        # file is compacted to the newest JOURNAL_MAX entries once it holds twice that.
+        # file is compacted to the newest journal_max entries once it holds twice that.
         line = json.dumps(dict(entry), sort_keys=True, separators=(",", ":")) + "\n"
         path = self.journal_path(session_id)
         with self._lock():
@@ -220,17 +221,17 @@ class FileStore(StateStore):
             finally:
                 os.close(fd)
             lines = self._journal_lines(path)
-            if len(lines) >= 2 * JOURNAL_MAX:
-                lines = lines[-JOURNAL_MAX:]
+            if len(lines) >= 2 * self.journal_max:
+                lines = lines[-self.journal_max :]
                 atomic_write(path, ("\n".join(lines) + "\n").encode())
-            return min(len(lines), JOURNAL_MAX)
+            return min(len(lines), self.journal_max)
 
     def journal_read(self, session_id: str, limit: int = 50) -> list[dict[str, Any]]:
         if limit <= 0:
             return []
         path = self.journal_path(session_id)
         with self._lock():
-            lines = self._journal_lines(path)[-min(limit, JOURNAL_MAX) :]
+            lines = self._journal_lines(path)[-min(limit, self.journal_max) :]
         out: list[dict[str, Any]] = []
         for line in lines:
             try:

@@ -91,7 +91,14 @@ def _split_prefix(url: str, default: str) -> tuple[str, str]:
 class RedisStore(StateStore):
     shared = True
 
-    def __init__(self, url: str, *, timeout: float | None = None, prefix: str = "gait") -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float | None = None,
+        prefix: str = "gait",
+        journal_max: int = JOURNAL_MAX,
+    ) -> None:
         import redis
         from redis.backoff import NoBackoff
         from redis.retry import Retry
@@ -99,6 +106,7 @@ class RedisStore(StateStore):
         url, prefix = _split_prefix(url, prefix)
         self._url = url
         self._prefix = prefix
+        self.journal_max = journal_max
         self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
         seconds = DEFAULT_TIMEOUT if timeout is None else timeout
         try:
@@ -167,7 +175,7 @@ class RedisStore(StateStore):
         def run() -> int:
             pipe = self._client.pipeline(transaction=True)
             pipe.rpush(key, line)
-            pipe.ltrim(key, -JOURNAL_MAX, -1)
+            pipe.ltrim(key, -self.journal_max, -1)
             pipe.expire(key, JOURNAL_TTL_SECONDS)
             pipe.llen(key)
             return int(pipe.execute()[-1])
@@ -181,7 +189,12 @@ class RedisStore(StateStore):
         raw = self._call("session journal read", lambda: self._client.lrange(key, -limit, -1))
         out: list[dict[str, Any]] = []
         for item in raw:
-            doc = json.loads(item)
+            try:
+                doc = json.loads(item)
+            except ValueError as err:
+                from gait.errors import InvalidInput
+
+                raise InvalidInput(f"parse session journal in {self.location}: {err}") from err
             if isinstance(doc, dict):
                 out.append(doc)
         return out

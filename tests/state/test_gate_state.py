@@ -252,3 +252,30 @@ def test_slow_store_times_out_and_blocks(compiled: CompiledPolicy, silent_server
     assert elapsed < 3
     assert decide(gate, READ).verdict == "allow"
     assert gate.state_health()[0] is False
+
+
+def test_racing_replays_of_one_token_grant_exactly_once(
+    compiled: CompiledPolicy, shared_redis_url: str, prefix: str
+) -> None:
+    url = f"{shared_redis_url}?key_prefix={prefix}"
+    gates = [make_gate(compiled, url) for _ in range(4)]
+    token = approval_token(decide(gates[0], WRITE))
+    verdicts: list[str] = []
+    lock = threading.Lock()
+
+    def worker(gate: Gate) -> None:
+        for _ in range(3):
+            verdict = decide(gate, WRITE, approval_tokens=[token]).verdict
+            with lock:
+                verdicts.append(verdict)
+
+    threads = [threading.Thread(target=worker, args=(g,)) for g in gates]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    for gate in gates:
+        gate.close()
+    assert len(verdicts) == 12
+    assert verdicts.count("allow") == 1
+    assert verdicts.count("require_approval") == 11

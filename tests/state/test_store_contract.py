@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from gait.policy.model import Limit
 from gait.state import JOURNAL_MAX, StateStore, open_store
@@ -106,16 +110,41 @@ def test_journal_append_and_read_recent(store: StateStore) -> None:
 
 
 def test_journal_keeps_the_newest_entries(store: StateStore) -> None:
-    for i in range(JOURNAL_MAX + 3):
+    assert store.journal_max == JOURNAL_MAX
+    cap = store.journal_max = 20
+    for i in range(3 * cap + 3):
         length = store.journal_append("long", {"i": i})
-    assert length == JOURNAL_MAX
-    recent = store.journal_read("long", JOURNAL_MAX + 10)
-    assert len(recent) == JOURNAL_MAX
-    assert recent[0] == {"i": 3}
-    assert recent[-1] == {"i": JOURNAL_MAX + 2}
+    assert length == cap
+    recent = store.journal_read("long", cap + 10)
+    assert len(recent) == cap
+    assert recent[0] == {"i": 2 * cap + 3}
+    assert recent[-1] == {"i": 3 * cap + 2}
 
 
 def test_health_reports_ok(store: StateStore) -> None:
     ok, detail = store.health()
     assert ok is True
     assert detail
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    requests=st.integers(min_value=1, max_value=6),
+    calls=st.lists(st.sampled_from(["a", "b"]), min_size=1, max_size=12),
+)
+def test_spend_never_exceeds_the_limit(tmp_path: Path, requests: int, calls: list[str]) -> None:
+    """Any sequence of spends: per key, allowed = min(calls, requests); used counts them."""
+    store = open_store(str(tmp_path / f"p{uuid.uuid4().hex}.json"))
+    allowed: dict[str, int] = {}
+    for identity in calls:
+        use = store.spend(hour_limit(requests), tool_name="t", identity=identity, now=AT)
+        if use.allowed:
+            allowed[identity] = allowed.get(identity, 0) + 1
+            assert use.used == allowed[identity]
+            assert use.remaining == requests - use.used
+        else:
+            assert use.used == requests and use.remaining == 0
+    for identity in set(calls):
+        assert allowed.get(identity, 0) == min(calls.count(identity), requests)
