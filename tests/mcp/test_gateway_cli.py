@@ -52,6 +52,21 @@ def wrap(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         ),
         (("--json", POLICY, "--", "/no/such/server"), 6, "cannot start wrapped MCP server"),
         (
+            # a server that never answers is stopped after --startup-timeout
+            (
+                "--json",
+                "--startup-timeout",
+                "0.5",
+                POLICY,
+                "--",
+                sys.executable,
+                "-c",
+                "import time; time.sleep(60)",
+            ),
+            1,
+            "did not complete the MCP handshake within 0.5s",
+        ),
+        (
             ("--json", POLICY, "--", sys.executable, "-c", "pass"),
             1,
             "failed during startup",
