@@ -33,6 +33,15 @@ _FRAMES_PER_LEVEL = 4
 _KEY_RE = re.compile(rb'"((?:[^"\\]|\\.)*)"\s*:', re.DOTALL)
 
 
+# Parsing, normalizing, digesting and writing a document each recurse once per
+# nesting level, several frames deep. Documents are bounded at MAX_DEPTH before
+# any of that starts, so a floor of a few frames per level can never be exceeded
+# by accepted input, while Python's default (1000) would reject valid documents.
+_RECURSION_FLOOR = MAX_DEPTH * 5 + 1000
+if sys.getrecursionlimit() < _RECURSION_FLOOR:
+    sys.setrecursionlimit(_RECURSION_FLOOR)
+
+
 class DuplicateKey(InvalidInput):
     code = "duplicate_key"
 
@@ -91,33 +100,30 @@ def _constant(name: str) -> Any:
     raise InvalidInput(f"{name} is not valid JSON")
 
 
+_KEEP_ONLY_SYNTAX = bytes(b for b in range(256) if b not in b'[]{}"\\')
+_TO_PARENS = bytes.maketrans(b"[]{}", b"()()")
+
+
 def _depth_exceeded(data: bytes | str) -> bool:
-    """Cheap check (no Python loop over bytes in the common case)."""
-    opens = data.count(b"[" if isinstance(data, bytes) else "[") + data.count(
-        b"{" if isinstance(data, bytes) else "{"
-    )
-    if opens <= MAX_DEPTH:
+    """Whether brackets nest deeper than :data:`MAX_DEPTH`, in C-speed passes.
+
+    Escapes and string contents are dropped, brackets become parentheses, and
+    each pass removes every innermost pair: depth d is gone after d passes.
+    """
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else bytes(data)
+    if raw.count(b"[") + raw.count(b"{") <= MAX_DEPTH:
         return False
-    depth = 0
-    in_string = escaped = False
-    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
-    for c in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif c == "\\":
-                escaped = True
-            elif c == '"':
-                in_string = False
-        elif c == '"':
-            in_string = True
-        elif c in "[{":
-            depth += 1
-            if depth > MAX_DEPTH:
-                return True
-        elif c in "]}":
-            depth -= 1
-    return False
+    if b"\\" in raw:
+        raw = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
+    syntax = raw.translate(None, _KEEP_ONLY_SYNTAX)
+    if b'"' in syntax:
+        syntax = b"".join(syntax.split(b'"')[::2])  # outside string literals only
+    shape = syntax.translate(_TO_PARENS)
+    for _ in range(MAX_DEPTH):
+        if b"()" not in shape:
+            return False  # fully reduced (or unbalanced: the parser reports that)
+        shape = shape.replace(b"()", b"")
+    return b"()" in shape
 
 
 def loads(data: bytes | str, what: str) -> Any:
@@ -141,6 +147,12 @@ def loads(data: bytes | str, what: str) -> Any:
         raise InvalidInput(f"{what}: JSON nesting exceeds {MAX_DEPTH} levels") from None
     except (ValueError, UnicodeDecodeError) as err:
         raise InvalidInput(f"{what}: invalid JSON: {err}") from None
+
+
+def check_depth(data: bytes | str, what: str) -> None:
+    """Reject documents nested deeper than :data:`MAX_DEPTH`, naming the limit."""
+    if _depth_exceeded(data):
+        raise InvalidInput(f"{what}: JSON nesting exceeds {MAX_DEPTH} levels")
 
 
 def check_duplicate_keys(data: bytes, what: str) -> None:

@@ -40,7 +40,7 @@ from gait.intent._raw import (
 )
 from gait.intent._text import fold_key, trim_lower
 from gait.intent.times import TimeFormatError, parse_rfc3339
-from gait.safejson import check_duplicate_keys
+from gait.safejson import check_depth, check_duplicate_keys
 
 __all__ = [
     "BoundIntent",
@@ -341,6 +341,7 @@ def decode_intent_bytes(data: bytes | bytearray | memoryview | str, source: str 
     try:
         # one rule for repeated keys: "targets" twice, or "targets" and "Targets",
         # would otherwise be decided by whichever spelling the decoder keeps
+        check_depth(data, "intent")
         check_duplicate_keys(data, "intent")
     except InvalidInput as err:
         raise parse_error(err.message.removeprefix("intent: "), source) from None

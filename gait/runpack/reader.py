@@ -32,6 +32,7 @@ from gait.runpack.model import (
 from gait.runpack.record import manifest_digest
 from gait.runpack.verify import ALL_MEMBERS, load_manifest, open_runpack_zip
 from gait.runpack.zipread import ZipEntryError, normalize_entry_name
+from gait.safejson import check_depth
 
 __all__ = [
     "Runpack",
@@ -89,10 +90,13 @@ def resolve_runpack(arg: str, *, cwd: str | os.PathLike[str] | None = None) -> s
 
 
 def _decode(data: bytes, kind: type[Any], member: str) -> Any:
+    check_depth(data, f"parse {member}")
     try:
         return msgspec.json.decode(data, type=kind)
     except (msgspec.DecodeError, msgspec.ValidationError) as err:
         raise InvalidInput(f"parse {member}: {err}") from err
+    except RecursionError:
+        raise InvalidInput(f"parse {member}: JSON nesting too deep") from None
 
 
 def _decode_lines(data: bytes, kind: type[Any], member: str) -> list[Any]:
@@ -100,12 +104,15 @@ def _decode_lines(data: bytes, kind: type[Any], member: str) -> list[Any]:
     lines = [line for line in data.split(b"\n") if line.strip()]
     if not lines:
         return []
+    check_depth(data, f"parse {member}")
     try:
         records = msgspec.json.decode(b"[" + b",".join(lines) + b"]", type=list[kind])  # type: ignore[valid-type]
         if len(records) == len(lines):
             return records
     except (msgspec.DecodeError, msgspec.ValidationError):
         pass
+    except RecursionError:
+        raise InvalidInput(f"parse {member}: JSON nesting too deep") from None
     decoder = msgspec.json.Decoder(kind)
     for number, line in enumerate(data.split(b"\n"), start=1):
         if not line.strip():

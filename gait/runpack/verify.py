@@ -149,10 +149,13 @@ def load_manifest(archive: ZipArchive) -> tuple[dict[str, Any], Manifest]:
         raise VerificationFailed(
             f"read manifest.json: {err.message}", code="runpack_manifest_unreadable"
         ) from err
+    from gait.safejson import DuplicateKey, loads
+
     try:
-        raw = msgspec.json.decode(data)
-    except msgspec.DecodeError as err:
-        raise InvalidInput(f"parse manifest.json: {err}") from err
+        raw = loads(data, "parse manifest.json")
+    except DuplicateKey as err:
+        # the manifest is signed: a second spelling of a field is tampering
+        raise VerificationFailed(err.message, code="runpack_manifest_duplicate_key") from None
     if not isinstance(raw, dict):
         raise InvalidInput("parse manifest.json: manifest must be a JSON object")
     try:
