@@ -73,7 +73,8 @@ def pack_command(
         default_pack_path,
         write_guard_pack,
     )
-    from gait.runpack.reader import read_runpack, resolve_runpack
+    from gait.packs.source import read_source_run
+    from gait.runpack.reader import resolve_runpack
     from gait.signing import resolve_signing_key
 
     target = one_target(args, run, "--run <run_id|path>")
@@ -82,7 +83,7 @@ def pack_command(
     key, warnings = resolve_signing_key(
         key_mode.strip() or "dev", private_key=private_key, private_key_env=private_key_env
     )
-    pack = read_runpack(resolve_runpack(target))
+    pack = read_source_run(resolve_runpack(target))
     inputs = GuardPackInputs(
         inventory=split_csv(inventory),
         traces=split_csv(trace),

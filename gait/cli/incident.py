@@ -47,13 +47,14 @@ def pack_command(
     from gait import __version__
     from gait.packs.guard import default_pack_path, write_guard_pack
     from gait.packs.incident import build_incident_pack, parse_window
-    from gait.runpack.reader import read_runpack, resolve_runpack
+    from gait.packs.source import read_source_run
+    from gait.runpack.reader import resolve_runpack
 
     target = one_target(args, source, "--from <run_id|path>")
     if render_pdf:
         raise InvalidInput("--render-pdf is not supported in this build")
     window_ns = parse_window(window)
-    pack = read_runpack(resolve_runpack(target))
+    pack = read_source_run(resolve_runpack(target))
     result = build_incident_pack(
         pack,
         window_ns=window_ns,

@@ -53,8 +53,9 @@ def build_command(
 ) -> Outcome:
     from gait import __version__
     from gait.packs.common import write_pack
+    from gait.packs.source import read_source_run
     from gait.packs.unified import build_run_pack
-    from gait.runpack.reader import read_runpack, resolve_runpack
+    from gait.runpack.reader import resolve_runpack
 
     if args:
         raise InvalidInput("unexpected positional arguments")
@@ -83,7 +84,7 @@ def build_command(
         target = out.strip() or os.path.join(root, source.strip(), f"pack_{built.pack_id}.zip")
     else:
         path = resolve_runpack(source.strip())
-        pack = read_runpack(path)
+        pack = read_source_run(path)
         built = build_run_pack(pack, sign_key=key, producer_version=__version__)
         target = out.strip() or os.path.join(os.path.dirname(path), f"pack_{built.pack_id}.zip")
     written = write_pack(target, built.zip_bytes)

@@ -20,7 +20,7 @@ from gait.packs.common import jcs, read_json_file, unique_sorted, write_pack, zi
 from gait.packs.verify import GUARD_MANIFEST_SCHEMA, PACK_MANIFEST, SCHEMA_VERSION, guard_pack_id
 
 if TYPE_CHECKING:
-    from gait.runpack.reader import Runpack
+    from gait.packs.source import SourceRun
     from gait.signing import KeyPair
 
 __all__ = [
@@ -189,7 +189,7 @@ def _controls(template: str, members: dict[str, str]) -> list[dict[str, Any]]:
 
 
 def build_guard_pack(
-    pack: Runpack,
+    pack: SourceRun,
     inputs: GuardPackInputs,
     *,
     template: str = "soc2",
@@ -226,8 +226,8 @@ def build_guard_pack(
             "run_id": run_id,
             "manifest_digest": pack.manifest.manifest_digest,
             "capture_mode": pack.manifest.capture_mode,
-            "intent_count": len(pack.intents),
-            "result_count": len(pack.results),
+            "intent_count": pack.intent_count,
+            "result_count": pack.result_count,
             "receipt_count": len(receipts),
         },
     )
@@ -319,7 +319,7 @@ def build_guard_pack(
     )
 
 
-def default_pack_path(pack: Runpack, pack_id: str) -> str:
+def default_pack_path(pack: SourceRun, pack_id: str) -> str:
     return os.path.join(os.path.dirname(pack.path), f"evidence_pack_{pack_id}.zip")
 
 

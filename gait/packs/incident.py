@@ -22,7 +22,7 @@ from gait.packs.common import unique_sorted
 from gait.packs.guard import GuardPackInputs, GuardPackResult, build_guard_pack
 
 if TYPE_CHECKING:
-    from gait.runpack.reader import Runpack
+    from gait.packs.source import SourceRun
 
 __all__ = ["DEFAULT_WINDOW_NS", "IncidentPackResult", "build_incident_pack", "parse_window"]
 
@@ -80,7 +80,7 @@ def _seconds_text(ns: int) -> str:
 
 
 def build_incident_pack(
-    pack: Runpack,
+    pack: SourceRun,
     *,
     window_ns: int = DEFAULT_WINDOW_NS,
     template: str = "incident_response",

@@ -32,7 +32,7 @@ from gait.packs.verify import (
 from gait.runpack.zipread import ZipArchive, ZipEntryError
 
 if TYPE_CHECKING:
-    from gait.runpack.reader import Runpack
+    from gait.packs.source import SourceRun
     from gait.signing import KeyPair
 
 __all__ = [
@@ -95,7 +95,7 @@ def _proof_records(members: dict[str, bytes], sign_key: KeyPair | None) -> bytes
     return b"".join(lines)
 
 
-def _normalized_runpack(pack: Runpack) -> bytes:
+def _normalized_runpack(pack: SourceRun) -> bytes:
     """The runpack re-encoded by our writer: same content, canonical container."""
     members = dict(pack.members)
     members["manifest.json"] = canonical_bytes(pack.manifest_raw)
@@ -103,7 +103,7 @@ def _normalized_runpack(pack: Runpack) -> bytes:
 
 
 def build_run_pack(
-    pack: Runpack,
+    pack: SourceRun,
     *,
     sign_key: KeyPair | None = None,
     producer_version: str = "0.0.0-dev",
@@ -118,8 +118,8 @@ def build_run_pack(
         "run_id": pack.run_id,
         "capture_mode": pack.manifest.capture_mode,
         "manifest_digest": pack.manifest.manifest_digest,
-        "intents_count": len(pack.intents),
-        "results_count": len(pack.results),
+        "intents_count": pack.intent_count,
+        "results_count": pack.result_count,
         "refs_count": len(receipts),
     }
     if refs.context_set_digest:

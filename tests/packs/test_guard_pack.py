@@ -11,8 +11,8 @@ import pytest
 from gait.canonical import canonical_bytes
 from gait.errors import InvalidInput, VerificationFailed
 from gait.packs.guard import GuardPackInputs, build_guard_pack, normalize_template
+from gait.packs.source import read_source_run
 from gait.packs.verify import verify_any_pack, verify_guard_pack
-from gait.runpack.reader import read_runpack
 from gait.runpack.zipwrite import ZipMember, write_zip
 from gait.signing import KeyPair
 
@@ -24,7 +24,10 @@ def _members(path: Path) -> dict[str, bytes]:
 
 def _build(demo_path: Path, key: KeyPair | None = None, **inputs: object):
     return build_guard_pack(
-        read_runpack(demo_path), GuardPackInputs(**inputs), sign_key=key, producer_version="0.1.0"
+        read_source_run(demo_path),
+        GuardPackInputs(**inputs),
+        sign_key=key,
+        producer_version="0.1.0",
     )
 
 

@@ -10,8 +10,8 @@ import pytest
 
 from gait.errors import InvalidInput
 from gait.packs.incident import build_incident_pack, parse_window
+from gait.packs.source import read_source_run
 from gait.packs.verify import verify_guard_pack
-from gait.runpack.reader import read_runpack
 
 
 def _put(directory: Path, name: str, record: dict) -> Path:
@@ -69,7 +69,7 @@ def test_window_parsing() -> None:
 
 
 def test_selection_by_window_and_trace_link(incident_dir: Path, demo_path: Path) -> None:
-    result = build_incident_pack(read_runpack(demo_path), window_ns=parse_window("24h"))
+    result = build_incident_pack(read_source_run(demo_path), window_ns=parse_window("24h"))
     assert [Path(p).name for p in result.traces] == ["trace_in.json"]
     assert [Path(p).name for p in result.regress] == ["regress_result.json"]
     assert result.approval_audit == ["approval_audit_01.json"]
@@ -91,7 +91,7 @@ def test_selection_by_window_and_trace_link(incident_dir: Path, demo_path: Path)
 
 
 def test_wider_window_takes_more_traces(incident_dir: Path, demo_path: Path) -> None:
-    result = build_incident_pack(read_runpack(demo_path), window_ns=parse_window("200h"))
+    result = build_incident_pack(read_source_run(demo_path), window_ns=parse_window("200h"))
     assert [Path(p).name for p in result.traces] == ["trace_in.json", "trace_out.json"]
     assert result.policy_digests == ["ab" * 32, "cd" * 32]
 
@@ -99,8 +99,8 @@ def test_wider_window_takes_more_traces(incident_dir: Path, demo_path: Path) -> 
 def test_incident_pack_is_byte_reproducible_and_verifies(
     incident_dir: Path, demo_path: Path, tmp_path: Path
 ) -> None:
-    first = build_incident_pack(read_runpack(demo_path)).pack.zip_bytes
-    second = build_incident_pack(read_runpack(demo_path)).pack.zip_bytes
+    first = build_incident_pack(read_source_run(demo_path)).pack.zip_bytes
+    second = build_incident_pack(read_source_run(demo_path)).pack.zip_bytes
     assert first == second
     path = tmp_path / "incident.zip"
     path.write_bytes(first)

@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from gait.errors import GaitError
 from gait.packs.guard import GuardPackInputs, build_guard_pack
 from gait.packs.incident import build_incident_pack
+from gait.packs.source import read_source_run
 from gait.packs.unified import build_run_pack
 from gait.packs.verify import verify_any_pack, verify_guard_pack
-from gait.runpack.reader import read_runpack
 
 from .conftest import DEMO_ZIP
 
@@ -27,7 +27,7 @@ from .conftest import DEMO_ZIP
 def _packs(tmp: Path) -> dict[str, bytes]:
     path = tmp / "runpack_run_demo.zip"
     path.write_bytes(DEMO_ZIP)
-    pack = read_runpack(path)
+    pack = read_source_run(path)
     return {
         "guard": build_guard_pack(pack, GuardPackInputs()).zip_bytes,
         "incident": build_incident_pack(pack).pack.zip_bytes,

@@ -7,9 +7,9 @@ import zipfile
 from pathlib import Path
 
 from gait.canonical import canonical_bytes
+from gait.packs.source import read_source_run
 from gait.packs.unified import build_run_pack
 from gait.packs.verify import verify_any_pack
-from gait.runpack.reader import read_runpack
 from gait.runpack.zipwrite import ZipMember, write_zip
 from gait.signing import KeyPair
 
@@ -26,7 +26,7 @@ def _members(path: Path) -> dict[str, bytes]:
 
 
 def test_run_pack_layout_and_id(demo_path: Path, tmp_path: Path) -> None:
-    built = build_run_pack(read_runpack(demo_path), producer_version="0.1.0")
+    built = build_run_pack(read_source_run(demo_path), producer_version="0.1.0")
     members = _members(_write(tmp_path, built.zip_bytes))
     assert sorted(members) == [
         "pack_manifest.json",
@@ -54,7 +54,7 @@ def test_run_pack_layout_and_id(demo_path: Path, tmp_path: Path) -> None:
 def test_run_pack_is_reproducible_and_verifies(
     demo_path: Path, tmp_path: Path, fixed_key: KeyPair
 ) -> None:
-    pack = read_runpack(demo_path)
+    pack = read_source_run(demo_path)
     first = build_run_pack(pack, sign_key=fixed_key).zip_bytes
     assert first == build_run_pack(pack, sign_key=fixed_key).zip_bytes
     report = verify_any_pack(_write(tmp_path, first), public_key=fixed_key, require_signature=True)
@@ -65,7 +65,7 @@ def test_run_pack_is_reproducible_and_verifies(
 def test_rebuilt_pack_with_edited_payload_breaks_chain_and_id(
     demo_path: Path, tmp_path: Path
 ) -> None:
-    members = _members(_write(tmp_path, build_run_pack(read_runpack(demo_path)).zip_bytes))
+    members = _members(_write(tmp_path, build_run_pack(read_source_run(demo_path)).zip_bytes))
     payload = json.loads(members["run_payload.json"])
     payload["intents_count"] = 4
     members["run_payload.json"] = canonical_bytes(payload)
