@@ -34,7 +34,7 @@ from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
 
-from gait.errors import GaitError, InternalFailure, InvalidInput
+from gait.errors import GaitError, InternalFailure
 from gait.gate import Gate
 from gait.mcp.gateway_call import (
     build_tool_call,
@@ -294,9 +294,8 @@ async def serve(
 ) -> None:
     """Start the wrapped server, then serve MCP on stdio (or ``streams``) until the agent leaves.
 
-    Errors before serving starts: :class:`InvalidInput` when the wrapped command
-    cannot be started, :class:`InternalFailure` when it does not complete the MCP
-    handshake in time.
+    Errors before serving starts: :class:`InternalFailure` when the wrapped command
+    cannot be started or does not complete the MCP handshake in time.
     """
     errlog = log or sys.stderr
     os.makedirs(config.trace_dir, exist_ok=True)
@@ -307,7 +306,8 @@ async def serve(
         try:
             read, write = await stack.enter_async_context(stdio_client(params, errlog=errlog))
         except (OSError, ValueError) as err:
-            raise InvalidInput(f"cannot start wrapped MCP server {command[0]!r}: {err}") from err
+            # cli.md §2: a child that cannot be started is an internal failure (exit 1)
+            raise InternalFailure(f"cannot start wrapped MCP server {command[0]!r}: {err}") from err
         holder: list[Gateway] = []
 
         async def on_message(message: Any) -> None:

@@ -50,7 +50,7 @@ def wrap(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
             6,
             "oss-prod profile requires key_mode prod",
         ),
-        (("--json", POLICY, "--", "/no/such/server"), 6, "cannot start wrapped MCP server"),
+        (("--json", POLICY, "--", "/no/such/server"), 1, "cannot start wrapped MCP server"),
         (
             # a server that never answers is stopped after --startup-timeout
             (
