@@ -6,36 +6,26 @@ A command body returns an :class:`Outcome` or raises :class:`gait.errors.GaitErr
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import click
 
-from gait.cli.output import dumps, envelope, error_payload, write_line
+from gait.cli.outcome import Exit, Outcome, _emit, run_body, wants_json
+from gait.cli.output import write_line
 from gait.errors import EXIT_INVALID_INPUT, GaitError
 
-
-@dataclass
-class Outcome:
-    """What a command produced: a JSON payload, its exit code and optional text lines."""
-
-    payload: dict[str, Any]
-    exit_code: int = 0
-    text: list[str] | None = None
-    raw: str | None = None  # printed verbatim in text mode (e.g. formatted YAML)
-    stderr: list[str] = field(default_factory=list)
-    # In text mode payload["warnings"] go to stderr, unless the text already shows them.
-    warnings_in_text: bool = False
-
-
-class Exit(Exception):
-    """Raised to stop with an exit code after output has been written."""
-
-    def __init__(self, code: int) -> None:
-        super().__init__(code)
-        self.code = code
+__all__ = [
+    "Exit",
+    "GaitCommand",
+    "GaitGroup",
+    "Outcome",
+    "_emit",
+    "gait_command",
+    "invalid",
+    "run_body",
+    "wants_json",
+]
 
 
 _TRUE = {"true", "1", "t", "yes"}
@@ -68,15 +58,6 @@ def _rewrite_go_flags(cmd: click.Command, args: list[str]) -> list[str]:
                     continue
         out.append(arg)
     return out
-
-
-def wants_json(args: list[str]) -> bool:
-    for a in args:
-        if a == "--":
-            break
-        if a in ("--json", "-json", "--json=true", "-json=true"):
-            return True
-    return False
 
 
 class GaitCommand(click.Command):
@@ -165,51 +146,6 @@ class GaitGroup(click.Group):
             message = f"unknown command: {args[0]}" if args else "missing subcommand"
             raise click.UsageError(message, ctx)
         return super().parse_args(ctx, args)
-
-
-def _emit(outcome: Outcome, as_json: bool) -> None:
-    argv = ["gait", *sys.argv[1:]] if sys.argv else []
-    for line in outcome.stderr:
-        write_line(line, err=True)
-    if not as_json and not outcome.warnings_in_text:
-        for warning in outcome.payload.get("warnings") or ():
-            write_line(f"warning: {warning}", err=True)
-    if as_json:
-        write_line(dumps(envelope(outcome.payload, outcome.exit_code, argv)))
-        return
-    if outcome.raw is not None:
-        sys.stdout.write(outcome.raw)
-        sys.stdout.flush()
-        return
-    lines = outcome.text
-    if lines is None:
-        summary = outcome.payload.get("summary")
-        lines = [str(summary)] if summary else []
-    for line in lines:
-        write_line(line)
-
-
-def run_body(name: str, as_json: bool, body: Callable[[], Outcome]) -> None:
-    """Run a command body; render its outcome or its error; exit with the right code."""
-    try:
-        outcome = body()
-    except GaitError as err:
-        outcome = Outcome(error_payload(err), err.exit_code)
-        if not as_json:
-            text = f"{name} error: {err.message}"
-            if err.location is not None:
-                text += f"\n  at {err.location.render()}"
-            outcome.text = []
-            outcome.stderr = [text]
-    except (OSError, MemoryError, RecursionError) as err:  # environment faults, not bugs in input
-        exc = GaitError(
-            f"{name}: {err}", exit_code=1, code="internal_failure", category="io_failure"
-        )
-        outcome = Outcome(error_payload(exc), 1)
-        if not as_json:
-            outcome.text, outcome.stderr = [], [f"{name} error: {err}"]
-    _emit(outcome, as_json)
-    raise Exit(outcome.exit_code)
 
 
 def gait_command(

@@ -10,12 +10,11 @@ import click
 
 from gait.cli.base import GaitGroup, Outcome, gait_command
 from gait.cli.common import (
-    cap_summary,
-    exit_for_verdict,
     load_compiled,
     load_intent,
     one_positional,
 )
+from gait.cli.policytest import run_policy_test
 from gait.errors import GaitError, InvalidInput
 
 group = GaitGroup(
@@ -24,10 +23,6 @@ group = GaitGroup(
     explain="Author and check gate policies offline: validate, fmt, compile, test and simulate.",
     context_settings={"help_option_names": ["--help", "-h"]},
 )
-
-
-def _summary_list(values: tuple[str, ...] | list[str]) -> str:
-    return ",".join(values) if values else "none"
 
 
 # ------------------------------------------------------------ validate ---
@@ -207,43 +202,6 @@ def test(args: tuple[str, ...], why: bool, explain_flag: bool, junit: str, json:
 
         return run_policy_test_dir(args[0], args[1], junit=junit, why=why or explain_flag)
     return run_policy_test(args[0], args[1], why=why or explain_flag)
-
-
-def run_policy_test(policy_path: str, intent_path: str, *, why: bool = False) -> Outcome:
-    from gait.engine import evaluate
-
-    compiled = load_compiled(policy_path)
-    _raw, intent = load_intent(intent_path)
-    decision = evaluate(compiled, intent)
-    from gait.intent import intent_digest
-
-    payload: dict[str, Any] = {
-        "ok": True,
-        "schema_id": "gait.policytest.result",
-        "schema_version": "1.0.0",
-        "created_at": decision.created_at,
-        "policy_digest": compiled.policy_digest,
-        "intent_digest": intent_digest(intent),
-        "verdict": decision.verdict,
-    }
-    if decision.reason_codes:
-        payload["reason_codes"] = list(decision.reason_codes)
-    if decision.violations:
-        payload["violations"] = list(decision.violations)
-    if decision.matched_rule:
-        payload["matched_rule"] = decision.matched_rule
-    payload["summary"] = cap_summary(
-        f"policy test verdict={decision.verdict} reasons={_summary_list(decision.reason_codes)} "
-        f"violations={_summary_list(decision.violations)}"
-    )
-    text = [payload["summary"]]
-    if why:
-        from gait.engine.explain import explain_rows, render_explanation
-
-        report = explain_rows(compiled, decision.intent or intent)
-        payload["explanation"] = report
-        text = [*render_explanation(report), payload["summary"]]
-    return Outcome(payload, exit_code=exit_for_verdict(decision.verdict), text=text)
 
 
 # ------------------------------------------------------------ simulate ---

@@ -1,12 +1,58 @@
-"""``gait policy test <policy> <DIR>``: render a golden policy test run (logic in gait.regress)."""
+"""``gait policy test``: one intent, or a fixtures directory (logic in gait.regress).
+
+No click here: ``gait policy test POLICY INTENT`` runs through gait.cli.fast.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
-from gait.cli.base import Outcome
+from gait.cli.common import cap_summary, exit_for_verdict, load_compiled, load_intent
+from gait.cli.outcome import Outcome
 from gait.errors import EXIT_REGRESS_FAILED, InvalidInput
+
+
+def _summary_list(values: tuple[str, ...] | list[str]) -> str:
+    return ",".join(values) if values else "none"
+
+
+def run_policy_test(policy_path: str, intent_path: str, *, why: bool = False) -> Outcome:
+    from gait.engine import evaluate
+
+    compiled = load_compiled(policy_path)
+    _raw, intent = load_intent(intent_path)
+    decision = evaluate(compiled, intent)
+    from gait.intent import intent_digest
+
+    payload: dict[str, Any] = {
+        "ok": True,
+        "schema_id": "gait.policytest.result",
+        "schema_version": "1.0.0",
+        "created_at": decision.created_at,
+        "policy_digest": compiled.policy_digest,
+        "intent_digest": intent_digest(intent),
+        "verdict": decision.verdict,
+    }
+    if decision.reason_codes:
+        payload["reason_codes"] = list(decision.reason_codes)
+    if decision.violations:
+        payload["violations"] = list(decision.violations)
+    if decision.matched_rule:
+        payload["matched_rule"] = decision.matched_rule
+    payload["summary"] = cap_summary(
+        f"policy test verdict={decision.verdict} reasons={_summary_list(decision.reason_codes)} "
+        f"violations={_summary_list(decision.violations)}"
+    )
+    text = [payload["summary"]]
+    if why:
+        from gait.engine.explain import explain_rows, render_explanation
+
+        report = explain_rows(compiled, decision.intent or intent)
+        payload["explanation"] = report
+        text = [*render_explanation(report), payload["summary"]]
+    return Outcome(payload, exit_code=exit_for_verdict(decision.verdict), text=text)
 
 
 def run_policy_test_dir(

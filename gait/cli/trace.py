@@ -5,9 +5,7 @@ from __future__ import annotations
 import click
 
 from gait.cli.base import GaitGroup, Outcome, gait_command
-from gait.errors import InvalidInput, VerificationFailed
-from gait.signing import resolve_verify_key
-from gait.trace import read_trace, verify_trace
+from gait.cli.trace_verify import verify_trace_file
 
 group = GaitGroup(
     name="trace",
@@ -41,26 +39,11 @@ def verify_command(
     private_key_env: str | None,
     json: bool,
 ) -> Outcome:
-    candidates = [*paths, *([path_option] if path_option else [])]
-    if len(candidates) != 1:
-        raise InvalidInput("expected trace path")
-    path = candidates[0]
-    record = read_trace(path)
-    key = resolve_verify_key(
+    return verify_trace_file(
+        paths,
+        path_option=path_option,
         public_key=public_key,
         public_key_env=public_key_env,
         private_key=private_key,
         private_key_env=private_key_env,
-    )
-    result = verify_trace(record, key, path=path)
-    error = result.pop("error", "")
-    shown = {k: v for k, v in result.items() if v != ""}
-    if error:
-        raise VerificationFailed(error, details=shown)
-    return Outcome(
-        shown,
-        text=[
-            f"trace verify ok: {path}",
-            f"trace_id={result['trace_id']} verdict={result['verdict']} key_id={result['key_id']}",
-        ],
     )

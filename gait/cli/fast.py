@@ -1,0 +1,121 @@
+"""A click-free path for the hot one-shot commands.
+
+``gait policy test POLICY INTENT`` and ``gait trace verify`` run once per tool
+call or per fixture from scripts and CI loops; importing click costs more than
+the work they do. For the plain spellings of these commands (known options
+only, no ``--help`` or ``--explain``) this module parses argv itself and calls
+the same command body the click command calls, so output and exit codes are
+the same. Anything else — unknown or malformed options, help, a fixtures
+directory, ``--`` — returns ``None`` and the click command handles it, with
+click's usage errors and help text.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from gait.cli.outcome import Exit, Outcome, run_body
+
+Parsed = tuple[list[str], dict[str, str], set[str]]
+
+
+def _parse(args: list[str], valued: frozenset[str], flags: frozenset[str]) -> Parsed | None:
+    """Positionals, ``--name value`` options and flags; ``None`` if anything is unusual.
+
+    Accepts ``--name value``, ``--name=value`` and the Go spelling ``-name``.
+    """
+    positionals: list[str] = []
+    values: dict[str, str] = {}
+    seen_flags: set[str] = set()
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        i += 1
+        if not arg.startswith("-") or arg == "-":
+            positionals.append(arg)
+            continue
+        name, eq, inline = arg.lstrip("-").partition("=")
+        if arg.startswith("---") or not name:
+            return None
+        if name in flags and not eq:
+            seen_flags.add(name)
+            continue
+        if name not in valued:
+            return None
+        if eq:
+            value = inline
+        else:
+            if i >= len(args) or args[i].startswith("-"):
+                return None
+            value = args[i]
+            i += 1
+        values[name] = value
+    return positionals, values, seen_flags
+
+
+def _policy_test(args: list[str]) -> tuple[str, bool, Callable[[], Outcome]] | None:
+    parsed = _parse(args, frozenset(), frozenset({"json", "why"}))
+    if parsed is None:
+        return None
+    positionals, _values, flags = parsed
+    if len(positionals) != 2 or os.path.isdir(positionals[1]):
+        return None  # usage errors and fixture directories: the click command
+
+    def body() -> Outcome:
+        from gait.cli.policytest import run_policy_test
+
+        return run_policy_test(positionals[0], positionals[1], why="why" in flags)
+
+    return "policy test", "json" in flags, body
+
+
+_TRACE_KEYS = ("path", "public-key", "public-key-env", "private-key", "private-key-env")
+
+
+def _trace_verify(args: list[str]) -> tuple[str, bool, Callable[[], Outcome]] | None:
+    parsed = _parse(args, frozenset(_TRACE_KEYS), frozenset({"json"}))
+    if parsed is None:
+        return None
+    positionals, values, flags = parsed
+
+    def body() -> Outcome:
+        from gait.cli.trace_verify import verify_trace_file
+
+        return verify_trace_file(
+            positionals,
+            path_option=values.get("path"),
+            public_key=values.get("public-key"),
+            public_key_env=values.get("public-key-env"),
+            private_key=values.get("private-key"),
+            private_key_env=values.get("private-key-env"),
+        )
+
+    return "trace verify", "json" in flags, body
+
+
+# (group, command) -> argv parser returning (display name, --json, body) or None.
+HOT: dict[
+    tuple[str, str], Callable[[list[str]], tuple[str, bool, Callable[[], Outcome]] | None]
+] = {
+    ("policy", "test"): _policy_test,
+    ("trace", "verify"): _trace_verify,
+}
+
+
+def dispatch(args: list[str]) -> int | None:
+    """Run a hot command without click and return its exit code, or ``None`` to use click."""
+    if len(args) < 2:
+        return None
+    handler = HOT.get((args[0], args[1]))
+    if handler is None:
+        return None
+    plan = handler(args[2:])
+    if plan is None:
+        return None
+    name, as_json, body = plan
+    try:
+        run_body(name, as_json, body)
+    except Exit as stop:
+        return stop.code
+    return 0

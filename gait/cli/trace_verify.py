@@ -1,0 +1,45 @@
+"""``gait trace verify`` body; no click here, so it also runs through gait.cli.fast."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from gait.cli.outcome import Outcome
+from gait.errors import InvalidInput, VerificationFailed
+
+
+def verify_trace_file(
+    paths: Sequence[str],
+    *,
+    path_option: str | None = None,
+    public_key: str | None = None,
+    public_key_env: str | None = None,
+    private_key: str | None = None,
+    private_key_env: str | None = None,
+) -> Outcome:
+    from gait.signing import resolve_verify_key
+    from gait.trace import read_trace, verify_trace
+
+    candidates = [*paths, *([path_option] if path_option else [])]
+    if len(candidates) != 1:
+        raise InvalidInput("expected trace path")
+    path = candidates[0]
+    record = read_trace(path)
+    key = resolve_verify_key(
+        public_key=public_key,
+        public_key_env=public_key_env,
+        private_key=private_key,
+        private_key_env=private_key_env,
+    )
+    result = verify_trace(record, key, path=path)
+    error = result.pop("error", "")
+    shown = {k: v for k, v in result.items() if v != ""}
+    if error:
+        raise VerificationFailed(error, details=shown)
+    return Outcome(
+        shown,
+        text=[
+            f"trace verify ok: {path}",
+            f"trace_id={result['trace_id']} verdict={result['verdict']} key_id={result['key_id']}",
+        ],
+    )

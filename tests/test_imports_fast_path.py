@@ -1,0 +1,135 @@
+"""The click-free path of hot commands prints and exits exactly as the click command does.
+
+Each argv runs twice in process, once through ``gait.cli.fast`` and once through
+click, and stdout, stderr and the exit code must be identical. Spellings the
+fast path does not take (help, unknown options, directories) must fall back.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from gait.cli import fast
+from gait.cli.main import _run, _run_click
+from gait.cli.outcome import wants_json
+from gait.signing.keyfiles import init_key_files
+
+REPO = Path(__file__).resolve().parent.parent
+POLICY = REPO / "examples" / "policy" / "base_high_risk.yaml"
+INTENTS = REPO / "examples" / "policy" / "intents"
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A signed trace, its key pair, and a broken trace."""
+    from gait.cli.main import main
+
+    root = tmp_path_factory.mktemp("fast")
+    init_key_files(str(root), "k")
+    code = main(
+        [
+            "gate",
+            "eval",
+            "--policy",
+            str(POLICY),
+            "--intent",
+            str(INTENTS / "intent_read.json"),
+            "--key-mode",
+            "prod",
+            "--private-key",
+            str(root / "k_private.key"),
+            "--trace-out",
+            str(root / "trace.json"),
+            "--json",
+        ]
+    )
+    assert code in (0, 3, 4)
+    text = (root / "trace.json").read_text()
+    tampered = text.replace('"tool_name": "', '"tool_name": "x', 1)
+    assert tampered != text
+    (root / "tampered.json").write_text(tampered)
+    (root / "garbage.json").write_text("{not json")
+    shutil.copy(INTENTS / "intent_delete.json", root / "intent.json")
+    return root
+
+
+def hot_argvs(work: Path) -> list[list[str]]:
+    p = str(POLICY)
+    out: list[list[str]] = []
+    for intent in sorted(INTENTS.glob("*.json")):
+        out.append(["policy", "test", p, str(intent)])
+        out.append(["policy", "test", p, str(intent), "--json"])
+    out += [
+        ["policy", "test", p, str(work / "intent.json"), "--why"],
+        ["policy", "test", p, str(work / "intent.json"), "-json", "-why"],
+        ["policy", "test", p, str(work / "garbage.json"), "--json"],
+        ["policy", "test", p, str(work / "missing.json")],
+        ["policy", "test", str(work / "garbage.json"), str(work / "intent.json"), "--json"],
+    ]
+    trace, pub = str(work / "trace.json"), str(work / "k_public.key")
+    out += [
+        ["trace", "verify", trace, "--public-key", pub],
+        ["trace", "verify", trace, "--public-key", pub, "--json"],
+        ["trace", "verify", "--path", trace, f"--public-key={pub}", "--json"],
+        ["trace", "verify", trace, "-public-key", pub, "-json"],
+        ["trace", "verify", trace, "--private-key", str(work / "k_private.key"), "--json"],
+        ["trace", "verify", str(work / "tampered.json"), "--public-key", pub, "--json"],
+        ["trace", "verify", str(work / "garbage.json"), "--public-key", pub, "--json"],
+        ["trace", "verify", trace, "--json"],
+        ["trace", "verify", "--json"],
+        ["trace", "verify", trace, trace, "--public-key", pub],
+    ]
+    return out
+
+
+def test_fast_path_output_equals_click(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    codes = set()
+    for argv in hot_argvs(work):
+        code = fast.dispatch(argv)
+        assert code is not None, argv
+        got = capsys.readouterr()
+        want_code = _run_click(argv, wants_json(argv))
+        want = capsys.readouterr()
+        assert (code, got.out, got.err) == (want_code, want.out, want.err), argv
+        codes.add((argv[0], code))
+    # allow, block, verified, verification failed and invalid input were all compared
+    assert {("policy", 0), ("policy", 3), ("policy", 6)} <= codes
+    assert {("trace", 0), ("trace", 2), ("trace", 6)} <= codes
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["policy", "test", "--help"],
+        ["policy", "test", "-h"],
+        ["policy", "test", "--explain"],
+        ["policy", "test", "a.yaml"],
+        ["policy", "test", "a.yaml", "b.json", "c.json"],
+        ["policy", "test", "a.yaml", "b.json", "--junit", "x.xml"],
+        ["policy", "test", "a.yaml", "b.json", "--json=false"],
+        ["policy", "test", "a.yaml", "b.json", "--bogus"],
+        ["policy", "test", "a.yaml", "--", "b.json"],
+        ["policy", "test", str(POLICY), str(INTENTS)],  # fixtures directory
+        ["trace", "verify", "t.json", "--public-key"],
+        ["trace", "verify", "t.json", "--public-key", "--json"],
+        ["trace", "verify", "--help"],
+        ["trace", "verify", "t.json", "--unknown", "x"],
+        ["policy", "validate", "a.yaml"],
+        ["gate"],
+    ],
+)
+def test_unusual_spellings_go_to_click(argv: list[str]) -> None:
+    assert fast.dispatch(argv) is None
+
+
+def test_main_uses_the_fast_path_and_click_for_the_rest(
+    work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["policy", "test", str(POLICY), str(work / "intent.json"), "--json"]
+    assert _run(argv) == 3
+    assert '"verdict":"block"' in capsys.readouterr().out
+    assert _run(["policy", "test", "--bogus-flag"]) == 6
+    assert "No such option" in capsys.readouterr().err
