@@ -48,8 +48,8 @@ def _write_pack(gate: Any, result: Any, out: str) -> tuple[str, str]:
     from gait import __version__
     from gait.mcp.proxy import build_runpack
     from gait.packs.common import write_pack
+    from gait.packs.source import read_source_run
     from gait.packs.unified import build_run_pack
-    from gait.runpack.reader import read_runpack
     from gait.runpack.record import write_runpack
 
     with tempfile.TemporaryDirectory(prefix="gait-mcp-pack-") as tmp:
@@ -60,7 +60,7 @@ def _write_pack(gate: Any, result: Any, out: str) -> tuple[str, str]:
                 build_runpack(result.call, result.gate_result, result.run_id),
             )
         built = build_run_pack(
-            read_runpack(source), sign_key=gate.signing_key, producer_version=__version__
+            read_source_run(source), sign_key=gate.signing_key, producer_version=__version__
         )
     return write_pack(out, built.zip_bytes), built.pack_id
 
