@@ -126,8 +126,8 @@ def eval_(args: tuple[str, ...], json: bool, **opts: Any) -> Outcome:
         return value.strip() if isinstance(value, str) and value.strip() else None
 
     flags = FlagNames()
-    profile = opts["profile"].strip().lower()
-    key_mode = opts["key_mode"].strip().lower()
+    profile = opts["profile"].strip()  # case-sensitive, as the spec says
+    key_mode = opts["key_mode"].strip()
     check_settings(
         profile,
         simulate=opts["simulate"],

@@ -111,6 +111,9 @@ def parse_ttl(text: str) -> int:
         nanos = 0
     if nanos <= 0:
         raise InvalidInput("invalid --ttl, expected positive duration")
+    if nanos >= 2**63:
+        # Go durations are int64 nanoseconds (about 292 years)
+        raise InvalidInput("invalid --ttl, duration exceeds 2562047h (int64 nanoseconds)")
     return nanos
 
 

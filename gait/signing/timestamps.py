@@ -54,8 +54,16 @@ def parse_rfc3339(text: str) -> tuple[int, int]:
 
 
 def format_rfc3339(seconds: int, nanos: int = 0) -> str:
-    """Render ``(unix_seconds, nanos)`` in UTC like Go's ``time.RFC3339Nano``."""
-    dt = _EPOCH + timedelta(seconds=seconds)
+    """Render ``(unix_seconds, nanos)`` in UTC like Go's ``time.RFC3339Nano``.
+
+    Times outside years 1-9999 raise :class:`InvalidInput` (e.g. a huge TTL).
+    """
+    try:
+        dt = _EPOCH + timedelta(seconds=seconds)
+    except (OverflowError, ValueError):
+        raise InvalidInput(
+            f"time out of range: {seconds} seconds from 1970 (years 1-9999 only)"
+        ) from None
     text = (
         f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}T{dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}"
     )
