@@ -130,6 +130,13 @@ def _retention_options(fn: Any) -> Any:
     help="Seconds allowed to receive a request body before 408.",
 )
 @click.option(
+    "--header-timeout",
+    default=5.0,
+    type=float,
+    show_default=True,
+    help="Seconds allowed to send the request headers; slower connections are closed.",
+)
+@click.option(
     "--decision-threads",
     default=16,
     type=int,
@@ -191,6 +198,7 @@ def command(args: tuple[str, ...], json: bool, **opts: Any) -> Outcome:
             state=opts["state"].strip(),
             reload_interval=opts["reload_interval"],
             read_timeout=opts["read_timeout"],
+            header_timeout=opts["header_timeout"],
             decision_threads=opts["decision_threads"],
             workers=opts["workers"],
             access_log=opts["access_log"],

@@ -164,6 +164,8 @@ def validate_config(config: ServeConfig, environ: dict[str, str] | None = None) 
         raise InvalidInput("--trace-dir must not be empty")
     if config.decision_threads <= 0:
         raise InvalidInput("--decision-threads must be > 0")
+    if config.header_timeout <= 0 or config.read_timeout <= 0:
+        raise InvalidInput("--header-timeout and --read-timeout must be > 0")
     if config.workers <= 0:
         raise InvalidInput("--workers must be > 0")
     if config.reload_interval < 0:

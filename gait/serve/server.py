@@ -11,6 +11,7 @@ one stops, and the new workers compile the policy afresh).
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import os
 import signal
@@ -43,6 +44,62 @@ class DrainingServer(uvicorn.Server):
         self._captured_signals.clear()
 
 
+try:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+except ImportError:  # no httptools: uvicorn falls back to h11, without a header timeout
+    HttpToolsProtocol = None  # type: ignore[assignment,misc]
+
+
+if HttpToolsProtocol is not None:
+
+    class HeaderTimeoutProtocol(HttpToolsProtocol):  # type: ignore[misc,valid-type]
+        """httptools protocol that closes a connection whose request headers are too slow.
+
+        uvicorn itself has no header timeout: a client that connects and trickles
+        header bytes (slowloris) would hold its connection forever. Module level so
+        that worker processes can unpickle the uvicorn config that names it.
+        """
+
+        def __init__(self, config: uvicorn.Config, *args: object, **kwargs: object) -> None:
+            super().__init__(config, *args, **kwargs)  # type: ignore[arg-type]
+            self._header_limit = float(getattr(config, "gait_header_timeout", 5.0))
+            self._header_timer: asyncio.TimerHandle | None = None
+
+        def _arm_header_timer(self) -> None:
+            if self._header_timer is None and self._header_limit > 0:
+                self._header_timer = self.loop.call_later(self._header_limit, self._headers_late)
+
+        def _disarm_header_timer(self) -> None:
+            if self._header_timer is not None:
+                self._header_timer.cancel()
+                self._header_timer = None
+
+        def _headers_late(self) -> None:
+            self._header_timer = None
+            if not self.transport.is_closing():
+                self.transport.close()
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm_header_timer()  # a connection that sends nothing is closed too
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._arm_header_timer()
+
+        def on_headers_complete(self) -> None:
+            self._disarm_header_timer()
+            super().on_headers_complete()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm_header_timer()
+            super().connection_lost(exc)
+
+
+def _http_protocol() -> object:
+    return HeaderTimeoutProtocol if HttpToolsProtocol is not None else "h11"
+
+
 def bind_socket(listen: str) -> socket.socket:
     host, port = parse_listen(listen)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -69,10 +126,10 @@ def _installed(name: str) -> bool:
 
 
 def _uvicorn_config(config: ServeConfig, app: object, **extra: object) -> uvicorn.Config:
-    return uvicorn.Config(
+    uv_config = uvicorn.Config(
         app,  # type: ignore[arg-type]
         loop="uvloop" if _installed("uvloop") else "asyncio",
-        http="httptools" if _installed("httptools") else "h11",
+        http=_http_protocol(),  # type: ignore[arg-type]
         lifespan="on",
         access_log=config.access_log,
         log_level="warning",
@@ -83,6 +140,8 @@ def _uvicorn_config(config: ServeConfig, app: object, **extra: object) -> uvicor
         proxy_headers=False,
         **extra,  # type: ignore[arg-type]
     )
+    uv_config.gait_header_timeout = config.header_timeout  # type: ignore[attr-defined]
+    return uv_config
 
 
 def run_server(

@@ -109,6 +109,8 @@ def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServePro
             "4096",
             "--read-timeout",
             "1",
+            "--header-timeout",
+            "1",
         ],
     )
     yield proc

@@ -257,3 +257,33 @@ def test_token_auth_rejects_missing_and_wrong_tokens(start_server):
     assert basic.status_code == 401
     assert good.status_code == 200 and good.json()["verdict"] == "allow"
     assert health.status_code == 200  # /healthz is not authenticated
+
+
+def _closed_within(sock: socket.socket, seconds: float) -> float | None:
+    """Seconds until the server closed the connection (EOF), or None if it stayed open."""
+    started = time.monotonic()
+    sock.settimeout(seconds)
+    try:
+        while True:
+            if not sock.recv(4096):
+                return time.monotonic() - started
+    except TimeoutError:
+        return None
+    except OSError:
+        return time.monotonic() - started
+
+
+@pytest.mark.parametrize(
+    "opening",
+    [b"", b"POST /v1/evaluate HTTP/1.1\r\nHost: x\r\n", b"GET /hea"],
+    ids=["silent", "partial-headers", "partial-request-line"],
+)
+def test_slow_headers_are_cut_off_by_the_header_timeout(shared_server, opening):
+    host, port = shared_server.ready["listen"].rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as slow:
+        if opening:
+            slow.sendall(opening)
+        waited = _closed_within(slow, 6)
+    assert waited is not None and waited < 4, waited  # --header-timeout 1 in the fixture
+    with client(shared_server.url) as http:
+        assert http.get("/healthz").status_code == 200
