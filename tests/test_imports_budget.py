@@ -1,0 +1,132 @@
+"""Import budget of the hot one-shot commands (issue 12).
+
+Each command runs in a fresh interpreter; afterwards the set of imported
+third-party packages and gait subpackages must stay within the lists stated
+here, and the heavy packages a command does not need (click, lark,
+cryptography, yaml, web frameworks) must not be loaded at all. A change that
+makes a hot command import more fails here; widen a list only on purpose.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+POLICY = REPO / "examples" / "policy" / "base_high_risk.yaml"
+DSL_POLICY = REPO / "tests" / "policy" / "data" / "handwritten.gaitpol"
+INTENT = REPO / "examples" / "policy" / "intents" / "intent_delete.json"
+
+PROBE = r"""
+import contextlib, io, json, sys
+from gait.cli.main import main
+with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+    code = main(sys.argv[2:])
+names = set(sys.modules)
+stdlib = set(sys.stdlib_module_names)
+third = {n.split(".")[0] for n in names} - stdlib - {"gait", "__main__"}
+third = {n for n in third if not n.startswith("_") and n != "cython_runtime"}
+gait = {".".join(n.split(".")[:2]) for n in names if n.startswith("gait.")}
+with open(sys.argv[1], "w") as f:
+    json.dump({"code": code, "third": sorted(third), "gait": sorted(gait)}, f)
+"""
+
+# Always off the one-shot paths: the web stack, MCP, Redis, and Lark (the DSL
+# parser is generated; the lark package is only a build-time tool).
+NEVER = {"lark", "starlette", "uvicorn", "httpx", "anyio", "mcp", "redis", "h11", "pydantic"}
+
+CORE = {"gait.canonical", "gait.cli", "gait.errors", "gait.safejson"}
+DECIDE = CORE | {"gait.engine", "gait.fsutil", "gait.intent", "gait.policy", "gait.vocab"}
+
+# name: (argv, expected exit, allowed third-party packages, allowed gait subpackages, must not load)
+BUDGETS: dict[str, tuple[list[str], int, set[str], set[str], set[str]]] = {
+    "policy test": (
+        ["policy", "test", str(POLICY), str(INTENT), "--json"],
+        3,
+        {"msgspec", "rfc8785", "typing_extensions", "yaml"},
+        DECIDE,
+        {"click", "cryptography"},
+    ),
+    "policy test (dsl policy)": (
+        ["policy", "test", str(DSL_POLICY), str(INTENT), "--json"],
+        3,
+        {"msgspec", "rfc8785", "typing_extensions"},
+        DECIDE,
+        {"click", "cryptography", "yaml"},
+    ),
+    "gate eval": (
+        ["gate", "eval", "--policy", str(POLICY), "--intent", str(INTENT), "--json"],
+        3,
+        {"click", "cryptography", "msgspec", "rfc8785", "typing_extensions", "yaml"},
+        DECIDE | {"gait.gate", "gait.signing", "gait.state", "gait.trace"},
+        set(),
+    ),
+    "verify": (
+        ["verify", "{work}/gait-out/runpack_run_demo.zip", "--json"],
+        0,
+        {"click", "msgspec", "rfc8785", "typing_extensions"},
+        CORE | {"gait.runpack"},
+        {"yaml", "cryptography"},
+    ),
+    "trace verify": (
+        ["trace", "verify", "{work}/trace.json", "--public-key", "{work}/k_public.key", "--json"],
+        0,
+        {"cryptography", "msgspec", "rfc8785", "typing_extensions"},
+        CORE | {"gait.fsutil", "gait.signing", "gait.trace"},
+        {"click", "yaml", "gait.policy", "gait.engine"},
+    ),
+    "--help": (["--help"], 0, {"click"}, {"gait.cli", "gait.errors"}, {"msgspec", "yaml"}),
+    "version": (["version"], 0, {"click"}, {"gait.cli", "gait.errors"}, {"msgspec", "yaml"}),
+}
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A demo runpack, a key pair and a trace signed with it."""
+    from gait.cli.main import main
+
+    root = tmp_path_factory.mktemp("budget")
+    subprocess.run(
+        [sys.executable, "-m", "gait.cli.main", "demo"],
+        cwd=root,
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    from gait.signing.keyfiles import init_key_files
+
+    init_key_files(str(root), "k")
+    argv = ["gate", "eval", "--policy", str(POLICY), "--intent", str(INTENT)]
+    argv += ["--key-mode", "prod", "--private-key", str(root / "k_private.key")]
+    assert main([*argv, "--trace-out", str(root / "trace.json"), "--json"]) == 3
+    return root
+
+
+def loaded(argv: list[str], cwd: Path) -> dict[str, object]:
+    out = cwd / "probe.json"
+    subprocess.run(
+        [sys.executable, "-c", PROBE, str(out), *argv],
+        cwd=cwd,
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    return json.loads(out.read_text())
+
+
+@pytest.mark.parametrize("name", list(BUDGETS))
+def test_hot_command_stays_in_its_import_budget(name: str, work: Path) -> None:
+    argv, code, third, gait, forbidden = BUDGETS[name]
+    argv = [a.replace("{work}", str(work)) for a in argv]
+    seen = loaded(argv, work)
+    assert seen["code"] == code, seen
+    extra_third = set(seen["third"]) - third  # type: ignore[arg-type]
+    extra_gait = set(seen["gait"]) - gait  # type: ignore[arg-type]
+    assert not extra_third, f"{name} now imports {sorted(extra_third)}"
+    assert not extra_gait, f"{name} now imports {sorted(extra_gait)}"
+    everything = set(seen["third"]) | set(seen["gait"])  # type: ignore[arg-type]
+    assert not everything & (forbidden | NEVER), f"{name} imports {everything & forbidden}"
