@@ -98,7 +98,7 @@ def _options(fn: Any) -> Any:
             "--job-root",
             default="./gait-out/jobs",
             show_default=True,
-            help="Job runtime root for the emergency-stop check of calls with context.job_id.",
+            help="Job store root: calls whose context.job_id is stopped (or unknown) are blocked.",
         ),
         click.option(
             "--trace-out",
@@ -165,6 +165,9 @@ def _run(args: tuple[str, ...], **opts: Any) -> Outcome:
     # Checked before deciding, so a bad path leaves no trace behind.
     if pack_out and not os.path.isabs(pack_out) and ".." in pack_out.replace("\\", "/").split("/"):
         raise InvalidInput("relative pack output path must not traverse parent directories")
+    from gait.packs.jobs import JobStore
+
+    job_root = opts["job_root"].strip() or "./gait-out/jobs"
     gate = Gate.from_policy_file(policy, options)
     from gait.cli.output import correlation_id
 
@@ -177,7 +180,8 @@ def _run(args: tuple[str, ...], **opts: Any) -> Outcome:
             runpack_out=opts["runpack_out"].strip() or None,
             export_log_out=opts["export_log_out"].strip() or None,
             export_otel_out=opts["export_otel_out"].strip() or None,
-            job_root=opts["job_root"].strip() or "./gait-out/jobs",
+            job_root=job_root,
+            job_status=lambda job_id: JobStore(job_root).load(job_id)["status"],
             correlation_id=correlation_id(["gait", *sys.argv[1:]]),
         )
     finally:

@@ -12,10 +12,10 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from gait.errors import InvalidInput
+from gait.errors import GaitError, InvalidInput
 from gait.gate import Gate, GateResult
 from gait.mcp.decode import DecodedCall
 
@@ -24,6 +24,7 @@ __all__ = [
     "build_runpack",
     "check_context_envelope",
     "default_trace_name",
+    "emergency_stop",
     "evaluate_call",
     "log_export_line",
     "normalize_run_id",
@@ -347,35 +348,56 @@ def check_context_envelope(call: DecodedCall, context_envelope: str | None) -> N
         )
 
 
-def _check_job(call: DecodedCall, job_root: str | None) -> None:
-    """The emergency-stop check needs job runtime state this build does not keep: refuse."""
-    if job_root is not None and call.job_id:
+EMERGENCY_STOPPED = frozenset(("stopped",))
+"""Job statuses that stop every further tool call of the job (``gait job stop``)."""
+
+
+def emergency_stop(
+    call: DecodedCall, job_root: str | None, job_status: Callable[[str], str] | None
+) -> tuple[str, list[str]]:
+    """``(reason code, warnings)`` of the emergency-stop check; ``("", [])`` when none applies.
+
+    Applies to calls with ``context.job_id`` when a ``job_root`` is given.
+    ``job_status(job_id)`` reads the job's status (the caller supplies it: the
+    job store sits beside this package); a job whose state cannot be read
+    blocks too (``emergency_stop_state_unavailable``), so an unknown job is
+    never waved through. Without ``job_status`` the check cannot be made and
+    the call is refused (:class:`InvalidInput`) rather than decided unchecked.
+    """
+    if job_root is None or not call.job_id:
+        return "", []
+    if job_status is None:
         raise InvalidInput(
             "context.job_id requires the emergency-stop check under --job-root, "
-            "which is not supported by this version of gait"
+            "and no job store was given to check it"
         )
+    try:
+        status = job_status(call.job_id)
+    except GaitError as err:
+        return "emergency_stop_state_unavailable", [f"job_status_unavailable={err.message}"]
+    if status in EMERGENCY_STOPPED:
+        return "emergency_stop_preempted", []
+    return "", []
 
 
-def _apply_server_trust(
-    gate: Gate, call: DecodedCall, result: GateResult, trust: Any, now_ns: int, write: bool
+def _resign(
+    gate: Gate,
+    result: GateResult,
+    verdict: str,
+    reasons: list[str],
+    violations: list[str],
+    write: bool,
+    **extra: Any,
 ) -> None:
-    """Fold the policy's ``mcp_trust`` finding into the decision and re-sign its trace.
+    """Replace the decision's outcome and sign its trace again (same path, atomic replace).
 
-    The gate signs the decision before the proxy knows the server's trust, so the
-    trace is signed again with the final verdict and the ``mcp_trust`` record
-    (same path; the first file is replaced atomically). The call's normalized
-    risk class decides whether trust is required (``high`` when the call gave
-    none), so a context-free call cannot opt out.
+    The gate signs before the proxy's own checks (server trust, emergency
+    stop) run, so a changed outcome needs a new signature over the final one.
     """
-    from gait.mcp.trust import apply_trust, evaluate_server_trust
     from gait.trace import compute_event_id, compute_trace_id, sign_trace, write_trace
 
-    decision = evaluate_server_trust(trust, call.server, call.intent.context.risk_class, now_ns)
-    if decision is None or result.trace is None:
+    if result.trace is None:
         return
-    verdict, reasons, violations = apply_trust(
-        result.verdict, result.reason_codes, result.violations, decision, trust.action
-    )
     record = {k: v for k, v in result.trace.items() if k != "signature"}
     trace_id = compute_trace_id(record["policy_digest"], record["intent_digest"], verdict)
     record.update(
@@ -383,13 +405,32 @@ def _apply_server_trust(
         trace_id=trace_id,
         event_id=compute_event_id(trace_id, record["observed_at"]),
         violations=violations,
-        mcp_trust=decision,
+        **extra,
     )
     signed = sign_trace(record, gate.signing_key)
     result.verdict, result.reason_codes, result.violations = verdict, reasons, violations
     result.trace, result.trace_id = signed, trace_id
     if write and result.trace_path:
         result.trace_path = write_trace(result.trace_path, signed)
+
+
+def _apply_server_trust(
+    gate: Gate, call: DecodedCall, result: GateResult, trust: Any, now_ns: int, write: bool
+) -> None:
+    """Fold the policy's ``mcp_trust`` finding into the decision and its signed trace.
+
+    The call's normalized risk class decides whether trust is required
+    (``high`` when the call gave none), so a context-free call cannot opt out.
+    """
+    from gait.mcp.trust import apply_trust, evaluate_server_trust
+
+    decision = evaluate_server_trust(trust, call.server, call.intent.context.risk_class, now_ns)
+    if decision is None:
+        return
+    verdict, reasons, violations = apply_trust(
+        result.verdict, result.reason_codes, result.violations, decision, trust.action
+    )
+    _resign(gate, result, verdict, reasons, violations, write, mcp_trust=decision)
 
 
 def evaluate_call(
@@ -406,6 +447,7 @@ def evaluate_call(
     delegation_tokens: Sequence[str | Mapping[str, Any]] = (),
     context_envelope: str | None = None,
     job_root: str | None = None,
+    job_status: Callable[[str], str] | None = None,
     correlation_id: str = "",
     now_ns: int | None = None,
 ) -> ProxyResult:
@@ -414,15 +456,18 @@ def evaluate_call(
     ``run_id`` is the caller's explicit run id (``--run-id``); the resolved one
     follows serve_sdk.md §2. ``trace_path`` defaults to
     :func:`default_trace_name` of the explicit run id in the current directory.
-    ``context_envelope`` / ``job_root`` enable checks this build cannot do, so
-    a given envelope, or a ``context.job_id`` with a ``job_root``, raises
-    :class:`InvalidInput` (exit 6) rather than being ignored. Other errors:
-    ``InvalidInput`` for a bad output path or an undecidable intent.
+    With ``job_root``, a call carrying ``context.job_id`` is blocked when
+    ``job_status`` reports the job stopped or cannot read it (see
+    :func:`emergency_stop`). A policy ``mcp_trust`` block is applied to
+    ``call.server`` (see :mod:`gait.mcp.trust`). Context envelopes cannot be
+    verified by this build, so a given one raises :class:`InvalidInput`
+    (exit 6) rather than being ignored; so do a bad output path and an
+    undecidable intent.
     """
     started = time.perf_counter()
     stamp_ns = time.time_ns() if now_ns is None else now_ns
     check_context_envelope(call, context_envelope)
-    _check_job(call, job_root)
+    stop_reason, stop_warnings = emergency_stop(call, job_root, job_status)
     # Output paths are checked before deciding, so a bad one leaves no trace behind.
     if runpack_out is not None and runpack_out.strip():
         from gait.runpack.record import check_output_path
@@ -444,7 +489,16 @@ def evaluate_call(
     trust = gate.compiled.policy.mcp_trust
     if trust.enabled:
         _apply_server_trust(gate, call, result, trust, stamp_ns, write_trace)
-    warnings = [*result.warnings, *call.warnings]
+    if stop_reason:
+        _resign(
+            gate,
+            result,
+            "block",
+            sorted({*result.reason_codes, stop_reason}),
+            sorted({*result.violations, "emergency_stop_active"}),
+            write_trace,
+        )
+    warnings = [*result.warnings, *call.warnings, *stop_warnings]
 
     runpack_path = ""
     if runpack_out is not None and runpack_out.strip():

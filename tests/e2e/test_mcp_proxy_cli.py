@@ -191,6 +191,30 @@ def test_pack_out_writes_a_signed_verifiable_run_pack(work: Path) -> None:
     assert (work / "packs/again.zip").read_bytes() == (work / "packs/delete.zip").read_bytes()
 
 
+def test_gait_job_stop_is_an_emergency_stop_for_proxied_calls(work: Path) -> None:
+    call = {**call_from_intent("intent_read.json")}
+    call["context"] = {**call["context"], "job_id": "nightly"}
+    (work / "job_call.json").write_text(json.dumps(call))
+    args = ("mcp", "proxy", str(POLICY), "job_call.json", "--job-root", "jobs", *PROD)
+    # Unknown job: its state cannot be read, so the call is blocked, not waved through.
+    unknown = gait_json(*args, cwd=work, code=3)
+    assert "emergency_stop_state_unavailable" in unknown["reason_codes"]
+    assert any(w.startswith("job_status_unavailable=") for w in unknown["warnings"])
+    for action in ("submit", "stop"):
+        proc = gait("job", action, "--id", "nightly", "--root", "jobs", cwd=work)
+        assert proc.returncode == 0, proc.stderr
+        if action == "submit":
+            running = gait_json(*args, cwd=work, code=0)
+            assert running["verdict"] == "allow"
+    stopped = gait_json(*args, "--trace-out", "stopped.json", cwd=work, code=3)
+    assert "emergency_stop_preempted" in stopped["reason_codes"]
+    assert stopped["violations"] == ["emergency_stop_active"]
+    verify = gait_json(
+        "trace", "verify", "stopped.json", "--public-key", "keys/t_public.key", cwd=work, code=0
+    )
+    assert verify["verdict"] == "block"
+
+
 def test_runpack_bytes_are_reproducible(work: Path) -> None:
     for name in ("a", "b"):
         gait_json(
@@ -221,7 +245,6 @@ P = str(POLICY)
         ((P, "call_read.json", "--context-envelope", "env.json"), None,
          "--context-envelope is not supported"),
         ((P, "call_read.json", "--pack-out", "../p.zip"), None, "must not traverse"),
-        ((P, "-"), '{"name": "tool.read", "context": {"job_id": "j1"}}', "emergency-stop"),
         (("missing-policy.yaml", "call_read.json"), None, "missing-policy.yaml"),
     ],
 )  # fmt: skip

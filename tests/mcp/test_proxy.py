@@ -296,9 +296,56 @@ def test_context_envelope_is_refused_not_ignored(gate: Gate, tmp_path: Path) -> 
     assert not list(tmp_path.glob("trace_*.json"))
 
 
-def test_job_id_emergency_stop_check_is_refused_not_skipped(gate: Gate) -> None:
+def test_job_id_without_a_job_store_is_refused_not_skipped(gate: Gate) -> None:
     call = decode_tool_call({**CALLS["allow"], "context": {**CONTEXT, "job_id": "job-9"}})
     with pytest.raises(InvalidInput, match="emergency-stop"):
         evaluate_call(gate, call, job_root="./gait-out/jobs")
     # Without a job root (library callers that do not ask for the check) it decides.
     assert evaluate_call(gate, call).verdict == "allow"
+
+
+def _job_status(statuses: dict[str, str]) -> Any:
+    def status(job_id: str) -> str:
+        if job_id not in statuses:
+            raise InvalidInput(f"job not found: {job_id}")
+        return statuses[job_id]
+
+    return status
+
+
+@pytest.mark.parametrize(
+    ("job", "verdict", "reason", "warning"),
+    [
+        ("running", "allow", "", ""),
+        ("stopped", "block", "emergency_stop_preempted", ""),
+        ("ghost", "block", "emergency_stop_state_unavailable", "job_status_unavailable=job not found: ghost"),
+    ],
+)  # fmt: skip
+def test_emergency_stop(
+    gate: Gate, fixed_key: KeyPair, job: str, verdict: str, reason: str, warning: str
+) -> None:
+    status = _job_status({"running": "running", "stopped": "stopped"})
+    call = decode_tool_call({**CALLS["allow"], "context": {**CONTEXT, "job_id": job}})
+    result = evaluate_call(gate, call, job_root="jobs", job_status=status, trace_path="t.json")
+    payload = result.payload()
+    assert (payload["verdict"], result.exit_code) == (verdict, 3 if reason else 0)
+    trace = read_trace("t.json")
+    assert verify_trace(trace, fixed_key)["ok"] is True
+    assert (trace["verdict"], trace["trace_id"]) == (verdict, payload["trace_id"])
+    if reason:
+        assert reason in payload["reason_codes"]
+        assert payload["violations"] == ["emergency_stop_active"]
+        assert trace["violations"] == ["emergency_stop_active"]
+    else:
+        assert "violations" not in payload
+    assert (warning in payload.get("warnings", [])) if warning else "warnings" not in payload
+
+
+def test_emergency_stop_also_blocks_a_call_the_policy_would_block(gate: Gate) -> None:
+    call = decode_tool_call({**CALLS["block"], "context": {**CONTEXT, "job_id": "j"}})
+    result = evaluate_call(gate, call, job_root="jobs", job_status=lambda _: "stopped")
+    assert result.verdict == "block"
+    assert {"destructive_blocked", "emergency_stop_preempted"} <= set(
+        result.payload()["reason_codes"]
+    )
+    assert set(result.payload()["violations"]) == {"destructive_operation", "emergency_stop_active"}
