@@ -118,19 +118,6 @@ def record_command(
     receipts = refs.get("receipts") or []
     if not isinstance(receipts, list):
         raise InvalidInput("refs.receipts must be a JSON array")
-    if not unsafe_context_raw and any(
-        isinstance(r, dict) and str(r.get("redaction_mode", "")).strip().lower() == "raw"
-        for r in receipts
-    ):
-        raise InvalidInput(
-            "refs receipts include redaction_mode=raw; re-run with --unsafe-context-raw "
-            "to allow unsafe context capture"
-        )
-    if (
-        refs["context_evidence_mode"] == "required"
-        and not str(refs.get("context_set_digest") or "").strip()
-    ):
-        raise InvalidInput("context evidence mode required but context_set_digest is missing")
     sign_key = None
     warnings: list[str] = []
     if key_mode.strip() or (private_key or "").strip() or (private_key_env or "").strip():
@@ -153,6 +140,7 @@ def record_command(
         intent_args=inp.intent_args,
         result_payloads=inp.result_payloads,
         producer_version=__version__,
+        unsafe_context_raw=unsafe_context_raw,  # the library enforces context safety
     )
     path = default_runpack_path(out_dir, result.run_id)
     write_runpack(path, result)

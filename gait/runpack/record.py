@@ -159,8 +159,13 @@ def record_runpack(
     intent_args: Mapping[str, Any] | None = None,
     result_payloads: Mapping[str, Any] | None = None,
     producer_version: str = "",
+    unsafe_context_raw: bool = False,
 ) -> RecordResult:
     """Normalize the records (runpack.md §1, §2.6) and build the deterministic zip.
+
+    Context safety holds for every caller (issue 11 A8): receipts with
+    ``redaction_mode=raw`` need ``unsafe_context_raw=True``, and
+    ``context_evidence_mode=required`` needs a ``context_set_digest``.
 
     ``intent_args`` / ``result_payloads`` map intent_id → raw JSON object; they
     are digested and must agree with any digest given on the record.
@@ -183,6 +188,7 @@ def record_runpack(
         refs_rec.receipts = []
     _fill_digests(intent_recs, result_recs, refs_rec, intent_args or {}, result_payloads or {})
     _normalize_refs(refs_rec)
+    check_context_safety(refs_rec, unsafe_context_raw=unsafe_context_raw)
 
     mode = (capture_mode or "reference").strip()
     if mode not in CAPTURE_MODES:
@@ -331,6 +337,25 @@ def _receipt_digests(
     if given and given != content:
         raise InvalidInput(f"receipt {receipt.ref_id} content digest mismatch")
     receipt.content_digest = content
+
+
+RAW_CONTEXT_REFUSED = (
+    "refs receipts include redaction_mode=raw; re-run with --unsafe-context-raw "
+    "to allow unsafe context capture"
+)
+EVIDENCE_DIGEST_MISSING = "context evidence mode required but context_set_digest is missing"
+
+
+def check_context_safety(refs: Refs, *, unsafe_context_raw: bool = False) -> None:
+    """Refuse raw-redaction receipts (unless allowed) and required evidence without a digest."""
+    if not unsafe_context_raw and any(
+        r.redaction_mode.strip().lower() == "raw" for r in refs.receipts or ()
+    ):
+        raise InvalidInput(RAW_CONTEXT_REFUSED)
+    if refs.context_evidence_mode.strip().lower() == "required" and not (
+        refs.context_set_digest.strip()
+    ):
+        raise InvalidInput(EVIDENCE_DIGEST_MISSING)
 
 
 def _normalize_refs(refs: Refs) -> None:

@@ -284,6 +284,7 @@ class Recorder:
     clock: Callable[[], datetime | str] | None = None
     producer_version: str = ""
     env: RunEnv | None = None
+    unsafe_context_raw: bool = False
     _steps: list[_Finished] = field(default_factory=list, init=False, repr=False)
     _refs: list[Receipt] = field(default_factory=list, init=False, repr=False)
     _events: list[TimelineEvent] = field(default_factory=list, init=False, repr=False)
@@ -573,7 +574,15 @@ class Recorder:
         sensitivity_label: str = "",
         retrieval_params: Mapping[str, Any] | None = None,
     ) -> None:
-        """Add a reference receipt (context evidence the run relied on)."""
+        """Add a reference receipt (context evidence the run relied on).
+
+        ``redaction_mode="raw"`` (the raw context itself) is refused unless the
+        recorder was created with ``unsafe_context_raw=True``.
+        """
+        if redaction_mode.strip().lower() == "raw" and not self.unsafe_context_raw:
+            from gait.runpack.record import RAW_CONTEXT_REFUSED
+
+            raise InvalidInput(RAW_CONTEXT_REFUSED)
         with self._lock:
             self._refs.append(
                 Receipt(
@@ -616,7 +625,13 @@ class Recorder:
         """Finish the run (if not yet) and build the runpack in memory."""
         run, intents, results, refs = self.records()
         return record_runpack(
-            run, intents, results, refs, capture_mode=self.capture_mode, sign_key=sign_key
+            run,
+            intents,
+            results,
+            refs,
+            capture_mode=self.capture_mode,
+            sign_key=sign_key,
+            unsafe_context_raw=self.unsafe_context_raw,
         )
 
     def write(
