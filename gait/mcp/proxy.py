@@ -17,7 +17,7 @@ from typing import Any
 
 from gait.errors import GaitError, InvalidInput
 from gait.gate import Gate, GateResult
-from gait.mcp.decode import DecodedCall
+from gait.mcp.decode import DecodedCall, _trim
 
 __all__ = [
     "ProxyResult",
@@ -33,7 +33,6 @@ __all__ = [
 ]
 
 _RUN_ID_JUNK = re.compile(r"[^A-Za-z0-9_-]+")
-_GO_SPACE = " \t\n\v\f\r\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 _EPOCH_1980_NS = 315_532_800 * 1_000_000_000
 
 
@@ -42,7 +41,7 @@ def normalize_run_id(text: str) -> str:
 
     Empty (or all-junk) text gives ``""``.
     """
-    cleaned = _RUN_ID_JUNK.sub("_", (text or "").strip(_GO_SPACE)).strip("_")
+    cleaned = _RUN_ID_JUNK.sub("_", _trim(text)).strip("_")
     if not cleaned:
         return ""
     return cleaned if cleaned.startswith("run_") else "run_" + cleaned
@@ -478,6 +477,7 @@ def evaluate_call(
             export_target(export)
     resolved = resolve_run_id(run_id, call)
     out_path = (trace_path or "").strip() or default_trace_name(run_id, stamp_ns)
+    trust = gate.compiled.policy.mcp_trust  # read with the table decide() is about to use
     result = gate.decide(
         call.intent,
         trace_out=out_path,
@@ -486,7 +486,6 @@ def evaluate_call(
         delegation_tokens=delegation_tokens,
         correlation_id=correlation_id,
     )
-    trust = gate.compiled.policy.mcp_trust
     if trust.enabled:
         _apply_server_trust(gate, call, result, trust, stamp_ns, write_trace)
     if stop_reason:
