@@ -1,0 +1,236 @@
+#!/usr/bin/env python3
+"""Compile cost: shipped policies cold and warm, and generated 10,000+ rule policies.
+
+Usage: python tools/bench/bench_compile.py [--sizes 10000,100000] [--repeat N] [--ref PATH]
+
+* shipped policies (examples/policy, policies/): in a fresh interpreter, the
+  first compile (YAML -> normalize -> DSL -> Lark -> decision table, including
+  the imports it needs) and, in the same process, a repeat compile (median).
+* generated policies of each ``--sizes`` rule count (tool names, target kinds,
+  endpoint classes, provenance, workspace prefixes, mixed effects and
+  priorities; a fifth of the rules name no tool): compile time in process,
+  peak resident memory of that process, the decision time of a few intents
+  against it (median of 2,000 calls each), and the wall time of one
+  ``gait policy test`` process on it. With ``--ref PATH`` the same
+  ``policy test`` runs against that binary too.
+
+Nothing is cached between runs: every compile starts from the source.
+Prints numbers; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+SHIPPED = sorted(
+    [*(REPO / "examples" / "policy").glob("*.yaml"), *(REPO / "policies").glob("*.yaml")]
+)
+
+TOOLS = [f"svc{i}.op{j}" for i in range(200) for j in range(5)]
+KINDS = ["path", "url", "host", "repo", "bucket", "queue", "topic", "other"]
+CLASSES = ["fs.read", "fs.write", "fs.delete", "net.http", "net.dns", "proc.exec", "other"]
+SOURCES = ["user", "external", "tool_output", "system"]
+EFFECTS = ["allow", "block", "require_approval", "dry_run"]
+
+
+def generate_policy(rules: int, seed: int = 7) -> str:
+    rng = random.Random(seed)
+    out = [
+        "schema_id: gait.gate.policy",
+        "schema_version: 1.0.0",
+        "default_verdict: block",
+        "rules:",
+    ]
+    for i in range(rules):
+        out.append(f"  - name: rule-{i:06d}")
+        out.append(f"    priority: {rng.randint(1, 1000)}")
+        out.append(f"    effect: {rng.choice(EFFECTS)}")
+        out.append("    match:")
+        named_tool = rng.random() < 0.8
+        if named_tool:
+            out.append(f"      tool_names: [{', '.join(rng.sample(TOOLS, rng.randint(1, 3)))}]")
+        if rng.random() < 0.5 or not named_tool:
+            out.append(f"      target_kinds: [{', '.join(rng.sample(KINDS, 2))}]")
+        if rng.random() < 0.3:
+            out.append(f"      endpoint_classes: [{rng.choice(CLASSES)}]")
+        if rng.random() < 0.2:
+            out.append(f"      provenance_sources: [{rng.choice(SOURCES)}]")
+        if rng.random() < 0.3:
+            out.append(f"      workspace_prefixes: [/ws/team{rng.randint(0, 50)}]")
+    return "\n".join(out) + "\n"
+
+
+def intents(count: int, seed: int = 11) -> list[bytes]:
+    rng = random.Random(seed)
+    out = []
+    for _ in range(count):
+        team = rng.randint(0, 60)
+        out.append(
+            json.dumps(
+                {
+                    "tool_name": rng.choice(TOOLS),
+                    "args": {"path": f"/ws/team{team}/f"},
+                    "targets": [
+                        {
+                            "kind": rng.choice(KINDS),
+                            "value": f"/ws/team{team}/f",
+                            "endpoint_class": rng.choice(CLASSES),
+                        }
+                    ],
+                    "arg_provenance": [{"arg_path": "$.path", "source": rng.choice(SOURCES)}],
+                    "context": {
+                        "identity": "bench",
+                        "workspace": f"/ws/team{team}",
+                        "risk_class": "low",
+                    },
+                }
+            ).encode()
+        )
+    return out
+
+
+# Runs in a fresh interpreter: first compile (imports included), then warm repeats.
+SHIPPED_PROBE = r"""
+import json, statistics, sys, time
+t0 = time.process_time()
+from gait.policy import compile_policy
+t1 = time.process_time()
+data = open(sys.argv[1], "rb").read()
+compile_policy(data, path=sys.argv[1])
+t2 = time.process_time()
+warm = []
+for _ in range(int(sys.argv[2])):
+    a = time.process_time(); compile_policy(data, path=sys.argv[1]); warm.append(time.process_time() - a)
+print(json.dumps({"import_ms": (t1 - t0) * 1e3, "first_ms": (t2 - t1) * 1e3,
+                  "warm_ms": statistics.median(warm) * 1e3}))
+"""
+
+# Runs in a fresh interpreter: compile one big policy, decide some intents, report peak RSS.
+BIG_PROBE = r"""
+import json, resource, statistics, sys, time, timeit
+from gait.engine import evaluate
+from gait.intent import decode_intent_bytes, normalize_intent
+from gait.policy import compile_policy
+data = open(sys.argv[1], "rb").read()
+t, c = time.perf_counter(), time.process_time()
+compiled = compile_policy(data, path=sys.argv[1])
+compile_s, compile_cpu_s = time.perf_counter() - t, time.process_time() - c
+intents = [normalize_intent(decode_intent_bytes(line.encode())) for line in open(sys.argv[2])]
+t = time.perf_counter()
+evaluate(compiled, intents[0])
+runtime_s = time.perf_counter() - t
+per_call = []
+verdicts = {}
+for intent in intents:
+    verdict = evaluate(compiled, intent).verdict
+    verdicts[verdict] = verdicts.get(verdict, 0) + 1
+    per_call.append(min(timeit.repeat(lambda: evaluate(compiled, intent), number=400, repeat=5)) / 400)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"compile_s": compile_s, "compile_cpu_s": compile_cpu_s, "first_decision_s": runtime_s,
+                  "decision_us": statistics.median(per_call) * 1e6,
+                  "decision_us_max": max(per_call) * 1e6, "peak_mib": peak,
+                  "verdicts": verdicts, "rows": len(compiled.rows)}))
+"""
+
+
+def gait_command() -> list[str]:
+    search = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    found = shutil.which("gait", path=search)
+    return [found] if found else [sys.executable, "-m", "gait.cli.main"]
+
+
+def clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
+def probe(code: str, *args: str) -> dict[str, object]:
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        check=True,
+    )
+    return json.loads(out.stdout)
+
+
+def wall_s(argv: list[str]) -> tuple[float, int]:
+    start = time.perf_counter()
+    proc = subprocess.run(argv, capture_output=True, env=clean_env(), check=False)
+    return time.perf_counter() - start, proc.returncode
+
+
+def bench_shipped(repeat: int) -> None:
+    print(
+        "shipped policies, one fresh process each (CPU ms; first compile loads YAML and the parser)"
+    )
+    print(f"  {'policy':<32} {'imports':>8} {'first compile':>14} {'repeat compile':>15}")
+    for path in SHIPPED:
+        r = probe(SHIPPED_PROBE, str(path), str(repeat))
+        print(
+            f"  {path.parent.name + '/' + path.name:<32} {r['import_ms']:8.1f} "
+            f"{r['first_ms']:14.1f} {r['warm_ms']:15.2f}"
+        )
+
+
+def bench_big(sizes: list[int], ref: str) -> None:
+    gait = gait_command()
+    with tempfile.TemporaryDirectory(prefix="gait-bench-") as tmp:
+        work = Path(tmp)
+        lines = intents(20)
+        (work / "intents.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+        (work / "intent.json").write_bytes(lines[0])
+        head = f"  {'rules':>7} {'compile s':>10} {'cpu s':>6} {'1st decision s':>15} {'decision µs':>12} {'max µs':>8} {'peak MiB':>9} {'policy test s':>14}"
+        if ref:
+            head += f" {'ref policy test s':>18}"
+        print("generated policies (in process; policy test = one gait process)")
+        print(head)
+        for size in sizes:
+            policy = work / f"policy_{size}.yaml"
+            policy.write_text(generate_policy(size))
+            r = probe(BIG_PROBE, str(policy), str(work / "intents.jsonl"))
+            one_shot, code = wall_s(
+                [*gait, "policy", "test", str(policy), str(work / "intent.json")]
+            )
+            line = (
+                f"  {size:>7} {r['compile_s']:10.2f} {r['compile_cpu_s']:6.2f} {r['first_decision_s']:15.3f} "
+                f"{r['decision_us']:12.1f} {r['decision_us_max']:8.1f} {r['peak_mib']:9.0f} "
+                f"{one_shot:14.2f}"
+            )
+            if ref:
+                ref_s, ref_code = wall_s(
+                    [ref, "policy", "test", str(policy), str(work / "intent.json")]
+                )
+                line += f" {ref_s:18.2f}" + (
+                    "" if ref_code == code else f" (exit {ref_code} vs {code})"
+                )
+            print(line + f"   verdicts {r['verdicts']}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000", help="comma-separated rule counts")
+    parser.add_argument("--repeat", type=int, default=20, help="repeat compiles (median)")
+    parser.add_argument("--ref", default="", help="reference gait binary for policy test")
+    parser.add_argument("--skip-shipped", action="store_true", help="only the big policies")
+    args = parser.parse_args()
+    print(f"python {sys.version.split()[0]} on {sys.platform}")
+    if not args.skip_shipped:
+        bench_shipped(args.repeat)
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    if sizes:
+        bench_big(sizes, args.ref)
+
+
+if __name__ == "__main__":
+    main()
