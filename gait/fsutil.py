@@ -29,7 +29,7 @@ def atomic_write(
     """
     import tempfile  # only writers pay for it; readers import this module too
 
-    target = os.fspath(path)
+    target = _writable_target(os.fspath(path))
     directory = os.path.dirname(os.path.abspath(target))
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=directory)
     try:
@@ -47,6 +47,27 @@ def atomic_write(
             os.unlink(tmp)
         raise
     _fsync_dir(directory)
+
+
+def _writable_target(target: str) -> str:
+    """The regular file to replace: a symlink is written through (never replaced),
+    and an existing non-regular file (device, FIFO, socket, folder) is refused."""
+    import stat
+
+    from gait.errors import InvalidInput
+
+    if os.path.islink(target):
+        target = os.path.realpath(target)
+    try:
+        info = os.stat(target)
+    except FileNotFoundError:
+        return target
+    except OSError:
+        return target  # the write itself reports it
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+        raise InvalidInput(f"refusing to write {target}: {kind}", details={"path": target})
+    return target
 
 
 def _create_exclusive(tmp: str, target: str, data: bytes, mode: int) -> None:
