@@ -168,6 +168,8 @@ class DecisionService:
                     "request.call.context.context_envelope_path is not allowed by server "
                     "configuration",
                 )
+            session_id = request.session_id.strip() or call.session_id
+            self._check_checkpointing(request, session_id)
             # Artifact names use the request's own run id (empty: ``trace__<ts>``), as mcp proxy.
             now_ns = self._unique_ns()
             stem = default_trace_name(request.run_id, now_ns)
@@ -194,10 +196,61 @@ class DecisionService:
             raise RequestRejected(400, f"evaluate: {err.strerror or err}") from None
         payload = result.payload()
         payload["exit_code"] = result.exit_code
-        warnings = self._apply_retention()
+        warnings = self._journal(request, session_id, result.run_id, payload)
+        warnings += self._apply_retention()
         if warnings:
             payload["warnings"] = [*payload.get("warnings", ()), *warnings]
         return self._status_for(payload.get("verdict", "")), payload
+
+    def _check_checkpointing(self, request: EvaluateRequest, session_id: str) -> None:
+        """Refuse a checkpoint request that cannot be honoured, before anything is written."""
+        interval = request.checkpoint_interval
+        if interval < 0:
+            raise RequestRejected(400, "request.checkpoint_interval must be >= 0")
+        if interval > 0 and not session_id:
+            raise RequestRejected(400, "request.checkpoint_interval requires a session id")
+        if interval > 0 and not self.config.runpack_dir:
+            raise RequestRejected(
+                400, "request.checkpoint_interval requires the server's --runpack-dir"
+            )
+
+    def _journal(
+        self, request: EvaluateRequest, session_id: str, run_id: str, payload: dict[str, Any]
+    ) -> list[str]:
+        """Session journal (and checkpoint) for a decision whose session is known."""
+        if not session_id:
+            return []
+        from gait.serve.sessions import journal_decision
+
+        event = {
+            key: payload[key]
+            for key in (
+                "tool_name",
+                "verdict",
+                "trace_id",
+                "trace_path",
+                "intent_digest",
+                "policy_digest",
+                "reason_codes",
+                "violations",
+            )
+            if key in payload
+        }
+        try:
+            return journal_decision(
+                session_id=session_id,
+                run_id=run_id,
+                session_dir=self.config.session_dir,
+                journal_path=request.session_journal.strip(),
+                runpack_dir=self.config.runpack_dir,
+                checkpoint_interval=request.checkpoint_interval,
+                event=event,
+            )
+        except GaitError as err:
+            # The decision and its trace exist; a journal fault must still not pass silently.
+            raise RequestRejected(400, f"session journal: {err.message}") from None
+        except OSError as err:
+            raise RequestRejected(400, f"session journal: {err.strerror or err}") from None
 
     def _status_for(self, verdict: str) -> int:
         if self.config.http_verdict_status != "strict":

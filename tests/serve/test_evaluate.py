@@ -191,3 +191,64 @@ def test_healthz_is_ok_with_the_default_local_state(shared_server):
         body = http.get("/healthz").json()
     assert body["status"] == "ok" and body["state"]["ok"] is True
     assert len(body["policy_digest"]) == 64
+
+
+def test_session_decisions_are_journaled_and_checkpointed(start_server, tmp_path):
+    from gait.runpack.session import read_chain, read_journal
+
+    server = start_server("--runpack-dir", "rp", "--session-dir", "sess")
+    warnings = []
+    with client(server.url) as http:
+        for tool in ("tool.read", "tool.delete", "tool.write", "tool.read"):
+            body = call_body(tool, run_id="r1", session_id="team/alpha", checkpoint_interval=2)
+            response = http.post("/v1/evaluate", json=body)
+            assert response.status_code == 200, response.text
+            warnings.append(response.json()["warnings"])
+    journal_path = tmp_path / "sess" / "team_alpha.journal.jsonl"
+    journal = read_journal(str(journal_path))
+    assert journal.session_id == "team/alpha" and journal.run_id == "run_r1"
+    assert [e["verdict"] for e in journal.events] == [
+        "allow",
+        "block",
+        "require_approval",
+        "allow",
+    ]
+    assert [e["sequence"] for e in journal.events] == [1, 2, 3, 4]
+    assert "session_journal=sess/team_alpha.journal.jsonl sequence=3" in warnings[2]
+    checkpoints = [w for ws in warnings for w in ws if w.startswith("session_checkpoint=")]
+    assert checkpoints == [
+        "session_checkpoint=rp/team_alpha_cp_000002.zip chain=sess/team_alpha.journal_chain.json",
+        "session_checkpoint=rp/team_alpha_cp_000004.zip chain=sess/team_alpha.journal_chain.json",
+    ]
+    chain = read_chain(str(tmp_path / "sess" / "team_alpha.journal_chain.json"))
+    assert [c["seq_end"] for c in chain["checkpoints"]] == [2, 4]
+    assert (tmp_path / "rp" / "team_alpha_cp_000004.zip").is_file()
+
+
+def test_a_journal_of_another_run_gets_a_run_specific_journal(start_server, tmp_path):
+    server = start_server("--session-dir", "sess")
+    with client(server.url) as http:
+        first = http.post("/v1/evaluate", json=call_body(run_id="a", session_id="s")).json()
+        second = http.post("/v1/evaluate", json=call_body(run_id="b", session_id="s")).json()
+    assert "session_journal=sess/s.journal.jsonl sequence=1" in first["warnings"]
+    assert "session_journal=sess/s_run_b.journal.jsonl sequence=1" in second["warnings"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            {"checkpoint_interval": 2},
+            "request.checkpoint_interval requires the server's --runpack-dir",
+        ),
+        ({"checkpoint_interval": -1}, "request.checkpoint_interval must be >= 0"),
+    ],
+)
+def test_checkpoint_requests_that_cannot_be_honoured_are_400(shared_server, extra, message):
+    before = set((shared_server.workdir / "gait-out" / "mcp-serve" / "traces").glob("*"))
+    with client(shared_server.url) as http:
+        response = http.post("/v1/evaluate", json=call_body(**extra))
+    assert response.status_code == 400
+    assert response.json()["error"] == message
+    after = set((shared_server.workdir / "gait-out" / "mcp-serve" / "traces").glob("*"))
+    assert after == before  # refused before any trace was written
