@@ -148,3 +148,113 @@ def top_command(
         for i in top
     ]
     return Outcome(payload, text=lines)
+
+
+@gait_command(
+    group,
+    "snapshot",
+    explain=(
+        "Inventory the agent tools a codebase defines (decorated functions, Tool objects, "
+        "tool_name fields) and, with --policy, which of them a policy covers."
+    ),
+    help="Snapshot the tools defined under --roots; optional policy coverage report.",
+)
+@click.argument("args", nargs=-1, metavar="")
+@click.option("--roots", default=".", show_default=True, help="CSV of directories to scan.")
+@click.option("--include", default="", help="CSV of file globs (default *.py,*.json,*.js,*.ts).")
+@click.option("--exclude", default="", help="CSV of file globs to skip.")
+@click.option("--policy", default="", help="CSV of policies to compute tool coverage for.")
+@click.option(
+    "--out", default="./gait-out/scout_snapshot.json", show_default=True, help="Snapshot file."
+)
+@click.option("--coverage-out", default="", help="Coverage report file (with --policy).")
+def snapshot_command(
+    args: tuple[str, ...],
+    roots: str,
+    include: str,
+    exclude: str,
+    policy: str,
+    out: str,
+    coverage_out: str,
+    json: bool,
+) -> Outcome:
+    from gait import __version__
+    from gait.packs.common import split_csv
+    from gait.scout.snapshot import DEFAULT_INCLUDE, build_snapshot, coverage
+
+    if args:
+        raise InvalidInput("unexpected positional arguments")
+    snap = build_snapshot(
+        split_csv(roots) or ["."],
+        include=split_csv(include) or list(DEFAULT_INCLUDE),
+        exclude=split_csv(exclude),
+        producer_version=__version__,
+    )
+    path = _write_report(out.strip() or "./gait-out/scout_snapshot.json", snap)
+    payload: dict[str, Any] = {
+        "ok": True,
+        "output_path": path,
+        "tool_count": snap["tool_count"],
+        "files_scanned": snap["files_scanned"],
+        "frameworks": snap["frameworks"],
+        "snapshot_digest": snap["snapshot_digest"],
+    }
+    lines = [
+        f"scout snapshot ok: tools={snap['tool_count']} files={snap['files_scanned']} "
+        f"frameworks={','.join(snap['frameworks']) or 'none'}",
+        f"output: {path}",
+    ]
+    policies = split_csv(policy)
+    if policies:
+        report = coverage(snap, policies)
+        payload["coverage"] = {
+            k: report[k]
+            for k in ("tools_total", "tools_covered", "coverage_percent", "uncovered_tools")
+        }
+        if coverage_out.strip():
+            payload["coverage_path"] = _write_report(coverage_out.strip(), report)
+        lines.append(
+            f"coverage: {report['tools_covered']}/{report['tools_total']} tools "
+            f"({report['coverage_percent']}%)"
+        )
+        if report["uncovered_tools"]:
+            lines.append("uncovered: " + ", ".join(report["uncovered_tools"]))
+    elif coverage_out.strip():
+        raise InvalidInput("--coverage-out needs --policy")
+    return Outcome(payload, text=lines)
+
+
+@gait_command(
+    group,
+    "diff",
+    explain="Compare two scout snapshots: tools added, removed or moved (exit 2 when changed).",
+    help="Diff two scout snapshots.",
+)
+@click.argument("args", nargs=-1, metavar="[LEFT RIGHT]")
+@click.option("--left", default="", help="Older snapshot JSON.")
+@click.option("--right", default="", help="Newer snapshot JSON.")
+@click.option("--out", default="", help="Also write the diff JSON here.")
+def diff_command(args: tuple[str, ...], left: str, right: str, out: str, json: bool) -> Outcome:
+    from gait.packs.common import read_json_file
+    from gait.scout.snapshot import diff_snapshots
+
+    sides = [v for v in (*args, left, right) if v.strip()]
+    if len(sides) != 2:
+        raise InvalidInput("expected <left> <right> snapshots (or --left/--right)")
+    loaded = [read_json_file(s, "scout snapshot") for s in sides]
+    if not all(isinstance(v, dict) for v in loaded):
+        raise InvalidInput("scout snapshots must be JSON objects")
+    summary = diff_snapshots(loaded[0], loaded[1])
+    payload: dict[str, Any] = {
+        "ok": not summary["changed"],
+        "left": sides[0],
+        "right": sides[1],
+        "summary": summary,
+    }
+    if out.strip():
+        payload["output_path"] = _write_report(out.strip(), {"summary": summary})
+    lines = [f"scout diff {'changed' if summary['changed'] else 'ok'}: {sides[0]} vs {sides[1]}"]
+    for key in ("added_tools", "removed_tools", "changed_tools", "added_frameworks"):
+        if summary[key]:
+            lines.append(f"{key.replace('_', ' ')}: " + ", ".join(summary[key]))
+    return Outcome(payload, 2 if summary["changed"] else 0, text=lines)
