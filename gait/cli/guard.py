@@ -44,7 +44,7 @@ def one_target(args: tuple[str, ...], option: str | None, usage: str) -> str:
 @click.option("--regress", default="", help="CSV of regress_result.json files.")
 @click.option("--approval-audit", default="", help="CSV of approval audit JSON files.")
 @click.option("--credential-evidence", default="", help="CSV of credential evidence JSON files.")
-@click.option("--render-pdf", is_flag=True, help="Also render summary.pdf (not supported).")
+@click.option("--render-pdf", is_flag=True, help="Also add a summary.pdf of controls and members.")
 @click.option("--key-mode", default="dev", help="dev (ephemeral key) or prod.")
 @click.option("--private-key", default=None, help="Base64 private key file (prod).")
 @click.option("--private-key-env", default=None, help="Env var with a base64 private key (prod).")
@@ -78,8 +78,6 @@ def pack_command(
     from gait.signing import resolve_signing_key
 
     target = one_target(args, run, "--run <run_id|path>")
-    if render_pdf:
-        raise InvalidInput("--render-pdf is not supported in this build")
     key, warnings = resolve_signing_key(
         key_mode.strip() or "dev", private_key=private_key, private_key_env=private_key_env
     )
@@ -99,6 +97,7 @@ def pack_command(
         case_id=case_id,
         sign_key=key,
         producer_version=__version__,
+        render_pdf=render_pdf,
     )
     write_guard_pack(result, out.strip() or default_pack_path(pack, result.pack_id))
     payload: dict[str, Any] = {
@@ -108,7 +107,7 @@ def pack_command(
         "run_id": result.run_id,
         "template_id": result.template_id,
         "controls": result.controls,
-        "rendered_artifacts": 0,
+        "rendered_artifacts": result.rendered_artifacts,
         "manifest_path": f"{result.path}#pack_manifest.json",
         "warnings": warnings,
     }

@@ -8,7 +8,6 @@ import click
 
 from gait.cli.base import GaitGroup, Outcome, gait_command
 from gait.cli.guard import one_target
-from gait.errors import InvalidInput
 
 group = GaitGroup(
     name="incident",
@@ -33,7 +32,7 @@ group = GaitGroup(
 @click.option("--template", default="incident_response", help="incident_response|soc2|pci.")
 @click.option("--out", default="", help="Output zip (default: evidence_pack_<pack_id>.zip).")
 @click.option("--case-id", default="", help="Case identifier recorded in the manifest.")
-@click.option("--render-pdf", is_flag=True, help="Also render summary.pdf (not supported).")
+@click.option("--render-pdf", is_flag=True, help="Also add a summary.pdf of controls and members.")
 def pack_command(
     args: tuple[str, ...],
     source: str | None,
@@ -51,8 +50,6 @@ def pack_command(
     from gait.runpack.reader import resolve_runpack
 
     target = one_target(args, source, "--from <run_id|path>")
-    if render_pdf:
-        raise InvalidInput("--render-pdf is not supported in this build")
     window_ns = parse_window(window)
     pack = read_source_run(resolve_runpack(target))
     result = build_incident_pack(
@@ -61,6 +58,7 @@ def pack_command(
         template=template,
         case_id=case_id,
         producer_version=__version__,
+        render_pdf=render_pdf,
     )
     built = result.pack
     write_guard_pack(built, out.strip() or default_pack_path(pack, built.pack_id))

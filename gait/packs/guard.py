@@ -127,6 +127,10 @@ class GuardPackResult:
     def controls(self) -> int:
         return len(self.manifest.get("control_index") or [])
 
+    @property
+    def rendered_artifacts(self) -> int:
+        return len(self.manifest.get("rendered_artifacts") or [])
+
 
 def _discover(directory: str, pattern: str) -> list[str]:
     return sorted(p for p in glob.glob(os.path.join(directory, pattern)) if os.path.isfile(p))
@@ -188,6 +192,32 @@ def _controls(template: str, members: dict[str, str]) -> list[dict[str, Any]]:
     return out
 
 
+def _summary_lines(
+    run_id: str,
+    template_id: str,
+    case_id: str,
+    created_at: str,
+    controls: list[dict[str, Any]],
+    members: dict[str, bytes],
+) -> list[str]:
+    lines = [
+        "gait evidence pack",
+        "",
+        f"run_id: {run_id}",
+        f"template: {template_id}",
+        f"run created_at: {created_at}",
+    ]
+    if case_id.strip():
+        lines.append(f"case_id: {case_id.strip()}")
+    lines += ["", "controls:"]
+    for control in controls:
+        lines.append(f"  {control['control_id']} {control['title']}")
+        lines += [f"    - {path}" for path in control["evidence_paths"]] or ["    (no evidence)"]
+    lines += ["", "members (sha256):"]
+    lines += [f"  {name}  {sha256_hex(members[name])}" for name in sorted(members)]
+    return lines
+
+
 def build_guard_pack(
     pack: SourceRun,
     inputs: GuardPackInputs,
@@ -196,6 +226,7 @@ def build_guard_pack(
     case_id: str = "",
     sign_key: KeyPair | None = None,
     producer_version: str = "0.0.0-dev",
+    render_pdf: bool = False,
 ) -> GuardPackResult:
     """Build the pack bytes (nothing is written). InvalidInput names any unusable input file."""
     template_id = normalize_template(template)
@@ -281,6 +312,17 @@ def build_guard_pack(
     ]
     add("control_index.json", "report", controls)
     add("evidence_pointers.json", "report", pointers)
+    rendered = []
+    if render_pdf:
+        from gait.packs.pdf import render_text_pdf
+
+        members["summary.pdf"] = render_text_pdf(
+            _summary_lines(run_id, template_id, case_id, created_at, controls, members)
+        )
+        types["summary.pdf"] = "report"
+        rendered = [
+            {"format": "pdf", "path": "summary.pdf", "sha256": sha256_hex(members["summary.pdf"])}
+        ]
 
     contents = [
         {"path": name, "sha256": sha256_hex(members[name]), "type": types[name]}
@@ -304,6 +346,8 @@ def build_guard_pack(
         manifest["case_id"] = case_id.strip()
     if inputs.incident_window is not None:
         manifest["incident_window"] = inputs.incident_window
+    if rendered:
+        manifest["rendered_artifacts"] = rendered
     if sign_key is not None:
         from gait.signing import sign_digest
 

@@ -86,6 +86,7 @@ def build_incident_pack(
     template: str = "incident_response",
     case_id: str = "",
     producer_version: str = "0.0.0-dev",
+    render_pdf: bool = False,
 ) -> IncidentPackResult:
     anchor = _ns(pack.run.created_at)
     if anchor is None:
@@ -146,6 +147,7 @@ def build_incident_pack(
         case_id=case_id,
         sign_key=None,
         producer_version=producer_version,
+        render_pdf=render_pdf,
     )
     members = [p["path"] for p in result.manifest["contents"]]
     return IncidentPackResult(

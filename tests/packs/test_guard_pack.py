@@ -226,3 +226,45 @@ def test_cli_guard_pack_default_path_is_beside_the_runpack(gait_inproc, demo_pat
 def test_cli_guard_pack_unknown_run_is_exit_6(gait_inproc, tmp_path: Path) -> None:
     code, text = gait_inproc("guard", "pack", "--run", str(tmp_path / "nope.zip"), "--json")
     assert code == 6 and "runpack not found" in json.loads(text)["error"]
+
+
+def test_render_pdf_adds_a_deterministic_summary(demo_path: Path, tmp_path: Path) -> None:
+    import hashlib
+
+    pack = read_source_run(demo_path)
+    first = build_guard_pack(pack, GuardPackInputs(), case_id="INC-7", render_pdf=True)
+    second = build_guard_pack(pack, GuardPackInputs(), case_id="INC-7", render_pdf=True)
+    assert first.zip_bytes == second.zip_bytes
+    members = _members(_write(tmp_path, first.zip_bytes))
+    pdf = members["summary.pdf"]
+    assert pdf.startswith(b"%PDF-1.4\n") and pdf.endswith(b"%%EOF\n")
+    assert b"(case_id: INC-7)" in pdf and b"CC8.1 Incident Evidence Integrity" in pdf
+    # The cross-reference table points at every object, as PDF readers require.
+    xref_at = int(pdf.rsplit(b"startxref\n", 1)[1].split(b"\n")[0])
+    table = pdf[xref_at:].split(b"trailer")[0].splitlines()[3:]
+    for number, row in enumerate(table, start=1):
+        offset = int(row.split()[0])
+        assert pdf[offset:].startswith(f"{number} 0 obj".encode())
+    assert first.manifest["rendered_artifacts"] == [
+        {"format": "pdf", "path": "summary.pdf", "sha256": hashlib.sha256(pdf).hexdigest()}
+    ]
+    assert "summary.pdf" not in [p["path"] for p in first.manifest["evidence_pointers"]]
+    assert verify_guard_pack(_write(tmp_path, first.zip_bytes, "pdf.zip")).ok
+
+
+def test_cli_render_pdf_counts_the_artifact(gait_inproc, demo_path: Path, tmp_path: Path) -> None:
+    code, text = gait_inproc(
+        "incident",
+        "pack",
+        "--from",
+        str(demo_path),
+        "--render-pdf",
+        "--out",
+        str(tmp_path / "i.zip"),
+        "--json",
+    )
+    assert code == 0
+    code, text = gait_inproc(
+        "guard", "pack", str(demo_path), "--render-pdf", "--out", str(tmp_path / "g.zip"), "--json"
+    )
+    assert code == 0 and json.loads(text)["rendered_artifacts"] == 1
