@@ -516,6 +516,72 @@ def run_doctor(
     }
 
 
+def summarize_adoption(path: str) -> dict[str, Any]:
+    """Counts per command, success rate and median time from adoption events (JSONL)."""
+    import statistics
+
+    import msgspec
+
+    try:
+        with open(path, "rb") as handle:
+            lines = handle.read().splitlines()
+    except OSError as err:
+        raise InvalidInput(f"read adoption events {path}: {err.strerror or err}") from err
+    commands: dict[str, dict[str, Any]] = {}
+    workflows: set[str] = set()
+    skipped = 0
+    elapsed: list[float] = []
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            event = msgspec.json.decode(line)
+        except msgspec.DecodeError:
+            skipped += 1
+            continue
+        if not isinstance(event, dict) or not isinstance(event.get("command"), str):
+            skipped += 1
+            continue
+        name = " ".join(
+            p for p in (event["command"], str(event.get("subcommand") or "")) if p.strip()
+        )
+        row = commands.setdefault(name, {"command": name, "count": 0, "failures": 0})
+        row["count"] += 1
+        code = event.get("exit_code")
+        if isinstance(code, int) and code not in (0, 3, 4):
+            row["failures"] += 1
+        if isinstance(event.get("elapsed_ms"), (int, float)):
+            elapsed.append(float(event["elapsed_ms"]))
+        if isinstance(event.get("workflow"), str) and event["workflow"].strip():
+            workflows.add(event["workflow"].strip())
+    total = sum(r["count"] for r in commands.values())
+    failures = sum(r["failures"] for r in commands.values())
+    return {
+        "ok": True,
+        "from": path,
+        "events": total,
+        "skipped_lines": skipped,
+        "success_rate": round((total - failures) / total, 4) if total else 0.0,
+        "median_elapsed_ms": statistics.median(elapsed) if elapsed else 0,
+        "workflows": sorted(workflows),
+        "commands": sorted(commands.values(), key=lambda r: (-r["count"], r["command"])),
+    }
+
+
+def _adoption(path: str) -> Outcome:
+    if not path.strip():
+        raise InvalidInput("doctor adoption requires --from <events.jsonl>")
+    result = summarize_adoption(path.strip())
+    lines = [
+        f"doctor adoption: events={result['events']} success_rate={result['success_rate']} "
+        f"median_elapsed_ms={result['median_elapsed_ms']}"
+    ]
+    lines += [
+        f"  {r['command']}: {r['count']} (failures {r['failures']})" for r in result["commands"]
+    ]
+    return Outcome(result, text=lines)
+
+
 @gait_command(
     None,
     "doctor",
@@ -552,12 +618,15 @@ def command(
     public_key_env: str | None,
     production_readiness: bool,
     summary_only: bool,
+    from_path: str | None,
     json: bool,
 ) -> Outcome:
     if args:
-        if args[0] == "adoption":
-            raise InvalidInput("doctor adoption is not supported in this build")
+        if args == ("adoption",):
+            return _adoption(from_path or "")
         raise InvalidInput("unexpected positional arguments")
+    if from_path:
+        raise InvalidInput("--from is only valid with `gait doctor adoption`")
     keys = Keys(key_mode.strip() or "dev", private_key, private_key_env, public_key, public_key_env)
     result = run_doctor(Path(workdir), Path(output_dir), keys, production=production_readiness)
     if result["non_fixable"]:

@@ -288,3 +288,21 @@ def test_tour_walks_the_first_run_path(workdir: Path) -> None:
     code, out = _cli("tour", "--json")
     payload = json.loads(out)
     assert code == 0 and payload["a4_regress_run"] == "pass" and payload["fixture"] == "run_demo"
+
+
+def test_doctor_adoption_summarizes_events(workdir: Path) -> None:
+    events = [
+        {"command": "demo", "exit_code": 0, "elapsed_ms": 10, "workflow": "ci"},
+        {"command": "verify", "exit_code": 2, "elapsed_ms": 30},
+        {"command": "demo", "exit_code": 0, "elapsed_ms": 20},
+        {"command": "gate", "subcommand": "eval", "exit_code": 3, "elapsed_ms": 5},
+    ]
+    Path("a.jsonl").write_text("\n".join(json.dumps(e) for e in events) + "\nnot json\n")
+    code, out = _cli("doctor", "adoption", "--from", "a.jsonl", "--json")
+    result = json.loads(out)
+    assert code == 0 and result["events"] == 4 and result["skipped_lines"] == 1
+    assert result["success_rate"] == 0.75 and result["median_elapsed_ms"] == 15
+    assert result["commands"][0] == {"command": "demo", "count": 2, "failures": 0}
+    assert {"command": "gate eval", "count": 1, "failures": 0} in result["commands"]
+    assert result["workflows"] == ["ci"]
+    assert _cli("doctor", "adoption", "--json")[0] == 6
