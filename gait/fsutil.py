@@ -10,7 +10,7 @@ import contextlib
 import errno
 import os
 
-__all__ = ["atomic_write", "go_os_error"]
+__all__ = ["atomic_write", "go_os_error", "read_regular_file"]
 
 # errno values meaning "this filesystem cannot hard-link", not "the target exists".
 _NO_LINK = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK, errno.ENOSYS}
@@ -68,6 +68,41 @@ def _writable_target(target: str) -> str:
         kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
         raise InvalidInput(f"refusing to write {target}: {kind}", details={"path": target})
     return target
+
+
+def read_regular_file(path: str | os.PathLike[str], limit: int) -> bytes:
+    """Read a regular file of at most ``limit`` bytes.
+
+    A FIFO, device or socket raises ``OSError(EINVAL, "not a regular file")``
+    without blocking (``/dev/zero`` would never end, a FIFO would wait forever);
+    a file over ``limit`` raises ``OSError(EFBIG, ...)``. The read itself is capped
+    too, so a file growing while read cannot exceed it.
+    """
+    import stat
+
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(os.fspath(path), flags)
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "is a directory")
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        if info.st_size > limit:
+            raise OSError(errno.EFBIG, f"file is {info.st_size} bytes; the limit is {limit} bytes")
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > limit:
+                raise OSError(errno.EFBIG, f"file exceeds the limit of {limit} bytes")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def _create_exclusive(tmp: str, target: str, data: bytes, mode: int) -> None:

@@ -12,7 +12,6 @@ import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from gait.errors import InvalidInput, VerificationFailed
@@ -250,10 +249,16 @@ def _ordered(token: Mapping[str, Any], fields: tuple[str, ...]) -> dict[str, Any
     return {k: token[k] for k in fields if k in token}
 
 
+MAX_TOKEN_BYTES = 1024 * 1024
+"""Largest token file gait reads."""
+
+
 def read_token(path: str) -> dict[str, Any]:
     """Read a token file; unreadable or unparsable files are invalid input (exit 6)."""
+    from gait.fsutil import read_regular_file
+
     try:
-        data = Path(path).read_bytes()
+        data = read_regular_file(path, MAX_TOKEN_BYTES)
     except OSError as err:
         raise InvalidInput(f"read token {path}: {err.strerror or err}") from err
     from gait.safejson import loads

@@ -362,10 +362,16 @@ def decode_intent_bytes(data: bytes | bytearray | memoryview | str, source: str 
     return BoundIntent.of(raw)
 
 
+MAX_INTENT_BYTES = 16 * 1024 * 1024
+"""Largest intent file gait reads."""
+
+
 def read_intent_file(path: str | Path) -> dict:  # type: ignore[type-arg]
     """Read and decode an intent file; OS errors become ``read intent: ...``."""
+    from gait.fsutil import read_regular_file
+
     try:
-        data = Path(path).read_bytes()
+        data = read_regular_file(path, MAX_INTENT_BYTES)
     except OSError as err:
         message = go_os_error(str(path), err)
         raise IntentError(

@@ -20,7 +20,7 @@ from gait.safejson import MAX_DEPTH, MAX_INT_DIGITS, deep_recursion
 PathKey = tuple[str | int, ...]
 Positions = dict[PathKey, tuple[int, int]]
 
-MAX_POLICY_BYTES = 8 * 1024 * 1024
+MAX_POLICY_BYTES = 32 * 1024 * 1024
 KEY_MARK = "\x00key"
 _MAX_NODES = 200_000
 
@@ -62,7 +62,7 @@ def locate(path_name: str, positions: Positions, path: PathKey) -> Location:
 
 
 def read_policy_bytes(path: str | Path) -> bytes:
-    from gait.fsutil import go_os_error
+    from gait.fsutil import go_os_error, read_regular_file
 
     p = Path(path)
     try:
@@ -73,7 +73,8 @@ def read_policy_bytes(path: str | Path) -> bytes:
             raise PolicyError(
                 f"read policy: {p} is {size} bytes; policies are limited to {MAX_POLICY_BYTES} bytes"
             )
-        return p.read_bytes()
+        # not a plain read: /dev/zero would never end and a FIFO would block forever
+        return read_regular_file(p, MAX_POLICY_BYTES)
     except OSError as err:
         raise PolicyError(f"read policy: {go_os_error(str(path), err)}") from err
 

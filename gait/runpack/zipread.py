@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import struct
 import zlib
 from collections.abc import Callable, Iterator
@@ -433,7 +434,15 @@ def open_zip(
     the limits). Everything else is reported on the returned archive.
     """
     fspath = os.fspath(path)
-    handle = open(fspath, "rb")
+    # non-blocking open and a type check: a FIFO must not hang, /dev/zero must not fill memory
+    fd = os.open(fspath, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise ZipFormatError(
+            f"open zip: {fspath} is not a regular file", reason="not_a_zip", zip_like=False
+        )
+    handle = os.fdopen(fd, "rb")
     try:
         size = os.fstat(handle.fileno()).st_size
         source = _Source(handle, size)

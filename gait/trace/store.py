@@ -73,6 +73,10 @@ def write_trace(path: str | os.PathLike[str], record: dict[str, Any]) -> str:
     return write_json_record(path, record)
 
 
+MAX_TRACE_BYTES = 16 * 1024 * 1024
+"""Largest trace file gait reads."""
+
+
 def read_trace(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read and parse a trace file into its projected record (signature included).
 
@@ -80,9 +84,10 @@ def read_trace(path: str | os.PathLike[str]) -> dict[str, Any]:
     ...``), bytes that are not UTF-8 JSON or not an object or have wrongly
     typed fields (``parse trace record: ...``), or another artifact's schema.
     """
+    from gait.fsutil import read_regular_file
+
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
+        data = read_regular_file(path, MAX_TRACE_BYTES)
     except OSError as err:
         raise InvalidInput(f"read trace record: {err}") from err
     from gait.safejson import DuplicateKey, loads
