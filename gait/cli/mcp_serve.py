@@ -97,7 +97,11 @@ def _retention_options(fn: Any) -> Any:
     help="Directory for the signed trace of every decision.",
 )
 @click.option("--runpack-dir", default="", help="Directory for runpacks (request emit_runpack).")
-@click.option("--pack-dir", default="", help="Directory for packs (not supported yet).")
+@click.option(
+    "--pack-dir",
+    default="",
+    help="Directory for run packs: on request (emit_pack) and for every state-changing call.",
+)
 @click.option(
     "--session-dir",
     default="./gait-out/mcp-serve/sessions",

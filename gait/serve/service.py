@@ -155,9 +155,17 @@ class DecisionService:
                     raise RequestRejected(
                         400, f"request.{name} is not allowed by server configuration"
                     )
-        if request.emit_pack or request.pack_out.strip():
-            # Pack emission from the service is not built yet: say so rather than drop it.
-            raise RequestRejected(400, "pack emission is not supported by this server")
+        pack_out = request.pack_out.strip()
+        if (
+            pack_out
+            and not os.path.isabs(pack_out)
+            and ".." in pack_out.replace("\\", "/").split("/")
+        ):
+            raise RequestRejected(
+                400, "relative pack output path must not traverse parent directories"
+            )
+        if request.emit_pack and not cfg.pack_dir:
+            raise RequestRejected(400, "request.emit_pack requires the server's --pack-dir")
         try:
             call = decode_tool_call(
                 bytes(request.call), adapter=request.adapter or cfg.adapter, profile=cfg.profile
@@ -188,8 +196,14 @@ class DecisionService:
                 export_otel_out=cfg.export_otel_out or None,
                 context_envelope=cfg.context_envelope or None,
                 job_root=cfg.job_root or None,
+                job_status=self._job_status,
                 now_ns=now_ns,
             )
+            pack_out = self._pack_target(request, call, stem)
+            if pack_out:
+                from gait.serve.packs import write_decision_pack
+
+                result.pack_path, result.pack_id = write_decision_pack(self.gate, result, pack_out)
         except GaitError as err:
             raise RequestRejected(400, err.message) from None
         except OSError as err:
@@ -201,6 +215,25 @@ class DecisionService:
         if warnings:
             payload["warnings"] = [*payload.get("warnings", ()), *warnings]
         return self._status_for(payload.get("verdict", "")), payload
+
+    def _job_status(self, job_id: str) -> str:
+        """Emergency-stop check: the job's status under ``--job-root`` (gait job stop)."""
+        from gait.packs.jobs import JobStore
+
+        return str(JobStore(self.config.job_root).load(job_id)["status"])
+
+    def _pack_target(self, request: EvaluateRequest, call: Any, stem: str) -> str:
+        """Where this decision's pack goes: client path, ``emit_pack``, or auto for writes."""
+        if request.pack_out.strip():
+            return request.pack_out.strip()
+        if not self.config.pack_dir:
+            return ""
+        from gait.serve.packs import is_state_changing
+
+        if request.emit_pack or is_state_changing(call.intent):
+            name = "pack_" + stem.removeprefix("trace_").removesuffix(".json") + ".zip"
+            return os.path.join(self.config.pack_dir, name)
+        return ""
 
     def _check_checkpointing(self, request: EvaluateRequest, session_id: str) -> None:
         """Refuse a checkpoint request that cannot be honoured, before anything is written."""

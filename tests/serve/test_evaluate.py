@@ -166,12 +166,47 @@ def test_retention_keeps_the_newest_traces(start_server, tmp_path):
     assert "retention_trace_removed_age=0 removed_count=1" in last["warnings"]
 
 
-def test_pack_requests_are_refused_not_ignored(start_server):
+def test_packs_on_request_and_for_state_changing_calls(start_server, tmp_path):
+    from gait.packs.verify import verify_any_pack
+
+    pair = _keypair(bytes(range(32)))
+    server = start_server(
+        "--pack-dir", "packs", "--key-mode", "prod", "--private-key", _key(tmp_path)
+    )
+    with client(server.url) as http:
+        read = http.post("/v1/evaluate", json=call_body("tool.read", run_id="r")).json()
+        asked = http.post(
+            "/v1/evaluate", json=call_body("tool.read", run_id="r", emit_pack=True)
+        ).json()
+        write = http.post("/v1/evaluate", json=call_body("tool.write", run_id="w")).json()
+    assert "pack_path" not in read  # a read is not state-changing: no automatic pack
+    for body in (asked, write):
+        path = tmp_path / body["pack_path"]
+        assert re.fullmatch(r"pack_run_[rw]_\d{8}T\d{6}\.\d{9}\.zip", path.name)
+        assert body["pack_id"]
+        report = verify_any_pack(path, public_key=pair, require_signature=True)
+        assert report.ok is True and report.pack_id == body["pack_id"]
+
+
+def test_pack_requests_need_a_pack_dir_or_a_safe_path(start_server):
     server = start_server("--allow-client-artifact-paths")
     with client(server.url) as http:
-        response = http.post("/v1/evaluate", json=call_body(emit_pack=True))
-    assert response.status_code == 400
-    assert response.json()["error"] == "pack emission is not supported by this server"
+        emit = http.post("/v1/evaluate", json=call_body(emit_pack=True))
+        escape = http.post("/v1/evaluate", json=call_body(pack_out="../evil.zip"))
+    assert (emit.status_code, emit.json()["error"]) == (
+        400,
+        "request.emit_pack requires the server's --pack-dir",
+    )
+    assert escape.status_code == 400
+    assert "must not traverse parent directories" in escape.json()["error"]
+
+
+def _key(tmp_path: Path) -> str:
+    from gait.signing import write_private_key
+
+    path = tmp_path / "pack.key"
+    write_private_key(path, _keypair(bytes(range(32))))
+    return str(path)
 
 
 def test_healthz_reports_state_health_and_degrades_without_failing(start_server):
@@ -252,3 +287,14 @@ def test_checkpoint_requests_that_cannot_be_honoured_are_400(shared_server, extr
     assert response.json()["error"] == message
     after = set((shared_server.workdir / "gait-out" / "mcp-serve" / "traces").glob("*"))
     assert after == before  # refused before any trace was written
+
+
+def test_a_call_of_an_unknown_job_is_blocked(shared_server):
+    body = call_body("tool.read")
+    body["call"]["context"]["job_id"] = "job-that-does-not-exist"
+    with client(shared_server.url) as http:
+        response = http.post("/v1/evaluate", json=body)
+    assert response.status_code == 200
+    payload = response.json()
+    assert payload["verdict"] == "block" and payload["exit_code"] == 3
+    assert "emergency_stop_state_unavailable" in payload["reason_codes"]
