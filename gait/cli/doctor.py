@@ -607,6 +607,7 @@ def _adoption(path: str) -> Outcome:
 @click.option(
     "--summary", "summary_only", is_flag=True, help="Text mode: print only the summary line."
 )
+@click.option("--from", "from_path", default=None, help="doctor adoption: adoption events JSONL.")
 def command(
     args: tuple[str, ...],
     workdir: str,
