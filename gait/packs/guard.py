@@ -201,7 +201,7 @@ def _summary_lines(
     members: dict[str, bytes],
 ) -> list[str]:
     lines = [
-        "gait evidence pack",
+        "Gait evidence pack",
         "",
         f"run_id: {run_id}",
         f"template: {template_id}",
