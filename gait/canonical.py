@@ -8,6 +8,7 @@ whose magnitude reaches 2**53 are converted to float before canonicalizing.
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 import rfc8785
@@ -33,8 +34,40 @@ def _as_doubles(value: Any) -> Any:
     return value
 
 
+def _plain(value: Any) -> bool:
+    """True when the standard library's sorted, compact JSON is already JCS.
+
+    That holds for exact str/bool/None, ints below 2**53, lists, tuples and dicts
+    with ASCII string keys (JCS sorts keys by UTF-16 units; for ASCII that is
+    Python's order, and both escape exactly the same characters). Floats, big
+    ints, other key types and subclasses take the general path.
+    """
+    t = type(value)
+    if t is str or t is bool or value is None:
+        return True
+    if t is int:
+        return -_INT_LIMIT < value < _INT_LIMIT
+    if t is dict:
+        for k, v in value.items():
+            if type(k) is not str or not k.isascii() or not _plain(v):
+                return False
+        return True
+    if t is list or t is tuple:
+        for v in value:
+            if not _plain(v):
+                return False
+        return True
+    return False
+
+
 def canonical_bytes(value: Any) -> bytes:
     """JCS bytes of a JSON-compatible value (dicts, lists, str, int, float, bool, None)."""
+    if _plain(value):
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        try:
+            return text.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates: let the JCS library report them
+            pass
     return rfc8785.dumps(_as_doubles(value))
 
 

@@ -9,7 +9,7 @@ share one decoder and one normalizer.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 import msgspec
@@ -39,12 +39,18 @@ def _value(value: Any) -> str:
     return _scalar(value)
 
 
+@cache
+def _default_of(cls: type[msgspec.Struct]) -> msgspec.Struct:
+    """The all-defaults instance of a model struct (immutable, built once per type)."""
+    return cls()
+
+
 def _struct_lines(
     obj: msgspec.Struct, indent: str, skip: frozenset[str] = frozenset()
 ) -> list[str]:
     """Non-default fields of ``obj``, recursing into nested structs."""
     lines: list[str] = []
-    default = type(obj)()
+    default = _default_of(type(obj))
     for name in obj.__struct_fields__:
         if name in skip:
             continue

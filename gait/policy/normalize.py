@@ -39,10 +39,14 @@ Locator = Callable[[PathKey], Location | None]
 
 def norm(values: Iterable[str]) -> tuple[str, ...]:
     """Trim, drop empties, dedup, sort (byte order)."""
+    if not values:  # most match fields are empty: skip building a set
+        return ()
     return tuple(sorted({v.strip() for v in values if v.strip()}, key=_bytes))
 
 
 def norm_lower(values: Iterable[str]) -> tuple[str, ...]:
+    if not values:
+        return ()
     return tuple(sorted({v.strip().lower() for v in values if v.strip()}, key=_bytes))
 
 
