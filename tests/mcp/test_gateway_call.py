@@ -159,3 +159,42 @@ def test_refusal_text_tells_the_agent_how_to_pass_an_approval() -> None:
     assert "verdict=require_approval" in text
     assert "intent_digest=ab" in text
     assert META_APPROVAL_TOKENS in text
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=12),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+_arg_names = st.sampled_from(["path", "paths", "url", "host", "command", "q", "file", "uris"])
+
+
+@given(
+    name=st.text(min_size=1, max_size=16).filter(str.strip),
+    arguments=st.dictionaries(_arg_names | st.text(max_size=8), _json, max_size=4),
+    annotations=st.dictionaries(
+        st.sampled_from(["readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"]),
+        st.booleans() | st.none(),
+    ),
+)
+def test_any_call_decodes_or_is_invalid_input(
+    name: str, arguments: dict[str, object], annotations: dict[str, object]
+) -> None:
+    """Whatever the agent sends, the gateway gets an intent or InvalidInput, never a crash."""
+    payload = build_tool_call(name, arguments, annotations, {"identity": "a"})
+    try:
+        call = decode_tool_call(payload)
+    except InvalidInput:
+        return
+    # targets come only from the arguments' own strings, each marked as MCP-discovered
+    strings = {
+        v.strip()
+        for value in arguments.values()
+        for v in (value if isinstance(value, list) else [value])
+        if isinstance(v, str)
+    }
+    for target in call.intent.targets:
+        assert target.value.strip() in strings
+        assert target.discovery_method == "mcp"
