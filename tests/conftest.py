@@ -74,3 +74,15 @@ def _private_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Non
         os.environ.pop("GAIT_CACHE_DIR", None)
     else:
         os.environ["GAIT_CACHE_DIR"] = old
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The per-user dev key and other user state go to a throwaway directory."""
+    old = os.environ.get("GAIT_STATE_DIR")
+    os.environ["GAIT_STATE_DIR"] = str(tmp_path_factory.mktemp("gait-state"))
+    yield
+    if old is None:
+        os.environ.pop("GAIT_STATE_DIR", None)
+    else:
+        os.environ["GAIT_STATE_DIR"] = old

@@ -119,6 +119,7 @@ def verify(
         public_key_env=public_key_env,
         private_key=private_key,
         private_key_env=private_key_env,
+        dev_fallback=True,
     )
     check = validate_delegation(
         doc,
@@ -135,6 +136,9 @@ def verify(
         "valid": check.valid,
         "key_id": key.key_id,
     }
+    if key.source.startswith("dev:"):
+        payload["key_source"] = "dev"
+        payload["key_path"] = key.source.removeprefix("dev:")
     if not check.valid:
         payload["error"] = f"delegation token invalid: {check.error_code}"
         payload["error_code"] = check.error_code

@@ -30,16 +30,26 @@ def verify_trace_file(
         public_key_env=public_key_env,
         private_key=private_key,
         private_key_env=private_key_env,
+        dev_fallback=True,
     )
     result = verify_trace(record, key, path=path)
     error = result.pop("error", "")
     shown = {k: v for k, v in result.items() if v != ""}
+    dev_path = key.source.removeprefix("dev:") if key.source.startswith("dev:") else ""
+    if dev_path:
+        # Say which key was used when the user gave none.
+        shown["key_source"] = "dev"
+        shown["key_path"] = dev_path
     if error:
+        if dev_path:
+            error = f"{error} (checked with the per-user dev key {dev_path})"
         raise VerificationFailed(error, details=shown)
-    return Outcome(
-        shown,
-        text=[
-            f"trace verify ok: {path}",
-            f"trace_id={result['trace_id']} verdict={result['verdict']} key_id={result['key_id']}",
-        ],
-    )
+    text = [
+        f"trace verify ok: {path}",
+        f"trace_id={result['trace_id']} verdict={result['verdict']} key_id={result['key_id']}",
+    ]
+    if dev_path:
+        text.append(
+            f"verified with the per-user dev key {dev_path} (dev mode, not a production key)"
+        )
+    return Outcome(shown, text=text)

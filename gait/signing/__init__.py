@@ -6,8 +6,10 @@ need it import it on first use, so CLI start-up stays fast.
 
 from __future__ import annotations
 
+from gait.signing.devkey import dev_key_paths, find_dev_key, load_or_create_dev_key, state_dir
 from gait.signing.keyfiles import KeyFiles, init_key_files, rotate_key_files, rotated_prefix
 from gait.signing.keys import (
+    DEV_EPHEMERAL_WARNING,
     DEV_KEY_WARNING,
     KeyPair,
     encode_private_key,
@@ -34,15 +36,19 @@ from gait.signing.timestamps import format_rfc3339, now_rfc3339, parse_rfc3339, 
 
 __all__ = [
     "ALG_ED25519",
+    "DEV_EPHEMERAL_WARNING",
     "DEV_KEY_WARNING",
     "KeyFiles",
     "KeyPair",
+    "dev_key_paths",
     "encode_private_key",
     "encode_public_key",
+    "find_dev_key",
     "format_rfc3339",
     "generate_keypair",
     "init_key_files",
     "key_id_for",
+    "load_or_create_dev_key",
     "load_private_key",
     "load_public_key",
     "now_rfc3339",
@@ -55,6 +61,7 @@ __all__ = [
     "sign_digest",
     "sign_record",
     "source_label",
+    "state_dir",
     "to_rfc3339",
     "verify_record",
     "verify_signature",

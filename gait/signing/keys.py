@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "DEV_EPHEMERAL_WARNING",
     "DEV_KEY_WARNING",
     "KeyPair",
     "encode_private_key",
@@ -46,6 +47,12 @@ __all__ = [
 ]
 
 DEV_KEY_WARNING = (
+    "dev mode: signed with this user's dev key, not a production key; "
+    "signatures verify only where this dev key is"
+)
+# When the per-user dev key cannot be stored, dev mode falls back to a key
+# that lives for one process only.
+DEV_EPHEMERAL_WARNING = (
     "dev mode: ephemeral keypair generated; signatures will not verify across machines"
 )
 
@@ -57,7 +64,8 @@ class KeyPair:
     """A public key, optionally its private key, its id and where it came from.
 
     ``source`` is ``path:<p>``, ``env:<NAME>``, ``derived`` (public key computed
-    from a private source) or ``ephemeral`` (generated for dev mode).
+    from a private source), ``dev:<p>`` (the per-user dev key) or ``ephemeral``
+    (generated for one process when the dev key cannot be stored).
     """
 
     public: Ed25519PublicKey
@@ -197,20 +205,28 @@ def resolve_signing_key(
 ) -> tuple[KeyPair, list[str]]:
     """Pick the signing key for a key mode (trace.md §2.1); returns ``(key, warnings)``.
 
-    ``dev``: a fresh ephemeral key and the dev warning; explicit sources are an
-    error (a dev run must never look like it used a real key). ``prod``: the
-    private source is required; a public source, if given, must match it.
+    ``dev``: the per-user dev key (created on first use; an ephemeral key if it
+    cannot be stored) and the dev warning; explicit sources are an error (a dev
+    run must never look like it used a real key). ``prod``: the private source
+    is required and must not be the dev key; a public source, if given, must
+    match it.
     """
     has_private = _given(private_key) or _given(private_key_env)
     has_public = _given(public_key) or _given(public_key_env)
     if mode == "dev":
         if has_private or has_public:
             raise InvalidInput("dev mode does not accept explicit key sources")
-        return generate_keypair(), [DEV_KEY_WARNING]
+        from gait.signing.devkey import load_or_create_dev_key
+
+        try:
+            return load_or_create_dev_key(), [DEV_KEY_WARNING]
+        except OSError:
+            return generate_keypair(), [DEV_EPHEMERAL_WARNING]
     if mode == "prod":
         if not has_private:
             raise InvalidInput("prod mode requires a private key source")
         pair = load_private_key(private_key, private_key_env)
+        _refuse_dev_key(pair)
         if has_public:
             public = load_public_key(public_key, public_key_env)
             if public.key_id != pair.key_id:
@@ -219,14 +235,34 @@ def resolve_signing_key(
     raise InvalidInput(f'unsupported key mode: "{mode}"')
 
 
+def _refuse_dev_key(pair: KeyPair) -> None:
+    """Prod mode never signs with the per-user dev key, whatever path names it."""
+    from gait.signing.devkey import find_dev_key
+
+    try:
+        dev = find_dev_key()
+    except (OSError, InvalidInput):
+        return
+    if dev is not None and dev.key_id == pair.key_id:
+        raise InvalidInput(
+            f"prod mode refuses the per-user dev key ({dev.source.removeprefix('dev:')}); "
+            "create a production key with: gait keys init"
+        )
+
+
 def resolve_verify_key(
     *,
     public_key: str | None = None,
     public_key_env: str | None = None,
     private_key: str | None = None,
     private_key_env: str | None = None,
+    dev_fallback: bool = False,
 ) -> KeyPair:
-    """The key to verify with: the public source if any, else derived from the private one."""
+    """The key to verify with: the public source if any, else derived from the private one.
+
+    With ``dev_fallback`` and no source given, the per-user dev key is used if
+    this user has one (its ``source`` is ``dev:<path>`` so callers can say so).
+    """
     if _given(public_key) and _given(public_key_env):
         raise InvalidInput("public key source: set either path or env")
     if _given(private_key) and _given(private_key_env):
@@ -236,6 +272,15 @@ def resolve_verify_key(
     if _given(private_key) or _given(private_key_env):
         pair = load_private_key(private_key, private_key_env)
         return KeyPair(pair.public, None, pair.key_id, "derived")
+    if dev_fallback:
+        from gait.signing.devkey import find_dev_key
+
+        try:
+            dev = find_dev_key()
+        except OSError:
+            dev = None
+        if dev is not None:
+            return KeyPair(dev.public, None, dev.key_id, dev.source)
     raise InvalidInput("public key not configured")
 
 

@@ -332,7 +332,7 @@ def test_gate_eval_allow_json_fields(work: Path) -> None:
     assert "violations" not in out
     assert out["trace_path"] == "t.json"
     assert json.loads((work / "t.json").read_text())["trace_id"] == out["trace_id"]
-    assert any(w.startswith("dev mode: ephemeral keypair generated") for w in out["warnings"])
+    assert any(w.startswith("dev mode: signed with this user's dev key") for w in out["warnings"])
 
 
 def test_gate_eval_block_exit_3(work: Path) -> None:

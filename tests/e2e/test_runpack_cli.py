@@ -282,7 +282,8 @@ def test_record_event_log_signed_in_dev_mode(tmp_path: Path) -> None:
     )
     assert out["run_id"] == "run_x" and out["signature_status"] == "signed"
     assert out["warnings"] == [
-        "dev mode: ephemeral keypair generated; signatures will not verify across machines"
+        "dev mode: signed with this user's dev key, not a production key; "
+        "signatures verify only where this dev key is"
     ]
     verified = gait_json("verify", "run_x", cwd=tmp_path)
     assert verified["signature_status"] == "skipped"

@@ -474,7 +474,8 @@ def test_gait_approve_dev_mode_warns(cli: CliRunner) -> None:
     )
     assert code == 0
     assert out["warnings"] == [
-        "dev mode: ephemeral keypair generated; signatures will not verify across machines"
+        "dev mode: signed with this user's dev key, not a production key; "
+        "signatures verify only where this dev key is"
     ]
 
 

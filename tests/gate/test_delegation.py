@@ -250,7 +250,10 @@ def test_delegate_verify_exits_2_on_wrong_delegate(cli: CliRunner, keys: Keys) -
     assert "delegation_token_delegate_mismatch" in out
 
 
-def test_delegate_verify_without_key_is_invalid_input(cli: CliRunner, keys: Keys) -> None:
+def test_delegate_verify_without_key_is_invalid_input(
+    cli: CliRunner, keys: Keys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GAIT_STATE_DIR", str(tmp_path / "no-dev-key"))
     path = write_json("d.json", mint(keys.approver.pair))
     code, out = cli("delegate", "verify", "--token", path, "--json")
     assert code == 6
@@ -423,7 +426,7 @@ def test_text_mode_prints_the_dev_key_warning_on_stderr(
     )
     captured = capsys.readouterr()
     assert code == 0
-    assert "warning: dev mode: ephemeral keypair generated" in captured.err
+    assert "warning: dev mode: signed with this user's dev key" in captured.err
     assert "warning:" not in captured.out
 
 

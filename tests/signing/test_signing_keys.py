@@ -181,13 +181,13 @@ def test_source_label() -> None:
 # --- key modes (§2.1) -------------------------------------------------------------
 
 
-def test_dev_mode_generates_ephemeral_key_with_warning() -> None:
+def test_dev_mode_uses_the_per_user_dev_key_with_warning() -> None:
     key, warnings = resolve_signing_key()
-    assert key.source == "ephemeral" and key.private is not None
+    assert key.source.startswith("dev:") and key.private is not None
     assert warnings == [DEV_KEY_WARNING]
-    assert DEV_KEY_WARNING == (
-        "dev mode: ephemeral keypair generated; signatures will not verify across machines"
-    )
+    assert DEV_KEY_WARNING.startswith("dev mode: signed with this user's dev key")
+    # Same key on the next run: that is what makes dev signatures checkable.
+    assert resolve_signing_key()[0].key_id == key.key_id
 
 
 @pytest.mark.parametrize(

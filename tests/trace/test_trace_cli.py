@@ -110,7 +110,9 @@ def test_invalid_input_exits_6(
     tmp_path: Path, gait_cli: GaitRunner, signed_trace: dict, args: list[str], message: str
 ) -> None:
     (tmp_path / "garbage.json").write_text('{"trace_id": ')
-    result = gait_cli("trace", "verify", *args, "--json", cwd=tmp_path)
+    # An empty state dir: no per-user dev key to fall back on.
+    env = {"GAIT_STATE_DIR": str(tmp_path / "state")}
+    result = gait_cli("trace", "verify", *args, "--json", cwd=tmp_path, env=env)
     assert result.returncode == 6
     out = json.loads(result.stdout)
     assert out["ok"] is False and out["error"].startswith(message)
