@@ -3,7 +3,7 @@
 
 Usage: python tools/bench/bench_serve.py [--requests N] [--seconds S] [--concurrency 1,16]
        [--trace-dir DIR] [--hostile N] [--server-arg=--flag ...]
-       [--workers N --state redis://127.0.0.1:6379/0]
+       [--workers N] [--servers N] [--state redis://127.0.0.1:6379/0]
 
 Starts the real server (``gait mcp serve --listen 127.0.0.1:0``, prod signing key,
 a signed trace written per request into --trace-dir, default a fresh temporary
@@ -13,10 +13,12 @@ connections on 127.0.0.1. Each level stops after --requests requests or
 of random bytes (raw on the wire and as bodies), checks each got a 4xx or a
 closed connection, and that /healthz still answers.
 
-``--workers N`` starts N server processes (what N hosts behind a load balancer
-are) and spreads the connections over them round-robin. With ``--state`` they
-share that state store and the calls hit a rule with a rate limit (large enough
-never to trip), so every decision also does one atomic spend in the store.
+``--workers N`` runs the server with ``--workers N`` (N processes on one
+socket); ``--servers N`` starts N separate servers (what N hosts behind a load
+balancer are) and spreads the connections over them round-robin. With
+``--state`` they share that state store and the calls hit a rule with a rate
+limit (large enough never to trip), so every decision also does one atomic
+spend in the store.
 
 Prints numbers; asserts nothing except the hostile check (exit 1 if it fails).
 """
@@ -120,7 +122,7 @@ async def _level(
     latencies.sort()
     q = statistics.quantiles(latencies, n=100)
     return {
-        "workers": len(ports),
+        "servers": len(ports),
         "concurrency": concurrency,
         "requests": len(latencies),
         "seconds": round(elapsed, 3),
@@ -203,11 +205,12 @@ def main() -> int:
     parser.add_argument("--trace-dir", default="", help="Trace directory (default: a temp dir).")
     parser.add_argument("--hostile", type=int, default=0, help="Random-bytes requests to send.")
     parser.add_argument("--server-arg", action="append", default=[], help="Extra serve flag.")
-    parser.add_argument("--workers", type=int, default=1, help="Server processes to start.")
+    parser.add_argument("--workers", type=int, default=1, help="mcp serve --workers N.")
+    parser.add_argument("--servers", type=int, default=1, help="Separate servers to start.")
     parser.add_argument("--state", default="", help="Shared state (redis://...) for all servers.")
     args = parser.parse_args()
-    if args.workers < 1:
-        parser.error("--workers must be >= 1")
+    if args.workers < 1 or args.servers < 1:
+        parser.error("--workers and --servers must be >= 1")
 
     from gait.signing import generate_keypair, write_private_key
 
@@ -220,9 +223,11 @@ def main() -> int:
             policy = Path(tmp, "budget_policy.yaml")
             policy.write_text(BUDGET_POLICY)
             extra += ["--state", args.state]
+        if args.workers > 1:
+            extra += ["--workers", str(args.workers)]
         with open(os.path.join(tmp, "server.log"), "wb") as log:
             servers = [
-                _start_server(trace_dir, key_path, extra, log, policy) for _ in range(args.workers)
+                _start_server(trace_dir, key_path, extra, log, policy) for _ in range(args.servers)
             ]
             host = servers[0][1].rsplit(":", 1)[0]
             ports = [int(listen.rsplit(":", 1)[1]) for _proc, listen in servers]
