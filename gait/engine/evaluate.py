@@ -17,7 +17,7 @@ from gait.engine.index import build_selector, tool_lists
 from gait.engine.matchers import Matcher, build_matcher, domain_match, path_forms, path_match
 from gait.engine.verdicts import most_restrictive, rank
 from gait.errors import IntentError
-from gait.intent.model import Intent, Target
+from gait.intent.model import MAX_SCRIPT_STEPS, Intent, Target
 from gait.intent.prepare import prepare_intent
 from gait.intent.urls import canonical_domain, matching_domain
 from gait.policy.compiler import CompiledPolicy
@@ -25,7 +25,6 @@ from gait.policy.ir import PolicyIR, Row
 from gait.policy.model import Limit
 
 _EGRESS_KINDS = frozenset({"host", "url", "bucket", "queue", "topic"})
-_MAX_SCRIPT_STEPS = 64
 
 
 class _Runtime:
@@ -543,7 +542,7 @@ def _evaluate_script(ir: PolicyIR, rt: _Runtime, intent: Intent) -> Decision:
         rate = stricter_limit(rate, d.rate_limit)
         budget = stricter_limit(budget, d.destructive_budget)
     sc = ir.scripts
-    max_steps = sc.max_steps or _MAX_SCRIPT_STEPS
+    max_steps = sc.max_steps or MAX_SCRIPT_STEPS
     if len(steps) > max_steps:
         verdict = "block"
         reasons.add("script_max_steps_exceeded")

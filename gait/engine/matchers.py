@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
+from gait.errors import PolicyError
 from gait.intent.model import Intent
 from gait.policy.ir import (
     DELEGATION,
@@ -65,7 +66,8 @@ def build_matcher(pred: Predicate, delegation: DelegationPredicate | None) -> Ma
         return lambda i: all(any(getattr(t, f) is v for t in i.targets) for f, v in hints)
     if s == DELEGATION and delegation is not None:
         return _delegation_matcher(delegation)
-    raise ValueError(f"unknown predicate subject {s!r}")
+    # only a table gait did not write can carry one: refuse it rather than match nothing
+    raise PolicyError(f"compiled policy has unknown predicate subject {s!r}")
 
 
 def _delegation_matcher(d: DelegationPredicate) -> Matcher:

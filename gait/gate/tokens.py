@@ -9,12 +9,12 @@ than raising: a bad token is an input to the decision, not a crash.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from gait.errors import InvalidInput, VerificationFailed
+from gait.intent._text import is_sha256_hex
 from gait.signing import (
     KeyPair,
     format_rfc3339,
@@ -27,7 +27,6 @@ from gait.signing import (
 APPROVAL_SCHEMA = "gait.gate.approval_token"
 DELEGATION_SCHEMA = "gait.gate.delegation_token"
 TOKEN_VERSION = "1.0.0"
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 APPROVAL_FIELDS = (
     "schema_id",
@@ -148,9 +147,9 @@ def mint_approval(
     intent_digest, policy_digest = intent_digest.strip().lower(), policy_digest.strip().lower()
     binding = delegation_binding_digest.strip().lower()
     for name, value in (("intent-digest", intent_digest), ("policy-digest", policy_digest)):
-        if not _HEX64.match(value):
+        if not is_sha256_hex(value):
             raise InvalidInput(f"--{name} must be 64 hex characters")
-    if binding and not _HEX64.match(binding):
+    if binding and not is_sha256_hex(binding):
         raise InvalidInput("--delegation-binding-digest must be 64 hex characters")
     if not approver.strip():
         raise InvalidInput("approver is required")
@@ -221,7 +220,7 @@ def mint_delegation(
         raise InvalidInput("invalid --ttl, expected positive duration")
     intent_digest, policy_digest = intent_digest.strip().lower(), policy_digest.strip().lower()
     for name, value in (("intent-digest", intent_digest), ("policy-digest", policy_digest)):
-        if value and not _HEX64.match(value):
+        if value and not is_sha256_hex(value):
             raise InvalidInput(f"--{name} must be 64 hex characters")
     created = now or now_rfc3339()
     expires = _expires(created, ttl_nanos)
@@ -338,8 +337,8 @@ def _normalized_approval(token: Mapping[str, Any]) -> dict[str, Any] | None:
         not out["token_id"]
         or not out["approver_identity"]
         or not out["reason_code"]
-        or not _HEX64.match(out["intent_digest"])
-        or not _HEX64.match(out["policy_digest"])
+        or not is_sha256_hex(out["intent_digest"])
+        or not is_sha256_hex(out["policy_digest"])
         or not out["scope"]
         or max_targets is None
         or max_targets < 0
@@ -431,8 +430,8 @@ def _normalized_delegation(token: Mapping[str, Any]) -> dict[str, Any] | None:
         or not out["scope"]
         or _time_nanos(out["created_at"]) is None
         or _time_nanos(out["expires_at"]) is None
-        or (out["intent_digest"] and not _HEX64.match(out["intent_digest"]))
-        or (out["policy_digest"] and not _HEX64.match(out["policy_digest"]))
+        or (out["intent_digest"] and not is_sha256_hex(out["intent_digest"]))
+        or (out["policy_digest"] and not is_sha256_hex(out["policy_digest"]))
     ):
         return None
     out["created_at"] = out["created_at"].strip()

@@ -11,6 +11,9 @@ from typing import Any
 
 import msgspec
 
+MAX_SCRIPT_STEPS = 64
+"""Most steps one script intent may have (normalization and the engine share it)."""
+
 
 class Target(msgspec.Struct, frozen=True, kw_only=True):
     kind: str

@@ -33,6 +33,7 @@ from gait.intent._text import GO_SPACE, is_sha256_hex, lower
 from gait.intent.decode import BoundIntent, parse_error, raw_from_mapping
 from gait.intent.infer import infer_destructive, infer_endpoint_class, infer_endpoint_domain
 from gait.intent.model import (
+    MAX_SCRIPT_STEPS,
     ArgProvenance,
     Context,
     Delegation,
@@ -47,7 +48,6 @@ from gait.vocab import DISCOVERY_METHODS, ENDPOINT_CLASSES, PROVENANCE_SOURCES, 
 
 __all__ = ["MAX_SCRIPT_STEPS", "normalize_intent", "normalize_json_object"]
 
-MAX_SCRIPT_STEPS = 64
 _EVIDENCE_MODES = frozenset(("", "best_effort", "required"))
 _DOUBLE_EXACT = 2**53
 _EMPTY_CONTEXT = RawContext()

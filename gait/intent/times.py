@@ -10,14 +10,19 @@ to ``24:00``/``00:60``); formatting follows ``time.RFC3339Nano`` in UTC.
 
 from __future__ import annotations
 
+from gait.errors import InvalidInput
+
 ZERO_TIME = "0001-01-01T00:00:00Z"
 """How Go serializes an absent (zero) ``time.Time``."""
 
 _DAYS_IN_MONTH = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
-class TimeFormatError(ValueError):
-    """The text is not an RFC 3339 time Go would accept."""
+class TimeFormatError(InvalidInput, ValueError):
+    """The text is not an RFC 3339 time Go would accept (exit 6).
+
+    Still a ``ValueError`` for callers that treat it as one.
+    """
 
 
 def _days_in(month: int, year: int) -> int:

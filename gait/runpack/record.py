@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import platform
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -19,6 +18,7 @@ import msgspec
 
 from gait.canonical import canonical_bytes, digest, sha256_hex
 from gait.errors import InvalidInput
+from gait.intent._text import is_sha256_hex
 from gait.runpack.model import (
     CAPTURE_MODES,
     INTENT_SCHEMA,
@@ -63,7 +63,6 @@ __all__ = [
 DEFAULT_PRODUCER_VERSION = "0.0.0-dev"
 ZERO_TIMES = ("", "0001-01-01T00:00:00Z")
 RECEIPT_ZERO_TIME = "1980-01-01T00:00:00Z"
-_HEX64 = re.compile(r"^[a-f0-9]{64}$")
 _ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64", "i386": "386"}
 
 
@@ -364,7 +363,7 @@ def _normalize_refs(refs: Refs) -> None:
         raise InvalidInput("context evidence mode must be best_effort or required")
     refs.context_evidence_mode = mode
     refs.context_set_digest = refs.context_set_digest.strip().lower()
-    if refs.context_set_digest and not _HEX64.match(refs.context_set_digest):
+    if refs.context_set_digest and not is_sha256_hex(refs.context_set_digest):
         raise InvalidInput("refs context_set_digest must be sha256 hex")
     if refs.context_ref_count < 0:
         raise InvalidInput("refs context_ref_count must be >= 0")

@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from gait.errors import EXIT_INVALID_INPUT, EXIT_VERIFY_FAILED, GaitError
 from gait.runpack.zipwrite import (
     MODE_EXEC,
     MODE_REGULAR,
@@ -84,29 +85,37 @@ _S_IFLNK = 0o120000
 _S_IFDIR = 0o040000
 
 
-class ZipFormatError(Exception):
+class ZipFormatError(GaitError):
     """The file cannot be used as a zip at all.
 
     ``reason`` is a stable token (``not_a_zip``, ``corrupt_zip``,
-    ``zip_entry_too_large``, ``zip_total_too_large``, ``too_many_entries``);
-    ``zip_like`` tells a damaged zip (2 for verifiers) from something that
-    never was one (6).
+    ``zip_entry_too_large``, ``zip_total_too_large``, ``too_many_entries``,
+    ``zip_ratio_too_high``, ``unsafe_entry``, ``duplicate_entries``);
+    ``zip_like`` tells a damaged zip (exit 2, verification failed) from
+    something that never was one (exit 6, invalid input).
     """
 
     def __init__(self, message: str, *, reason: str, zip_like: bool) -> None:
-        super().__init__(message)
-        self.message = message
+        super().__init__(
+            message,
+            code=reason,
+            category="verification_failed" if zip_like else "invalid_input",
+            exit_code=EXIT_VERIFY_FAILED if zip_like else EXIT_INVALID_INPUT,
+        )
         self.reason = reason
         self.zip_like = zip_like
 
 
-class ZipEntryError(Exception):
-    """One member cannot be read back (corrupt deflate, CRC mismatch, size overrun)."""
+class ZipEntryError(GaitError):
+    """One member cannot be read back (corrupt deflate, CRC mismatch, size overrun): exit 2."""
+
+    exit_code = EXIT_VERIFY_FAILED
+    category = "verification_failed"
 
     def __init__(self, name: str, message: str, *, reason: str = "zip_entry_unreadable") -> None:
-        super().__init__(f"{name}: {message}")
+        super().__init__(f"{name}: {message}", code=reason)
         self.name = name
-        self.message = message
+        self.message = message  # callers prefix the member name themselves
         self.reason = reason
 
 
