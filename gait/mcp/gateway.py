@@ -125,8 +125,12 @@ class Gateway:
     ) -> types.ListToolsResult:
         if not self.upstream_alive:
             raise _server_gone()
+        # Only the cursor is passed on: the agent's _meta belongs to its own connection
+        # (e.g. a 2026-07-28 envelope the wrapped server's handshake session refuses).
+        cursor = params.cursor if params is not None else None
+        upstream_params = types.PaginatedRequestParams(cursor=cursor) if cursor else None
         try:
-            result = await self.upstream.list_tools(params=params)
+            result = await self.upstream.list_tools(params=upstream_params)
         except Exception as err:
             if not _connection_lost(err):
                 raise  # the wrapped server's own error answer, passed on

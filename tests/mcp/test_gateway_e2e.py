@@ -197,6 +197,35 @@ def test_allowed_calls_run_and_return_the_servers_result_unchanged(
     assert got[2]["isError"] is True
 
 
+def test_a_2026_protocol_client_is_gated_the_same_way(tmp_path: Path, keys: Keys) -> None:
+    """The SDK's `Client` negotiates the 2026-07-28 era; the wrapped server speaks the
+    handshake era. The agent's envelope must not leak into the wrapped server's session."""
+    from mcp import Client
+
+    record = tmp_path / "calls.jsonl"
+    argv = ["-m", "gait.cli.main", "mcp", "wrap", str(POLICY),
+            "--trace-dir", str(tmp_path / "traces"),
+            "--key-mode", "prod", "--private-key", str(keys.private),
+            "--", sys.executable, str(SERVER), "--record", str(record)]  # fmt: skip
+    params = StdioServerParameters(command=sys.executable, args=argv, env=dict(os.environ))
+
+    async def main() -> None:
+        with anyio.fail_after(SESSION_TIMEOUT_S):
+            async with Client(params) as client:
+                assert client.protocol_version == "2026-07-28"
+                names = {t.name for t in (await client.list_tools()).tools}
+                assert "delete_file" in names
+                echoed = await client.call_tool("echo", {"text": "hi"})
+                assert echoed.is_error is False
+                assert echoed.structured_content == {"echo": "hi", "length": 2}
+                refused = await client.call_tool("delete_file", {"path": "/a"})
+                assert refused.is_error is True
+                assert refused.structured_content["verdict"] == "block"
+
+    anyio.run(main)
+    assert [json.loads(line)["tool"] for line in record.read_text().splitlines()] == ["echo"]
+
+
 # --- refusals -----------------------------------------------------------------
 
 
