@@ -40,37 +40,105 @@ def _sse(body: bytes) -> bytes:
     return b"event: evaluate\ndata: " + body.rstrip(b"\n") + b"\n\n"
 
 
-_FORMATS: dict[str, tuple[str, Callable[[bytes], bytes], dict[str, str]]] = {
-    "json": (_JSON, lambda body: body, {}),
+# Response framing per endpoint: content type, body transform, extra headers.
+_FORMATS: dict[str, tuple[bytes, Callable[[bytes], bytes], list[tuple[bytes, bytes]]]] = {
+    "json": (b"application/json", lambda body: body, []),
     "sse": (
-        "text/event-stream",
+        b"text/event-stream",
         _sse,
-        {"cache-control": "no-cache", "connection": "keep-alive"},
+        [(b"cache-control", b"no-cache"), (b"connection", b"keep-alive")],
     ),
-    "stream": ("application/x-ndjson", lambda body: body, {}),
+    "stream": (b"application/x-ndjson", lambda body: body, []),
 }
 
 
-async def _read_body(request: Request, limit: int, timeout: float) -> bytes:
-    """The whole body, at most ``limit`` bytes, within ``timeout`` seconds (413 / 408)."""
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        if not declared.strip().isdigit():
-            raise RequestRejected(400, "invalid content-length header")
-        if int(declared) > limit:
-            raise RequestRejected(413, "request body exceeds max-request-bytes")
-    chunks: list[bytes] = []
-    size = 0
-    try:
-        async with asyncio.timeout(timeout):
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > limit:
-                    raise RequestRejected(413, "request body exceeds max-request-bytes")
-                chunks.append(chunk)
-    except TimeoutError:
-        raise RequestRejected(408, "request body read timed out") from None
-    return b"".join(chunks)
+class _Disconnected(Exception):
+    """The client went away before its body arrived: nothing to answer."""
+
+
+class EvaluateEndpoint:
+    """``POST /v1/evaluate[/sse|/stream]`` as a plain ASGI app mounted in the starlette router.
+
+    The hot path of the service, so it reads headers and body from the ASGI
+    messages directly rather than through starlette's Request/Response objects.
+    """
+
+    def __init__(self, service: DecisionService, fmt: str, off_loop: Callable[..., Any]) -> None:
+        self.service = service
+        self.media_type, self.frame, self.extra_headers = _FORMATS[fmt]
+        self.off_loop = off_loop
+        self.limit = service.config.max_request_bytes
+        self.timeout = service.config.read_timeout
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        authorization = content_type = content_length = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                authorization = value.decode("latin-1")
+            elif name == b"content-type":
+                content_type = value.decode("latin-1")
+            elif name == b"content-length":
+                content_length = value
+        try:
+            self.service.check_auth(authorization)
+            check_content_type(content_type)
+            body = await self._read_body(receive, content_length)
+            decoded = decode_request(body)
+            status, payload = await self.off_loop(self.service.evaluate, decoded)
+        except _Disconnected:
+            return
+        except RequestRejected as err:
+            extra: list[tuple[bytes, bytes]] = []
+            if err.status in (408, 413):
+                extra = [(b"connection", b"close")]
+            elif err.status == 401:
+                extra = [(b"www-authenticate", b"Bearer")]
+            await _send(send, err.status, b"application/json", error_body(err.message), extra)
+            return
+        except Exception as err:  # a bug must not take the server down or leak a traceback
+            _log(f"mcp serve: internal error on {scope['path']}: {type(err).__name__}: {err}")
+            await _send(send, 500, b"application/json", error_body("internal error"), [])
+            return
+        body = self.frame(encode_json(payload))
+        await _send(send, status, self.media_type, body, self.extra_headers)
+
+    async def _read_body(self, receive: Any, declared: bytes | None) -> bytes:
+        """The whole body, at most ``limit`` bytes, within ``timeout`` seconds (413 / 408)."""
+        if declared is not None:
+            if not declared.strip().isdigit():
+                raise RequestRejected(400, "invalid content-length header")
+            if int(declared) > self.limit:
+                raise RequestRejected(413, "request body exceeds max-request-bytes")
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async with asyncio.timeout(self.timeout):
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        raise _Disconnected
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > self.limit:
+                        raise RequestRejected(413, "request body exceeds max-request-bytes")
+                    chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        break
+        except TimeoutError:
+            raise RequestRejected(408, "request body read timed out") from None
+        return b"".join(chunks)
+
+
+async def _send(
+    send: Any, status: int, media_type: bytes, body: bytes, extra: list[tuple[bytes, bytes]]
+) -> None:
+    headers = [
+        (b"content-type", media_type),
+        (b"content-length", str(len(body)).encode("ascii")),
+        *extra,
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def create_app(
@@ -81,51 +149,24 @@ def create_app(
     ``on_started`` runs once start-up is complete (SIGHUP handler and file watcher
     installed), so a "ready" line printed from it is true when a client reads it.
     """
-    import anyio
-    import anyio.to_thread
+    from concurrent.futures import ThreadPoolExecutor
 
     cfg = service.config
-    limiter = anyio.CapacityLimiter(cfg.decision_threads)
+    # Decisions block (signing, fsynced trace writes): they run here, off the event loop.
+    # A plain executor hands work over in a fraction of anyio's to_thread cost.
+    pool = ThreadPoolExecutor(max_workers=cfg.decision_threads, thread_name_prefix="gait-decide")
+
+    def off_loop(fn: Callable[..., Any], *args: Any) -> Any:
+        return asyncio.get_running_loop().run_in_executor(pool, fn, *args)
 
     async def healthz(request: Request) -> Response:
         try:
             # The state probe may touch the network (Redis): keep it off the event loop.
-            body = encode_json(await anyio.to_thread.run_sync(service.health, limiter=limiter))
+            body = encode_json(await off_loop(service.health))
         except Exception as err:  # never a traceback, never a dead endpoint
             _log(f"mcp serve: internal error on /healthz: {type(err).__name__}: {err}")
             return _error(500, "internal error")
         return Response(body, media_type=_JSON)
-
-    def evaluate_endpoint(fmt: str) -> Callable[[Request], Any]:
-        media_type, frame, extra_headers = _FORMATS[fmt]
-
-        async def endpoint(request: Request) -> Response:
-            try:
-                service.check_auth(request.headers.get("authorization"))
-                check_content_type(request.headers.get("content-type"))
-                body = await _read_body(request, cfg.max_request_bytes, cfg.read_timeout)
-                decoded = decode_request(body)
-                status, payload = await anyio.to_thread.run_sync(
-                    service.evaluate, decoded, limiter=limiter
-                )
-            except RequestRejected as err:
-                headers = {"connection": "close"} if err.status in (408, 413) else None
-                if err.status == 401:
-                    headers = {"www-authenticate": "Bearer"}
-                return _error(err.status, err.message, headers)
-            except Exception as err:  # a bug must not take the server down or leak a traceback
-                _log(
-                    f"mcp serve: internal error on {request.url.path}: {type(err).__name__}: {err}"
-                )
-                return _error(500, "internal error")
-            return Response(
-                frame(encode_json(payload)),
-                status_code=status,
-                media_type=media_type,
-                headers=extra_headers,
-            )
-
-        return endpoint
 
     async def not_found(request: Request, exc: Exception) -> Response:
         return _error(404, "not found")
@@ -141,7 +182,7 @@ def create_app(
 
         async def reload(force: bool) -> None:
             try:
-                await anyio.to_thread.run_sync(lambda: service.reload_policy(force=force))
+                await off_loop(lambda: service.reload_policy(force=force))
             except Exception as err:  # keep serving on the current table
                 _log(f"mcp serve: policy reload failed: {type(err).__name__}: {err}")
 
@@ -175,12 +216,15 @@ def create_app(
             if hup is not None:
                 with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                     loop.remove_signal_handler(hup)
+            pool.shutdown(wait=True)  # in-flight decisions finish writing their traces
 
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
-        Route("/v1/evaluate", evaluate_endpoint("json"), methods=["POST"]),
-        Route("/v1/evaluate/sse", evaluate_endpoint("sse"), methods=["POST"]),
-        Route("/v1/evaluate/stream", evaluate_endpoint("stream"), methods=["POST"]),
+        Route("/v1/evaluate", EvaluateEndpoint(service, "json", off_loop), methods=["POST"]),
+        Route("/v1/evaluate/sse", EvaluateEndpoint(service, "sse", off_loop), methods=["POST"]),
+        Route(
+            "/v1/evaluate/stream", EvaluateEndpoint(service, "stream", off_loop), methods=["POST"]
+        ),
     ]
     handlers = {404: not_found, 405: wrong_method}
     return Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)  # type: ignore[arg-type]
