@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +37,7 @@ from mcp.server.stdio import stdio_server
 from gait.errors import GaitError, InternalFailure
 from gait.gate import Gate
 from gait.mcp.gateway_call import (
+    PROGRESS_KEYS,
     build_tool_call,
     decision_payload,
     error_payload,
@@ -175,7 +176,9 @@ class Gateway:
         )
         if result.verdict != "allow":
             return refusal(payload)
-        return await self.forward(name, arguments, meta, payload)
+        return await self.forward(
+            name, arguments, meta, payload, progress=_progress_relay(ctx, meta)
+        )
 
     async def _refresh_quietly(self) -> None:
         """Re-read annotations before a decision; a failure leaves the last known ones."""
@@ -229,7 +232,13 @@ class Gateway:
         return result, decision_payload(result, tool_name=name, run_id=run_id)
 
     async def forward(
-        self, name: str, arguments: dict[str, Any], meta: Mapping[str, Any], payload: dict[str, Any]
+        self,
+        name: str,
+        arguments: dict[str, Any],
+        meta: Mapping[str, Any],
+        payload: dict[str, Any],
+        *,
+        progress: Callable[[float, float | None, str | None], Awaitable[None]] | None = None,
     ) -> types.CallToolResult:
         """Call the wrapped tool (allow only) and return its result as the server sent it."""
         if not self.upstream_alive:
@@ -242,7 +251,9 @@ class Gateway:
         try:
             # send_request, not call_tool: no client-side re-validation, the result
             # goes back exactly as the wrapped server produced it.
-            return await self.upstream.send_request(request, types.CallToolResult)
+            return await self.upstream.send_request(
+                request, types.CallToolResult, progress_callback=progress
+            )
         except Exception as err:
             message = f"wrapped MCP server failed: {type(err).__name__}: {err}"
             if _connection_lost(err):
@@ -254,6 +265,20 @@ class Gateway:
         if self.upstream_alive:
             self.upstream_alive = False
             self.log(f"wrapped MCP server is gone ({type(err).__name__}: {err}); failing closed")
+
+
+def _progress_relay(
+    ctx: Any, meta: Mapping[str, Any]
+) -> Callable[[float, float | None, str | None], Awaitable[None]] | None:
+    """Pass the wrapped tool's progress on to the agent, when the agent asked for progress."""
+    session = getattr(ctx, "session", None)
+    if session is None or not PROGRESS_KEYS.intersection(meta):
+        return None
+
+    async def relay(progress: float, total: float | None, message: str | None) -> None:
+        await session.report_progress(progress, total, message)
+
+    return relay
 
 
 def _connection_lost(err: BaseException) -> bool:

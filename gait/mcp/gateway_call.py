@@ -24,7 +24,10 @@ META_APPROVAL_TOKENS = "gait/approval_tokens"
 META_DELEGATION_TOKENS = "gait/delegation_tokens"
 # Reserved by MCP or by us: never forwarded to the wrapped server.
 _META_DROP_PREFIXES = ("gait/", "io.modelcontextprotocol/")
-_META_DROP_KEYS = frozenset({"progressToken"})
+# The SDK parses the wire's progressToken into progress_token; drop either spelling
+# (the gateway asks the wrapped server for progress itself, see gateway.forward).
+PROGRESS_KEYS = frozenset({"progressToken", "progress_token"})
+_META_DROP_KEYS = PROGRESS_KEYS
 
 # Argument names that name a target, by target kind. Only top-level string values
 # (or lists of strings) are taken; anything else stays an argument only.

@@ -131,6 +131,7 @@ def test_forwarded_meta_drops_gait_tokens_and_reserved_keys() -> None:
         META_APPROVAL_TOKENS: [{}],
         "io.modelcontextprotocol/clientInfo": {},
         "progressToken": 1,
+        "progress_token": 1,
         "example.com/trace": "abc",
     }
     assert forwarded_meta(meta) == {"example.com/trace": "abc"}

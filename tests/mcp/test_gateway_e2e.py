@@ -167,6 +167,7 @@ def test_tools_are_listed_with_their_annotations(tmp_path: Path, keys: Keys) -> 
             "fail",
             "crash",
             "mark_read_destructive",
+            "count",
         }
         delete = tools["delete_file"].annotations
         assert delete is not None and delete.destructive_hint is True
@@ -224,6 +225,21 @@ def test_a_2026_protocol_client_is_gated_the_same_way(tmp_path: Path, keys: Keys
 
     anyio.run(main)
     assert [json.loads(line)["tool"] for line in record.read_text().splitlines()] == ["echo"]
+
+
+def test_progress_of_a_forwarded_call_reaches_the_agent(tmp_path: Path, keys: Keys) -> None:
+    seen: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        seen.append((progress, total, message))
+
+    async def body(w: Wrapped) -> None:
+        result = await w.session.call_tool("count", {"n": 3}, progress_callback=on_progress)
+        assert result.is_error is False
+        assert w.ran() == ["count"]
+
+    run(tmp_path, keys, body)
+    assert seen == [(1, 3, "step 1"), (2, 3, "step 2"), (3, 3, "step 3")]
 
 
 # --- refusals -----------------------------------------------------------------
