@@ -69,16 +69,22 @@ def validate(args: tuple[str, ...], json: bool) -> Outcome:
 @gait_command(
     group,
     "fmt",
-    explain="Rewrite a policy in its normalized, canonical form (comments kept).",
+    explain="Rewrite a policy in its minimal canonical form (comments kept).",
     help=(
-        "Print POLICY in normalized form. --write rewrites the file atomically (only when it "
-        "changed); --check exits 2 when the file is not formatted."
+        "Print POLICY in canonical form: stable key and rule order, only keys that differ "
+        "from their defaults, comments kept. --write rewrites the file atomically (only when "
+        "it changed); --check exits 2 when the file is not formatted."
     ),
 )
 @click.argument("args", nargs=-1)
 @click.option("--write", is_flag=True, help="Rewrite the file in place.")
 @click.option("--check", is_flag=True, help="Exit 2 if the file is not already formatted.")
-def fmt(args: tuple[str, ...], write: bool, check: bool, json: bool) -> Outcome:
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Write every key with its normalized value, defaults included.",
+)
+def fmt(args: tuple[str, ...], write: bool, check: bool, full: bool, json: bool) -> Outcome:
     from gait.policy.compiler import source_kind
     from gait.policy.digest import policy_digest
     from gait.policy.fmt import format_source
@@ -86,7 +92,7 @@ def fmt(args: tuple[str, ...], write: bool, check: bool, json: bool) -> Outcome:
 
     path = one_positional(args, "<policy.yaml>")
     original = read_policy_bytes(path)
-    policy, formatted = format_source(original, path, source_kind(path))
+    policy, formatted = format_source(original, path, source_kind(path), full=full)
     changed = original != formatted.encode("utf-8")
     payload: dict[str, Any] = {
         "ok": True,

@@ -1,8 +1,20 @@
-"""``policy fmt``: the normalized policy written back as YAML (policy.md §15).
+"""``policy fmt``: the normalized policy written back as YAML.
 
-Every key is written, in the fixed order of the model, with its normalized
-value. Full-line comments stay above the key (or rule) they preceded, and
+Two forms, both in the fixed key order of the model and both loading back to
+the same normalized policy (same digest):
+
+* minimal (the default): only what the author has to say. A key is left out
+  when the policy normalizes to the same thing without it (a default, or a
+  value the normalizer derives from another key, like ``tool_names`` from the
+  ``tool_name`` alias). ``schema_id``, ``schema_version``, ``default_verdict``,
+  ``rules`` and each rule's ``name`` are always written.
+* full: every key with its normalized value, zero values and nulls included
+  (the reference formatter's layout).
+
+Full-line comments stay above the key (or rule) they preceded, and
 end-of-line comments stay on their key's line, even when rules are reordered.
+A comment on a key that the minimal form leaves out moves above the next key
+written, so no comment is ever lost.
 """
 
 from __future__ import annotations
@@ -18,6 +30,9 @@ from gait.policy.model import Policy
 from gait.policy.source import PathKey, Positions
 
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-/]*$")
+# Dotted versions such as 1.0.0 read back as strings (never numbers), so they
+# stay unquoted as authors write them.
+_VERSION = re.compile(r"^[0-9]+(\.[0-9]+){2,}$")
 _RESERVED = frozenset({"true", "false", "null", "yes", "no", "on", "off", "y", "n", "~"})
 # Characters a YAML reader rejects (DEL, C1 controls, U+FFFE/U+FFFF) or folds as line
 # breaks inside a double-quoted scalar (NEL, U+2028, U+2029): written as escapes.
@@ -34,7 +49,7 @@ def yaml_scalar(value: Any) -> str:
     if isinstance(value, float):
         return repr(value)
     text = str(value)
-    if _PLAIN.match(text) and text.lower() not in _RESERVED:
+    if (_PLAIN.match(text) and text.lower() not in _RESERVED) or _VERSION.match(text):
         return text
     quoted = json.dumps(text, ensure_ascii=False)
     return _YAML_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", quoted)
@@ -153,23 +168,131 @@ def _renumber(path: PathKey, rule_order: dict[int, int]) -> PathKey:
     return path
 
 
+# Written even when equal to their default: they say what the file is and what
+# happens to a call no rule matches.
+_ALWAYS = frozenset({("schema_id",), ("schema_version",), ("default_verdict",), ("rules",)})
+
+
+def _defaults(cls: type[msgspec.Struct]) -> dict[str, Any]:
+    cached = _DEFAULTS.get(cls)
+    if cached is None:
+        cached = {}
+        for info in msgspec.structs.fields(cls):
+            if info.default_factory is not msgspec.NODEFAULT:
+                cached[info.name] = info.default_factory()
+            else:
+                cached[info.name] = info.default
+        _DEFAULTS[cls] = cached
+    return cached
+
+
+_DEFAULTS: dict[type, dict[str, Any]] = {}
+
+
+def _is_default(obj: msgspec.Struct, name: str) -> bool:
+    return bool(getattr(obj, name) == _defaults(type(obj))[name])
+
+
+def _leaves(obj: msgspec.Struct, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Paths of the non-default leaf values of ``obj``, in field order."""
+    out: list[tuple[str, ...]] = []
+    for name in obj.__struct_fields__:
+        value = getattr(obj, name)
+        if isinstance(value, msgspec.Struct):
+            out.extend(_leaves(value, (*path, name)))
+        elif not _is_default(obj, name):
+            out.append((*path, name))
+    return out
+
+
+def _reset(obj: msgspec.Struct, path: tuple[str, ...]) -> msgspec.Struct:
+    """``obj`` with the leaf at ``path`` set back to its default."""
+    head = path[0]
+    if len(path) == 1:
+        value = _defaults(type(obj))[head]
+    else:
+        value = _reset(getattr(obj, head), path[1:])
+    return msgspec.structs.replace(obj, **{head: value})
+
+
+def _minimize(
+    target: msgspec.Struct, normalize: Any, keep: frozenset[tuple[str, ...]]
+) -> msgspec.Struct:
+    """Drop, one at a time, each leaf whose absence normalizes to ``target`` again."""
+    from gait.errors import GaitError
+
+    current = target
+    for path in _leaves(target):
+        if path in keep:
+            continue
+        candidate = _reset(current, path)
+        try:
+            same = normalize(candidate) == target
+        except GaitError:
+            same = False
+        if same:
+            current = candidate
+    return current
+
+
+def minimal_policy(policy: Policy) -> Policy:
+    """The smallest raw policy that normalizes to ``policy`` (itself normalized)."""
+    from gait.errors import PolicyError
+    from gait.policy.normalize import _normalize_rule, normalize_policy
+
+    def fail(message: str, path: PathKey = ()) -> PolicyError:
+        return PolicyError(message)
+
+    top = msgspec.structs.replace(policy, rules=())
+    small = _minimize(top, normalize_policy, _ALWAYS)
+    keep_name = frozenset({("name",)})
+    rules = tuple(
+        _minimize(rule, lambda r: _normalize_rule(r, 0, fail), keep_name) for rule in policy.rules
+    )
+    return msgspec.structs.replace(small, rules=rules)
+
+
 class _Writer:
-    def __init__(self, comments: Comments | None) -> None:
+    def __init__(self, comments: Comments | None, *, full: bool = True) -> None:
         self.lines: list[str] = []
         self.c = comments or Comments()
+        self.full = full
+        self.carry: list[str] = []  # comments of keys left out, for the next key written
 
     def lead(self, path: PathKey, indent: str) -> None:
-        for comment in self.c.leading.get(path, ()):
+        for comment in (*self.carry, *self.c.leading.get(path, ())):
             self.lines.append(f"{indent}{comment}")
+        self.carry = []
 
     def line(self, path: PathKey, text: str) -> None:
         tail = self.c.trailing.get(path)
         self.lines.append(f"{text}  {tail}" if tail else text)
 
+    def skip(self, value: Any, path: PathKey) -> None:
+        """Keep the comments of a key that is not written (and of its sub-keys)."""
+        self.carry.extend(self.c.leading.get(path, ()))
+        tail = self.c.trailing.get(path)
+        if tail:
+            self.carry.append(tail)
+        if isinstance(value, msgspec.Struct):
+            for name in value.__struct_fields__:
+                self.skip(getattr(value, name), (*path, name))
+
+    def written(self, obj: msgspec.Struct, name: str, path: PathKey) -> bool:
+        if self.full or path in _ALWAYS or (len(path) == 3 and path[-1] == "name"):
+            return True
+        value = getattr(obj, name)
+        if isinstance(value, msgspec.Struct):
+            return bool(_leaves(value))
+        return not _is_default(obj, name)
+
     def struct(self, obj: msgspec.Struct, path: PathKey, indent: str) -> None:
         for name in obj.__struct_fields__:
             value = getattr(obj, name)
             sub = (*path, name)
+            if not self.written(obj, name, sub):
+                self.skip(value, sub)
+                continue
             self.lead(sub, indent)
             if isinstance(value, msgspec.Struct):
                 self.line(sub, f"{indent}{name}:")
@@ -201,12 +324,13 @@ class _Writer:
                 self.line(sub, f"{indent}{name}: {yaml_scalar(value)}")
 
 
-def format_policy(policy: Policy, comments: Comments | None = None) -> str:
-    """YAML text of a normalized policy; ends with a newline."""
-    writer = _Writer(comments)
+def format_policy(policy: Policy, comments: Comments | None = None, *, full: bool = False) -> str:
+    """YAML text of a normalized policy (minimal unless ``full``); ends with a newline."""
+    writer = _Writer(comments, full=full)
     if comments and comments.header:
         writer.lines.extend(comments.header)
-    writer.struct(policy, (), "")
+    writer.struct(policy if full else minimal_policy(policy), (), "")
+    writer.lines.extend(writer.carry)
     if comments and comments.footer:
         writer.lines.extend(comments.footer)
     return "\n".join(writer.lines) + "\n"
@@ -221,10 +345,13 @@ def rule_order(decoded: Policy) -> dict[int, int]:
     return {orig: new for new, orig in enumerate(keyed)}
 
 
-def format_source(data: bytes, path_name: str, kind: str) -> tuple[Policy, str]:
+def format_source(
+    data: bytes, path_name: str, kind: str, *, full: bool = False
+) -> tuple[Policy, str]:
     """Normalize a policy source and return it with its formatted text.
 
-    YAML keeps the author's comments; a DSL source is rewritten as canonical DSL.
+    YAML keeps the author's comments (minimal form unless ``full``); a DSL
+    source is rewritten as canonical DSL.
     """
     from gait.policy.normalize import normalize_policy
     from gait.policy.source import decode_policy, decode_text, load_yaml, locate
@@ -241,4 +368,4 @@ def format_source(data: bytes, path_name: str, kind: str) -> tuple[Policy, str]:
     decoded = decode_policy(raw, positions, texts, path_name)
     policy = normalize_policy(decoded, lambda p: locate(path_name, positions, p))
     comments = collect_comments(text, positions, rule_order(decoded))
-    return policy, format_policy(policy, comments)
+    return policy, format_policy(policy, comments, full=full)

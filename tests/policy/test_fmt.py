@@ -21,6 +21,11 @@ def fmt(text: str) -> str:
     return format_source(text.encode("utf-8"), "p.yaml", "yaml")[1]
 
 
+def fmt_full(text: str) -> str:
+    """The full form: every key with its normalized value."""
+    return format_source(text.encode("utf-8"), "p.yaml", "yaml", full=True)[1]
+
+
 def keys_at(text: str, indent: str) -> list[str]:
     """Mapping keys written at exactly ``indent`` (list-item dashes count as indentation)."""
     out = []
@@ -63,7 +68,7 @@ def test_fmt_output_ends_with_newline() -> None:
 
 
 def test_fmt_top_level_key_order() -> None:
-    assert keys_at(fmt("default_verdict: block\n"), "") == [
+    assert keys_at(fmt_full("default_verdict: block\n"), "") == [
         "schema_id",
         "schema_version",
         "default_verdict",
@@ -76,7 +81,7 @@ def test_fmt_top_level_key_order() -> None:
 
 
 def test_fmt_rule_key_order() -> None:
-    text = fmt("rules:\n  - {name: r, effect: allow}\n")
+    text = fmt_full("rules:\n  - {name: r, effect: allow}\n")
     assert keys_at(text, "    ") == [
         "name",
         "priority",
@@ -101,7 +106,7 @@ def test_fmt_rule_key_order() -> None:
 
 
 def test_fmt_match_key_order_and_null_pointers() -> None:
-    text = fmt("rules:\n  - {name: r, effect: allow}\n")
+    text = fmt_full("rules:\n  - {name: r, effect: allow}\n")
     assert keys_at(text, "      ")[:8] == [
         "tool_name",
         "tool_names",
@@ -117,7 +122,7 @@ def test_fmt_match_key_order_and_null_pointers() -> None:
 
 
 def test_fmt_writes_zero_values_explicitly() -> None:
-    text = fmt("rules:\n  - {name: r, effect: allow}\n")
+    text = fmt_full("rules:\n  - {name: r, effect: allow}\n")
     for line in (
         "    priority: 0",
         "    reason_codes: []",
@@ -128,11 +133,11 @@ def test_fmt_writes_zero_values_explicitly() -> None:
 
 
 def test_fmt_empty_rules_is_empty_list() -> None:
-    assert "\nrules: []\n" in fmt("default_verdict: allow\n")
+    assert "\nrules: []\n" in fmt_full("default_verdict: allow\n")
 
 
 def test_fmt_running_example_normalizations() -> None:
-    text = fmt(RUNNING.read_text())
+    text = fmt_full(RUNNING.read_text())
     names = [
         line.split("name: ", 1)[1] for line in text.splitlines() if line.startswith("  - name: ")
     ]
@@ -145,7 +150,7 @@ def test_fmt_running_example_normalizations() -> None:
 
 
 def test_fmt_aliases_written_back_as_given() -> None:
-    text = fmt(
+    text = fmt_full(
         "default_action: Block\nrules:\n  - name: r\n    action: ALLOW\n"
         "    match: {endpoint_class: [FS.Read]}\n"
     )
@@ -155,7 +160,7 @@ def test_fmt_aliases_written_back_as_given() -> None:
 
 
 def test_fmt_fills_endpoint_and_dataflow_defaults() -> None:
-    text = fmt(
+    text = fmt_full(
         "rules:\n  - name: r\n    effect: allow\n    endpoint: {path_denylist: [/x]}\n"
         "    dataflow: {enabled: true}\n"
     )

@@ -1,0 +1,117 @@
+"""Issue 13 item 2: ``policy fmt`` writes the minimal canonical form; shipped policies are clean."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gait.policy import load_policy_source
+from gait.policy.digest import policy_digest
+from gait.policy.fmt import format_source
+
+from .conftest import REPO, run, run_json
+
+SHIPPED = sorted(
+    [
+        *REPO.glob("policies/*.yaml"),
+        *REPO.glob("examples/**/*.yaml"),
+        *REPO.glob("examples/**/*.gaitpol"),
+    ]
+)
+
+
+def fmt(text: str) -> str:
+    return format_source(text.encode(), "p.yaml", "yaml")[1]
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: str(p.relative_to(REPO)))
+def test_every_shipped_policy_is_fmt_clean(path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run_json(capsys, "policy", "fmt", str(path), "--check")
+    assert (code, out["ok"]) == (0, True), out
+    assert "changed" not in out
+
+
+@pytest.mark.parametrize(
+    "template", ["baseline-lowrisk", "baseline-mediumrisk", "baseline-highrisk"]
+)
+def test_policy_init_output_is_fmt_clean(
+    template: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out_path = str(tmp_path / "p.yaml")
+    code, _ = run_json(capsys, "policy", "init", template, "--out", out_path)
+    assert code == 0
+    code, out = run_json(capsys, "policy", "fmt", out_path, "--check")
+    assert code == 0 and out["ok"] is True
+
+
+def test_write_keeps_the_example_small(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The stumble: --write turned the 27-line example into 247 lines of defaults."""
+    source = REPO / "examples" / "policy" / "base_low_risk.yaml"
+    target = tmp_path / "p.yaml"
+    target.write_bytes(source.read_bytes())
+    code, _ = run_json(capsys, "policy", "fmt", str(target), "--write")
+    assert code == 0
+    assert target.read_bytes() == source.read_bytes()
+    assert len(target.read_text().splitlines()) < 40
+
+
+def test_defaults_and_derived_values_are_left_out() -> None:
+    text = fmt(
+        "schema_id: gait.gate.policy\nschema_version: 1.0.0\ndefault_verdict: block\n"
+        "fail_closed: {enabled: false}\n"
+        "rules:\n  - name: r\n    priority: 0\n    effect: block\n"
+        "    min_approvals: 2\n    require_distinct_approvers: true\n"
+        "    match: {tool_name: Fs.Write, tool_names: [fs.write], risk_classes: []}\n"
+        "    dataflow: {enabled: true, tainted_sources: [external, tool_output]}\n"
+        "    rate_limit: {requests: 5, window: minute, scope: tool_identity}\n"
+    )
+    assert text == (
+        "schema_id: gait.gate.policy\n"
+        "schema_version: 1.0.0\n"
+        "default_verdict: block\n"
+        "rules:\n"
+        "  - name: r\n"
+        "    effect: block\n"
+        "    match:\n"
+        "      tool_name: Fs.Write\n"
+        "    min_approvals: 2\n"
+        "    rate_limit:\n"
+        "      requests: 5\n"
+        "    dataflow:\n"
+        "      tainted_sources: [external, tool_output]\n"
+    )
+    assert fmt(text) == text
+
+
+def test_minimal_form_has_the_same_digest_as_the_full_form() -> None:
+    source = (REPO / "policies" / "prompt_injection.yaml").read_bytes()
+    policy, minimal = format_source(source, "p.yaml", "yaml")
+    _, full = format_source(source, "p.yaml", "yaml", full=True)
+    assert len(full) > 3 * len(minimal)
+    for text in (minimal, full):
+        reloaded = load_policy_source(text.encode(), "f.yaml", "yaml")
+        assert policy_digest(reloaded) == policy_digest(policy)
+
+
+def test_comment_on_a_left_out_key_moves_to_the_next_key() -> None:
+    text = fmt(
+        "default_verdict: block\nrules:\n  - name: r\n    # zero is the default\n"
+        "    priority: 0  # kept anyway\n    effect: allow\n"
+    )
+    assert "    # zero is the default\n    # kept anyway\n    effect: allow\n" in text
+    assert fmt(text) == text
+
+
+def test_comment_on_a_trailing_left_out_key_is_not_lost() -> None:
+    text = fmt("default_verdict: block\nrules: []\nfail_closed:\n  enabled: false  # later\n")
+    assert "# later" in text
+    assert fmt(text) == text
+
+
+def test_full_flag_writes_every_key(capsys: pytest.CaptureFixture[str]) -> None:
+    path = str(REPO / "examples" / "policy" / "base_low_risk.yaml")
+    code, out, _ = run(capsys, "policy", "fmt", path, "--full")
+    assert code == 0
+    assert "      max_delegation_depth: null\n" in out
+    assert len(out.splitlines()) > 150
