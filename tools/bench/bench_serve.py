@@ -46,7 +46,7 @@ BODY = json.dumps(
             "name": "tool.read",
             "args": {"path": "/repo/README.md"},
             "targets": [{"kind": "path", "value": "/repo/README.md", "operation": "read"}],
-            "context": {"identity": "bench", "workspace": "/repo", "session_id": "s1"},
+            "context": {"identity": "bench", "workspace": "/repo"},
         }
     }
 ).encode()
