@@ -134,9 +134,11 @@ def _options(fn: Any) -> Any:
 
 
 def _run(args: tuple[str, ...], **opts: Any) -> Outcome:
+    from gait.cli.output import correlation_id
     from gait.gate import Gate, GateOptions
     from gait.mcp.decode import decode_tool_call
     from gait.mcp.proxy import check_context_envelope, evaluate_call
+    from gait.packs.jobs import JobStore
 
     policy = opts["policy"].strip()
     call_path = opts["call_path"].strip()
@@ -165,12 +167,8 @@ def _run(args: tuple[str, ...], **opts: Any) -> Outcome:
     # Checked before deciding, so a bad path leaves no trace behind.
     if pack_out and not os.path.isabs(pack_out) and ".." in pack_out.replace("\\", "/").split("/"):
         raise InvalidInput("relative pack output path must not traverse parent directories")
-    from gait.packs.jobs import JobStore
-
     job_root = opts["job_root"].strip() or "./gait-out/jobs"
     gate = Gate.from_policy_file(policy, options)
-    from gait.cli.output import correlation_id
-
     try:
         result = evaluate_call(
             gate,
@@ -185,9 +183,7 @@ def _run(args: tuple[str, ...], **opts: Any) -> Outcome:
             correlation_id=correlation_id(["gait", *sys.argv[1:]]),
         )
     finally:
-        close = getattr(gate, "close", None)  # state store connections, where the gate has them
-        if close is not None:
-            close()
+        gate.close()  # the state store's connections
     if pack_out:
         result.pack_path, result.pack_id = _write_pack(gate, result, pack_out)
     payload = result.payload()
