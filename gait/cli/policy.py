@@ -149,7 +149,9 @@ def _atomic_replace(path: Path, data: bytes) -> None:
 )
 @click.argument("args", nargs=-1)
 @click.option("--emit", type=click.Choice(["dsl", "ir"]), default="dsl", show_default=True)
-@click.option("--no-cache", is_flag=True, help="Compile from source even if a cached table exists.")
+@click.option(
+    "--no-cache", is_flag=True, help="Accepted for compatibility; every compile reads the source."
+)
 def compile_(args: tuple[str, ...], emit: str, no_cache: bool, json: bool) -> Outcome:
     import msgspec
 
