@@ -126,19 +126,40 @@ def _depth_exceeded(data: bytes | str) -> bool:
     return b"()" in shape
 
 
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _lone_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        return any("\ud800" <= c <= "\udfff" for c in value)
+    if isinstance(value, list):
+        return any(_lone_surrogate(v) for v in value)
+    if isinstance(value, dict):
+        return any(_lone_surrogate(k) or _lone_surrogate(v) for k, v in value.items())
+    return False
+
+
 def loads(data: bytes | str, what: str) -> Any:
-    """Parse untrusted JSON under the rules above; errors name ``what``."""
+    """Parse untrusted JSON under the rules above; errors name ``what``.
+
+    Strings holding a lone UTF-16 surrogate escape (``"\\ud800"``) are not text
+    and are rejected too: they cannot be signed or digested.
+    """
     if _depth_exceeded(data):
         raise InvalidInput(f"{what}: JSON nesting exceeds {MAX_DEPTH} levels")
     try:
         with deep_recursion():
-            return json.loads(
+            value = json.loads(
                 data,
                 object_pairs_hook=_pairs,
                 parse_int=_int,
                 parse_float=_float,
                 parse_constant=_constant,
             )
+        raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+        if _SURROGATE_ESCAPE.search(raw) and _lone_surrogate(value):
+            raise InvalidInput("string contains a lone surrogate escape")
+        return value
     except InvalidInput as err:
         err.message = f"{what}: {err.message}"
         err.args = (err.message,)

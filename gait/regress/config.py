@@ -239,12 +239,15 @@ class RegressConfig:
 def _decode_config(data: bytes, where: str) -> Any:
     try:
         return json.loads(data)
+    except RecursionError:
+        raise InvalidInput(f"parse config: nesting too deep: {where}") from None
     except (ValueError, UnicodeDecodeError) as json_err:
         import yaml
 
         try:
             return yaml.safe_load(data)
-        except yaml.YAMLError:
+        # huge integers (ValueError), deep or recursive structures: bad input, not a crash
+        except (yaml.YAMLError, ValueError, OverflowError, RecursionError):
             raise InvalidInput(f"parse config: {json_err}: {where}") from json_err
 
 
