@@ -92,3 +92,29 @@ def test_zip_magic_then_garbage_is_not_a_zip(tmp_path: Path, capsys, garbage: by
 
 def test_the_writer_keeps_its_deterministic_bytes() -> None:
     assert build_demo_runpack("0.1.0").zip_bytes == DEMO
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2])
+def test_signed_recorder_pack_rewritten_verifies_its_signature(
+    tmp_path: Path, capsys, fixed_key, method: int
+) -> None:
+    from gait.runpack.recorder import Recorder
+    from gait.signing import write_public_key
+
+    ticks = iter(f"2026-02-05T00:00:{n:02d}Z" for n in range(60))
+    rec = Recorder("run_signed", capture_mode="raw", clock=lambda: next(ticks))
+    with rec:
+        rec.call("tool.echo", lambda text: {"echo": text}, {"text": "hello"})
+    src = tmp_path / "signed.zip"
+    src.write_bytes(rec.build(sign_key=fixed_key).zip_bytes)
+    write_public_key(tmp_path / "pub.key", fixed_key)
+    dst = tmp_path / "rewritten.zip"
+    _rewrite(src, dst, method=zipfile.ZIP_DEFLATED if method == zipfile.ZIP_BZIP2 else method)
+    code, payload = _run(
+        capsys, "verify", str(dst), "--require-signature", "--public-key", str(tmp_path / "pub.key")
+    )
+    assert (code, payload.get("signature_status")) == (0, "verified"), payload
+    if method == zipfile.ZIP_BZIP2:  # a method gait does not read: refused, never "verified"
+        _rewrite(src, dst, method=method)
+        code, payload = _run(capsys, "verify", str(dst))
+        assert code == 2 and payload["ok"] is False
