@@ -68,9 +68,9 @@ BUDGETS: dict[str, tuple[list[str], int, set[str], set[str], set[str]]] = {
     "verify": (
         ["verify", "{work}/gait-out/runpack_run_demo.zip", "--json"],
         0,
-        {"click", "msgspec", "rfc8785", "typing_extensions"},
-        CORE | {"gait.runpack"},
-        {"yaml", "cryptography"},
+        {"msgspec", "rfc8785", "typing_extensions"},
+        CORE | {"gait.intent", "gait.runpack"},
+        {"click", "yaml", "cryptography", "gait.policy", "gait.engine"},
     ),
     "trace verify": (
         ["trace", "verify", "{work}/trace.json", "--public-key", "{work}/k_public.key", "--json"],

@@ -8,6 +8,8 @@ fast path does not take (help, unknown options, directories) must fall back.
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -52,6 +54,17 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert tampered != text
     (root / "tampered.json").write_text(tampered)
     (root / "garbage.json").write_text("{not json")
+    subprocess.run(
+        [sys.executable, "-m", "gait.cli.main", "demo"],
+        cwd=root,
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    pack = root / "gait-out" / "runpack_run_demo.zip"
+    data = bytearray(pack.read_bytes())
+    data[len(data) // 3] ^= 0x01
+    (root / "flipped.zip").write_bytes(bytes(data))
     shutil.copy(INTENTS / "intent_delete.json", root / "intent.json")
     return root
 
@@ -82,6 +95,19 @@ def hot_argvs(work: Path) -> list[list[str]]:
         ["trace", "verify", "--json"],
         ["trace", "verify", trace, trace, "--public-key", pub],
     ]
+    pack = str(work / "gait-out" / "runpack_run_demo.zip")
+    out += [
+        ["verify", pack],
+        ["verify", pack, "--json"],
+        ["verify", pack, "--require-signature", "--json"],
+        ["verify", pack, "--profile", "strict", "--json"],
+        ["verify", pack, "--profile=bogus"],
+        ["verify", pack, "-public-key", pub, "-json"],
+        ["verify", str(work / "flipped.zip"), "--json"],
+        ["verify", str(work / "flipped.zip")],
+        ["verify", str(work / "garbage.json"), "--json"],
+        ["verify", "run_that_does_not_exist", "--json"],
+    ]
     return out
 
 
@@ -98,6 +124,7 @@ def test_fast_path_output_equals_click(work: Path, capsys: pytest.CaptureFixture
     # allow, block, verified, verification failed and invalid input were all compared
     assert {("policy", 0), ("policy", 3), ("policy", 6)} <= codes
     assert {("trace", 0), ("trace", 2), ("trace", 6)} <= codes
+    assert {("verify", 0), ("verify", 2), ("verify", 6)} <= codes
 
 
 @pytest.mark.parametrize(
@@ -118,6 +145,12 @@ def test_fast_path_output_equals_click(work: Path, capsys: pytest.CaptureFixture
         ["trace", "verify", "--help"],
         ["trace", "verify", "t.json", "--unknown", "x"],
         ["policy", "validate", "a.yaml"],
+        ["verify"],
+        ["verify", "a.zip", "b.zip"],
+        ["verify", "chain", "--run", "x"],
+        ["verify", "session-chain", "--chain", "c.json"],
+        ["verify", "a.zip", "--trace", "t.json"],
+        ["verify", "--help"],
         ["gate"],
     ],
 )

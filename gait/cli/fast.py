@@ -1,8 +1,8 @@
 """A click-free path for the hot one-shot commands.
 
-``gait policy test POLICY INTENT`` and ``gait trace verify`` run once per tool
-call or per fixture from scripts and CI loops; importing click costs more than
-the work they do. For the plain spellings of these commands (known options
+``gait policy test POLICY INTENT``, ``gait verify RUNPACK`` and ``gait trace
+verify`` run once per tool call, fixture or artifact from scripts and CI loops;
+importing click costs more than the work they do. For the plain spellings of these commands (known options
 only, no ``--help`` or ``--explain``) this module parses argv itself and calls
 the same command body the click command calls, so output and exit codes are
 the same. Anything else — unknown or malformed options, help, a fixtures
@@ -94,23 +94,58 @@ def _trace_verify(args: list[str]) -> tuple[str, bool, Callable[[], Outcome]] | 
     return "trace verify", "json" in flags, body
 
 
-# (group, command) -> argv parser returning (display name, --json, body) or None.
-HOT: dict[
-    tuple[str, str], Callable[[list[str]], tuple[str, bool, Callable[[], Outcome]] | None]
-] = {
+_VERIFY_KEYS = ("profile", "public-key", "public-key-env", "private-key", "private-key-env")
+
+
+def _verify(args: list[str]) -> tuple[str, bool, Callable[[], Outcome]] | None:
+    parsed = _parse(args, frozenset(_VERIFY_KEYS), frozenset({"json", "require-signature"}))
+    if parsed is None:
+        return None
+    positionals, values, flags = parsed
+    if len(positionals) != 1 or positionals[0] in ("chain", "session-chain"):
+        return None  # verify chain / session-chain and usage errors: the click command
+
+    def body() -> Outcome:
+        from gait.cli.verify_runpack import verify_one
+
+        return verify_one(
+            positionals,
+            profile=values.get("profile", "standard"),
+            require_signature="require-signature" in flags,
+            keys=(
+                values.get("public-key"),
+                values.get("public-key-env"),
+                values.get("private-key"),
+                values.get("private-key-env"),
+            ),
+        )
+
+    return "verify", "json" in flags, body
+
+
+Plan = tuple[str, bool, Callable[[], Outcome]]
+
+# (group, command) -> argv parser returning (display name, --json, body) or None;
+# a top-level command is keyed (name, "") and gets every argument after its name.
+HOT: dict[tuple[str, str], Callable[[list[str]], Plan | None]] = {
     ("policy", "test"): _policy_test,
     ("trace", "verify"): _trace_verify,
+    ("verify", ""): _verify,
 }
 
 
 def dispatch(args: list[str]) -> int | None:
     """Run a hot command without click and return its exit code, or ``None`` to use click."""
-    if len(args) < 2:
+    if not args:
         return None
-    handler = HOT.get((args[0], args[1]))
+    handler = HOT.get((args[0], ""))
+    rest = args[1:]
+    if handler is None and len(args) >= 2:
+        handler = HOT.get((args[0], args[1]))
+        rest = args[2:]
     if handler is None:
         return None
-    plan = handler(args[2:])
+    plan = handler(rest)
     if plan is None:
         return None
     name, as_json, body = plan

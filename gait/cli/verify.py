@@ -7,38 +7,24 @@ from typing import Any
 import click
 
 from gait.cli.base import Outcome, gait_command
-from gait.errors import GaitError, InvalidInput
+from gait.cli.verify_runpack import (
+    NOTES,
+    load_verify_key,
+    next_commands,
+    verify_one,
+    verify_payload,
+    verify_text,
+)
+from gait.errors import InvalidInput
 
-NOTES = {
-    ("missing", False): (
-        "unsigned local/dev artifacts are expected by default; "
-        "use --require-signature for strict verification"
-    ),
-    (
-        "missing",
-        True,
-    ): "signatures are required in this mode; provide signing keys and re-run verify",
-    ("skipped", False): "signature checks were skipped because no verify key was provided",
-    ("skipped", True): (
-        "signature checks were expected but skipped; provide a public key or private key source"
-    ),
-    ("verified", False): "signatures verified",
-    ("verified", True): "signatures verified",
-    ("failed", False): (
-        "signature verification failed; inspect signature_errors and re-run with the correct key"
-    ),
-    ("failed", True): (
-        "signature verification failed; inspect signature_errors and re-run with the correct key"
-    ),
-}
-
-
-def next_commands(run_id: str) -> list[str]:
-    return [
-        f"gait regress bootstrap --from {run_id} --json --junit ./gait-out/junit.xml",
-        "gait demo --durable",
-        "gait demo --policy",
-    ]
+__all__ = [
+    "NOTES",
+    "command",
+    "load_verify_key",
+    "next_commands",
+    "verify_payload",
+    "verify_text",
+]
 
 
 def _key_flags(fn: Any) -> Any:
@@ -58,80 +44,6 @@ def _key_flags(fn: Any) -> Any:
     ):
         fn = option(fn)
     return fn
-
-
-def load_verify_key(
-    profile: str,
-    public_key: str | None,
-    public_key_env: str | None,
-    private_key: str | None,
-    private_key_env: str | None,
-) -> tuple[Any, bool]:
-    """``(key or None, strict)``; strict needs a key source (else exit 6)."""
-    if profile not in ("standard", "strict"):
-        raise InvalidInput(f"unsupported verify profile: {profile} (use standard or strict)")
-    sources = [public_key, public_key_env, private_key, private_key_env]
-    has_source = any(s and s.strip() for s in sources)
-    strict = profile == "strict"
-    if strict and not has_source:
-        raise InvalidInput(
-            "strict verify profile requires --public-key/--public-key-env or private key source"
-        )
-    if not has_source:
-        return None, strict
-    from gait.signing import resolve_verify_key
-
-    key = resolve_verify_key(
-        public_key=public_key,
-        public_key_env=public_key_env,
-        private_key=private_key,
-        private_key_env=private_key_env,
-    )
-    return key, strict
-
-
-def verify_payload(target: str, key: Any, require_signature: bool) -> dict[str, Any]:
-    """Resolve and verify one runpack; the §4.3 JSON payload (``ok`` decides the exit code)."""
-    from gait.runpack.reader import resolve_runpack
-    from gait.runpack.verify import verify_runpack
-
-    path = resolve_runpack(target)
-    try:
-        report = verify_runpack(path, public_key=key, require_signature=require_signature)
-    except GaitError as err:
-        err.details.setdefault("path", path)
-        raise
-    payload = report.to_json()
-    payload["signature_note"] = NOTES[(report.signature_status, require_signature)]
-    payload["next_commands"] = next_commands(report.run_id)
-    return payload
-
-
-def verify_text(payload: dict[str, Any]) -> list[str]:
-    path = payload.get("path", "")
-    if payload["ok"]:
-        lines = [f"verify ok: {path}"]
-    else:
-        lines = [f"verify failed: {path}"]
-        if payload.get("missing_files"):
-            lines.append("missing files: " + ", ".join(payload["missing_files"]))
-        if payload.get("hash_mismatches"):
-            lines.append(f"hash mismatches: {len(payload['hash_mismatches'])}")
-            lines.extend(
-                f"  {m['path']}: expected {m['expected'] or '-'} actual {m['actual'] or 'unreadable'}"
-                for m in payload["hash_mismatches"]
-            )
-        if payload.get("unexpected_files"):
-            lines.append("unexpected files: " + ", ".join(payload["unexpected_files"]))
-        if payload.get("zip_errors"):
-            lines.append("zip errors: " + "; ".join(payload["zip_errors"]))
-    lines.append(f"signature status: {payload.get('signature_status', '')}")
-    if payload.get("signature_errors"):
-        lines.append("signature errors: " + "; ".join(payload["signature_errors"]))
-    lines.append(f"signature note: {payload.get('signature_note', '')}")
-    if payload["ok"]:
-        lines.append("next: " + " | ".join(payload.get("next_commands", [])))
-    return lines
 
 
 @gait_command(
@@ -191,11 +103,12 @@ def command(
         )
     if run_target or trace_path or pack_path:
         raise InvalidInput("--run/--trace/--pack are only valid with `gait verify chain`")
-    if len(targets) != 1:
-        raise InvalidInput("expected run_id or path")
-    key, strict = load_verify_key(profile, public_key, public_key_env, private_key, private_key_env)
-    payload = verify_payload(targets[0], key, require_signature or strict)
-    return Outcome(payload, 0 if payload["ok"] else 2, text=verify_text(payload))
+    return verify_one(
+        targets,
+        profile=profile,
+        require_signature=require_signature,
+        keys=(public_key, public_key_env, private_key, private_key_env),
+    )
 
 
 def _chain(
