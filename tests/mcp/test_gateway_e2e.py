@@ -156,7 +156,22 @@ def direct_results(tmp_path: Path, calls: list[tuple[str, dict[str, Any]]]) -> l
 # --- forwarding ---------------------------------------------------------------
 
 
-def test_tools_are_listed_with_their_annotations(tmp_path: Path, keys: Keys) -> None:
+def test_allowed_calls_run_and_return_the_servers_result_unchanged(
+    tmp_path: Path, keys: Keys
+) -> None:
+    """Tools are listed with their annotations, allowed calls run and come back exactly as
+    the server answers them directly, and a forwarded call's progress reaches the agent."""
+    calls: list[tuple[str, dict[str, Any]]] = [
+        ("echo", {"text": "héllo"}),
+        ("read_file", {"path": "/srv/a.txt"}),
+        ("fail", {"message": "boom"}),  # the tool's own error passes through too
+    ]
+    got: list[Any] = []
+    progress: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        progress.append((done, total, message))
+
     async def body(w: Wrapped) -> None:
         tools = {t.name: t for t in (await w.session.list_tools()).tools}
         assert set(tools) == {
@@ -164,38 +179,26 @@ def test_tools_are_listed_with_their_annotations(tmp_path: Path, keys: Keys) -> 
             "write_file",
             "delete_file",
             "echo",
+            "count",
             "fail",
             "crash",
             "mark_read_destructive",
-            "count",
         }
         delete = tools["delete_file"].annotations
         assert delete is not None and delete.destructive_hint is True
-
-    run(tmp_path, keys, body)
-    assert (tmp_path / "calls.jsonl").exists() is False
-
-
-def test_allowed_calls_run_and_return_the_servers_result_unchanged(
-    tmp_path: Path, keys: Keys
-) -> None:
-    calls: list[tuple[str, dict[str, Any]]] = [
-        ("echo", {"text": "héllo"}),
-        ("read_file", {"path": "/srv/a.txt"}),
-        ("fail", {"message": "boom"}),  # the tool's own error passes through too
-    ]
-    got: list[Any] = []
-
-    async def body(w: Wrapped) -> None:
+        assert w.ran() == []  # listing runs nothing
         for name, args in calls:
             result = await w.call(name, args)
             got.append(result.model_dump(by_alias=True, exclude_none=True))
         assert w.ran() == ["echo", "read_file", "fail"]
+        counted = await w.session.call_tool("count", {"n": 3}, progress_callback=on_progress)
+        assert counted.is_error is False
 
     run(tmp_path, keys, body)
     assert got == direct_results(tmp_path, calls)
     assert got[0]["structuredContent"] == {"echo": "héllo", "length": 5}
     assert got[2]["isError"] is True
+    assert progress == [(1, 3, "step 1"), (2, 3, "step 2"), (3, 3, "step 3")]
 
 
 def test_a_2026_protocol_client_is_gated_the_same_way(tmp_path: Path, keys: Keys) -> None:
@@ -227,25 +230,12 @@ def test_a_2026_protocol_client_is_gated_the_same_way(tmp_path: Path, keys: Keys
     assert [json.loads(line)["tool"] for line in record.read_text().splitlines()] == ["echo"]
 
 
-def test_progress_of_a_forwarded_call_reaches_the_agent(tmp_path: Path, keys: Keys) -> None:
-    seen: list[tuple[float, float | None, str | None]] = []
-
-    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
-        seen.append((progress, total, message))
-
-    async def body(w: Wrapped) -> None:
-        result = await w.session.call_tool("count", {"n": 3}, progress_callback=on_progress)
-        assert result.is_error is False
-        assert w.ran() == ["count"]
-
-    run(tmp_path, keys, body)
-    assert seen == [(1, 3, "step 1"), (2, 3, "step 2"), (3, 3, "step 3")]
-
-
 # --- refusals -----------------------------------------------------------------
 
 
-def test_blocked_call_is_a_tool_error_and_never_runs(tmp_path: Path, keys: Keys) -> None:
+def test_refused_calls_are_tool_errors_and_never_run(tmp_path: Path, keys: Keys) -> None:
+    """block, dry_run and calls gait cannot decide (bad _meta tokens) never reach the tool."""
+
     async def body(w: Wrapped) -> None:
         result = await w.call("delete_file", {"path": "/srv/a.txt"})
         refused = decision(result)
@@ -255,21 +245,23 @@ def test_blocked_call_is_a_tool_error_and_never_runs(tmp_path: Path, keys: Keys)
         assert "destructive_tool_blocked" in refused["reason_codes"]
         assert refused["matched_rule"] == "block-destructive-tools"
         assert refused["executed"] is False
+
         unknown = decision(await w.call("format_disk", {}))
         assert unknown["verdict"] == "block"
         assert unknown["reason_codes"] == ["default_block"]
-        assert w.ran() == []
 
-    run(tmp_path, keys, body)
+        rehearsal = await w.call("write_file", {"path": "/notes/draft.txt", "content": "x"})
+        dry = decision(rehearsal)
+        assert dry["verdict"] == "dry_run"
+        assert dry["reason_codes"] == ["draft_write_rehearsed"]
+        assert "verdict=dry_run" in rehearsal.content[0].text  # type: ignore[union-attr]
 
-
-def test_dry_run_is_a_tool_error_and_never_runs(tmp_path: Path, keys: Keys) -> None:
-    async def body(w: Wrapped) -> None:
-        result = await w.call("write_file", {"path": "/notes/draft.txt", "content": "x"})
-        refused = decision(result)
-        assert refused["verdict"] == "dry_run"
-        assert refused["reason_codes"] == ["draft_write_rehearsed"]
-        assert "verdict=dry_run" in result.content[0].text  # type: ignore[union-attr]
+        # read_file is allowed, but a token given as a file path is refused outright
+        bad = decision(
+            await w.call("read_file", {"path": "/a"}, {"gait/approval_tokens": "/etc/passwd"})
+        )
+        assert bad["verdict"] == "error"
+        assert "gait/approval_tokens" in bad["error"]
         assert w.ran() == []
 
     run(tmp_path, keys, body)
@@ -340,17 +332,6 @@ def test_approval_token_in_meta_turns_require_approval_into_a_forwarded_call(
         "--approval-public-key",
         str(approvers / "approvers_public.key"),
     )
-
-
-def test_malformed_meta_tokens_fail_closed(tmp_path: Path, keys: Keys) -> None:
-    async def body(w: Wrapped) -> None:
-        result = await w.call("read_file", {"path": "/a"}, {"gait/approval_tokens": "/etc/passwd"})
-        refused = decision(result)
-        assert refused["verdict"] == "error"
-        assert "gait/approval_tokens" in refused["error"]
-        assert w.ran() == []
-
-    run(tmp_path, keys, body)
 
 
 def test_changed_annotations_apply_to_the_next_call(tmp_path: Path, keys: Keys) -> None:
