@@ -158,6 +158,11 @@ def test_unusual_spellings_go_to_click(argv: list[str]) -> None:
     assert fast.dispatch(argv) is None
 
 
+def test_shell_completion_requests_go_to_click(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("_GAIT_COMPLETE", "bash_complete")
+    assert fast.dispatch(["policy", "test", str(POLICY), str(INTENTS / "intent_read.json")]) is None
+
+
 def test_main_uses_the_fast_path_and_click_for_the_rest(
     work: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -136,7 +136,7 @@ HOT: dict[tuple[str, str], Callable[[list[str]], Plan | None]] = {
 
 def dispatch(args: list[str]) -> int | None:
     """Run a hot command without click and return its exit code, or ``None`` to use click."""
-    if not args:
+    if not args or "_GAIT_COMPLETE" in os.environ:  # shell completion is click's job
         return None
     handler = HOT.get((args[0], ""))
     rest = args[1:]
