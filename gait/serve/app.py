@@ -69,6 +69,7 @@ class EvaluateEndpoint:
         self.off_loop = off_loop
         self.limit = service.config.max_request_bytes
         self.timeout = service.config.read_timeout
+        self.write_timeout = service.config.write_timeout
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         authorization = content_type = content_length = None
@@ -93,14 +94,16 @@ class EvaluateEndpoint:
                 extra = [(b"connection", b"close")]
             elif err.status == 401:
                 extra = [(b"www-authenticate", b"Bearer")]
-            await _send(send, err.status, b"application/json", error_body(err.message), extra)
+            message = error_body(err.message)
+            await _send(send, err.status, b"application/json", message, extra, self.write_timeout)
             return
         except Exception as err:  # a bug must not take the server down or leak a traceback
             _log(f"mcp serve: internal error on {scope['path']}: {type(err).__name__}: {err}")
-            await _send(send, 500, b"application/json", error_body("internal error"), [])
+            message = error_body("internal error")
+            await _send(send, 500, b"application/json", message, [], self.write_timeout)
             return
         body = self.frame(encode_json(payload))
-        await _send(send, status, self.media_type, body, self.extra_headers)
+        await _send(send, status, self.media_type, body, self.extra_headers, self.write_timeout)
 
     async def _read_body(self, receive: Any, declared: bytes | None) -> bytes:
         """The whole body, at most ``limit`` bytes, within ``timeout`` seconds (413 / 408)."""
@@ -130,15 +133,26 @@ class EvaluateEndpoint:
 
 
 async def _send(
-    send: Any, status: int, media_type: bytes, body: bytes, extra: list[tuple[bytes, bytes]]
+    send: Any,
+    status: int,
+    media_type: bytes,
+    body: bytes,
+    extra: list[tuple[bytes, bytes]],
+    timeout: float = 30.0,
 ) -> None:
     headers = [
         (b"content-type", media_type),
         (b"content-length", str(len(body)).encode("ascii")),
         *extra,
     ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    try:
+        async with asyncio.timeout(timeout):
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+    except TimeoutError:
+        # A client that does not read its answer: give up on it; uvicorn closes the
+        # connection of a response left incomplete (one log line, no traceback).
+        _log(f"mcp serve: response not read within {timeout:g}s; closing the connection")
 
 
 def create_app(

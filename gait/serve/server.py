@@ -30,6 +30,8 @@ __all__ = ["bind_socket", "bound_address", "run_server"]
 
 # Seconds uvicorn waits for in-flight requests after SIGTERM before closing them.
 DRAIN_SECONDS = 30
+# Request line + headers larger than this get 431 (Go's http.DefaultMaxHeaderBytes).
+MAX_HEADER_BYTES = 1 << 20
 
 
 class DrainingServer(uvicorn.Server):
@@ -64,6 +66,28 @@ if HttpToolsProtocol is not None:
             super().__init__(config, *args, **kwargs)  # type: ignore[arg-type]
             self._header_limit = float(getattr(config, "gait_header_timeout", 5.0))
             self._header_timer: asyncio.TimerHandle | None = None
+            self._header_bytes = 0  # bytes received while a request's headers are pending
+
+        def data_received(self, data: bytes) -> None:
+            # uvicorn buffers the URL and headers without a size limit: cap them.
+            if self._header_timer is not None or self.cycle is None:
+                self._header_bytes += len(data)
+                if self._header_bytes > MAX_HEADER_BYTES:
+                    self._too_large()
+                    return
+            super().data_received(data)
+
+        def _too_large(self) -> None:
+            self._disarm_header_timer()
+            if not self.transport.is_closing():
+                message = b"request headers too large"
+                self.transport.write(
+                    b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+                    b"content-type: text/plain; charset=utf-8\r\n"
+                    b"content-length: " + str(len(message)).encode() + b"\r\n"
+                    b"connection: close\r\n\r\n" + message
+                )
+                self.transport.close()
 
         def _arm_header_timer(self) -> None:
             if self._header_timer is None and self._header_limit > 0:
@@ -89,6 +113,7 @@ if HttpToolsProtocol is not None:
 
         def on_headers_complete(self) -> None:
             self._disarm_header_timer()
+            self._header_bytes = 0
             super().on_headers_complete()
 
         def connection_lost(self, exc: Exception | None) -> None:

@@ -288,3 +288,26 @@ def test_slow_headers_are_cut_off_by_the_header_timeout(shared_server, opening):
     assert waited is not None and waited < 4, waited  # --header-timeout 1 in the fixture
     with client(shared_server.url) as http:
         assert http.get("/healthz").status_code == 200
+
+
+def test_oversized_headers_get_431_and_the_server_keeps_serving(shared_server):
+    host, port = shared_server.ready["listen"].rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(b"POST /v1/evaluate HTTP/1.1\r\nHost: x\r\n")
+        data = b""
+        try:
+            for _ in range(40):  # 2.5 MiB of header lines, never finished
+                sock.sendall(b"X-Filler: " + b"a" * 65536 + b"\r\n")
+        except OSError:
+            pass  # the server closed on us mid-send: fine, as long as it answered first
+        try:
+            while True:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        except OSError:
+            pass
+    assert data.startswith(b"HTTP/1.1 431"), data[:60]
+    with client(shared_server.url) as http:
+        assert http.get("/healthz").status_code == 200
