@@ -259,7 +259,8 @@ class Gateway:
             if _connection_lost(err):
                 self._mark_dead(err)
             self.log(f"tool={name} {message}")
-            return refusal({**payload, "error": message})
+            # It was sent: whether the tool ran is unknown, and the answer says so.
+            return refusal({**payload, "error": message, "executed": None, "forwarded": True})
 
     def _mark_dead(self, err: BaseException) -> None:
         if self.upstream_alive:
@@ -298,10 +299,10 @@ def _server_gone() -> Exception:
 
 
 def refusal(payload: dict[str, Any]) -> types.CallToolResult:
-    """An MCP tool error carrying the decision; the wrapped tool was not called."""
+    """An MCP tool error carrying the decision (``executed`` false unless the payload says)."""
     import json
 
-    body = dict(sorted({**payload, "executed": False}.items()))
+    body = dict(sorted({"executed": False, **payload}.items()))
     return types.CallToolResult(
         content=[
             types.TextContent(type="text", text=refusal_text(body)),

@@ -222,7 +222,14 @@ def refusal_text(payload: Mapping[str, Any]) -> str:
     """One line an agent (or its model) can act on: what happened and what would unblock it."""
     verdict = payload.get("verdict", "error")
     reasons = ",".join(payload.get("reason_codes") or ()) or "none"
+    if payload.get("forwarded"):
+        return (
+            f"gait: call allowed and forwarded (reason_codes={reasons}), but the wrapped MCP "
+            f"server failed, so the tool may or may not have run: {payload.get('error')}"
+        )
     line = f"gait: tool call not executed (verdict={verdict}, reason_codes={reasons})"
+    if payload.get("error"):
+        line += f": {payload['error']}"
     if verdict == "require_approval":
         line += (
             f"; approval needed for intent_digest={payload.get('intent_digest')} "

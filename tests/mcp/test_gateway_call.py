@@ -199,3 +199,12 @@ def test_any_call_decodes_or_is_invalid_input(
     for target in call.intent.targets:
         assert target.value.strip() in strings
         assert target.discovery_method == "mcp"
+
+
+def test_refusal_text_says_a_forwarded_call_may_have_run() -> None:
+    text = refusal_text(
+        {"verdict": "allow", "forwarded": True, "reason_codes": ["ok"], "error": "closed"}
+    )
+    assert "may or may not have run: closed" in text
+    assert "not executed" not in text
+    assert refusal_text({"verdict": "allow", "error": "gone"}).endswith(": gone")
