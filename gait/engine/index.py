@@ -23,7 +23,7 @@ from gait.policy.ir import PROVENANCE_SOURCE, RISK_CLASS, TOOL_NAME, PolicyIR, R
 DIMENSIONS = (TOOL_NAME, "target.endpoint_class", "target.kind", PROVENANCE_SOURCE, RISK_CLASS)
 # Below this many rows a per-tool list is as fast as any index.
 SMALL_TABLE = 64
-_MEMO_LIMIT = 4096
+_MEMO_LIMIT = 1024  # distinct intent shapes remembered; bounds memory on huge tables
 
 Selector = Callable[[Intent], tuple[Row, ...]]
 
