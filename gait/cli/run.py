@@ -53,8 +53,16 @@ def _display_path(path: str) -> str:
 @click.option("--key-mode", default="", help="dev|prod; signing happens only when asked.")
 @click.option("--private-key", default=None, help="Base64 private key file (prod).")
 @click.option("--private-key-env", default=None, help="Env var with a base64 private key (prod).")
-@click.option("--context-envelope", default=None, help="Context evidence envelope (not supported).")
-@click.option("--context-evidence-mode", default="", help="best_effort|required.")
+@click.option(
+    "--context-envelope",
+    default=None,
+    help="Context envelope JSON (gait.context.envelope); its verified records become the refs.",
+)
+@click.option(
+    "--context-evidence-mode",
+    default="",
+    help="best_effort|required (flag > input refs > envelope > best_effort).",
+)
 @click.option("--unsafe-context-raw", is_flag=True, help="Allow receipts with redaction_mode=raw.")
 def record_command(
     inputs: tuple[str, ...],
@@ -81,13 +89,11 @@ def record_command(
         raise InvalidInput("unexpected positional arguments")
     if not input_path or not input_path.strip():
         raise InvalidInput("missing required --input <run_record.json>")
-    if context_envelope and context_envelope.strip():
-        raise InvalidInput("--context-envelope is not supported by this build")
     try:
         with open(input_path, "rb") as handle:
             data = handle.read(MAX_INPUT_BYTES + 1)
     except OSError as err:
-        raise InvalidInput(f"read input: {err.strerror or err}") from err
+        raise InvalidInput(f"read input: {err.strerror or err}: {input_path}") from err
     if len(data) > MAX_INPUT_BYTES:
         raise InvalidInput(f"read input: input exceeds {MAX_INPUT_BYTES} bytes")
     try:
@@ -110,24 +116,30 @@ def record_command(
     if mode not in ("reference", "raw"):
         raise InvalidInput("capture mode must be one of: reference, raw")
     refs = dict(inp.refs or {})
-    evidence = context_evidence_mode.strip() or str(refs.get("context_evidence_mode") or "")
-    evidence = evidence.strip().lower()
-    if evidence not in ("", "best_effort", "required"):
-        raise InvalidInput("context evidence mode must be best_effort or required")
+    from gait.intent.envelope import normalize_evidence_mode
+
+    evidence = normalize_evidence_mode(
+        context_evidence_mode.strip() or str(refs.get("context_evidence_mode") or "")
+    )
+    warnings: list[str] = []
+    if context_envelope is not None:
+        refs, evidence = _apply_context_envelope(
+            refs, context_envelope, evidence, unsafe_context_raw, warnings
+        )
     refs["context_evidence_mode"] = evidence or "best_effort"
     receipts = refs.get("receipts") or []
     if not isinstance(receipts, list):
         raise InvalidInput("refs.receipts must be a JSON array")
     sign_key = None
-    warnings: list[str] = []
     if key_mode.strip() or (private_key or "").strip() or (private_key_env or "").strip():
         from gait.signing import resolve_signing_key
 
-        sign_key, warnings = resolve_signing_key(
+        sign_key, key_warnings = resolve_signing_key(
             key_mode.strip().lower() or "prod",
             private_key=private_key,
             private_key_env=private_key_env,
         )
+        warnings.extend(key_warnings)
     from gait import __version__
 
     result = record_runpack(
@@ -173,6 +185,39 @@ def record_command(
     return Outcome(payload, text=lines)
 
 
+def _apply_context_envelope(
+    refs: dict[str, Any],
+    path: str,
+    evidence: str,
+    unsafe_context_raw: bool,
+    warnings: list[str],
+) -> tuple[dict[str, Any], str]:
+    """Verified envelope records replace the input receipts (runpack.md §6.1, trace.md §8).
+
+    An envelope that cannot be read or verified fails the record in
+    ``required`` mode; in best_effort mode it is left out with a warning, as
+    the reference does, and the required-mode digest check still applies.
+    """
+    from gait.intent.envelope import load_envelope, refs_with_envelope
+
+    if not path.strip():
+        raise InvalidInput("context envelope path is required")
+    try:
+        envelope = load_envelope(path)
+    except InvalidInput as err:
+        if evidence == "required":
+            raise
+        warnings.append(f"context envelope ignored: {err.message}")
+        return refs, evidence
+    if envelope.has_raw_records() and not unsafe_context_raw:
+        raise InvalidInput(
+            "context envelope includes redaction_mode=raw; re-run with --unsafe-context-raw "
+            "to allow unsafe context capture"
+        )
+    mode = evidence or envelope.evidence_mode
+    return refs_with_envelope(refs, envelope, mode), mode
+
+
 # ----------------------------------------------------------------- receipt
 @gait_command(
     group,
@@ -213,7 +258,13 @@ def _failure_details(report: Any) -> dict[str, Any]:
     body = report.to_json()
     return {
         k: body[k]
-        for k in ("missing_files", "hash_mismatches", "unexpected_files", "zip_errors")
+        for k in (
+            "missing_files",
+            "hash_mismatches",
+            "unexpected_files",
+            "zip_errors",
+            "context_errors",
+        )
         if k in body
     }
 

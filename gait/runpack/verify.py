@@ -25,6 +25,7 @@ from gait.errors import GaitError, InvalidInput, VerificationFailed
 from gait.runpack.model import (
     MANIFEST_SCHEMA,
     MEMBER_MANIFEST,
+    MEMBER_REFS,
     RECORD_MEMBERS,
     SCHEMA_VERSION,
     Manifest,
@@ -74,6 +75,7 @@ class VerifyReport:
     hash_mismatches: list[HashMismatch] = field(default_factory=list)
     unexpected_files: list[str] = field(default_factory=list)
     zip_errors: list[str] = field(default_factory=list)
+    context_errors: list[str] = field(default_factory=list)
     signature_status: str = "missing"
     signature_errors: list[str] = field(default_factory=list)
     signatures_total: int = 0
@@ -83,6 +85,8 @@ class VerifyReport:
     @property
     def ok(self) -> bool:
         if self.missing_files or self.hash_mismatches or self.unexpected_files or self.zip_errors:
+            return False
+        if self.context_errors:
             return False
         if self.require_signature:
             return self.signature_status == "verified"
@@ -100,6 +104,7 @@ class VerifyReport:
             "hash_mismatches": [m.to_json() for m in self.hash_mismatches],
             "unexpected_files": self.unexpected_files,
             "zip_errors": self.zip_errors,
+            "context_errors": self.context_errors,
             "signature_status": self.signature_status,
             "signature_errors": self.signature_errors,
             "signatures_total": self.signatures_total,
@@ -210,6 +215,8 @@ def verify_runpack(
                 report.hash_mismatches.append(HashMismatch(name, item.sha256, actual))
         # Layout problems include those found while reading (non-canonical encodings).
         report.zip_errors.extend(archive.layout_errors)
+        if MEMBER_REFS in listed and not report.hash_mismatches:
+            report.context_errors = _context_errors(archive)
     report.missing_files.extend(name for name in RECORD_MEMBERS if name not in listed)
     computed = manifest_digest(raw)
     if manifest.manifest_digest.lower() != computed:
@@ -222,6 +229,21 @@ def verify_runpack(
     report.zip_errors.sort()
     report.signature_errors.sort()
     return report
+
+
+def _context_errors(archive: ZipArchive) -> list[str]:
+    """refs.json context evidence: receipts must digest to context_set_digest."""
+    from gait.intent.envelope import refs_context_errors
+    from gait.safejson import loads
+
+    entry = archive.find(MEMBER_REFS)
+    if entry is None:
+        return []
+    try:
+        refs = loads(archive.read(entry), "parse refs.json")
+    except (GaitError, ZipEntryError):
+        return []  # unreadable members are reported by the hash checks
+    return refs_context_errors(refs) if isinstance(refs, dict) else []
 
 
 def _check_signatures(
