@@ -8,7 +8,7 @@ caller to the Decision this returns.
 from __future__ import annotations
 
 import gc
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import msgspec
@@ -64,6 +64,7 @@ def evaluate(
     intent: Intent | Mapping[str, Any] | bytes | str,
     *,
     prepare: bool = True,
+    enrich: Callable[[Intent], Intent] | None = None,
 ) -> Decision:
     """Decide one intent.
 
@@ -72,6 +73,8 @@ def evaluate(
     intent's risk class, the result is ``block`` (``fail_closed_intent_invalid``),
     otherwise :class:`IntentError` is raised. ``prepare`` strips context-evidence
     claims, as ``gate eval`` and ``policy test`` do without a verified envelope.
+    ``enrich`` adds caller context (e.g. wrkr inventory keys) to the intent, or to
+    each script step separately so one step's context never leaks into another.
     """
     ir = compiled.ir
     if not isinstance(intent, Intent):
@@ -94,6 +97,8 @@ def evaluate(
             raise
     if prepare:
         intent = prepare_intent(intent)
+    if enrich is not None and intent.script is None:
+        intent = enrich(intent)
 
     blocked = _fail_closed(ir, intent)
     if blocked is None and intent.script is not None:
@@ -109,7 +114,7 @@ def evaluate(
         )
     rt = _runtime(compiled)
     if intent.script is not None:
-        return _evaluate_script(ir, rt, intent)
+        return _evaluate_script(ir, rt, intent, enrich)
     return _evaluate_single(ir, rt, intent)
 
 
@@ -492,7 +497,8 @@ def _merge(ir: PolicyIR, intent: Intent, outcomes: list[_RuleOutcome]) -> Decisi
 # ------------------------------------------------------------ scripts ---
 
 
-def _step_risk(targets: tuple[Target, ...]) -> str:
+def step_risk(targets: tuple[Target, ...]) -> str:
+    """A script step's risk class from its targets (policy.md §13.4)."""
     if any(t.endpoint_class in ("fs.delete", "proc.exec") or t.destructive for t in targets):
         return "high"
     if any(t.endpoint_class in ("fs.write", "net.http", "net.dns") for t in targets):
@@ -500,10 +506,12 @@ def _step_risk(targets: tuple[Target, ...]) -> str:
     return "low"
 
 
-_RISK_RANK = {"low": 0, "medium": 1, "high": 2}
+RISK_RANK = {"low": 0, "medium": 1, "high": 2}
 
 
-def _evaluate_script(ir: PolicyIR, rt: _Runtime, intent: Intent) -> Decision:
+def _evaluate_script(
+    ir: PolicyIR, rt: _Runtime, intent: Intent, enrich: Callable[[Intent], Intent] | None = None
+) -> Decision:
     steps = intent.script or ()
     step_verdicts: list[StepVerdict] = []
     decisions: list[Decision] = []
@@ -518,9 +526,11 @@ def _evaluate_script(ir: PolicyIR, rt: _Runtime, intent: Intent) -> Decision:
             script=None,
             script_hash="",
         )
+        if enrich is not None:
+            sub = enrich(sub)
         d = _evaluate_single(ir, rt, sub)
         decisions.append(d)
-        risks.append(_step_risk(step.targets))
+        risks.append(step_risk(step.targets))
         step_verdicts.append(
             StepVerdict(i, step.tool_name, d.verdict, d.reason_codes, d.violations, d.matched_rules)
         )
@@ -564,7 +574,7 @@ def _evaluate_script(ir: PolicyIR, rt: _Runtime, intent: Intent) -> Decision:
         verdict = "block"
         reasons.add("script_mixed_risk_blocked")
         violations.add("script_mixed_risk")
-    composite = max(risks, key=lambda r: _RISK_RANK[r]) if risks else "low"
+    composite = max(risks, key=lambda r: RISK_RANK[r]) if risks else "low"
     return Decision(
         verdict=verdict,
         reason_codes=tuple(sorted(reasons)),
