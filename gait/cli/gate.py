@@ -47,7 +47,10 @@ _PASSTHROUGH = {
     "credential-command": "Executable of the command broker (no whitespace).",
     "credential-command-args": "Arguments of the command broker, comma-separated.",
     "credential-evidence-out": "Credential evidence record path.",
-    "context-envelope": "Not supported by this version (exit 6 when given).",
+    "context-envelope": (
+        "Context envelope JSON (gait.context.envelope): verified, then its digest, evidence "
+        "mode, refs and age replace the intent's claims."
+    ),
     "wrkr-inventory": "Not supported by this version (exit 6 when given).",
     "approved-script-registry": "Not supported by this version (exit 6 when given).",
     "approved-script-public-key": "Accepted for compatibility; unused.",
@@ -136,7 +139,7 @@ def eval_(args: tuple[str, ...], json: bool, **opts: Any) -> Outcome:
         private_key_env=opt("private_key_env"),
         names=flags,
     )
-    for name in ("context_envelope", "wrkr_inventory", "approved_script_registry"):
+    for name in ("wrkr_inventory", "approved_script_registry"):
         if opt(name):
             raise InvalidInput(f"{flags.get(name)} is not supported by this version of gait")
     state, legacy_state = opt("state"), opt("rate_limit_state")
@@ -164,6 +167,11 @@ def eval_(args: tuple[str, ...], json: bool, **opts: Any) -> Outcome:
         credential_command=opt("credential_command") or "",
         credential_command_args=tuple(csv_list(opt("credential_command_args"))),
     )
+    envelope = None
+    if opt("context_envelope"):
+        from gait.intent.envelope import load_envelope
+
+        envelope = load_envelope(opt("context_envelope") or "")
     compiled = load_compiled(opts["policy"].strip())
     _raw, intent = load_intent(opts["intent"].strip())
     gate = Gate(compiled, options, option_names=flags)
@@ -184,6 +192,7 @@ def eval_(args: tuple[str, ...], json: bool, **opts: Any) -> Outcome:
             ],
             delegation_audit_out=opt("delegation_audit_out"),
             credential_evidence_out=opt("credential_evidence_out"),
+            context_envelope=envelope,
         )
     finally:
         gate.close()

@@ -92,7 +92,7 @@ def _options(fn: Any) -> Any:
         click.option(
             "--context-envelope",
             default="",
-            help="Verified context envelope JSON (not supported by this build: refused).",
+            help="Context envelope JSON: verified, then overrides the intent's context evidence.",
         ),
         click.option(
             "--job-root",
@@ -178,6 +178,7 @@ def _run(args: tuple[str, ...], **opts: Any) -> Outcome:
             runpack_out=opts["runpack_out"].strip() or None,
             export_log_out=opts["export_log_out"].strip() or None,
             export_otel_out=opts["export_otel_out"].strip() or None,
+            context_envelope=opts["context_envelope"].strip() or None,
             job_root=job_root,
             job_status=lambda job_id: JobStore(job_root).load(job_id)["status"],
             correlation_id=correlation_id(["gait", *sys.argv[1:]]),

@@ -129,6 +129,7 @@ class GateCall:
     credential_evidence_out: str | None = None
     correlation_id: str = ""
     now: str | None = None  # RFC 3339 override for token expiry checks
+    context_envelope: Any = None  # verified gait.intent.envelope.ContextEnvelope (trace.md §8)
 
 
 # ---- results ----------------------------------------------------------------------------
@@ -286,19 +287,29 @@ def check_prod_policy(env: GateEnv, compiled: CompiledPolicy) -> None:
 
 def evaluate_step(env: GateEnv, compiled: CompiledPolicy, call: GateCall) -> DecisionState:
     check_prod_policy(env, compiled)
+    now = call.now or env.clock.now_rfc3339()
+    intent_in, outputs = call.intent, {}
+    if call.context_envelope is not None:
+        # Verified evidence replaces the intent's claims (a differing claim is exit 6);
+        # without an envelope the claims are stripped by prepare.
+        from gait.intent.envelope import CONTEXT_SOURCE, apply_envelope
+
+        intent_in = apply_envelope(call.intent, call.context_envelope, now=now)
+        outputs["context_source"] = CONTEXT_SOURCE
     started = env.clock.perf()
-    decision = evaluate(compiled, call.intent, prepare=True)
+    decision = evaluate(compiled, intent_in, prepare=call.context_envelope is None)
     latency_ms = (env.clock.perf() - started) * 1000.0
     intent = decision.intent
     if intent is None:
         raise InvalidInput("intent could not be evaluated")
     return DecisionState(
+        outputs=outputs,
         compiled=compiled,
         call=call,
         decision=decision,
         intent=intent,
         verdict=decision.verdict,
-        now=call.now or env.clock.now_rfc3339(),
+        now=now,
         latency_ms=latency_ms,
         reasons=set(decision.reason_codes),
         violations=set(decision.violations),
@@ -526,6 +537,7 @@ def sign_and_record(env: GateEnv, st: DecisionState) -> GateResult:
         context_set_digest=ctx.context_set_digest,
         context_evidence_mode=ctx.context_evidence_mode,
         context_ref_count=len(ctx.context_refs),
+        context_source=str(st.outputs.get("context_source") or ""),
         script=intent.script is not None,
         step_count=len(intent.script or ()),
         script_hash=intent.script_hash,

@@ -192,10 +192,13 @@ class Gate:
         credential_evidence_out: str | None = None,
         correlation_id: str = "",
         now: str | None = None,
+        context_envelope: Any = None,
     ) -> GateResult:
         """Evaluate, enforce (budgets, approvals, delegation, broker), sign and write the trace.
 
-        Tokens are file paths or already-parsed token objects.
+        Tokens are file paths or already-parsed token objects. ``context_envelope``
+        is a verified :class:`gait.intent.envelope.ContextEnvelope` whose values
+        replace the intent's context-evidence claims (trace.md §8).
         """
         call = GateCall(
             intent=intent,
@@ -209,5 +212,6 @@ class Gate:
             credential_evidence_out=credential_evidence_out,
             correlation_id=correlation_id,
             now=now,
+            context_envelope=context_envelope,
         )
         return run_pipeline(self._env, self._compiled, call)

@@ -332,19 +332,19 @@ def append_jsonl(path: str, record: Mapping[str, Any]) -> str:
     return target
 
 
-def check_context_envelope(call: DecodedCall, context_envelope: str | None) -> None:
-    """Context envelopes (trace.md §8) are not verified by this build: refuse, never ignore."""
-    given = (context_envelope or "").strip() or call.context_envelope_path
-    if given:
-        where = (
-            "--context-envelope"
-            if (context_envelope or "").strip()
-            else "call.context.context_envelope_path"
-        )
-        raise InvalidInput(
-            f"{where} is not supported by this version of gait "
-            "(context envelopes cannot be verified; remove it to evaluate without context evidence)"
-        )
+def check_context_envelope(call: DecodedCall, context_envelope: str | None) -> Any:
+    """Load and verify the call's context envelope (trace.md §8), or None without one.
+
+    ``--context-envelope`` wins over ``call.context.context_envelope_path``. An
+    envelope that cannot be read or does not verify is InvalidInput (exit 6),
+    never ignored.
+    """
+    given = (context_envelope or "").strip() or call.context_envelope_path.strip()
+    if not given:
+        return None
+    from gait.intent.envelope import load_envelope
+
+    return load_envelope(given)
 
 
 EMERGENCY_STOPPED = frozenset(("stopped",))
@@ -458,14 +458,15 @@ def evaluate_call(
     With ``job_root``, a call carrying ``context.job_id`` is blocked when
     ``job_status`` reports the job stopped or cannot read it (see
     :func:`emergency_stop`). A policy ``mcp_trust`` block is applied to
-    ``call.server`` (see :mod:`gait.mcp.trust`). Context envelopes cannot be
-    verified by this build, so a given one raises :class:`InvalidInput`
-    (exit 6) rather than being ignored; so do a bad output path and an
+    ``call.server`` (see :mod:`gait.mcp.trust`). A context envelope (the
+    argument, else ``call.context_envelope_path``) is verified and overrides
+    the intent's context evidence; one that does not verify raises
+    :class:`InvalidInput` (exit 6), as do a bad output path and an
     undecidable intent.
     """
     started = time.perf_counter()
     stamp_ns = time.time_ns() if now_ns is None else now_ns
-    check_context_envelope(call, context_envelope)
+    envelope = check_context_envelope(call, context_envelope)
     stop_reason, stop_warnings = emergency_stop(call, job_root, job_status)
     # Output paths are checked before deciding, so a bad one leaves no trace behind.
     if runpack_out is not None and runpack_out.strip():
@@ -485,6 +486,7 @@ def evaluate_call(
         approval_tokens=approval_tokens,
         delegation_tokens=delegation_tokens,
         correlation_id=correlation_id,
+        context_envelope=envelope,
     )
     if trust.enabled:
         _apply_server_trust(gate, call, result, trust, stamp_ns, write_trace)

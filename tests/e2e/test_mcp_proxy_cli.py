@@ -243,7 +243,7 @@ P = str(POLICY)
         ((P, "call_read.json", "--profile", "oss-prod"), None,
          "oss-prod profile requires --key-mode prod"),
         ((P, "call_read.json", "--context-envelope", "env.json"), None,
-         "--context-envelope is not supported"),
+         "read context envelope"),
         ((P, "call_read.json", "--pack-out", "../p.zip"), None, "must not traverse"),
         (("missing-policy.yaml", "call_read.json"), None, "missing-policy.yaml"),
     ],

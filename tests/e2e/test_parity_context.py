@@ -268,3 +268,109 @@ def test_regress_context_conformance_through_envelopes(work: Path) -> None:
     grader = next(g for g in written["graders"] if g["name"].endswith("context_conformance"))
     assert grader["status"] == "fail"
     assert grader["reason_codes"] == ["context_set_digest_mismatch"]
+
+
+CONTEXT_POLICY = """\
+schema_id: gait.gate.policy
+schema_version: 1.0.0
+default_verdict: allow
+rules:
+  - name: need-context
+    priority: 10
+    effect: allow
+    match:
+      tool_names: [tool.read]
+    require_context_evidence: true
+    required_context_evidence_mode: required
+    max_context_age_seconds: 3600
+"""
+CONTEXT = {"identity": "alice", "workspace": "/repo", "risk_class": "high"}
+
+
+def _fresh(work: Path) -> Path:
+    from datetime import UTC, datetime, timedelta
+
+    recent = (datetime.now(UTC) - timedelta(seconds=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return write_envelope(work / "fresh.json", record(at=recent))
+
+
+def test_gate_eval_with_envelope(work: Path) -> None:
+    (work / "policy.yaml").write_text(CONTEXT_POLICY)
+    intent = {"tool_name": "tool.read", "args": {"path": "/tmp/x"}, "context": CONTEXT}
+    (work / "intent.json").write_text(json.dumps(intent))
+    base = ("gate", "eval", "--policy", "policy.yaml", "--intent", "intent.json")
+    # without evidence: the rule's context requirements block (exit 3)
+    out = gait_json(*base, "--trace-out", "t0.json", cwd=work, code=3)
+    assert "context_evidence_missing" in out["reason_codes"]
+    # a fresh verified envelope satisfies them; the trace says where they came from
+    env = _fresh(work)
+    out = gait_json(*base, "--context-envelope", env.name, "--trace-out", "t1.json", cwd=work)
+    assert out["verdict"] == "allow"
+    assert out["context_source"] == "context_envelope"
+    assert out["context_evidence_mode"] == "required" and out["context_ref_count"] == 1
+    trace = json.loads((work / "t1.json").read_text())
+    assert trace["context_source"] == "context_envelope"
+    assert trace["context_set_digest"] == out["context_set_digest"]
+    # an old envelope is verified but too old for the rule (1980 records)
+    old = write_envelope(work / "old.json", record(at="2020-01-01T00:00:00Z"))
+    out = gait_json(
+        *base, "--context-envelope", old.name, "--trace-out", "t2.json", cwd=work, code=3
+    )
+    assert out["reason_codes"] == ["context_freshness_exceeded", "matched_rule_need_context"]
+    # tampered envelope and a conflicting claim in the intent: exit 6, no trace
+    write_envelope(work / "bad.json", record(), context_set_digest="f" * 64)
+    out = gait_json(
+        *base, "--context-envelope", "bad.json", "--trace-out", "t3.json", cwd=work, code=6
+    )
+    assert out["error"] == "context_set_digest mismatch"
+    claim = {**intent, "context": {**CONTEXT, "context_set_digest": "a" * 64}}
+    (work / "claim.json").write_text(json.dumps(claim))
+    out = gait_json(
+        "gate",
+        "eval",
+        "--policy",
+        "policy.yaml",
+        "--intent",
+        "claim.json",
+        "--context-envelope",
+        env.name,
+        "--trace-out",
+        "t4.json",
+        cwd=work,
+        code=6,
+    )
+    assert out["error"] == "context envelope digest does not match context.context_set_digest"
+    assert not (work / "t3.json").exists() and not (work / "t4.json").exists()
+
+
+def test_mcp_proxy_with_envelope(work: Path) -> None:
+    (work / "policy.yaml").write_text(CONTEXT_POLICY)
+    call = {"name": "tool.read", "arguments": {"path": "/tmp/x"}, "context": CONTEXT}
+    (work / "call.json").write_text(json.dumps(call))
+    base = ("mcp", "proxy", "--policy", "policy.yaml", "--call", "call.json")
+    gait_json(*base, "--trace-out", "p0.json", cwd=work, code=3)
+    env = _fresh(work)
+    out = gait_json(*base, "--context-envelope", env.name, "--trace-out", "p1.json", cwd=work)
+    assert out["verdict"] == "allow"
+    assert json.loads((work / "p1.json").read_text())["context_source"] == "context_envelope"
+    # the call may name its envelope itself
+    in_call = {**call, "context": {**CONTEXT, "context_envelope_path": env.name}}
+    (work / "call2.json").write_text(json.dumps(in_call))
+    out = gait_json(
+        "mcp",
+        "proxy",
+        "--policy",
+        "policy.yaml",
+        "--call",
+        "call2.json",
+        "--trace-out",
+        "p2.json",
+        cwd=work,
+    )
+    assert out["verdict"] == "allow"
+    write_envelope(work / "bad.json", record(), context_set_digest="f" * 64)
+    out = gait_json(
+        *base, "--context-envelope", "bad.json", "--trace-out", "p3.json", cwd=work, code=6
+    )
+    assert out["error"] == "context_set_digest mismatch"
+    assert not (work / "p3.json").exists()

@@ -284,14 +284,16 @@ def test_export_time_follows_call_created_at(gate: Gate, tmp_path: Path) -> None
     assert log["created_at"] == "2026-02-05T00:00:00.5Z"
 
 
-def test_context_envelope_is_refused_not_ignored(gate: Gate, tmp_path: Path) -> None:
+def test_context_envelope_that_does_not_verify_is_refused_not_ignored(
+    gate: Gate, tmp_path: Path
+) -> None:
     call = decode_tool_call(CALLS["allow"])
-    with pytest.raises(InvalidInput, match="--context-envelope is not supported"):
+    with pytest.raises(InvalidInput, match="read context envelope"):
         evaluate_call(gate, call, context_envelope="env.json")
     in_call = decode_tool_call(
         {**CALLS["allow"], "context": {**CONTEXT, "context_envelope_path": "env.json"}}
     )
-    with pytest.raises(InvalidInput, match="context_envelope_path is not supported"):
+    with pytest.raises(InvalidInput, match="read context envelope"):
         evaluate_call(gate, in_call)
     assert not list(tmp_path.glob("trace_*.json"))
 
