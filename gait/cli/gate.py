@@ -51,10 +51,18 @@ _PASSTHROUGH = {
         "Context envelope JSON (gait.context.envelope): verified, then its digest, evidence "
         "mode, refs and age replace the intent's claims."
     ),
-    "wrkr-inventory": "Not supported by this version (exit 6 when given).",
-    "approved-script-registry": "Not supported by this version (exit 6 when given).",
-    "approved-script-public-key": "Accepted for compatibility; unused.",
-    "approved-script-public-key-env": "Accepted for compatibility; unused.",
+    "wrkr-inventory": (
+        "Wrkr tool inventory JSON: adds wrkr.* context for the policy's context_* selectors. "
+        "Unavailable: exit 3 for oss-prod or high/critical risk, else a warning."
+    ),
+    "approved-script-registry": (
+        "Approved-script registry JSON (gait approve-script): a matching script is allowed "
+        "without evaluation. Unavailable: exit 3 for oss-prod or high/critical risk."
+    ),
+    "approved-script-public-key": (
+        "Public key file verifying registry entries (default: the approval verify key)."
+    ),
+    "approved-script-public-key-env": "Env var holding that public key.",
     "config": "Project defaults file (default .gait/config.yaml).",
 }
 
@@ -139,9 +147,6 @@ def eval_(args: tuple[str, ...], json: bool, **opts: Any) -> Outcome:
         private_key_env=opt("private_key_env"),
         names=flags,
     )
-    for name in ("wrkr_inventory", "approved_script_registry"):
-        if opt(name):
-            raise InvalidInput(f"{flags.get(name)} is not supported by this version of gait")
     state, legacy_state = opt("state"), opt("rate_limit_state")
     if state and legacy_state and state != legacy_state:
         raise InvalidInput("use either --state or --rate-limit-state, not both")
@@ -166,6 +171,10 @@ def eval_(args: tuple[str, ...], json: bool, **opts: Any) -> Outcome:
         credential_scopes=tuple(csv_list(opt("credential_scopes"))),
         credential_command=opt("credential_command") or "",
         credential_command_args=tuple(csv_list(opt("credential_command_args"))),
+        wrkr_inventory=opt("wrkr_inventory"),
+        approved_script_registry=opt("approved_script_registry"),
+        approved_script_public_key=opt("approved_script_public_key"),
+        approved_script_public_key_env=opt("approved_script_public_key_env"),
     )
     envelope = None
     if opt("context_envelope"):

@@ -23,12 +23,15 @@ __all__ = [
     "ENTRY_SCHEMA",
     "add_entry",
     "build_entry",
+    "normalized_entry",
+    "parse_registry",
     "read_registry",
     "verify_entry",
 ]
 
 ENTRY_SCHEMA = "gait.gate.approved_script_entry"
 SCHEMA_VERSION = "1.0.0"
+MAX_REGISTRY_BYTES = 16 << 20
 
 
 def _normalized(entry: dict[str, Any]) -> dict[str, Any]:
@@ -102,6 +105,13 @@ def build_entry(
     return sign_record(entry, key)
 
 
+def normalized_entry(entry: dict[str, Any]) -> dict[str, Any]:
+    """The entry as signed: trimmed, lowercased, sorted; InvalidInput when malformed."""
+    normalized = _normalized(entry)
+    _check(normalized)
+    return normalized
+
+
 def verify_entry(entry: dict[str, Any], key: KeyPair) -> None:
     """Raise VerificationFailed/InvalidInput unless ``entry`` is well-formed and signed by key."""
     from gait.signing import verify_signature
@@ -115,13 +125,21 @@ def verify_entry(entry: dict[str, Any], key: KeyPair) -> None:
 
 def read_registry(path: str, *, missing_ok: bool = False) -> list[dict[str, Any]]:
     """Entries of ``{"entries": [...]}`` or a bare array; a missing file is empty if allowed."""
+    from gait.fsutil import read_regular_file
+
     if missing_ok and not os.path.exists(path):
         return []
     try:
-        with open(path, "rb") as handle:
-            doc = msgspec.json.decode(handle.read())
+        data = read_regular_file(path, MAX_REGISTRY_BYTES)
     except OSError as err:
         raise InvalidInput(f"read approved script registry {path}: {err.strerror or err}") from err
+    return parse_registry(data, path)
+
+
+def parse_registry(data: bytes, path: str) -> list[dict[str, Any]]:
+    """Entries of a registry document (not yet normalized or verified)."""
+    try:
+        doc = msgspec.json.decode(data)
     except msgspec.DecodeError as err:
         raise InvalidInput(f"parse approved script registry {path}: {err}") from err
     entries = doc.get("entries") if isinstance(doc, dict) else doc

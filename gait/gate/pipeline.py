@@ -26,6 +26,8 @@ from gait.policy.compiler import CompiledPolicy
 if TYPE_CHECKING:
     from gait.gate.approvals import VerifyKeySources
     from gait.gate.broker import Credential, CredentialBroker
+    from gait.gate.inventory import InventorySource, WrkrInventory
+    from gait.gate.scripts_registry import RegistrySource
     from gait.signing import KeyPair
     from gait.state import StateStore
 
@@ -112,6 +114,8 @@ class GateEnv:
     sink: TraceSink = field(default_factory=FileTraceSink)
     clock: Clock = field(default_factory=SystemClock)
     names: Mapping[str, str] = field(default_factory=dict)
+    inventory: InventorySource | None = None  # wrkr tool inventory (§5.2 step 4)
+    script_registry: RegistrySource | None = None  # approved-script registry (§7)
 
 
 @dataclass(frozen=True)
@@ -286,22 +290,46 @@ def check_prod_policy(env: GateEnv, compiled: CompiledPolicy) -> None:
 
 
 def evaluate_step(env: GateEnv, compiled: CompiledPolicy, call: GateCall) -> DecisionState:
-    check_prod_policy(env, compiled)
+    from gait.intent.prepare import prepare_intent
+
+    warnings = list(env.key_warnings)
+    inventory = load_inventory_input(env, call.intent, warnings)  # §5.2 step 4
+    check_prod_policy(env, compiled)  # step 5
     now = call.now or env.clock.now_rfc3339()
     intent_in, outputs = call.intent, {}
+    sources: set[str] = set()
     if call.context_envelope is not None:
         # Verified evidence replaces the intent's claims (a differing claim is exit 6);
         # without an envelope the claims are stripped by prepare.
         from gait.intent.envelope import CONTEXT_SOURCE, apply_envelope
 
         intent_in = apply_envelope(call.intent, call.context_envelope, now=now)
-        outputs["context_source"] = CONTEXT_SOURCE
+        sources.add(CONTEXT_SOURCE)
+    else:
+        intent_in = prepare_intent(intent_in)
     started = env.clock.perf()
-    decision = evaluate(compiled, intent_in, prepare=call.context_envelope is None)
+    decision = approved_script_step(env, compiled, intent_in, now, warnings, outputs)  # step 6
+    if decision is None:
+        enrich = None
+        applied: list[bool] = []
+        if inventory is not None:
+            apply = inventory.apply
+
+            def enrich(i: Intent) -> Intent:
+                out = apply(i)
+                if out is not i:
+                    applied.append(True)
+                return out
+
+        decision = evaluate(compiled, intent_in, prepare=False, enrich=enrich)
+        if applied and inventory is not None:
+            sources.add(inventory.path)
     latency_ms = (env.clock.perf() - started) * 1000.0
     intent = decision.intent
     if intent is None:
         raise InvalidInput("intent could not be evaluated")
+    if sources:
+        outputs["context_source"] = ",".join(sorted(sources))
     return DecisionState(
         outputs=outputs,
         compiled=compiled,
@@ -314,8 +342,77 @@ def evaluate_step(env: GateEnv, compiled: CompiledPolicy, call: GateCall) -> Dec
         reasons=set(decision.reason_codes),
         violations=set(decision.violations),
         approval_ref=call.approval_token_ref.strip(),
-        warnings=list(env.key_warnings),
+        warnings=warnings,
     )
+
+
+INVENTORY_WARNING = "wrkr inventory unavailable; continuing without context enrichment"
+REGISTRY_WARNING = "approved script registry unavailable; continuing without fast-path pre-approval"
+REGISTRY_SKIPPED = "approved script fast path skipped: the policy requires context evidence"
+
+
+def load_inventory_input(env: GateEnv, intent: Intent, warnings: list[str]) -> WrkrInventory | None:
+    """The wrkr inventory for this call; unavailable → exit 3 when failing closed, else a warning."""
+    if env.inventory is None:
+        return None
+    from gait.errors import GaitError
+    from gait.gate.inventory import InputUnavailable, fail_closed_for
+
+    try:
+        return env.inventory.load()
+    except GaitError as err:
+        if fail_closed_for(env.profile, intent.context.risk_class):
+            raise InputUnavailable(
+                f"wrkr inventory unavailable in fail-closed mode: {err.message}"
+            ) from err
+        warnings += [INVENTORY_WARNING, f"wrkr inventory: {err.message}"]
+        return None
+
+
+def approved_script_step(
+    env: GateEnv,
+    compiled: CompiledPolicy,
+    intent: Intent,
+    now: str,
+    warnings: list[str],
+    outputs: dict[str, Any],
+) -> Decision | None:
+    """Approved-script fast path (§7): the pre-approved decision for a matching script, else None."""
+    source = env.script_registry
+    if source is None:
+        return None
+    from gait.errors import GaitError
+    from gait.gate import scripts_registry as registry
+    from gait.gate.inventory import InputUnavailable, fail_closed_for
+    from gait.signing import parse_rfc3339
+
+    key = source.verify_key()  # a broken key source is invalid input (exit 6)
+    try:
+        if key is None:
+            raise registry.KeyMissing("approved-script verify key not configured")
+        entries = source.entries(key)
+    except GaitError as err:
+        if fail_closed_for(env.profile, intent.context.risk_class):
+            raise InputUnavailable(
+                f"approved script registry unavailable in fail-closed mode: {err.message}"
+            ) from err
+        warnings += [REGISTRY_WARNING, f"approved script registry: {err.message}"]
+        return None
+    if intent.script is None:
+        return None
+    if registry.policy_requires_context_evidence(compiled):
+        warnings.append(REGISTRY_SKIPPED)
+        return None
+    seconds, nanos = parse_rfc3339(now)
+    match = registry.match_script(
+        intent, compiled.policy_digest, entries, seconds * 1_000_000_000 + nanos
+    )
+    outputs["registry_reason"] = match.reason
+    if not match.matched:
+        return None
+    outputs["pre_approved"] = True
+    outputs["pattern_id"] = match.pattern_id
+    return registry.pre_approved_decision(intent, compiled.policy_digest)
 
 
 def spend_budgets(env: GateEnv, st: DecisionState) -> None:
@@ -538,6 +635,9 @@ def sign_and_record(env: GateEnv, st: DecisionState) -> GateResult:
         context_evidence_mode=ctx.context_evidence_mode,
         context_ref_count=len(ctx.context_refs),
         context_source=str(st.outputs.get("context_source") or ""),
+        pre_approved=bool(st.outputs.get("pre_approved")),
+        pattern_id=str(st.outputs.get("pattern_id") or ""),
+        registry_reason=str(st.outputs.get("registry_reason") or ""),
         script=intent.script is not None,
         step_count=len(intent.script or ()),
         script_hash=intent.script_hash,

@@ -58,6 +58,13 @@ class GateOptions(msgspec.Struct, frozen=True, kw_only=True):
     credential_command: str = ""
     credential_command_args: tuple[str, ...] = ()
     simulate: bool = False
+    # Wrkr tool inventory JSON: per-tool context for the policy's context_* selectors.
+    wrkr_inventory: str | None = None
+    # Approved-script registry and the key its entries are verified with
+    # (default: the approval verify key; in the standard profile, the signing key).
+    approved_script_registry: str | None = None
+    approved_script_public_key: str | None = None
+    approved_script_public_key_env: str | None = None
 
 
 class Gate:
@@ -146,6 +153,8 @@ class Gate:
             sink=sink or FileTraceSink(),
             clock=clock or SystemClock(),
             names=names,
+            inventory=_inventory_source(o),
+            script_registry=_registry_source(o, signing_key),
         )
 
     @classmethod
@@ -215,3 +224,42 @@ class Gate:
             context_envelope=context_envelope,
         )
         return run_pipeline(self._env, self._compiled, call)
+
+
+def _inventory_source(o: GateOptions) -> Any:
+    if not (o.wrkr_inventory and o.wrkr_inventory.strip()):
+        return None
+    from gait.gate.inventory import InventorySource
+
+    return InventorySource(o.wrkr_inventory.strip())
+
+
+def _registry_source(o: GateOptions, signing_key: Any) -> Any:
+    if not (o.approved_script_registry and o.approved_script_registry.strip()):
+        return None
+    from gait.gate.scripts_registry import RegistrySource
+
+    def verify_key() -> Any:
+        from gait.signing import KeyPair, resolve_verify_key
+
+        own = (o.approved_script_public_key, o.approved_script_public_key_env)
+        if any(v and v.strip() for v in own):
+            return resolve_verify_key(public_key=own[0], public_key_env=own[1])
+        approval = (
+            o.approval_public_key,
+            o.approval_public_key_env,
+            o.approval_private_key,
+            o.approval_private_key_env,
+        )
+        if any(v and v.strip() for v in approval):
+            return resolve_verify_key(
+                public_key=approval[0],
+                public_key_env=approval[1],
+                private_key=approval[2],
+                private_key_env=approval[3],
+            )
+        if o.profile == "oss-prod":
+            return None  # production never trusts entries without an explicit key
+        return KeyPair(signing_key.public, None, signing_key.key_id, "derived")
+
+    return RegistrySource(o.approved_script_registry.strip(), verify_key)
