@@ -35,7 +35,12 @@ group = GaitGroup(
     help="Strictly validate POLICY (unknown keys, types, values) and print its digest.",
 )
 @click.argument("args", nargs=-1)
-def validate(args: tuple[str, ...], json: bool) -> Outcome:
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Treat warnings (no rules, duplicate rule names) as errors: exit 6.",
+)
+def validate(args: tuple[str, ...], strict: bool, json: bool) -> Outcome:
     from gait.policy import load_policy_file
     from gait.policy.digest import policy_digest
 
@@ -57,9 +62,20 @@ def validate(args: tuple[str, ...], json: bool) -> Outcome:
         payload["rule_count"] = len(policy.rules)
     names = [r.name for r in policy.rules]
     dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        payload["warnings"] = [f'duplicate rule name "{n}"' for n in dupes]
-    text = [payload["summary"], *(f"warning: {w}" for w in payload.get("warnings", []))]
+    warnings = [f'duplicate rule name "{n}"' for n in dupes]
+    if not policy.rules:
+        # An empty file is valid YAML and a valid policy, but rarely what was meant.
+        warnings.insert(
+            0,
+            f"policy has no rules: every call gets the default verdict {policy.default_verdict}",
+        )
+    if warnings:
+        payload["warnings"] = warnings
+    if strict and warnings:
+        raise InvalidInput(
+            f"policy validate --strict: {path}: {warnings[0]}", details={"warnings": warnings}
+        )
+    text = [payload["summary"], *(f"warning: {w}" for w in warnings)]
     return Outcome(payload, text=text, warnings_in_text=True)
 
 

@@ -62,6 +62,21 @@ def _wanted(p: Predicate) -> Any:
     return "delegation constraints"
 
 
+def _show(value: Any) -> str:
+    """A value as a policy file writes it (``[host, url]``), not as a Python repr."""
+    from gait.policy.fmt import yaml_scalar
+
+    if value is None:
+        return "nothing"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_show(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, str) and not value:
+        return '""'
+    return yaml_scalar(value)
+
+
 def explain_rows(compiled: CompiledPolicy, intent: Intent) -> dict[str, Any]:
     """Per-row report: considered / matched / first failing predicate, plus the tier chosen."""
     ir = compiled.ir
@@ -102,7 +117,8 @@ def explain_rows(compiled: CompiledPolicy, intent: Intent) -> dict[str, Any]:
         else:
             entry["status"] = "no_match"
             entry["why"] = (
-                f"{failed.source}: wants {_wanted(failed)}, intent has {_intent_side(failed, intent)!r}"
+                f"{failed.source}: wants {_show(_wanted(failed))}, "
+                f"intent has {_show(_intent_side(failed, intent))}"
             )
             if row.index not in candidates:
                 entry["skipped_by_tool_index"] = True

@@ -99,7 +99,7 @@ def load_gate_defaults(
     except (OSError, UnicodeDecodeError) as err:
         raise InvalidInput(f"read config {target}: {err}") from err
     except yaml.YAMLError as err:
-        raise InvalidInput(f"parse config {target}: {err}") from err
+        raise InvalidInput(f"parse config {_yaml_where(target, err)}") from err
     if not isinstance(doc, dict):
         raise InvalidInput(f"parse config {target}: expected a mapping")
     gate = doc.get("gate") or {}
@@ -130,3 +130,13 @@ def load_gate_defaults(
             details={"config": str(target), "keys": anchors},
         )
     return out
+
+
+def _yaml_where(target: Path, err: Any) -> str:
+    """``file:line:col: problem`` from a PyYAML error, without its source excerpt."""
+    mark = getattr(err, "problem_mark", None)
+    problem = getattr(err, "problem", None) or "invalid YAML"
+    context = getattr(err, "context", None)
+    where = f"{target}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(target)
+    detail = f"{problem} ({context})" if context else problem
+    return f"{where}: {detail}"

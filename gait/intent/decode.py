@@ -49,6 +49,7 @@ __all__ = [
     "raw_from_mapping",
     "raw_risk_class",
     "read_intent_file",
+    "unknown_keys",
 ]
 
 _decode_raw = msgspec.json.Decoder(RawIntent).decode
@@ -67,14 +68,19 @@ class BoundIntent(dict):  # type: ignore[type-arg]
     therefore read-only (``.copy()`` gives a mutable plain dict).
     """
 
-    __slots__ = ("raw",)
+    __slots__ = ("raw", "unknown")
 
     @classmethod
-    def of(cls, raw: RawIntent) -> BoundIntent:
-        """Wrap a typed decode (times already canonical)."""
+    def of(cls, raw: RawIntent, unknown: tuple[str, ...] = ()) -> BoundIntent:
+        """Wrap a typed decode (times already canonical).
+
+        ``unknown`` lists the keys the decode ignored (``tool_nme``,
+        ``context.identty``), so a "required" error can point at a likely typo.
+        """
         bound = cls()
         dict.update(bound, _to_builtins(raw))
         bound.raw = raw
+        bound.unknown = unknown
         return bound
 
     def _readonly(self, *args: Any, **kwargs: Any) -> NoReturn:
@@ -257,8 +263,10 @@ def raw_from_mapping(obj: Mapping[Any, Any], source: str = "") -> RawIntent:
     Raises ``IntentError("parse intent json: ...")`` on type errors.
     """
     if not isinstance(obj, Mapping):
+        kind = _json_kind(obj)
         raise parse_error(
-            f"json: cannot unmarshal {_json_kind(obj)} into Go value of type gate.IntentRequest",
+            f"expected an intent: a JSON object with tool_name, args, targets and context "
+            f"(got {'an' if kind[0] in 'aeiou' else 'a'} {kind})",
             source,
         )
     raw: RawIntent | None = None
@@ -315,6 +323,12 @@ def _decode_generic(data: bytes, source: str) -> Any:
         return _decode_any(data)
     except (msgspec.DecodeError, msgspec.ValidationError) as err:
         message = str(err)
+        if message == "Input data was truncated":
+            # Say where it stopped: the end of the input.
+            message = (
+                "unexpected end of JSON input: the file ends before the JSON value is complete"
+                f" (byte {len(data)})"
+            )
         if b"\\u" in data:
             # msgspec rejects lone surrogate escapes, which Go accepts.
             try:
@@ -350,16 +364,39 @@ def decode_intent_bytes(data: bytes | bytearray | memoryview | str, source: str 
     except msgspec.ValidationError as err:
         if "unknown field" not in str(err) and not str(err).startswith("Expected `object`"):
             raise _validation_error(err, source) from None
-        raw = raw_from_mapping(_decode_generic(data, source), source)
+        generic = _decode_generic(data, source)
+        raw, unknown = raw_from_mapping(generic, source), unknown_keys(generic)
     except msgspec.DecodeError:
-        raw = raw_from_mapping(_decode_generic(data, source), source)
+        generic = _decode_generic(data, source)
+        raw, unknown = raw_from_mapping(generic, source), unknown_keys(generic)
     except UnicodeDecodeError as err:
         raise parse_error(f"invalid UTF-8: {err.reason} at byte {err.start}", source) from None
     except RecursionError:
         raise parse_error("exceeded max depth", source) from None
     else:
         _canonical_times(raw, source)
-    return BoundIntent.of(raw)
+        unknown = ()
+    return BoundIntent.of(raw, unknown)
+
+
+def unknown_keys(obj: Any) -> tuple[str, ...]:
+    """Top-level and ``context`` keys that no intent field takes (they are ignored)."""
+    if not isinstance(obj, Mapping):
+        return ()
+    out: list[str] = []
+    for key, value in obj.items():
+        if not isinstance(key, str):
+            continue
+        name = fold_key(key)
+        if name not in RawIntent.__struct_fields__:
+            out.append(key)
+        elif name == "context" and isinstance(value, Mapping):
+            out.extend(
+                f"context.{k}"
+                for k in value
+                if isinstance(k, str) and fold_key(k) not in RawContext.__struct_fields__
+            )
+    return tuple(out)
 
 
 MAX_INTENT_BYTES = 16 * 1024 * 1024

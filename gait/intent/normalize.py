@@ -493,12 +493,35 @@ def normalize_intent(raw: Mapping[str, Any]) -> Intent:
     try:
         return _normalize(bound)
     except _Reject as err:
+        hint = _typo_hint(err.reason, raw)
         raise IntentError(
-            f"normalize intent: {err.reason}",
+            f"normalize intent: {err.reason}{hint}",
             details={"reason": err.reason, "stage": "normalize"},
         ) from None
     except RecursionError:
         raise parse_error("exceeded max depth") from None
+
+
+def _typo_hint(reason: str, raw: Any) -> str:
+    """`` (unknown key "tool_nme": did you mean "tool_name"?)`` for a missing field."""
+    field = reason.removesuffix(" is required")
+    if field == reason:
+        return ""
+    if type(raw) is BoundIntent:
+        unknown = getattr(raw, "unknown", ())
+    else:
+        from gait.intent.decode import unknown_keys
+
+        unknown = unknown_keys(raw)
+    if not unknown:
+        return ""
+    import difflib
+
+    close = difflib.get_close_matches(field, unknown, n=1, cutoff=0.6)
+    if close:
+        return f' (unknown key "{close[0]}": did you mean "{field}"?)'
+    listed = ", ".join(f'"{key}"' for key in unknown[:5])
+    return f" (unknown keys are ignored: {listed})"
 
 
 def _script_hash(steps: tuple[ScriptStep, ...]) -> str:

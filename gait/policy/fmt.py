@@ -68,6 +68,9 @@ class Comments:
     footer: list[str] = field(default_factory=list)
 
 
+_OPENERS = ("", ":", "-", "[", "{", ",", "?")
+
+
 def _comment_start(line: str, quote: str = "") -> tuple[int, str]:
     """Index of a ``#`` that starts a comment (outside quoted scalars), or -1, and
     the quote still open at the end of the line (quoted scalars may span lines).
@@ -89,12 +92,20 @@ def _comment_start(line: str, quote: str = "") -> tuple[int, str]:
                 quote = ""
                 prev = ch
             continue
-        if ch in "\"'" and prev in ("", ":", "-", "[", "{", ",", "?"):
+        if ch in "\"'" and prev in _OPENERS:
             quote = ch
         elif ch == "#" and (i == 0 or line[i - 1] in " \t"):
             return i, ""
         elif ch not in " \t":
-            prev = ch
+            nxt = line[i + 1 : i + 2]
+            if ch in ":,":
+                prev = ch
+            elif ch in "-?" and prev in _OPENERS and nxt in ("", " ", "\t"):
+                prev = ch
+            elif ch in "[{" and prev in _OPENERS:
+                prev = ch
+            else:
+                prev = "a"  # inside a plain scalar: "0{'" is text, not a flow opener
     return -1, quote
 
 

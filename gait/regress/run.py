@@ -33,6 +33,7 @@ from gait.regress.junit import JUnitCase, render_junit
 __all__ = ["DEFAULT_OUTPUT", "RegressRun", "RunOptions", "run_regress"]
 
 DEFAULT_OUTPUT = "regress_result.json"
+_MAX_LISTED = 10  # failing graders named in text output; the rest are in the result file
 RESULT_SCHEMA_ID = "gait.regress.result"
 SCHEMA_VERSION = "1.0.0"
 ZERO_TIME = "1980-01-01T00:00:00Z"
@@ -128,10 +129,22 @@ class RegressRun:
                 f"output: {opts.output_path}",
             ]
         else:
+            failing = [g for g in self.graders if g.status == FAIL]
+            shown = [
+                f"failed grader: {g.name} ({g.reason_codes[0] if g.reason_codes else 'grader_failed'})"
+                for g in failing[:_MAX_LISTED]
+            ]
+            if len(failing) > _MAX_LISTED:
+                shown.append(f"... and {len(failing) - _MAX_LISTED} more in {opts.output_path}")
+            fixture = str(failing[0].details.get("fixture", "")) if failing else ""
             lines = [
                 f"regress run failed: fixture_set={self.fixture_set} failed={self.failed}",
                 f"top_failure_reason: {self.top_failure_reason}",
-                f"next: {self.next_command}",
+                *shown,
+                # The JSON next_command re-runs (spec); a person needs the step after that.
+                f"next: read the failing graders' details in {opts.output_path}; if the change "
+                f"is intended, re-record the fixture: gait regress init --from <run> "
+                f"--name {fixture or '<fixture>'} --force",
                 f"artifacts: {', '.join(self.artifact_paths)}",
                 f"output: {opts.output_path}",
             ]
@@ -153,6 +166,11 @@ def _load_fixtures(options: RunOptions) -> tuple[str, list[FixtureContext], list
     from gait.runpack.reader import read_runpack
 
     config_path = Path(options.config_path)
+    if not config_path.exists():
+        raise InvalidInput(
+            f"read config: no such file: {config_path.as_posix()} "
+            "(create one from a recorded run with: gait regress init --from <run_id|runpack>)"
+        )
     config = read_config(config_path)
     base = config_path.parent
     override = options.policy

@@ -115,3 +115,14 @@ def test_full_flag_writes_every_key(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0
     assert "      max_delegation_depth: null\n" in out
     assert len(out.splitlines()) > 150
+
+
+def test_quote_inside_a_plain_scalar_does_not_hide_later_comments() -> None:
+    # Found by hypothesis: "0{'" is plain text, its quote does not open a string.
+    source = (
+        "rules:\n- name: r\n  effect: allow\n  endpoint:\n    path_denylist:\n    - 0{'\n"
+        "# keep me\n  dataflow: {}\n"
+    )
+    text = fmt(source)
+    assert "# keep me" in text
+    assert fmt(text) == text

@@ -172,7 +172,10 @@ def test_policy_change_turning_a_recorded_allow_into_block_exits_5(demo_dir: Pat
     assert text.stdout.splitlines() == [
         "regress run failed: fixture_set=default failed=1",
         "top_failure_reason: policy_verdict_changed:step_2:tool.fetch:allow->block",
-        "next: gait regress run --json",
+        "failed grader: run_demo_policy/policy_verdict "
+        "(policy_verdict_changed:step_2:tool.fetch:allow->block)",
+        "next: read the failing graders' details in regress_result.json; if the change is "
+        "intended, re-record the fixture: gait regress init --from <run> --name run_demo_policy --force",
         "artifacts: regress_result.json",
         "output: regress_result.json",
     ]

@@ -28,7 +28,7 @@ def test_explain_names_the_failing_selector() -> None:
     report = report_for("a_read")
     deny = report["rows"][0]
     assert deny["status"] == "no_match"
-    assert deny["why"].startswith("target_kinds: wants ['host', 'url']")
+    assert deny["why"].startswith("target_kinds: wants [host, url]")
     assert report["rows"][1]["status"] == "matched"
 
 

@@ -92,7 +92,7 @@ def test_invalid_utf8_is_parse_error() -> None:
 
 @pytest.mark.parametrize("data", [b"[]", b'"x"', b"1", b"null", b"true"])
 def test_non_object_document_is_parse_error(data: bytes) -> None:
-    assert "cannot unmarshal" in str(parse_error(data))
+    assert "expected an intent: a JSON object" in str(parse_error(data))
 
 
 def test_number_out_of_double_range_is_parse_error() -> None:
