@@ -292,9 +292,14 @@ _ALIASES = {
     help="Write a starter policy: baseline-lowrisk, baseline-mediumrisk or baseline-highrisk.",
 )
 @click.argument("args", nargs=-1)
-@click.option("--out", default="gait.policy.yaml", show_default=True)
+@click.option("--out", default="gait.policy.yaml", show_default=True, help="Policy file to write.")
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
-def init(args: tuple[str, ...], out: str, force: bool, json: bool) -> Outcome:
+@click.option(
+    "--gitignore",
+    is_flag=True,
+    help="Also add the default trace/audit file names to ./.gitignore (once).",
+)
+def init(args: tuple[str, ...], out: str, force: bool, gitignore: bool, json: bool) -> Outcome:
     from gait.resources import policy_template
 
     names = ", ".join(_TEMPLATES)
@@ -322,4 +327,39 @@ def init(args: tuple[str, ...], out: str, force: bool, json: bool) -> Outcome:
             "gait doctor --json",
         ],
     }
-    return Outcome(payload, text=[f"policy init ok: template={key} path={out}"])
+    text = [f"policy init ok: template={key} path={out}"]
+    if gitignore:
+        payload["gitignore_path"] = _add_gitignore(Path(".gitignore"))
+        text.append(f"gitignore: {payload['gitignore_path']} ignores gait's default artifact names")
+    else:
+        text.append(
+            "tip: gate eval writes trace_*.json and approval_audit_*.json here; "
+            "--gitignore adds them to .gitignore"
+        )
+    return Outcome(payload, text=text)
+
+
+GITIGNORE_LINES = (
+    "# gait: decision artifacts written under default names",
+    "trace_*.json",
+    "approval_audit_*.json",
+    "delegation_audit_*.json",
+    "credential_evidence_*.json",
+)
+
+
+def _add_gitignore(path: Path) -> str:
+    """Append the lines ``path`` lacks (idempotent); keeps what is there."""
+    try:
+        current = path.read_text(encoding="utf-8") if path.exists() else ""
+    except (OSError, UnicodeDecodeError) as err:
+        raise InvalidInput(f"read {path}: {err}") from err
+    have = {line.strip() for line in current.splitlines()}
+    missing = [line for line in GITIGNORE_LINES if line not in have]
+    if missing:
+        from gait.fsutil import atomic_write
+
+        prefix = current if not current or current.endswith("\n") else current + "\n"
+        mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
+        atomic_write(path, (prefix + "\n".join(missing) + "\n").encode("utf-8"), mode=mode)
+    return str(path)

@@ -63,23 +63,32 @@ class SystemClock:
 
 
 class TraceSink(Protocol):
-    def write_trace(self, path: str, record: dict[str, Any]) -> str: ...
+    def write_trace(
+        self, path: str, record: dict[str, Any], *, keep_existing: bool = False
+    ) -> str: ...
 
-    def write_record(self, path: str, record: dict[str, Any]) -> str: ...
+    def write_record(
+        self, path: str, record: dict[str, Any], *, keep_existing: bool = False
+    ) -> str: ...
 
 
 class FileTraceSink:
-    """Traces and records as files (atomic, 0600); relative paths resolve against the cwd."""
+    """Traces and records as files (atomic, 0600); relative paths resolve against the cwd.
 
-    def write_trace(self, path: str, record: dict[str, Any]) -> str:
+    ``keep_existing`` is set for default names: an earlier file is never replaced.
+    """
+
+    def write_trace(self, path: str, record: dict[str, Any], *, keep_existing: bool = False) -> str:
         from gait.trace import write_trace
 
-        return write_trace(path, record)
+        return write_trace(path, record, keep_existing=keep_existing)
 
-    def write_record(self, path: str, record: dict[str, Any]) -> str:
+    def write_record(
+        self, path: str, record: dict[str, Any], *, keep_existing: bool = False
+    ) -> str:
         from gait.trace import write_json_record
 
-        return write_json_record(path, record)
+        return write_json_record(path, record, keep_existing=keep_existing)
 
 
 def option_name(names: Mapping[str, str], key: str) -> str:
@@ -654,18 +663,25 @@ def sign_and_record(env: GateEnv, st: DecisionState) -> GateResult:
     result.trace_id = trace_id
     outputs = st.outputs
     if call.write_trace:
+        # Names gait picks itself never replace an earlier file (explicit paths do).
         result.trace_path = env.sink.write_trace(
-            call.trace_out or default_trace_path(trace_id), signed
+            call.trace_out or default_trace_path(trace_id),
+            signed,
+            keep_existing=not call.trace_out,
         )
         for kind, out_path, doc in st.audit_docs:
             doc = {**doc, "trace_id": trace_id}
             outputs[f"{kind}_audit_path"] = env.sink.write_record(
-                out_path or f"{kind}_audit_{trace_id}.json", _ordered_audit(doc)
+                out_path or f"{kind}_audit_{trace_id}.json",
+                _ordered_audit(doc),
+                keep_existing=not out_path,
             )
         if st.credential is not None:
             evidence = _credential_record(env, st, trace_id)
             outputs["credential_evidence_path"] = env.sink.write_record(
-                call.credential_evidence_out or f"credential_evidence_{trace_id}.json", evidence
+                call.credential_evidence_out or f"credential_evidence_{trace_id}.json",
+                evidence,
+                keep_existing=not call.credential_evidence_out,
             )
     result.outputs = outputs
     return result

@@ -52,25 +52,65 @@ def normalize_trace_path(path: str | os.PathLike[str]) -> str:
     return cleaned
 
 
-def write_json_record(path: str | os.PathLike[str], record: dict[str, Any]) -> str:
+def write_json_record(
+    path: str | os.PathLike[str], record: dict[str, Any], *, keep_existing: bool = False
+) -> str:
     """Write a JSON record (trace, token, audit, evidence) as 2-space pretty JSON plus ``\\n``.
 
     Atomic, mode 0600, parent directories created; a relative path with a ``..``
     segment is rejected. Returns the cleaned path written. ``OSError`` propagates
     (the CLI reports it as an internal failure, exit 1).
+
+    ``keep_existing`` is for names gait picked itself (``trace_<id>.json``): an
+    existing file with other content is never replaced; the record goes to the
+    first free ``<stem>_2.json``, ``<stem>_3.json``, ... and that path is
+    returned. A file with the very same bytes is left as it is.
     """
     target = normalize_trace_path(path)
     parent = os.path.dirname(target)
     if parent:
         os.makedirs(parent, mode=0o750, exist_ok=True)
-    text = json.dumps(record, indent=2, ensure_ascii=False) + "\n"
-    atomic_write(target, text.encode("utf-8"))
-    return target
+    data = (json.dumps(record, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    if not keep_existing:
+        atomic_write(target, data)
+        return target
+    return _write_fresh(target, data)
 
 
-def write_trace(path: str | os.PathLike[str], record: dict[str, Any]) -> str:
+_MAX_SUFFIX = 10_000
+
+
+def _write_fresh(target: str, data: bytes) -> str:
+    stem, ext = os.path.splitext(target)
+    for n in range(1, _MAX_SUFFIX + 1):
+        candidate = target if n == 1 else f"{stem}_{n}{ext}"
+        try:
+            atomic_write(candidate, data, overwrite=False)
+            return candidate
+        except FileExistsError:
+            if _same_bytes(candidate, data):
+                return candidate
+    raise InvalidInput(
+        f"{_MAX_SUFFIX} files named like {target} already exist; "
+        "move old traces away or choose a path with --trace-out"
+    )
+
+
+def _same_bytes(path: str, data: bytes) -> bool:
+    try:
+        if os.path.getsize(path) != len(data):
+            return False
+        with open(path, "rb") as handle:
+            return handle.read() == data
+    except OSError:
+        return False
+
+
+def write_trace(
+    path: str | os.PathLike[str], record: dict[str, Any], *, keep_existing: bool = False
+) -> str:
     """Write a signed trace record (see :func:`write_json_record`)."""
-    return write_json_record(path, record)
+    return write_json_record(path, record, keep_existing=keep_existing)
 
 
 MAX_TRACE_BYTES = 16 * 1024 * 1024
