@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "keys": ("gait.cli.keys:group", "Create, rotate and check ed25519 signing keys."),
     "list-scripts": ("gait.cli.scripts:list_command", "List approved-script registry entries."),
     "mcp": ("gait.cli.mcp:group", "Gate agent tool calls: proxy, HTTP service, MCP gateway."),
+    "migrate": ("gait.cli.migrate:command", "Rewrite a legacy runpack in the current format."),
     "pack": ("gait.cli.pack:group", "Build, verify, inspect, diff and export unified packs."),
     "policy": ("gait.cli.policy:group", "Validate, format, compile, test and simulate policies."),
     "report": ("gait.cli.scout:report_group", "Summaries over many runs: top incident families."),
