@@ -17,6 +17,8 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from gait.errors import InternalFailure, PolicyError
 from gait.policy.ir import (
     DELEGATION,
@@ -146,6 +148,14 @@ def _through_dsl(policy: Policy, path_name: str) -> Policy:
     from gait.policy.source import decode_policy
 
     raw = parse_canonical_dsl(render_dsl(policy))
+    # Rendered text of a normalized policy should read back as exactly that policy;
+    # checking this first skips the YAML-oriented decoding and a second normalization.
+    try:
+        exact = msgspec.convert(raw, Policy)
+    except msgspec.ValidationError:
+        exact = None
+    if exact == policy:
+        return exact
     decoded = decode_policy(raw, {}, {}, f"{path_name} (canonical dsl)", "dsl")
     again = normalize_policy(decoded)
     if again != policy:
