@@ -268,6 +268,111 @@ def simulate(
     return Outcome(payload, text=text)
 
 
+# ------------------------------------------------------------ lint ---
+
+_FAIL_ON = ("error", "warning", "info")
+
+
+@gait_command(
+    group,
+    "lint",
+    explain="Find shadowed, conflicting and risky rules in a policy, each with a witness intent.",
+    help=(
+        "Analyse POLICY's decision table: shadowed rules, conflicting rules, unreachable "
+        "default, impossible matches, reused reason codes, risky allow rules. Every finding "
+        "carries a witness intent confirmed by the engine. Exit 0 clean, 3 with findings at "
+        "or above --fail-on, 6 invalid input."
+    ),
+)
+@click.argument("args", nargs=-1)
+@click.option(
+    "--fail-on",
+    type=click.Choice(_FAIL_ON),
+    default="error",
+    show_default=True,
+    help="Lowest finding level that makes the command exit 3.",
+)
+def lint(args: tuple[str, ...], fail_on: str, json: bool) -> Outcome:
+    from gait.engine.analysis.lint import lint_policy
+
+    path = one_positional(args, "<policy.yaml>")
+    report = lint_policy(load_compiled(path))
+    findings = report["findings"]
+    worst = _FAIL_ON.index(fail_on)
+    failing = [f for f in findings if _FAIL_ON.index(f["level"]) <= worst]
+    counts = report["counts"]
+    summary = (
+        f"policy lint: {path}: {counts['error']} error(s), {counts['warning']} warning(s), "
+        f"{counts['info']} info"
+    )
+    payload: dict[str, Any] = {"ok": not failing, "policy": path, "summary": summary, **report}
+    text = [summary]
+    for f in findings:
+        text.append(f"{f['level']}: {f['code']}: {f['message']}")
+        if "witness" in f:
+            text.append(f"  witness ({f.get('verdict', '')}): {_compact(f['witness'])}")
+    text.extend(f"note: {n}" for n in report["sampled"])
+    return Outcome(payload, exit_code=3 if failing else 0, text=text)
+
+
+def _compact(obj: Any) -> str:
+    import json as _json
+
+    return _json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+# ------------------------------------------------------------ diff ---
+
+
+@gait_command(
+    group,
+    "diff",
+    explain="List every region of intents whose verdict differs between two policies.",
+    help=(
+        "Semantic diff of OLD and NEW policies (no fixtures needed): each region of intents "
+        "whose verdict changes, with old/new verdict, the rules deciding on each side and a "
+        "witness intent confirmed by the engine. Exit 0, or 5 with --fail-on-change when "
+        "any verdict changes; 6 invalid input."
+    ),
+)
+@click.argument("args", nargs=-1)
+@click.option(
+    "--fail-on-change",
+    is_flag=True,
+    help="Exit 5 when any region of intents changes verdict (for CI).",
+)
+def diff(args: tuple[str, ...], fail_on_change: bool, json: bool) -> Outcome:
+    from gait.engine.analysis.diff import diff_policies
+
+    if len(args) != 2:
+        raise InvalidInput("expected <old_policy.yaml> <new_policy.yaml>")
+    report = diff_policies(load_compiled(args[0]), load_compiled(args[1]))
+    regions = report["regions"]
+    summary = (
+        f"policy diff: {len(regions)} region(s) change verdict"
+        if regions
+        else "policy diff: no verdict changes"
+    )
+    payload: dict[str, Any] = {
+        "ok": True,
+        "old_policy": args[0],
+        "new_policy": args[1],
+        "summary": summary,
+        **report,
+    }
+    text = [summary]
+    for r in regions:
+        old_rules = ",".join(r["old_rules"]) or "(default)"
+        new_rules = ",".join(r["new_rules"]) or "(default)"
+        text.append(
+            f"  {r['old_verdict']} -> {r['new_verdict']}: old {old_rules}; new {new_rules}; "
+            f"tools {', '.join(r['tools'])}"
+        )
+        text.append(f"    witness: {_compact(r['witness'])}")
+    text.extend(f"note: {n}" for n in report["notes"])
+    return Outcome(payload, exit_code=5 if fail_on_change and regions else 0, text=text)
+
+
 # ------------------------------------------------------------ init ---
 
 _TEMPLATES = {

@@ -1,0 +1,1 @@
+"""Static analysis of compiled decision tables: ``policy lint`` and ``policy diff``."""

@@ -1,0 +1,302 @@
+"""``gait policy lint``: findings about a compiled decision table, each with a witness.
+
+Every witness intent is run through the engine before it is reported; a
+witness that does not show what the finding claims is a bug in the analysis
+and raises :class:`gait.errors.InternalFailure` instead of being printed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gait.engine.analysis.regions import FAIL_CLOSED, PolicyWalk, tool_state, walk
+from gait.engine.analysis.space import (
+    DESTRUCTIVE_CLASSES,
+    Solver,
+    Space,
+    Undecided,
+    initial_state,
+)
+from gait.errors import InternalFailure
+from gait.policy.compiler import CompiledPolicy
+from gait.policy.ir import PROVENANCE_SOURCE, Row
+
+LEVELS = ("error", "warning", "info")
+_LEVEL_RANK = {name: i for i, name in enumerate(LEVELS)}
+
+
+def _finding(level: str, code: str, rules: list[str], message: str, **extra: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"level": level, "code": code, "rules": rules, "message": message}
+    out.update({k: v for k, v in extra.items() if v is not None})
+    return out
+
+
+class _Confirm:
+    """Runs witnesses through the engine (the same path ``policy test`` takes)."""
+
+    def __init__(self, compiled: CompiledPolicy) -> None:
+        self.compiled = compiled
+
+    def tier(self, intent: dict[str, Any]) -> tuple[str, tuple[int, ...], Any]:
+        from gait.engine.evaluate import _runtime, evaluate, matching_tier
+
+        decision = evaluate(self.compiled, intent)
+        if decision.intent is None or (
+            not decision.matched_rules
+            and any(
+                r.startswith("fail_closed") or r == "context_evidence_missing"
+                for r in decision.reason_codes
+            )
+        ):
+            return decision.verdict, (), decision
+        tier = matching_tier(_runtime(self.compiled), decision.intent, self.compiled.ir)
+        return decision.verdict, tuple(r.index for r in tier), decision
+
+
+def lint_policy(compiled: CompiledPolicy, *, max_leaves: int = 5_000) -> dict[str, Any]:
+    """Analyse ``compiled``; returns ``{"findings": [...], "summary": {...}}``."""
+    ir = compiled.ir
+    space = Space([ir])
+    solver = Solver(space)
+    pw = PolicyWalk(ir, space)
+    confirm = _Confirm(compiled)
+    rows = ir.rows
+
+    reachable: set[int] = set()
+    conflicts: dict[tuple[int, int], Any] = {}
+    default_reachable = False
+    undecided_rows: set[int] = set()
+    undecided_tools: list[str] = []
+    risky = {row.index: c for row in rows if (c := _risky_classes(row))}
+    risky_regions: dict[int, Any] = {}
+    tools = space.tool_reps()
+    fresh_tool = tools[-1]
+    for t_index, tool in enumerate(tools):
+        entries = pw.entries_for(tool)
+        solver.steps = 0
+        try:
+            for leaf in walk(solver, entries, tool_state(space, t_index), max_leaves=max_leaves):
+                if not leaf.tier:
+                    default_reachable = True
+                    continue
+                idx = [e.row.index for e in leaf.tier if e.row is not None]
+                reachable.update(idx)
+                for i in idx:
+                    if i in risky and i not in risky_regions:
+                        box = space.tbox(
+                            endpoint_class=space.tmask("endpoint_class", risky[i].__contains__)
+                        )
+                        st = solver.apply(leaf.state, ("T", 0, box, True))
+                        st = solver.solve(st, leaf.clauses) if st is not None else None
+                        if st is not None:
+                            risky_regions[i] = st
+                for a_pos, a in enumerate(idx):
+                    for b in idx[a_pos + 1 :]:
+                        if rows[a].effect != rows[b].effect and (a, b) not in conflicts:
+                            conflicts[(a, b)] = (leaf.state, leaf.clauses)
+        except Undecided:
+            undecided_tools.append("<any other tool>" if tool == fresh_tool else tool)
+            undecided_rows.update(e.row.index for e in entries if e.row is not None)
+
+    findings: list[dict[str, Any]] = []
+
+    # --- rules that never decide
+    for row in rows:
+        if row.index in reachable or row.index in undecided_rows:
+            continue
+        findings.append(_never_decides(row, ir, space, solver, pw, confirm))
+
+    # --- conflicts
+    for (a, b), (st, clauses) in sorted(conflicts.items()):
+        ra, rb = rows[a], rows[b]
+        solver.steps = 0
+        state = solver.solve(st, clauses)
+        if state is None:  # pragma: no cover - the walk only yields non-empty regions
+            raise InternalFailure(f"policy lint: empty conflict region for {ra.name}, {rb.name}")
+        witness = space.witness(state)
+        verdict, tier, _ = confirm.tier(witness)
+        if a not in tier or b not in tier:
+            raise InternalFailure(
+                f"policy lint: conflict witness for {ra.name!r}/{rb.name!r} not confirmed by the engine"
+            )
+        findings.append(
+            _finding(
+                "warning",
+                "conflicting_rules",
+                [ra.name, rb.name],
+                f"rules {ra.name!r} ({ra.effect}) and {rb.name!r} ({rb.effect}) both match at "
+                f"priority {ra.priority}; the more restrictive effect wins ({verdict} here)",
+                witness=witness,
+                verdict=verdict,
+            )
+        )
+
+    # --- default verdict
+    if rows and not default_reachable and not undecided_tools:
+        findings.append(
+            _finding(
+                "warning",
+                "default_unreachable",
+                [],
+                f"default_verdict {ir.default_verdict} is never used: "
+                "the rules (and fail-closed) decide every intent",
+            )
+        )
+
+    # --- reason codes reused with different effects
+    by_code: dict[str, dict[str, list[str]]] = {}
+    for row in rows:
+        for code in row.reasons:
+            by_code.setdefault(code, {}).setdefault(row.effect, []).append(row.name)
+    for code, effects in sorted(by_code.items()):
+        if len(effects) > 1:
+            names = sorted({n for ns in effects.values() for n in ns})
+            detail = ", ".join(
+                f"{eff}: {', '.join(sorted(ns))}" for eff, ns in sorted(effects.items())
+            )
+            findings.append(
+                _finding(
+                    "warning",
+                    "reason_code_reused",
+                    names,
+                    f"reason code {code!r} is used by rules with different effects ({detail})",
+                )
+            )
+
+    # --- risky shapes
+    for i, st in sorted(risky_regions.items()):
+        row = rows[i]
+        witness = space.witness(st)
+        verdict, tier, _ = confirm.tier(witness)
+        if i not in tier:
+            raise InternalFailure(
+                f"policy lint: risky-allow witness for {row.name!r} not confirmed"
+            )
+        findings.append(
+            _finding(
+                "warning",
+                "risky_allow_destructive",
+                [row.name],
+                f"rule {row.name!r} allows {'/'.join(sorted(risky[i]))} targets with no target "
+                "value, path or provenance condition (only the destructive-apply approval "
+                f"stands in the way; {verdict} here)",
+                witness=witness,
+                verdict=verdict,
+            )
+        )
+
+    # --- what was not decided
+    if undecided_tools:
+        names = sorted({rows[i].name for i in undecided_rows})
+        findings.append(
+            _finding(
+                "info",
+                "undecided",
+                names,
+                "analysis budget exhausted for tool(s) "
+                + ", ".join(sorted(undecided_tools)[:10])
+                + ": shadowing and conflicts of these rules are not decided",
+            )
+        )
+
+    findings.sort(key=lambda f: (_LEVEL_RANK[f["level"]], f["code"], f["rules"], f["message"]))
+    counts = {level: sum(1 for f in findings if f["level"] == level) for level in LEVELS}
+    return {
+        "findings": findings,
+        "counts": counts,
+        "rules": len(rows),
+        "policy_digest": ir.policy_digest,
+        "sampled": _sampled_notes(space),
+    }
+
+
+def _sampled_notes(space: Space) -> list[str]:
+    notes = []
+    if space.sampled_delegation:
+        notes.append(
+            "delegation selectors (identities, scopes, depth) are checked on sampled chains: "
+            "a rule they might shadow is reported as possibly_shadowed (info), not as an error"
+        )
+    return notes
+
+
+def _never_decides(
+    row: Row, ir: Any, space: Space, solver: Solver, pw: PolicyWalk, confirm: _Confirm
+) -> dict[str, Any]:
+    lits = space.row_lits(row)
+    solver.steps = 0
+    own = solver.apply_all(initial_state(space), lits)
+    if own is None:
+        return _finding(
+            "error",
+            "impossible_match",
+            [row.name],
+            f"rule {row.name!r} can never match: its match fields cannot hold together",
+        )
+    witness = space.witness(own)
+    verdict, tier, _decision = confirm.tier(witness)
+    if row.index in tier:
+        raise InternalFailure(
+            f"policy lint: rule {row.name!r} reported as never deciding, but the engine chose it"
+        )
+    # rows of earlier tiers that overlap this rule's region
+    shadowers: list[str] = []
+    if any(e.name == FAIL_CLOSED for e in pw.fc) and not tier:
+        shadowers.append(FAIL_CLOSED)
+    tool_rows = _candidate_rows(row, ir)
+    for other in tool_rows:
+        if other.priority < row.priority and solver.apply_all(own, space.row_lits(other)):
+            shadowers.append(other.name)
+    shadowers = sorted(set(shadowers))
+    delegation_involved = space.sampled_delegation and (
+        row.delegation is not None
+        or any(r.delegation is not None for r in tool_rows if r.priority < row.priority)
+    )
+    by = ", ".join(repr(s) for s in shadowers) or "earlier rules"
+    if delegation_involved:
+        return _finding(
+            "info",
+            "possibly_shadowed",
+            [row.name, *[s for s in shadowers if s != row.name]],
+            f"rule {row.name!r} looks shadowed by {by}, but delegation selectors are only "
+            "sampled: not decided",
+            witness=witness,
+            verdict=verdict,
+        )
+    taken = (
+        "fail-closed blocks it"
+        if not tier
+        else "decided by " + ", ".join(sorted({ir.rows[i].name for i in tier}))
+    )
+    return _finding(
+        "error",
+        "shadowed_rule",
+        [row.name, *[s for s in shadowers if s != row.name]],
+        f"rule {row.name!r} (priority {row.priority}) never decides: every intent it matches "
+        f"is taken first by {by}; witness: {taken}",
+        witness=witness,
+        verdict=verdict,
+        shadowed_by=shadowers,
+    )
+
+
+def _candidate_rows(row: Row, ir: Any) -> list[Row]:
+    tools = next((p.values for p in row.predicates if p.subject == "tool_name"), None)
+    if tools is None:
+        return list(ir.rows)
+    index = dict(ir.tool_index)
+    ids = {i for t in tools for i in index.get(t, ())} | set(ir.any_tool_rows)
+    return [ir.rows[i] for i in sorted(ids)]
+
+
+def _risky_classes(row: Row) -> frozenset[str]:
+    """Destructive classes an ``allow`` row admits with no value/path/provenance guard."""
+    if row.effect != "allow":
+        return frozenset()
+    classes = next(
+        (p.values for p in row.predicates if p.subject == "target.endpoint_class"), frozenset()
+    )
+    guarded = any(p.subject in ("target.value", PROVENANCE_SOURCE) for p in row.predicates) or (
+        row.endpoint is not None and bool(row.endpoint.path_allowlist or row.endpoint.path_denylist)
+    )
+    return frozenset() if guarded else frozenset(classes & DESTRUCTIVE_CLASSES)
