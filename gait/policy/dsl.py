@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from functools import cache, lru_cache
+from json.encoder import encode_basestring as _quote
 from typing import Any
 
 import msgspec
@@ -30,6 +31,10 @@ def _scalar(value: Any) -> str:
         return repr(value) if isinstance(value, float) else str(value)
     if value is None:
         return "null"
+    if type(value) is str:
+        return _quote(
+            value
+        )  # what json.dumps(value, ensure_ascii=False) returns, minus its overhead
     return json.dumps(value, ensure_ascii=False)
 
 
@@ -40,9 +45,10 @@ def _value(value: Any) -> str:
 
 
 @cache
-def _default_of(cls: type[msgspec.Struct]) -> msgspec.Struct:
-    """The all-defaults instance of a model struct (immutable, built once per type)."""
-    return cls()
+def _layout(cls: type[msgspec.Struct]) -> tuple[tuple[str, Any], ...]:
+    """(field name, default value) of a model struct, in field order, built once per type."""
+    default = cls()
+    return tuple(zip(cls.__struct_fields__, msgspec.structs.astuple(default), strict=True))
 
 
 def _struct_lines(
@@ -50,12 +56,10 @@ def _struct_lines(
 ) -> list[str]:
     """Non-default fields of ``obj``, recursing into nested structs."""
     lines: list[str] = []
-    default = _default_of(type(obj))
-    for name in obj.__struct_fields__:
-        if name in skip:
-            continue
-        value = getattr(obj, name)
-        if value == getattr(default, name):
+    for (name, default), value in zip(
+        _layout(type(obj)), msgspec.structs.astuple(obj), strict=True
+    ):
+        if value == default or name in skip:
             continue
         if isinstance(value, msgspec.Struct):
             inner = _struct_lines(value, indent + "  ")
@@ -72,7 +76,7 @@ def _struct_lines(
 
 
 def render_rule(rule: Rule) -> list[str]:
-    header = f"rule {json.dumps(rule.name, ensure_ascii=False)}"
+    header = f"rule {_quote(rule.name)}"
     if rule.priority:
         header += f" priority {rule.priority}"
     if rule.effect in VERDICTS:
