@@ -41,7 +41,7 @@ def _display_path(path: str) -> str:
         "and reference receipt records."
     ),
     help=(
-        "Write <out-dir>/runpack_<run_id>.zip from a run record JSON (runpack.md §6.1) or a "
+        "Write <out-dir>/runpack_<run_id>.zip from a run record JSON or a "
         "JSONL event log (one {type: run|intent|decision|result|ref|event} object per line)."
     ),
 )
@@ -345,8 +345,12 @@ def diff_command(targets: tuple[str, ...], privacy: str, output: str | None, jso
     "replay",
     explain="Replay a runpack deterministically with stubs; never executes tools by default.",
     help=(
-        "Stub replay (runpack.md §6.5). --policy <file> also re-evaluates every recorded "
-        "intent with that policy and reports divergences from the recorded verdicts."
+        "Replay with the recorded results as stubs (no tool runs). --policy <file> "
+        "re-evaluates every recorded intent with that policy and reports divergences from "
+        "the recorded verdicts. "
+        "--real-tools (unsafe; needs --unsafe-real-tools, --allow-tools and "
+        "GAIT_ALLOW_REAL_REPLAY=1, else exit 8) runs allowlisted built-ins (echo, file.write "
+        "inside the working directory, shell.exec without a shell)."
     ),
 )
 @click.argument("targets", nargs=-1, metavar="RUN_ID|PATH")

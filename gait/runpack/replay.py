@@ -1,9 +1,13 @@
 """``run replay``: deterministic stub replay (runpack.md §6.5) and policy re-evaluation.
 
-Stub replay never executes a tool: recorded results are replayed as
+Stub replay (the default) never executes a tool: recorded results are replayed as
 ``recorded``; intents without one are stubbed by tool class
 (``http``/``file``/``db``/``queue``) with a deterministic digest, or reported
 as ``missing``.
+
+Real mode (``--real-tools`` + ``--unsafe-real-tools`` + ``--allow-tools`` +
+``GAIT_ALLOW_REAL_REPLAY=1``; any one missing is exit 8 before the pack is
+read) executes the allowlisted built-ins of :mod:`gait.runpack.realtools`.
 
 Re-evaluation (``--policy``, an addition to the reference) asks the one
 engine for a fresh decision on every recorded intent and compares it with the
@@ -40,16 +44,6 @@ _STUB_CLASSES = (
     ("db", ("db", "sql", "query", "table")),
     ("queue", ("queue", "topic", "publish", "kafka")),
 )
-_REAL_BUILTINS = {
-    "echo": "echo",
-    "tool.echo": "echo",
-    "file.write": "file.write",
-    "fs.write": "file.write",
-    "write_file": "file.write",
-    "shell.exec": "shell.exec",
-    "exec": "shell.exec",
-    "command.run": "shell.exec",
-}
 
 
 def stub_type(tool_name: str) -> str:
@@ -94,8 +88,18 @@ def replay_stub(
     *,
     real_tools: bool = False,
     allow_tools: list[str] | None = None,
+    workdir: str | None = None,
 ) -> dict[str, Any]:
-    """The replay payload of §6.5 (``ok`` = no missing results)."""
+    """The replay payload of §6.5 (``ok`` = no missing results).
+
+    With ``real_tools`` (the caller has checked every guard with
+    :func:`check_real_replay`), intents whose tool is allowlisted *and* one
+    of the built-ins of :mod:`gait.runpack.realtools` are executed in
+    ``workdir`` (default: the current directory) and reported as
+    ``executed``; everything else replays as in stub mode.
+    """
+    from gait.runpack.realtools import builtin, run_tool
+
     _check_unique(pack)
     results = {r.intent_id: r for r in pack.results}
     allowed = {t.strip().lower() for t in allow_tools or [] if t.strip()}
@@ -107,21 +111,27 @@ def replay_stub(
     for intent in pack.intents:
         recorded = results.get(intent.intent_id)
         step: dict[str, Any] = {"intent_id": intent.intent_id, "tool_name": intent.tool_name}
+        wanted = real_tools and intent.tool_name.strip().lower() in allowed
+        if wanted and builtin(intent.tool_name):
+            run = run_tool(intent.tool_name, intent.args, workdir or os.getcwd())
+            step.update(status=run.status, execution="executed", result_digest=run.result_digest)
+            if run.error:
+                step["error"] = run.error
+            if recorded is not None:
+                step["recorded_result_digest"] = recorded.result_digest
+            steps.append(step)
+            continue
+        if wanted:
+            warnings.append(
+                f"real execution of {intent.tool_name} is not supported (not a built-in); "
+                "not executed"
+            )
         if recorded is not None:
             step.update(
                 status=recorded.status,
                 execution="recorded",
                 result_digest=recorded.result_digest,
             )
-        elif (
-            real_tools
-            and intent.tool_name.lower() in allowed
-            and (_REAL_BUILTINS.get(intent.tool_name.lower()) == "echo")
-        ):
-            payload = {"echo": intent.args or {}}
-            from gait.canonical import digest
-
-            step.update(status="ok", execution="executed", result_digest=digest(payload))
         else:
             kind = stub_type(intent.tool_name)
             if kind:
@@ -138,10 +148,6 @@ def replay_stub(
             else:
                 step.update(status="missing_result", execution="missing")
                 missing.append(intent.intent_id)
-            if real_tools and intent.tool_name.lower() in allowed:
-                warnings.append(
-                    f"real execution of {intent.tool_name} is not supported; not executed"
-                )
         steps.append(step)
     return {
         "ok": not missing,
