@@ -311,3 +311,57 @@ def test_help_describes_the_inputs(work: Path) -> None:
     text = " ".join(proc.stdout.split())
     assert "not supported" not in text.lower()
     assert "Wrkr tool inventory JSON" in text and "Approved-script registry JSON" in text
+
+
+# ---------------------------------------------------------------- docs
+
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def doc_block(doc: str, heading: str) -> str:
+    text = (DOCS / doc).read_text()
+    section = text.split(heading, 1)[1]
+    return section.split("```bash\n", 1)[1].split("\n```", 1)[0]
+
+
+def run_doc(tmp_path: Path, script: str) -> str:
+    shutil.copytree(EXAMPLES, tmp_path / "examples")
+    exe = shutil.which("gait")
+    path = os.pathsep.join([str(Path(exe).parent)] if exe else []) + os.pathsep + os.environ["PATH"]
+    env = {
+        **os.environ,
+        "HOME": str(tmp_path),
+        "XDG_STATE_HOME": str(tmp_path / ".s"),
+        "PATH": path,
+    }
+    proc = subprocess.run(
+        ["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, (proc.stdout, proc.stderr)
+    return proc.stdout
+
+
+def test_approvals_doc_example_runs(tmp_path: Path) -> None:
+    block = doc_block("approvals.md", "## Approved scripts (fast path)")
+    keys = "gait keys init --out-dir ./gait-out/keys --prefix approvers --json >/dev/null\n"
+    lines = run_doc(tmp_path, keys + block).splitlines()
+    first, approved, evaluated, listed = (
+        json.loads(lines[0]),
+        json.loads(lines[1]),
+        json.loads(lines[2]),
+        lines[3:],
+    )
+    assert first["verdict"] == "require_approval"
+    assert approved["pattern_id"] == "nightly-sync"
+    assert evaluated["pre_approved"] is True and evaluated["verdict"] == "allow"
+    assert evaluated["reason_codes"] == ["approved_script_match"]
+    assert any("nightly-sync status=valid" in line for line in listed)
+
+
+def test_production_doc_inventory_example_runs(tmp_path: Path) -> None:
+    block = doc_block("production.md", "## Tool inventory (`--wrkr-inventory`)")
+    out = json.loads(run_doc(tmp_path, block + "\necho exit=$? >&2").splitlines()[-1])
+    assert out["verdict"] == "block" and out["context_source"] == "inventory.json"
+    assert out["matched_rule"] == "block-pii-reads"
