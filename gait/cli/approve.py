@@ -29,12 +29,29 @@ from gait.errors import InvalidInput
 @click.option("--scope", default="", help="CSV of scopes, e.g. tool:tool.write,phase:apply.")
 @click.option("--approver", default="", help="Approver identity.")
 @click.option("--reason-code", default="", help="Why this was approved (ticket id, change id).")
-@click.option("--max-targets", default=0, type=int)
-@click.option("--max-ops", default=0, type=int)
+@click.option(
+    "--max-targets",
+    default=0,
+    type=int,
+    help="Most targets the approved call may touch (0: no limit).",
+)
+@click.option(
+    "--max-ops",
+    default=0,
+    type=int,
+    help="Most operations the approved call may run (0: no limit).",
+)
 @click.option("--out", default="", help="Token path (default approval_<token_id>.json).")
-@click.option("--key-mode", default="dev", show_default=True)
-@click.option("--private-key", default=None)
-@click.option("--private-key-env", default=None)
+@click.option(
+    "--key-mode",
+    default="dev",
+    show_default=True,
+    help="dev (your per-user dev key) or prod (needs --private-key/--private-key-env).",
+)
+@click.option("--private-key", default=None, help="Signing key file (prod mode).")
+@click.option(
+    "--private-key-env", default=None, help="Env var holding the signing key (prod mode)."
+)
 def command(
     intent_digest: str,
     policy_digest: str,

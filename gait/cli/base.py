@@ -75,6 +75,57 @@ class GaitCommand(click.Command):
             raise Exit(0)
         return super().parse_args(ctx, args)
 
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Long option lists are shown in sections (inputs, approvals, ..., output)."""
+        records = []
+        for param in self.get_params(ctx):
+            if not isinstance(param, click.Option):
+                continue
+            record = param.get_help_record(ctx)
+            if record is not None:
+                records.append((option_section(param), record))
+        if len(records) < _SECTIONED_FROM:
+            super().format_options(ctx, formatter)
+            return
+        for title in SECTION_ORDER:
+            rows = [record for section, record in records if section == title]
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+
+
+# Commands with at least this many options get their help in sections.
+_SECTIONED_FROM = 10
+SECTION_ORDER = (
+    "Inputs",
+    "Approvals",
+    "Delegation",
+    "Credentials",
+    "Keys and signing",
+    "Output",
+)
+# First match wins, on the words of the option's long name.
+_SECTION_WORDS = (
+    ("Approvals", frozenset({"approval", "approvals", "approve", "approver"})),
+    ("Delegation", frozenset({"delegation", "delegator", "delegate"})),
+    ("Credentials", frozenset({"credential", "broker"})),
+    ("Keys and signing", frozenset({"key", "keys", "signing"})),
+    (
+        "Output",
+        frozenset({"out", "output", "json", "explain", "help", "junit", "quiet", "verbose"}),
+    ),
+)
+
+
+def option_section(param: click.Parameter) -> str:
+    """The help section an option belongs to, from the words of its long name."""
+    names = [o for o in getattr(param, "opts", ()) if o.startswith("--")] or ["--x"]
+    words = set(max(names, key=len).lstrip("-").replace("_", "-").split("-"))
+    for title, keys in _SECTION_WORDS:
+        if words & keys:
+            return title
+    return "Inputs"
+
 
 def _has_explain_option(cmd: click.Command) -> bool:
     """Commands that implement their own ``--explain`` behaviour declare it as an option."""
@@ -129,6 +180,8 @@ class GaitGroup(click.Group):
         return cmd
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if ctx.resilient_parsing:  # shell completion: partial command lines are expected
+            return super().parse_args(ctx, args)
         ctx.meta["gait.json"] = wants_json(args)
         if self.explain and ("--explain" in args or "-explain" in args):
             first = next((a for a in args if not a.startswith("-")), None)
@@ -144,6 +197,12 @@ class GaitGroup(click.Group):
                 write_line(self.get_help(ctx))
                 raise Exit(0)
             message = f"unknown command: {args[0]}" if args else "missing subcommand"
+            if args:
+                import difflib
+
+                close = difflib.get_close_matches(args[0], self.list_commands(ctx), n=1)
+                if close:
+                    message += f' (did you mean "{close[0]}"?)'
             raise click.UsageError(message, ctx)
         return super().parse_args(ctx, args)
 

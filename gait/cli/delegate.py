@@ -19,17 +19,22 @@ group = GaitGroup(
 @gait_command(
     group, "mint", explain="Mint a signed delegation token.", help="Mint a signed delegation token."
 )
-@click.option("--delegator", default="")
-@click.option("--delegate", default="")
-@click.option("--scope", default="", help="CSV of scopes.")
-@click.option("--scope-class", default="")
-@click.option("--ttl", default="")
-@click.option("--intent-digest", default="")
-@click.option("--policy-digest", default="")
-@click.option("--out", default="")
-@click.option("--key-mode", default="dev", show_default=True)
-@click.option("--private-key", default=None)
-@click.option("--private-key-env", default=None)
+@click.option("--delegator", default="", help="Identity handing over the authority.")
+@click.option("--delegate", default="", help="Identity receiving it (the agent).")
+@click.option("--scope", default="", help="CSV of scopes granted, e.g. tool:tool.write.")
+@click.option("--scope-class", default="", help="A scope class granted on top of --scope.")
+@click.option("--ttl", default="", help="How long the token is valid: Go duration, e.g. 2h.")
+@click.option("--intent-digest", default="", help="Bind the token to this intent digest.")
+@click.option("--policy-digest", default="", help="Bind the token to this policy digest.")
+@click.option("--out", default="", help="Token path (default delegation_<token_id>.json).")
+@click.option(
+    "--key-mode",
+    default="dev",
+    show_default=True,
+    help="dev (your per-user dev key) or prod (needs --private-key/--private-key-env).",
+)
+@click.option("--private-key", default=None, help="Signing key file (prod mode).")
+@click.option("--private-key-env", default=None, help="Env var holding the signing key (prod).")
 def mint(
     delegator: str,
     delegate: str,
@@ -85,16 +90,20 @@ def mint(
     explain="Verify a delegation token.",
     help="Verify a delegation token (exit 2 if invalid).",
 )
-@click.option("--token", default="")
-@click.option("--delegator", default="")
-@click.option("--delegate", default="")
-@click.option("--scope", default="")
-@click.option("--intent-digest", default="")
-@click.option("--policy-digest", default="")
-@click.option("--public-key", default=None)
-@click.option("--public-key-env", default=None)
-@click.option("--private-key", default=None)
-@click.option("--private-key-env", default=None)
+@click.option("--token", default="", help="Delegation token file to check.")
+@click.option("--delegator", default="", help="Expected delegator identity.")
+@click.option("--delegate", default="", help="Expected delegate identity.")
+@click.option("--scope", default="", help="CSV of scopes; the token must grant one of them.")
+@click.option("--intent-digest", default="", help="Expected intent digest.")
+@click.option("--policy-digest", default="", help="Expected policy digest.")
+@click.option(
+    "--public-key", default=None, help="Verify key file (default: your dev key, if you have one)."
+)
+@click.option("--public-key-env", default=None, help="Env var holding the verify key.")
+@click.option(
+    "--private-key", default=None, help="Private key file whose public half verifies the token."
+)
+@click.option("--private-key-env", default=None, help="Env var holding that private key.")
 def verify(
     token: str,
     delegator: str,

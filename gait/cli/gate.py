@@ -85,7 +85,7 @@ def _passthrough(fn: Any) -> Any:
         "3 block, 4 require_approval, 6 invalid input. --simulate reports without enforcing."
     ),
 )
-@click.argument("args", nargs=-1)
+@click.argument("args", nargs=-1, metavar="[POLICY] [INTENT]")
 @click.option("--policy", default="", help="Policy file (.yaml or .gaitpol).")
 @click.option("--intent", default="", help="Intent request JSON file.")
 @click.option("--trace-out", default="", help="Trace path (default trace_<trace_id>.json).")
@@ -115,7 +115,13 @@ def eval_(args: tuple[str, ...], json: bool, **opts: Any) -> Outcome:
     if opts["explain_flag"] and not (opts["policy"] and opts["intent"]):
         text = cmd.explain  # type: ignore[attr-defined]
         return Outcome({"ok": True, "explain": text}, text=[text])
-    if args:
+    rest = [a.strip() for a in args]
+    # POLICY and INTENT may also be given as positionals (as in `mcp proxy`).
+    if not opts["policy"] and rest:
+        opts["policy"] = rest.pop(0)
+    if not opts["intent"] and rest:
+        opts["intent"] = rest.pop(0)
+    if rest:
         raise InvalidInput("unexpected positional arguments")
     if not opts["no_config"]:
         from gait.gate.config import load_gate_defaults

@@ -6,6 +6,7 @@ without importing click; everything else goes through click.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -77,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: list[str]) -> int:
+    if COMPLETE_VAR in os.environ:
+        return _complete()
     if not args:
         write_line(f"gait {__version__}")
         return 0
@@ -121,6 +124,20 @@ def _run_click(args: list[str], as_json: bool) -> int:
         return 1
     except Exception as err:  # a bug in gait: report it without a traceback
         return _internal_error(err, as_json, args)
+    return 0
+
+
+COMPLETE_VAR = "_GAIT_COMPLETE"
+
+
+def _complete() -> int:
+    """Shell completion through click's protocol (see docs/cli.md)."""
+    try:
+        build_root().main(args=[], prog_name="gait", complete_var=COMPLETE_VAR)
+    except SystemExit as done:
+        return int(done.code or 0)
+    except Exception:  # a completion failure must never print a traceback
+        return 1
     return 0
 
 

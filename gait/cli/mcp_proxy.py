@@ -67,7 +67,7 @@ def _write_pack(gate: Any, result: Any, out: str) -> tuple[str, str]:
 
 def _options(fn: Any) -> Any:
     options = [
-        click.argument("args", nargs=-1),
+        click.argument("args", nargs=-1, metavar="[POLICY] [CALL]"),
         click.option(
             "--policy", default="", help="Policy file (.yaml or .gaitpol); or 1st positional."
         ),

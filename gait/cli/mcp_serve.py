@@ -49,7 +49,7 @@ def _retention_options(fn: Any) -> Any:
         "/v1/evaluate/stream, GET /healthz. Needs the serve extra: pip install 'gait[serve]'."
     ),
 )
-@click.argument("args", nargs=-1)
+@click.argument("args", nargs=-1, metavar="[POLICY]")
 @click.option("--policy", default="", help="Policy file (.yaml or .gaitpol); may be positional.")
 @click.option(
     "--listen",

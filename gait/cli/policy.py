@@ -34,7 +34,7 @@ group = GaitGroup(
     explain="Strictly parse and validate a policy, then print its digest.",
     help="Strictly validate POLICY (unknown keys, types, values) and print its digest.",
 )
-@click.argument("args", nargs=-1)
+@click.argument("args", nargs=-1, metavar="POLICY")
 @click.option(
     "--strict",
     is_flag=True,
@@ -92,7 +92,7 @@ def validate(args: tuple[str, ...], strict: bool, json: bool) -> Outcome:
         "it changed); --check exits 2 when the file is not formatted."
     ),
 )
-@click.argument("args", nargs=-1)
+@click.argument("args", nargs=-1, metavar="POLICY")
 @click.option("--write", is_flag=True, help="Rewrite the file in place.")
 @click.option("--check", is_flag=True, help="Exit 2 if the file is not already formatted.")
 @click.option(
@@ -163,8 +163,14 @@ def _atomic_replace(path: Path, data: bytes) -> None:
     explain="Compile a policy and show its canonical DSL or its decision table.",
     help="Compile POLICY; --emit dsl prints the canonical DSL, --emit ir the decision table (JSON).",
 )
-@click.argument("args", nargs=-1)
-@click.option("--emit", type=click.Choice(["dsl", "ir"]), default="dsl", show_default=True)
+@click.argument("args", nargs=-1, metavar="POLICY")
+@click.option(
+    "--emit",
+    type=click.Choice(["dsl", "ir"]),
+    default="dsl",
+    show_default=True,
+    help="dsl: the canonical rule language; ir: the compiled decision table as JSON.",
+)
 @click.option(
     "--no-cache", is_flag=True, help="Accepted for compatibility; every compile reads the source."
 )
@@ -205,7 +211,7 @@ def compile_(args: tuple[str, ...], emit: str, no_cache: bool, json: bool) -> Ou
         "6 invalid input. --why lists every row and why it did or did not match."
     ),
 )
-@click.argument("args", nargs=-1)
+@click.argument("args", nargs=-1, metavar="POLICY INTENT")
 @click.option("--why", "why", is_flag=True, help="Show why each rule row did or did not match.")
 @click.option(
     "--explain", "explain_flag", is_flag=True, help="Same as --why when inputs are given."
@@ -237,7 +243,7 @@ def test(args: tuple[str, ...], why: bool, explain_flag: bool, junit: str, json:
     explain="Compare a candidate policy with a baseline over intent fixtures and report changes.",
     help="Evaluate every fixture under --baseline and --policy and report changed verdicts.",
 )
-@click.argument("args", nargs=-1)
+@click.argument("args", nargs=-1, metavar="")
 @click.option("--policy", "candidate", default="", help="Candidate policy.")
 @click.option("--baseline", default="", help="Baseline policy.")
 @click.option("--fixtures", default="", help="CSV of intent files and/or directories.")
@@ -284,7 +290,7 @@ _FAIL_ON = ("error", "warning", "info")
         "or above --fail-on, 6 invalid input."
     ),
 )
-@click.argument("args", nargs=-1)
+@click.argument("args", nargs=-1, metavar="POLICY")
 @click.option(
     "--fail-on",
     type=click.Choice(_FAIL_ON),
@@ -335,7 +341,7 @@ def _compact(obj: Any) -> str:
         "any verdict changes; 6 invalid input."
     ),
 )
-@click.argument("args", nargs=-1)
+@click.argument("args", nargs=-1, metavar="OLD NEW")
 @click.option(
     "--fail-on-change",
     is_flag=True,
@@ -396,7 +402,7 @@ _ALIASES = {
     explain="Write a starter policy from a built-in template.",
     help="Write a starter policy: baseline-lowrisk, baseline-mediumrisk or baseline-highrisk.",
 )
-@click.argument("args", nargs=-1)
+@click.argument("args", nargs=-1, metavar="TEMPLATE")
 @click.option("--out", default="gait.policy.yaml", show_default=True, help="Policy file to write.")
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 @click.option(

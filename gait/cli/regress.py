@@ -71,12 +71,31 @@ def _init_options(fn: Any) -> Any:
 def _run_options(fn: Any) -> Any:
     for option in reversed(
         (
-            click.option("--config", default="gait.yaml", show_default=True),
-            click.option("--output", default="regress_result.json", show_default=True),
+            click.option(
+                "--config", default="gait.yaml", show_default=True, help="Regress config file."
+            ),
+            click.option(
+                "--output",
+                default="regress_result.json",
+                show_default=True,
+                help="Where to write the result JSON.",
+            ),
             click.option("--junit", default="", help="Also write JUnit XML to this path."),
-            click.option("--allow-nondeterministic", is_flag=True),
-            click.option("--context-conformance", is_flag=True),
-            click.option("--allow-context-runtime-drift", is_flag=True),
+            click.option(
+                "--allow-nondeterministic",
+                is_flag=True,
+                help="Do not fail fixtures whose runs are marked nondeterministic.",
+            ),
+            click.option(
+                "--context-conformance",
+                is_flag=True,
+                help="Also grade context drift between the fixture and the candidate run.",
+            ),
+            click.option(
+                "--allow-context-runtime-drift",
+                is_flag=True,
+                help="Accept context drift that only touches runtime fields.",
+            ),
         )
     ):
         fn = option(fn)
@@ -92,6 +111,7 @@ def _init(
     policy_context: str,
     workdir: str = ".",
 ) -> Any:
+    from gait.packs.verify import verify_any_pack
     from gait.regress.init import init_fixture
 
     if not source.strip():
@@ -104,6 +124,7 @@ def _init(
         policy_context=_policy_context(policy_context),
         checkpoint=checkpoint,
         workdir=workdir,
+        verify_pack=verify_any_pack,  # a run/call pack source is verified as a pack
     )
 
 
@@ -113,7 +134,7 @@ def _init(
     explain="Copy a verified runpack into fixtures/<name>/ and register it in gait.yaml.",
     help="Create (or refresh) a regression fixture from a runpack; regenerates gait.yaml.",
 )
-@click.argument("args", nargs=-1)
+@click.argument("args", nargs=-1, metavar="")
 @_init_options
 def init(
     args: tuple[str, ...],
@@ -162,7 +183,7 @@ def _run(
     explain="Grade every regress fixture deterministically and write regress_result.json.",
     help="Run every fixture's graders. Exit 0 pass, 5 regression, 6 invalid config/fixtures.",
 )
-@click.argument("args", nargs=-1)
+@click.argument("args", nargs=-1, metavar="")
 @_run_options
 @click.option(
     "--policy",
@@ -200,7 +221,7 @@ def run(
     explain="Create a fixture from a runpack and grade it in one step (init + run).",
     help="init + run in one call. Exit 0 pass, 5 regression, 6 invalid input.",
 )
-@click.argument("args", nargs=-1)
+@click.argument("args", nargs=-1, metavar="")
 @_init_options
 @_run_options
 def bootstrap(
@@ -257,7 +278,7 @@ def bootstrap(
     ),
     help="Add a regression fixture (from `gait capture` receipts, chains or runpacks).",
 )
-@click.argument("args", nargs=-1)
+@click.argument("args", nargs=-1, metavar="")
 @_init_options
 def add(
     args: tuple[str, ...],
