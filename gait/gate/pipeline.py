@@ -314,7 +314,7 @@ def evaluate_step(env: GateEnv, compiled: CompiledPolicy, call: GateCall) -> Dec
 
         intent_in = apply_envelope(call.intent, call.context_envelope, now=now)
         sources.add(CONTEXT_SOURCE)
-    else:
+    elif isinstance(intent_in, Intent):
         intent_in = prepare_intent(intent_in)
     started = env.clock.perf()
     decision = approved_script_step(env, compiled, intent_in, now, warnings, outputs)  # step 6
@@ -330,7 +330,8 @@ def evaluate_step(env: GateEnv, compiled: CompiledPolicy, call: GateCall) -> Dec
                     applied.append(True)
                 return out
 
-        decision = evaluate(compiled, intent_in, prepare=False, enrich=enrich)
+        prepare = not isinstance(intent_in, Intent)
+        decision = evaluate(compiled, intent_in, prepare=prepare, enrich=enrich)
         if applied and inventory is not None:
             sources.add(inventory.path)
     latency_ms = (env.clock.perf() - started) * 1000.0
@@ -360,7 +361,7 @@ REGISTRY_WARNING = "approved script registry unavailable; continuing without fas
 REGISTRY_SKIPPED = "approved script fast path skipped: the policy requires context evidence"
 
 
-def load_inventory_input(env: GateEnv, intent: Intent, warnings: list[str]) -> WrkrInventory | None:
+def load_inventory_input(env: GateEnv, intent: Any, warnings: list[str]) -> WrkrInventory | None:
     """The wrkr inventory for this call; unavailable → exit 3 when failing closed, else a warning."""
     if env.inventory is None:
         return None
@@ -370,7 +371,7 @@ def load_inventory_input(env: GateEnv, intent: Intent, warnings: list[str]) -> W
     try:
         return env.inventory.load()
     except GaitError as err:
-        if fail_closed_for(env.profile, intent.context.risk_class):
+        if fail_closed_for(env.profile, _risk_class(intent)):
             raise InputUnavailable(
                 f"wrkr inventory unavailable in fail-closed mode: {err.message}"
             ) from err
@@ -378,10 +379,18 @@ def load_inventory_input(env: GateEnv, intent: Intent, warnings: list[str]) -> W
         return None
 
 
+def _risk_class(intent: Any) -> str:
+    if isinstance(intent, Intent):
+        return intent.context.risk_class
+    from gait.intent.decode import raw_risk_class
+
+    return raw_risk_class(intent)
+
+
 def approved_script_step(
     env: GateEnv,
     compiled: CompiledPolicy,
-    intent: Intent,
+    intent: Any,
     now: str,
     warnings: list[str],
     outputs: dict[str, Any],
@@ -401,14 +410,14 @@ def approved_script_step(
             raise registry.KeyMissing("approved-script verify key not configured")
         entries = source.entries(key)
     except GaitError as err:
-        if fail_closed_for(env.profile, intent.context.risk_class):
+        if fail_closed_for(env.profile, _risk_class(intent)):
             raise InputUnavailable(
                 f"approved script registry unavailable in fail-closed mode: {err.message}"
             ) from err
         warnings += [REGISTRY_WARNING, f"approved script registry: {err.message}"]
         return None
-    if intent.script is None:
-        return None
+    if not isinstance(intent, Intent) or intent.script is None:
+        return None  # scripts only (a raw mapping is decided by evaluate, no fast path)
     if registry.policy_requires_context_evidence(compiled):
         warnings.append(REGISTRY_SKIPPED)
         return None
