@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from gait.errors import GaitError, InvalidInput
 from gait.gate import Gate, GateOptions
@@ -36,6 +39,7 @@ rules:
       context_data_classes: [pii]
 """
 
+_FIELDS_T = ("data_class", "endpoint_class", "autonomy_level")
 ITEM = {
     "tool_name": " Tool.Write ",
     "data_class": " PII ",
@@ -297,6 +301,82 @@ def test_long_lived_gate_sees_inventory_edits(tmp_path: Path, keys: Keys) -> Non
 
 
 def _json(obj: dict[str, Any]) -> bytes:
-    import json
-
     return json.dumps(obj).encode()
+
+
+# ---------------------------------------------------------------- properties
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+_items = st.lists(
+    st.fixed_dictionaries(
+        {"tool_name": st.sampled_from(["tool.a", " Tool.B ", "", "tool.c"])},
+        optional={f: st.one_of(st.none(), st.text(max_size=6), st.integers()) for f in _FIELDS_T},
+    ),
+    max_size=5,
+)
+
+
+@given(st.one_of(_json_values, _items, _items.map(lambda i: {"items": i})))
+@settings(max_examples=200, deadline=None)
+def test_any_json_parses_to_normalized_tools_or_invalid_input(doc: Any) -> None:
+    try:
+        tools = parse_inventory(json.dumps(doc))
+    except InvalidInput as err:
+        assert str(err).startswith("parse wrkr inventory")
+        return
+    for name, ctx in tools.items():
+        assert name == ctx.tool_name == name.strip().lower() and name
+        for value in (ctx.data_class, ctx.endpoint_class, ctx.autonomy_level):
+            assert value == value.strip().lower()
+
+
+@given(
+    st.lists(st.sampled_from(["tool.read", "tool.write", "tool.send"]), min_size=1, max_size=4),
+    st.dictionaries(
+        st.sampled_from(["tool.read", "tool.write", "tool.send"]),
+        st.sampled_from(["pii", "secret", "public"]),
+        max_size=3,
+    ),
+)
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_each_step_decides_as_if_it_were_called_alone(
+    tmp_path: Path, keys: Keys, tools: list[str], classes: dict[str, str]
+) -> None:
+    policy = compile_text(LEAK_POLICY)
+    inventory = WrkrInventory(
+        "inv.json",
+        parse_inventory(
+            json.dumps([{"tool_name": t, "data_class": c} for t, c in classes.items()])
+        ),
+    )
+    from gait.engine import evaluate
+
+    script_decision = evaluate(policy, norm(_script(*tools)), enrich=inventory.apply)
+    for step, verdict in zip(tools, script_decision.step_verdicts, strict=True):
+        alone = evaluate(policy, norm(make_intent(step, targets=[_READ])), enrich=inventory.apply)
+        assert verdict.verdict == alone.verdict, (step, classes)
+
+
+_READ = {"kind": "path", "value": "/w/0", "operation": "read"}
+LEAK_POLICY = """
+default_verdict: allow
+rules:
+  - name: pii
+    effect: block
+    match:
+      context_data_classes: [pii]
+  - name: secret-send
+    effect: require_approval
+    match:
+      tool_names: [tool.send]
+      context_data_classes: [secret]
+"""
