@@ -113,6 +113,7 @@ def init_fixture(
     policy_context: dict[str, Any] | None = None,
     checkpoint: str = "",
     workdir: str | os.PathLike[str] = ".",
+    verify_pack: Any = None,
 ) -> InitResult:
     """Create or refresh ``fixtures/<name>/`` from ``source`` and regenerate ``gait.yaml``.
 
@@ -121,7 +122,8 @@ def init_fixture(
     working directory) and ``policy`` is stored relative to ``workdir``. A
     policy enables the ``policy_verdict`` grader for this fixture. Raises :class:`InvalidInput` (exit 6) for an unknown or
     damaged source, a bad name, a bad policy, or a fixture that exists with a
-    different runpack while ``force`` is false.
+    different runpack while ``force`` is false. ``verify_pack`` checks a whole
+    run/call pack given as source (see :func:`gait.regress.sources.resolve_regress_source`).
     """
 
     base = Path(workdir)
@@ -130,7 +132,7 @@ def init_fixture(
         raise InvalidInput("missing required --from <run_id|path>")
     from gait.regress.sources import resolve_regress_source
 
-    ref = resolve_regress_source(text, checkpoint)
+    ref = resolve_regress_source(text, checkpoint, verify_pack=verify_pack)
     try:
         return _init_from(ref, base, name, force, policy, policy_context)
     finally:

@@ -1,17 +1,19 @@
 """Where a regress fixture's runpack comes from (regress.md §2 step 1, §5).
 
 Besides a run_id or runpack path, ``--from`` may name a session chain (the
-chosen checkpoint's runpack is used), a unified pack holding
-``source/runpack.zip`` (that runpack is used, after its hash is checked
-against the pack manifest), or a capture receipt (``gait capture``).
+chosen checkpoint's runpack is used), a run or call pack (``gait pack build``,
+``mcp proxy --pack-out``; the pack is verified as a pack when the caller
+passes the pack checker, then its ``source/runpack.zip`` is used), or a capture receipt (``gait capture``).
+Job and guard packs hold no runpack and are refused with that reason.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 
@@ -20,6 +22,19 @@ from gait.errors import GaitError, InvalidInput
 __all__ = ["SourceRef", "read_capture_receipt", "resolve_regress_source"]
 
 CAPTURE_SCHEMA = "gait.capture.receipt"
+PACK_MANIFEST = "pack_manifest.json"
+SOURCE_RUNPACK = "source/runpack.zip"
+RUNPACK_PACK_TYPES = ("run", "call")
+
+
+class PackReport(Protocol):
+    ok: bool
+
+    def to_json(self) -> dict[str, Any]: ...
+
+
+PackVerifier = Callable[[str], PackReport]
+"""Checks a whole pack (``gait.packs.verify.verify_any_pack``; packs sit beside regress)."""
 
 
 @dataclass
@@ -51,32 +66,80 @@ def read_capture_receipt(path: str) -> dict[str, Any] | None:
     return value
 
 
-def _embedded_runpack(path: str) -> bytes | None:
-    """``source/runpack.zip`` of a unified pack, hash-checked; None if ``path`` is no such pack."""
+def _report_problems(report: Any) -> str:
+    body = report.to_json()
+    problems = []
+    for key in (
+        "missing_files",
+        "hash_mismatches",
+        "undeclared_files",
+        "zip_errors",
+        "errors",
+        "signature_errors",
+    ):
+        values = body.get(key) or []
+        shown = [str(v.get("path", v)) if isinstance(v, dict) else str(v) for v in values]
+        if shown:
+            problems.append(f"{key}: {', '.join(shown)}")
+    return "; ".join(problems) or "not ok"
+
+
+def _pack_runpack(path: str, verify_pack: PackVerifier | None) -> bytes | None:
+    """``source/runpack.zip`` of a run or call pack; None if ``path`` is no pack.
+
+    With ``verify_pack`` (the CLI passes ``gait pack verify``'s checker: member
+    hashes, pack_id, proof record chain, payloads, signatures when present),
+    the whole pack must verify before its runpack is used. Without it only
+    the embedded runpack's hash is checked against the pack manifest. A pack
+    that fails, or one without a runpack (job and guard packs), is invalid
+    input (exit 6) naming why.
+    """
     from gait.canonical import sha256_hex
+    from gait.errors import VerificationFailed
     from gait.runpack.zipread import ZipEntryError, ZipFormatError, open_zip
 
     try:
-        archive = open_zip(path, strict=False)
+        with open_zip(path, strict=False) as archive:
+            if archive.find(PACK_MANIFEST) is None:
+                return None
     except (OSError, ZipFormatError):
         return None
-    with archive:
-        manifest_entry = archive.find("pack_manifest.json")
-        inner = archive.find("source/runpack.zip")
-        if manifest_entry is None or inner is None or archive.duplicates:
-            return None
+    if verify_pack is not None:
+        try:
+            report = verify_pack(path)
+        except VerificationFailed as err:
+            raise InvalidInput(f"source pack failed verification: {err.message}") from err
+        if not report.ok:
+            raise InvalidInput(f"source pack failed verification: {_report_problems(report)}")
+    with open_zip(path, strict=False) as archive:
+        manifest_entry = archive.find(PACK_MANIFEST)
+        inner = archive.find(SOURCE_RUNPACK)
+        if manifest_entry is None or archive.duplicates:
+            raise InvalidInput(f"pack {path}: unreadable {PACK_MANIFEST}")
         try:
             manifest = msgspec.json.decode(archive.read(manifest_entry))
-            data = archive.read(inner)
-        except (ZipEntryError, msgspec.DecodeError):
-            return None
+            data = archive.read(inner) if inner is not None else b""
+        except (ZipEntryError, msgspec.DecodeError) as err:
+            raise InvalidInput(f"pack {path}: {err}") from err
+    if not isinstance(manifest, dict):
+        raise InvalidInput(f"pack {path}: {PACK_MANIFEST} must be a JSON object")
+    pack_type = str(manifest.get("pack_type") or "")
+    if manifest.get("schema_id") == "gait.guard.pack_manifest":
+        pack_type = "guard"
+    if pack_type not in RUNPACK_PACK_TYPES or inner is None:
+        raise InvalidInput(
+            f"pack type {pack_type or 'unknown'} does not contain a runpack source "
+            f"(regress needs a runpack, or a {' or '.join(RUNPACK_PACK_TYPES)} pack)"
+        )
+    # The bytes used must be the bytes the manifest lists (also after a full verify:
+    # the file is read again here).
     listed = {
         c.get("path"): str(c.get("sha256") or "").lower()
-        for c in (manifest.get("contents") if isinstance(manifest, dict) else None) or []
+        for c in manifest.get("contents") or []
         if isinstance(c, dict)
     }
-    if listed.get("source/runpack.zip") != sha256_hex(data):
-        raise InvalidInput(f"pack {path}: source/runpack.zip does not match its manifest")
+    if listed.get(SOURCE_RUNPACK) != sha256_hex(data):
+        raise InvalidInput(f"pack {path}: {SOURCE_RUNPACK} does not match its manifest")
     return data
 
 
@@ -90,7 +153,9 @@ def _is_runpack(path: str) -> bool:
         return False
 
 
-def resolve_regress_source(source: str, checkpoint: str = "") -> SourceRef:
+def resolve_regress_source(
+    source: str, checkpoint: str = "", *, verify_pack: PackVerifier | None = None
+) -> SourceRef:
     from gait.runpack.reader import resolve_runpack
     from gait.runpack.session import is_session_chain, resolve_checkpoint
 
@@ -105,7 +170,7 @@ def resolve_regress_source(source: str, checkpoint: str = "") -> SourceRef:
     path = resolve_runpack(text)
     if _is_runpack(path):
         return SourceRef(path, origin=text)
-    data = _embedded_runpack(path)
+    data = _pack_runpack(path, verify_pack)
     if data is None:
         return SourceRef(path, origin=text)  # let the runpack checks report what is wrong with it
     temp_dir = tempfile.mkdtemp(prefix="gait-regress-")
