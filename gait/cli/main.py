@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Pre-approve a script in a signed registry.",
     ),
     "approve": ("gait.cli.approve:command", "Mint a signed approval token for one intent."),
+    "cache": ("gait.cli.cache:group", "Remove old compiled-policy cache files."),
     "capture": ("gait.cli.session:capture_command", "Write a capture receipt for regress add."),
     "delegate": ("gait.cli.delegate:group", "Mint and verify signed delegation tokens."),
     "demo": ("gait.cli.demo:command", "Record and verify a demo runpack, offline."),
