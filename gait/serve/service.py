@@ -50,6 +50,7 @@ class DecisionService:
 
     def __init__(self, config: ServeConfig, *, environ: dict[str, str] | None = None) -> None:
         from gait.gate import Gate, GateOptions
+        from gait.gate.pipeline import FlagNames
         from gait.policy import compile_policy_file
 
         self.config = config
@@ -67,6 +68,7 @@ class DecisionService:
                 private_key_env=config.private_key_env or None,
                 state=config.state or None,
             ),
+            option_names=FlagNames(),  # configuration errors name the serve flags
         )
         self._reload_lock = threading.Lock()
         self._name_lock = threading.Lock()

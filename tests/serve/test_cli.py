@@ -99,6 +99,13 @@ def test_cli_reports_bad_flags_with_exit_6(flags, message):
     assert payload["ok"] is False and message in payload["error"]
 
 
+def test_oss_prod_needs_prod_keys_before_anything_listens():
+    result = _gait("mcp", "serve", str(POLICY), "--profile", "oss-prod", "--listen", "127.0.0.1:0")
+    assert result.returncode == 6
+    assert "oss-prod profile requires --key-mode prod" in result.stderr
+    assert "listening" not in result.stdout
+
+
 def test_cli_reports_a_bad_policy_with_exit_6(tmp_path):
     bad = tmp_path / "p.yaml"
     bad.write_text("rules: [oops\n")
