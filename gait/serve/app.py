@@ -231,6 +231,8 @@ def create_app(
                 with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                     loop.remove_signal_handler(hup)
             pool.shutdown(wait=True)  # in-flight decisions finish writing their traces
+            with contextlib.suppress(Exception):
+                service.gate.close()  # state store connections (Redis)
 
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
