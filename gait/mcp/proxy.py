@@ -335,11 +335,19 @@ def append_jsonl(path: str, record: Mapping[str, Any]) -> str:
 def check_context_envelope(call: DecodedCall, context_envelope: str | None) -> Any:
     """Load and verify the call's context envelope (trace.md §8), or None without one.
 
-    ``--context-envelope`` wins over ``call.context.context_envelope_path``. An
-    envelope that cannot be read or does not verify is InvalidInput (exit 6),
-    never ignored.
+    The envelope is ``--context-envelope`` or ``call.context.context_envelope_path``;
+    both at once is refused (the call may not swap the boundary's evidence), as
+    is an envelope that cannot be read or does not verify (InvalidInput, exit 6;
+    never ignored).
     """
-    given = (context_envelope or "").strip() or call.context_envelope_path.strip()
+    boundary = (context_envelope or "").strip()
+    in_call = call.context_envelope_path.strip()
+    if boundary and in_call:
+        raise InvalidInput(
+            "context envelope is already configured at the boundary; "
+            "remove call.context.context_envelope_path"
+        )
+    given = boundary or in_call
     if not given:
         return None
     from gait.intent.envelope import load_envelope

@@ -368,9 +368,14 @@ def test_mcp_proxy_with_envelope(work: Path) -> None:
         cwd=work,
     )
     assert out["verdict"] == "allow"
+    # ... but not swap the envelope the boundary was given
+    out = gait_json("mcp", "proxy", "--policy", "policy.yaml", "--call", "call2.json",
+                    "--context-envelope", env.name, "--trace-out", "p4.json",
+                    cwd=work, code=6)  # fmt: skip
+    assert "already configured at the boundary" in out["error"]
     write_envelope(work / "bad.json", record(), context_set_digest="f" * 64)
     out = gait_json(
         *base, "--context-envelope", "bad.json", "--trace-out", "p3.json", cwd=work, code=6
     )
     assert out["error"] == "context_set_digest mismatch"
-    assert not (work / "p3.json").exists()
+    assert not (work / "p3.json").exists() and not (work / "p4.json").exists()
