@@ -16,6 +16,7 @@ group = GaitGroup(
         "bridge": ("gait.cli.mcp_proxy:bridge", "Alias of `mcp proxy`."),
         "serve": ("gait.cli.mcp_serve:command", "Run the HTTP decision service."),
         "wrap": ("gait.cli.mcp_wrap:command", "Gate every tools/call of a wrapped MCP server."),
+        "verify": ("gait.cli.mcp_verify:command", "Check MCP server trust against a policy."),
     },
     context_settings={"help_option_names": ["--help", "-h"]},
 )
