@@ -27,6 +27,8 @@ class Outcome:
     stderr: list[str] = field(default_factory=list)
     # In text mode payload["warnings"] go to stderr, unless the text already shows them.
     warnings_in_text: bool = False
+    # Text for a person at a terminal (aligned tables); pipes and files get ``text``.
+    tty_text: list[str] | None = None
 
 
 class Exit(Exception):
@@ -48,11 +50,11 @@ def wants_json(args: list[str]) -> bool:
 
 def _emit(outcome: Outcome, as_json: bool) -> None:
     argv = ["gait", *sys.argv[1:]] if sys.argv else []
-    for line in outcome.stderr:
-        write_line(line, err=True)
+    err_lines = list(outcome.stderr)
     if not as_json and not outcome.warnings_in_text:
-        for warning in outcome.payload.get("warnings") or ():
-            write_line(f"warning: {warning}", err=True)
+        err_lines += [f"warning: {w}" for w in outcome.payload.get("warnings") or ()]
+    if err_lines:
+        _write_text(err_lines, err=True)
     if as_json:
         write_line(dumps(envelope(outcome.payload, outcome.exit_code, argv)))
         return
@@ -64,8 +66,21 @@ def _emit(outcome: Outcome, as_json: bool) -> None:
     if lines is None:
         summary = outcome.payload.get("summary")
         lines = [str(summary)] if summary else []
+    if outcome.tty_text is not None:
+        from gait.cli.term import is_tty
+
+        if is_tty(sys.stdout):
+            lines = outcome.tty_text
+    _write_text(lines)
+
+
+def _write_text(lines: list[str], *, err: bool = False) -> None:
+    """Text lines, coloured when the stream is a terminal that wants colour."""
+    from gait.cli.term import colorize, use_color
+
+    paint = use_color(sys.stderr if err else sys.stdout)
     for line in lines:
-        write_line(line)
+        write_line(colorize(line) if paint else line, err=err)
 
 
 def run_body(name: str, as_json: bool, body: Callable[[], Outcome]) -> None:

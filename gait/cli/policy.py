@@ -264,14 +264,23 @@ def simulate(
     paths = discover_fixtures(fixtures)
     base = load_compiled(baseline.strip())
     cand = load_compiled(candidate.strip())
-    loaded = [(p, load_intent(p)[1]) for p in paths]
-    payload = run(base, cand, loaded)
+    from gait.cli.term import Progress
+
+    with Progress("policy simulate: reading fixtures", len(paths)) as shown:
+        loaded = []
+        for path in paths:
+            loaded.append((path, load_intent(path)[1]))
+            shown(len(loaded))
+    with Progress("policy simulate: evaluating", len(loaded)) as shown:
+        payload = run(base, cand, loaded, progress=shown)
     text = [payload["summary"]]
     for entry in payload.get("changed", []):
         text.append(
             f"  {entry['fixture_path']}: {entry['baseline_verdict']} -> {entry['candidate_verdict']}"
         )
-    return Outcome(payload, text=text)
+    from gait.cli.tables import policy_simulate
+
+    return Outcome(payload, text=text, tty_text=policy_simulate(payload))
 
 
 # ------------------------------------------------------------ lint ---

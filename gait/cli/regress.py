@@ -160,21 +160,24 @@ def _run(
     allow_context_runtime_drift: bool,
     policy: str = "",
 ) -> Any:
+    from gait.cli.term import Progress
     from gait.regress.run import RunOptions, run_regress
 
     if not output.strip():
         raise InvalidInput("--output must not be empty")
-    return run_regress(
-        RunOptions(
-            config_path=config.strip() or "gait.yaml",
-            output_path=output.strip(),
-            junit_path=junit.strip(),
-            allow_nondeterministic=allow_nondeterministic,
-            context_conformance=context_conformance,
-            allow_context_runtime_drift=allow_context_runtime_drift,
-            policy=policy.strip(),
+    with Progress("regress run: grading", 0) as shown:
+        return run_regress(
+            RunOptions(
+                config_path=config.strip() or "gait.yaml",
+                output_path=output.strip(),
+                junit_path=junit.strip(),
+                allow_nondeterministic=allow_nondeterministic,
+                context_conformance=context_conformance,
+                allow_context_runtime_drift=allow_context_runtime_drift,
+                policy=policy.strip(),
+            ),
+            progress=shown,
         )
-    )
 
 
 @gait_command(
@@ -212,7 +215,11 @@ def run(
         policy,
     )
     code = 0 if result.passed else EXIT_REGRESS_FAILED
-    return Outcome(result.to_json(), exit_code=code, text=result.text_lines())
+    from gait.cli.tables import regress_graders
+
+    text = result.text_lines()
+    tty = regress_graders(list(result.result.get("graders") or ()), text)
+    return Outcome(result.to_json(), exit_code=code, text=text, tty_text=tty)
 
 
 @gait_command(

@@ -284,7 +284,11 @@ def inspect_command(targets: tuple[str, ...], from_: str | None, json: bool) -> 
 
     path = resolve_runpack(_one_target(targets, from_, "--from <run_id|path>"))
     payload = inspect_runpack(read_runpack(path))
-    return Outcome(payload, text=inspect_text(payload), warnings_in_text=True)
+    from gait.cli.tables import run_inspect
+
+    return Outcome(
+        payload, text=inspect_text(payload), tty_text=run_inspect(payload), warnings_in_text=True
+    )
 
 
 # -------------------------------------------------------------------- diff

@@ -12,6 +12,7 @@ result files is an ``OSError`` (exit 1).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -278,13 +279,24 @@ def _write(path: str, data: bytes) -> None:
     atomic_write(path, data, 0o644)
 
 
-def run_regress(options: RunOptions) -> RegressRun:
-    """Grade every fixture; write ``options.output_path`` (and JUnit if asked)."""
+def run_regress(
+    options: RunOptions, progress: Callable[[int, int], None] | None = None
+) -> RegressRun:
+    """Grade every fixture; write ``options.output_path`` (and JUnit if asked).
+
+    ``progress(done, total)`` is called after each grader (the CLI shows it).
+    """
     from gait import __version__
 
     fixture_set, fixtures, created = _load_fixtures(options)
     graders = _select_graders(options, fixtures)
-    results = [_grade(fixture, name, grader) for fixture in fixtures for name, grader in graders]
+    total = len(fixtures) * len(graders)
+    results = []
+    for fixture in fixtures:
+        for name, grader in graders:
+            results.append(_grade(fixture, name, grader))
+            if progress is not None:
+                progress(len(results), total)
     results.sort(key=lambda g: g.name)
     status = FAIL if any(g.status == FAIL for g in results) else PASS
     result = {

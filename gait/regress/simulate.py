@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,13 +67,20 @@ def recommendation(runs: Sequence[FixtureRun]) -> str:
 
 
 def simulate(
-    baseline: CompiledPolicy, candidate: CompiledPolicy, fixtures: Sequence[tuple[str, Any]]
+    baseline: CompiledPolicy,
+    candidate: CompiledPolicy,
+    fixtures: Sequence[tuple[str, Any]],
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """Evaluate every (path, normalized intent) under both policies; the spec's report shape."""
-    runs = [
-        FixtureRun(path, evaluate(baseline, intent), evaluate(candidate, intent))
-        for path, intent in fixtures
-    ]
+    """Evaluate every (path, normalized intent) under both policies; the spec's report shape.
+
+    ``progress(done, total)`` is called after each fixture (the CLI shows it).
+    """
+    runs = []
+    for path, intent in fixtures:
+        runs.append(FixtureRun(path, evaluate(baseline, intent), evaluate(candidate, intent)))
+        if progress is not None:
+            progress(len(runs), len(fixtures))
     changed = [r for r in runs if r.changed]
     rec = recommendation(runs)
 
