@@ -40,6 +40,7 @@ __all__ = [
     "normalize_record",
     "parse_envelope",
     "refs_context_errors",
+    "refs_from_envelope_file",
     "refs_with_envelope",
 ]
 
@@ -401,3 +402,41 @@ def refs_with_envelope(
     out["context_ref_count"] = len(envelope.records)
     out["receipts"] = envelope.receipts()
     return out
+
+
+RAW_RECORDS_REFUSED = (
+    "context envelope includes redaction_mode=raw; re-run with --unsafe-context-raw "
+    "to allow unsafe context capture"
+)
+
+
+def refs_from_envelope_file(
+    refs: Mapping[str, Any],
+    path: str,
+    evidence_mode: str,
+    *,
+    unsafe_context_raw: bool = False,
+    strict: bool = False,
+) -> tuple[dict[str, Any], str, list[str]]:
+    """``run record --context-envelope``: the refs, evidence mode and warnings to record.
+
+    ``evidence_mode`` is the mode asked for (flag or input refs; ``""`` when
+    neither says). The verified records replace the refs' receipts. An
+    envelope that cannot be read or verified fails in ``required`` mode; in
+    best_effort mode it is left out with a warning, as the reference does
+    (``strict``: it always fails, for callers that cannot show a warning).
+    Records with ``redaction_mode=raw`` need ``unsafe_context_raw``.
+    """
+    mode = normalize_evidence_mode(evidence_mode)
+    if not path.strip():
+        raise InvalidInput("context envelope path is required")
+    try:
+        envelope = load_envelope(path)
+    except InvalidInput as err:
+        if mode == "required" or strict:
+            raise
+        return dict(refs), mode, [f"context envelope ignored: {err.message}"]
+    if envelope.has_raw_records() and not unsafe_context_raw:
+        raise InvalidInput(RAW_RECORDS_REFUSED)
+    mode = mode or envelope.evidence_mode
+    return refs_with_envelope(refs, envelope, mode), mode, []

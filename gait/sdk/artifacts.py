@@ -35,6 +35,8 @@ def record_runpack(
 
     ``record_input`` is the record object or a path to its JSON (or events
     JSONL). An invalid capture mode or evidence mode raises :class:`InvalidInput`.
+    ``context_envelope`` is a context envelope file whose verified records
+    become the refs (as ``gait run record --context-envelope``).
     """
     import json
 
@@ -45,8 +47,6 @@ def record_runpack(
 
     if capture_mode not in ("reference", "raw"):
         raise InvalidInput("capture mode must be one of: reference, raw")
-    if context_envelope:
-        raise InvalidInput("context_envelope is not supported by this version of gait")
     if isinstance(record_input, Mapping):
         text = json.dumps(dict(record_input))
     else:
@@ -62,6 +62,12 @@ def record_runpack(
     evidence = (context_evidence_mode or str(refs.get("context_evidence_mode") or "")).strip()
     if evidence.lower() not in ("", "best_effort", "required"):
         raise InvalidInput("context evidence mode must be best_effort or required")
+    if context_envelope:
+        from gait.intent.envelope import refs_from_envelope_file
+
+        # As `run record --context-envelope`, except that a bad envelope always fails:
+        # there is no channel here for the warning that would say it was left out.
+        refs, evidence, _ = refs_from_envelope_file(refs, context_envelope, evidence, strict=True)
     refs["context_evidence_mode"] = evidence.lower() or "best_effort"
     if refs["context_evidence_mode"] == "required" and not refs.get("context_set_digest"):
         raise InvalidInput("context evidence mode required but context_set_digest is missing")

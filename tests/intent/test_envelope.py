@@ -205,3 +205,49 @@ def test_digest_ignores_record_order(rows: list[tuple[str, str, str]], rnd: Any)
     b = build_envelope(envelope(*shuffled))
     assert a.context_set_digest == b.context_set_digest
     assert context_set_digest(list(a.records)) == a.context_set_digest
+
+
+def test_refs_from_envelope_file_modes(tmp_path: Path) -> None:
+    from gait.intent.envelope import refs_from_envelope_file
+
+    good = tmp_path / "env.json"
+    good.write_text(json.dumps(envelope(record(), evidence_mode="best_effort")))
+    refs, mode, warnings = refs_from_envelope_file({"receipts": []}, str(good), "")
+    assert mode == "best_effort" and warnings == [] and refs["context_ref_count"] == 1
+    refs, mode, _ = refs_from_envelope_file({}, str(good), "required")
+    assert mode == "required" and refs["context_evidence_mode"] == "required"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(envelope(record(), context_set_digest="f" * 64)))
+    refs, mode, warnings = refs_from_envelope_file({"receipts": []}, str(bad), "best_effort")
+    assert warnings == ["context envelope ignored: context_set_digest mismatch"]
+    assert "context_set_digest" not in refs
+    for kwargs in ({"evidence_mode": "required"}, {"evidence_mode": "", "strict": True}):
+        with pytest.raises(InvalidInput, match="context_set_digest mismatch"):
+            refs_from_envelope_file({}, str(bad), **kwargs)  # type: ignore[arg-type]
+    raw = tmp_path / "raw.json"
+    raw.write_text(json.dumps(envelope(record(redaction_mode="raw"))))
+    with pytest.raises(InvalidInput, match="--unsafe-context-raw"):
+        refs_from_envelope_file({}, str(raw), "")
+    assert refs_from_envelope_file({}, str(raw), "", unsafe_context_raw=True)[1] == "required"
+
+
+def test_sdk_record_runpack_takes_an_envelope(tmp_path: Path) -> None:
+    from gait.runpack.reader import read_runpack
+    from gait.sdk.artifacts import record_runpack
+
+    env = tmp_path / "env.json"
+    env.write_text(json.dumps(envelope(record())))
+    capture = record_runpack(
+        {"run": {"run_id": "run_sdk", "created_at": "2026-01-01T00:00:00Z"}},
+        out_dir=str(tmp_path / "out"),
+        context_envelope=str(env),
+    )
+    refs = read_runpack(capture.bundle_path).refs
+    assert refs.context_evidence_mode == "required" and refs.context_ref_count == 1
+    assert refs.context_set_digest == build_envelope(envelope(record())).context_set_digest
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(envelope(record(), context_set_digest="f" * 64)))
+    with pytest.raises(InvalidInput, match="context_set_digest mismatch"):
+        record_runpack({"run": {"run_id": "run_sdk2"}}, out_dir=str(tmp_path / "o2"),
+                       context_envelope=str(bad))  # fmt: skip
+    assert not (tmp_path / "o2").exists()
