@@ -123,9 +123,12 @@ def record_command(
     )
     warnings: list[str] = []
     if context_envelope is not None:
-        refs, evidence = _apply_context_envelope(
-            refs, context_envelope, evidence, unsafe_context_raw, warnings
+        from gait.intent.envelope import refs_from_envelope_file
+
+        refs, evidence, envelope_warnings = refs_from_envelope_file(
+            refs, context_envelope, evidence, unsafe_context_raw=unsafe_context_raw
         )
+        warnings.extend(envelope_warnings)
     refs["context_evidence_mode"] = evidence or "best_effort"
     receipts = refs.get("receipts") or []
     if not isinstance(receipts, list):
@@ -183,39 +186,6 @@ def record_command(
         lines.append("warnings=" + ";".join(warnings))
     lines.append(f"ticket_footer={footer}")
     return Outcome(payload, text=lines)
-
-
-def _apply_context_envelope(
-    refs: dict[str, Any],
-    path: str,
-    evidence: str,
-    unsafe_context_raw: bool,
-    warnings: list[str],
-) -> tuple[dict[str, Any], str]:
-    """Verified envelope records replace the input receipts (runpack.md §6.1, trace.md §8).
-
-    An envelope that cannot be read or verified fails the record in
-    ``required`` mode; in best_effort mode it is left out with a warning, as
-    the reference does, and the required-mode digest check still applies.
-    """
-    from gait.intent.envelope import load_envelope, refs_with_envelope
-
-    if not path.strip():
-        raise InvalidInput("context envelope path is required")
-    try:
-        envelope = load_envelope(path)
-    except InvalidInput as err:
-        if evidence == "required":
-            raise
-        warnings.append(f"context envelope ignored: {err.message}")
-        return refs, evidence
-    if envelope.has_raw_records() and not unsafe_context_raw:
-        raise InvalidInput(
-            "context envelope includes redaction_mode=raw; re-run with --unsafe-context-raw "
-            "to allow unsafe context capture"
-        )
-    mode = evidence or envelope.evidence_mode
-    return refs_with_envelope(refs, envelope, mode), mode
 
 
 # ----------------------------------------------------------------- receipt
