@@ -379,3 +379,31 @@ def test_mcp_proxy_with_envelope(work: Path) -> None:
     )
     assert out["error"] == "context_set_digest mismatch"
     assert not (work / "p3.json").exists() and not (work / "p4.json").exists()
+
+
+def test_regress_runtime_only_context_drift(work: Path) -> None:
+    gait_json("run", "record", "run_record.json", "--context-envelope", "env.json", cwd=work)
+    init = gait_json("regress", "init", "--from", "run_ctx", cwd=work)
+    # the same documents retrieved again later: only retrieved_at (and so the digest) moved
+    write_envelope(
+        work / "later.json",
+        record("ctx_002", at="2026-03-01T00:00:05Z"),
+        record(at="2026-03-01T00:00:00Z"),
+    )
+    gait_json("run", "record", "run_record.json", "--out-dir", "cand",
+              "--context-envelope", "later.json", cwd=work)  # fmt: skip
+    meta_path = work / "fixtures" / init["fixture_name"] / "fixture.json"
+    meta = json.loads(meta_path.read_text())
+    meta["candidate_runpack"] = str(work / "cand" / "runpack_run_ctx.zip")
+    meta["diff_allow_changed_files"] = ["refs.json"]  # leave the verdict to the context grader
+    meta_path.write_text(json.dumps(meta))
+
+    def grader(result: dict[str, Any]) -> dict[str, Any]:
+        written = json.loads((work / result["output"]).read_text())
+        return next(g for g in written["graders"] if g["name"].endswith("context_conformance"))
+
+    blocked = grader(gait_json("regress", "run", cwd=work, code=5))
+    assert blocked["reason_codes"] == ["context_runtime_drift_blocked"]
+    assert blocked["context_conformance"] == "runtime_only"
+    allowed = grader(gait_json("regress", "run", "--allow-context-runtime-drift", cwd=work))
+    assert allowed["status"] == "pass" and allowed["context_conformance"] == "runtime_only"
