@@ -80,13 +80,25 @@ def verify_payload(target: str, key: Any, require_signature: bool) -> dict[str, 
     from gait.runpack.verify import verify_runpack
 
     path = resolve_runpack(target)
+    dev_key = None
+    if key is None:
+        from gait.signing import find_dev_key
+
+        try:
+            dev_key = find_dev_key()
+        except (OSError, InvalidInput):
+            dev_key = None
     try:
-        report = verify_runpack(path, public_key=key, require_signature=require_signature)
+        report = verify_runpack(
+            path, public_key=key, require_signature=require_signature, dev_key=dev_key
+        )
     except GaitError as err:
         err.details.setdefault("path", path)
         raise
     payload = report.to_json()
     payload["signature_note"] = NOTES[(report.signature_status, require_signature)]
+    if report.key_source == "dev":
+        payload["signature_note"] += " with your per-user dev key (dev mode, not a production key)"
     payload["next_commands"] = next_commands(report.run_id)
     return payload
 

@@ -81,6 +81,7 @@ class VerifyReport:
     signatures_total: int = 0
     signatures_valid: int = 0
     require_signature: bool = False
+    key_source: str = ""  # "dev" when the per-user dev key was used (no key was given)
 
     @property
     def ok(self) -> bool:
@@ -109,6 +110,7 @@ class VerifyReport:
             "signature_errors": self.signature_errors,
             "signatures_total": self.signatures_total,
             "signatures_valid": self.signatures_valid,
+            "key_source": self.key_source,
         }
         return {k: v for k, v in out.items() if k == "ok" or v}
 
@@ -181,8 +183,14 @@ def verify_runpack(
     *,
     public_key: KeyPair | None = None,
     require_signature: bool = False,
+    dev_key: KeyPair | None = None,
 ) -> VerifyReport:
-    """Verify the runpack at ``path``; see the module docstring for the error mapping."""
+    """Verify the runpack at ``path``; see the module docstring for the error mapping.
+
+    ``dev_key`` (the per-user dev key) is used only when no ``public_key`` is
+    given and a manifest signature names its key id: a pack this user signed
+    in dev mode verifies, any other pack is "skipped" exactly as without it.
+    """
     fspath = os.fspath(path)
     with open_runpack_zip(fspath) as archive:
         raw, manifest = load_manifest(archive)
@@ -223,6 +231,9 @@ def verify_runpack(
         report.hash_mismatches.append(
             HashMismatch(MEMBER_MANIFEST, manifest.manifest_digest, computed)
         )
+    if public_key is None and dev_key is not None and _signed_by(raw, dev_key.key_id):
+        public_key = dev_key
+        report.key_source = "dev"
     _check_signatures(report, raw, manifest, public_key, require_signature)
     report.missing_files = sorted(set(report.missing_files))
     report.hash_mismatches.sort(key=lambda m: m.path)
@@ -244,6 +255,13 @@ def _context_errors(archive: ZipArchive) -> list[str]:
     except (GaitError, ZipEntryError):
         return []  # unreadable members are reported by the hash checks
     return refs_context_errors(refs) if isinstance(refs, dict) else []
+
+
+def _signed_by(raw: dict[str, Any], key_id: str) -> bool:
+    signatures = raw.get("signatures") or []
+    return any(
+        isinstance(s, dict) and str(s.get("key_id", "")).lower() == key_id for s in signatures
+    )
 
 
 def _check_signatures(

@@ -154,3 +154,36 @@ def test_dev_approval_token_is_accepted_by_dev_gate_eval(
     assert code == 0 and second["verdict"] == "allow"
     assert "approval_granted" in second["reason_codes"]
     assert second["approval_ref"] == token["token_id"]
+
+
+def _record_dev_pack(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    events = [
+        {"type": "run", "run_id": "run_dev", "created_at": "2026-02-05T00:00:00Z"},
+        {"type": "intent", "intent_id": "i1", "tool_name": "tool.x", "args": {"a": 1}},
+        {"type": "result", "intent_id": "i1", "result": {"ok": True}},
+    ]
+    Path("events.jsonl").write_text("\n".join(json.dumps(e) for e in events) + "\n")
+    code, out = run_json(capsys, "run", "record", "events.jsonl", "--key-mode", "dev")
+    assert code == 0 and out["signature_status"] == "signed"
+
+
+def test_dev_runpack_verifies_with_the_dev_key(
+    fresh_state: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _record_dev_pack(capsys)
+    code, out = run_json(capsys, "verify", "run_dev")
+    assert code == 0
+    assert out["signature_status"] == "verified" and out["key_source"] == "dev"
+
+
+def test_someone_elses_dev_runpack_is_skipped_not_failed(
+    fresh_state: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _record_dev_pack(capsys)
+    monkeypatch.setenv("GAIT_STATE_DIR", str(fresh_state.parent / "other-user"))
+    resolve_signing_key("dev")
+    code, out = run_json(capsys, "verify", "run_dev")
+    assert code == 0 and out["signature_status"] == "skipped"
+    assert "key_source" not in out

@@ -285,8 +285,10 @@ def test_record_event_log_signed_in_dev_mode(tmp_path: Path) -> None:
         "dev mode: signed with this user's dev key, not a production key; "
         "signatures verify only where this dev key is"
     ]
+    # The pack names this user's dev key, so verify checks it with that key.
     verified = gait_json("verify", "run_x", cwd=tmp_path)
-    assert verified["signature_status"] == "skipped"
+    assert verified["signature_status"] == "verified" and verified["key_source"] == "dev"
+    assert "per-user dev key" in verified["signature_note"]
 
 
 def test_record_rejects_raw_receipts_without_opt_in(tmp_path: Path) -> None:
