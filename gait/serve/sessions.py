@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import time
 from collections.abc import Iterator
 from typing import IO, Any
 
@@ -30,6 +31,7 @@ __all__ = ["append_decision", "journal_decision", "sanitize_session"]
 
 _JUNK = re.compile(r"[^A-Za-z0-9_-]+")
 _TAIL = 64 * 1024  # far more than one journal record
+_HEADER_WAITS = 500  # x 2 ms: how long a just-created journal may lack its header
 
 
 def sanitize_session(session_id: str) -> str:
@@ -63,8 +65,15 @@ def _journal_run_id(path: str) -> str:
     """The run a journal belongs to, from its ``start`` header (first line)."""
     from gait.runpack.session import JOURNAL_SCHEMA
 
-    with open(path, "rb") as handle:
-        first = handle.readline()
+    # A journal another request has just created may not hold its header yet
+    # (creation and the first write are two steps): wait briefly for it.
+    first = b""
+    for _ in range(_HEADER_WAITS):
+        with open(path, "rb") as handle:
+            first = handle.readline()
+        if first.endswith(b"\n"):
+            break
+        time.sleep(0.002)
     header = _record(path, first, "first record")
     if header.get("record_type") != "start" or header.get("schema_id") != JOURNAL_SCHEMA:
         raise InvalidInput(f"session journal {path}: first record must be a {JOURNAL_SCHEMA} start")
