@@ -138,6 +138,10 @@ def build_run_pack(
                 "schema_id": "gait.context.envelope",
                 "schema_version": SCHEMA_VERSION,
                 "created_at": pack.run.created_at or ZERO_TIME,
+                # Required envelope fields, so the file reads back as an envelope
+                # (gait.intent.envelope, the reference's parser).
+                "producer_version": refs.producer_version or producer_version,
+                "context_set_id": pack.run_id,
                 "context_set_digest": refs.context_set_digest,
                 "evidence_mode": refs.context_evidence_mode or "best_effort",
                 "records": [r.to_json() for r in receipts],

@@ -407,3 +407,19 @@ def test_regress_runtime_only_context_drift(work: Path) -> None:
     assert blocked["context_conformance"] == "runtime_only"
     allowed = grader(gait_json("regress", "run", "--allow-context-runtime-drift", cwd=work))
     assert allowed["status"] == "pass" and allowed["context_conformance"] == "runtime_only"
+
+
+def test_run_pack_envelope_reads_back_as_an_envelope(work: Path) -> None:
+    gait_json("run", "record", "run_record.json", "--context-envelope", "env.json",
+              "--context-evidence-mode", "required", cwd=work)  # fmt: skip
+    gait_json("pack", "build", "--type", "run", "--from", "run_ctx", "--out", "p.zip", cwd=work)
+    with zipfile.ZipFile(work / "p.zip") as archive:
+        (work / "from_pack.json").write_bytes(archive.read("context_envelope.json"))
+    # the pack's envelope is a valid envelope: recording with it gives the same context set
+    gait_json("run", "record", "run_record.json", "--out-dir", "again",
+              "--context-envelope", "from_pack.json", cwd=work)  # fmt: skip
+    first = refs_of(work / "gait-out" / "runpack_run_ctx.zip")
+    again = refs_of(work / "again" / "runpack_run_ctx.zip")
+    assert again["context_set_digest"] == first["context_set_digest"]
+    assert again["receipts"] == first["receipts"]
+    assert again["context_evidence_mode"] == "required"
