@@ -128,6 +128,16 @@ def _run_click(args: list[str], as_json: bool) -> int:
     return 0
 
 
+def _reader_gone() -> int:
+    """stdout's reader left early (``gait ... | head``): stop quietly, not as a crash."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the exit-time flush cannot fail again
+    except (OSError, ValueError):
+        pass
+    return 1
+
+
 COMPLETE_VAR = "_GAIT_COMPLETE"
 
 
@@ -143,6 +153,8 @@ def _complete() -> int:
 
 
 def _internal_error(err: Exception, as_json: bool, args: list[str]) -> int:
+    if isinstance(err, BrokenPipeError):
+        return _reader_gone()
     message = f"internal error: {type(err).__name__}: {err}"
     if as_json:
         write_line(dumps(envelope({"ok": False, "error": message}, 1, ["gait", *args])))

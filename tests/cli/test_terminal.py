@@ -172,3 +172,30 @@ def test_regress_table_lists_every_grader() -> None:
     ]
     assert "failed grader: demo/diff (diff_changed)" not in lines  # the table says it
     assert "top_failure_reason: diff_changed" in lines and "next: ..." in lines
+
+
+def test_a_reader_that_leaves_early_is_not_a_crash() -> None:
+    """``gait policy fmt --full p | head -1``: no "internal error", no traceback."""
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before gait writes a byte
+    try:
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "gait.cli.main",
+                "policy",
+                "fmt",
+                "--full",
+                str(EXAMPLES / "base_high_risk.yaml"),
+            ],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(write)
+    assert proc.stderr == ""
+    assert proc.returncode == 1
