@@ -298,3 +298,22 @@ def test_a_call_of_an_unknown_job_is_blocked(shared_server):
     payload = response.json()
     assert payload["verdict"] == "block" and payload["exit_code"] == 3
     assert "emergency_stop_state_unavailable" in payload["reason_codes"]
+
+
+def test_concurrent_calls_of_a_new_session_share_one_journal(start_server, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gait.runpack.session import read_journal
+
+    server = start_server("--session-dir", "sess")
+
+    def one(_: int) -> int:
+        with client(server.url) as http:
+            body = call_body(run_id="race", session_id="fresh")
+            return http.post("/v1/evaluate", json=body).status_code
+
+    with ThreadPoolExecutor(16) as pool:
+        statuses = list(pool.map(one, range(32)))
+    assert statuses == [200] * 32
+    journal = read_journal(str(tmp_path / "sess" / "fresh.journal.jsonl"))
+    assert sorted(e["sequence"] for e in journal.events) == list(range(1, 33))
