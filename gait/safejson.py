@@ -30,7 +30,6 @@ MAX_INT_DIGITS = 300
 
 # Frames Python needs per nesting level while parsing, normalizing and encoding.
 _FRAMES_PER_LEVEL = 4
-_KEY_RE = re.compile(rb'"((?:[^"\\]|\\.)*)"\s*:', re.DOTALL)
 
 
 # Parsing, normalizing, digesting and writing a document each recurse once per
@@ -70,7 +69,10 @@ def _current_depth() -> int:
 
 
 def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
+    out = dict(pairs)
+    if len(out) == len(pairs) and (len(pairs) < 2 or len({k.lower() for k in out}) == len(pairs)):
+        return out  # the common case: every key distinct, also ignoring case
+    out = {}
     folded: dict[str, str] = {}
     for key, value in pairs:
         fold = key.lower()
@@ -176,15 +178,22 @@ def check_depth(data: bytes | str, what: str) -> None:
         raise InvalidInput(f"{what}: JSON nesting exceeds {MAX_DEPTH} levels")
 
 
-def check_duplicate_keys(data: bytes, what: str) -> None:
-    """Reject repeated keys in a document another decoder already accepted.
+def _zero(_text: str) -> int:
+    return 0
 
-    Fast when every key text in the document is distinct (the common case for
-    small documents); otherwise the document is parsed with the checking hook.
+
+def check_duplicate_keys(data: bytes, what: str) -> None:
+    """Reject repeated keys in a document another decoder will read.
+
+    Only the keys matter here, so numbers are not converted; malformed JSON is
+    left for the real decoder to report in its own words.
     """
-    keys = _KEY_RE.findall(data)
-    if len(keys) < 2:
+    try:  # depth is bounded by the caller (check_depth); the recursion floor covers it
+        json.loads(data, object_pairs_hook=_pairs, parse_int=_zero, parse_float=_zero,
+                   parse_constant=_zero)  # fmt: skip
+    except DuplicateKey as err:
+        err.message = f"{what}: {err.message}"
+        err.args = (err.message,)
+        raise
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return
-    if all(b"\\" not in k for k in keys) and len({k.lower() for k in keys}) == len(keys):
-        return
-    loads(data, what)
