@@ -176,8 +176,10 @@ _INTENT_SPEC = _spec_of(
 def _fold(obj: Mapping[Any, Any], spec: _Spec, out: dict[str, Any]) -> dict[str, Any]:
     """Bind ``obj``'s keys to ``spec``'s fields the way encoding/json does.
 
-    Type errors are left in place for msgspec to report.
+    Type errors are left in place for msgspec to report. Two keys binding the
+    same field (``targets`` and ``Targets``) are rejected, as in every reader.
     """
+    seen: dict[str, str] = {}
     for key, value in obj.items():
         if not isinstance(key, str):
             continue
@@ -188,6 +190,9 @@ def _fold(obj: Mapping[Any, Any], spec: _Spec, out: dict[str, Any]) -> dict[str,
             entry = spec.get(name)
             if entry is None:
                 continue
+        if name in seen:
+            raise parse_error(f"duplicate key {key!r} (also spelled {seen[name]!r})")
+        seen[name] = key
         kind, sub = entry
         if value is None:
             # null resets pointers, maps and slices; it is a no-op otherwise.

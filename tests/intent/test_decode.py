@@ -212,8 +212,12 @@ def test_unicode_case_folding_of_keys() -> None:
         {"tool_name": "t", "context": CTX, "targets": [{"\u212aind": "path", "value": "/x"}]}
     )
     assert normalize_intent(raw).targets[0].kind == "path"
-    raw = decode({"tool_name": "t", "context": {**CTX, "ri\u017fk_cla\u017f\u017f": "HIGH"}})
+    ctx = {k: v for k, v in CTX.items() if k != "risk_class"}
+    raw = decode({"tool_name": "t", "context": {**ctx, "ri\u017fk_cla\u017f\u017f": "HIGH"}})
     assert normalize_intent(raw).context.risk_class == "high"
+    # issue 11 A6: two spellings of one field are rejected, not decided by order
+    with pytest.raises(IntentError, match="duplicate key"):
+        decode({"tool_name": "t", "context": {**CTX, "ri\u017fk_cla\u017f\u017f": "HIGH"}})
 
 
 def test_unknown_keys_are_ignored_everywhere() -> None:

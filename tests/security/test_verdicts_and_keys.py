@@ -37,3 +37,12 @@ def test_intent_with_repeated_keys_is_rejected(doc: bytes) -> None:
     with pytest.raises(IntentError) as info:
         decode_intent_bytes(doc)
     assert "duplicate key" in str(info.value)
+
+
+def test_mapping_intents_follow_the_same_repeated_key_rule() -> None:
+    from gait.intent import normalize_intent
+
+    ctx = {"identity": "a", "workspace": "/w", "risk_class": "low"}
+    target = {"kind": "path", "value": "/x"}
+    with pytest.raises(IntentError, match="duplicate key 'Targets'"):
+        normalize_intent({"tool_name": "t", "context": ctx, "targets": [], "Targets": [target]})
