@@ -65,12 +65,12 @@ BUDGETS: dict[str, tuple[list[str], int, set[str], set[str], set[str]]] = {
         DECIDE | {"gait.gate", "gait.signing", "gait.state", "gait.trace"},
         set(),
     ),
-    "verify": (
+    "verify": (  # the demo pack is signed with the per-user dev key: its signature is checked
         ["verify", "{work}/gait-out/runpack_run_demo.zip", "--json"],
         0,
-        {"msgspec", "rfc8785", "typing_extensions"},
-        CORE | {"gait.intent", "gait.runpack"},
-        {"click", "yaml", "cryptography", "gait.policy", "gait.engine"},
+        {"cryptography", "msgspec", "rfc8785", "typing_extensions"},
+        CORE | {"gait.fsutil", "gait.intent", "gait.runpack", "gait.signing"},
+        {"click", "yaml", "gait.policy", "gait.engine"},
     ),
     "trace verify": (
         ["trace", "verify", "{work}/trace.json", "--public-key", "{work}/k_public.key", "--json"],
