@@ -45,6 +45,17 @@ def _same_rows(a: tuple[Row, ...], b: tuple[Row, ...]) -> bool:
     )
 
 
+def _same_tier(a: tuple[Entry, ...], b: tuple[Entry, ...], same_globals: bool) -> bool:
+    """Both tiers hold rows with the same content (so the verdict agrees on the region)."""
+    if not a and not b:
+        return same_globals
+    ra = [e.row for e in a]
+    rb = [e.row for e in b]
+    if None in ra or None in rb:
+        return None in ra and None in rb  # fail-closed blocks on both sides
+    return _same_rows(tuple(ra), tuple(rb))  # type: ignore[arg-type]
+
+
 def _conditions(space: Space, rows: list[Row]) -> list[list[tuple[Lit, ...]]]:
     """Conditions that change a matched row's effect; each a list of alternatives."""
     from gait.engine.evaluate import _domain_codes
@@ -161,6 +172,7 @@ def diff_policies(
     tools = space.tool_reps()
     fresh_tool = tools[-1]
     checked = 0
+    cond_cache: dict[tuple[int, ...], list[list[tuple[Lit, ...]]]] = {}
 
     def engine_tier(
         compiled: CompiledPolicy, intent: dict[str, Any]
@@ -190,8 +202,13 @@ def diff_policies(
             ea, eb = pa.entries_for(tool), pb.entries_for(tool)
             for leaf_a in walk(solver, ea, tool_state(space, t_index), max_leaves=max_leaves):
                 for leaf_b in walk(solver, eb, leaf_a.state, leaf_a.clauses, max_leaves=max_leaves):
+                    if _same_tier(leaf_a.tier, leaf_b.tier, same_globals):
+                        continue  # same rows decide on both sides: the same verdict everywhere
                     rows = [e.row for e in (*leaf_a.tier, *leaf_b.tier) if e.row is not None]
-                    conds = _conditions(space, rows)
+                    ckey = tuple(id(r) for r in rows)
+                    conds = cond_cache.get(ckey)
+                    if conds is None:
+                        conds = cond_cache[ckey] = _conditions(space, rows)
                     for st, cl in split(solver, leaf_b.state, leaf_b.clauses, conds):
                         state = solver.solve(st, cl)
                         if state is None:  # pragma: no cover

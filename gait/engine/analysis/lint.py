@@ -22,6 +22,7 @@ from gait.policy.compiler import CompiledPolicy
 from gait.policy.ir import PROVENANCE_SOURCE, Row
 
 LEVELS = ("error", "warning", "info")
+_MAX_SHADOWERS = 10
 _LEVEL_RANK = {name: i for i, name in enumerate(LEVELS)}
 
 
@@ -244,7 +245,11 @@ def _never_decides(
     if any(e.name == FAIL_CLOSED for e in pw.fc) and not tier:
         shadowers.append(FAIL_CLOSED)
     tool_rows = _candidate_rows(row, ir)
+    # the witness's deciding rows first, then other earlier rows that overlap (at most 10)
+    shadowers.extend(ir.rows[i].name for i in tier)
     for other in tool_rows:
+        if len(shadowers) >= _MAX_SHADOWERS:
+            break
         if other.priority < row.priority and solver.apply_all(own, space.row_lits(other)):
             shadowers.append(other.name)
     shadowers = sorted(set(shadowers))

@@ -54,6 +54,7 @@ class PolicyWalk:
         )
         self.by_tool = dict(ir.tool_index)
         self._entries: dict[int, Entry] = {}
+        self._any_entries: tuple[Entry, ...] | None = None
 
     def entry(self, row: Row) -> Entry:
         got = self._entries.get(row.index)
@@ -63,11 +64,19 @@ class PolicyWalk:
         return got
 
     def rows_for(self, tool: str) -> tuple[Row, ...]:
-        ids = sorted({*self.by_tool.get(tool, ()), *self.ir.any_tool_rows})
+        named = self.by_tool.get(tool, ())
+        ids = sorted((*named, *self.ir.any_tool_rows)) if named else self.ir.any_tool_rows
         return tuple(self.ir.rows[i] for i in ids)
 
     def entries_for(self, tool: str) -> tuple[Entry, ...]:
-        return self.fc + tuple(self.entry(r) for r in self.rows_for(tool))
+        if self._any_entries is None:
+            self._any_entries = tuple(self.entry(self.ir.rows[i]) for i in self.ir.any_tool_rows)
+        named = self.by_tool.get(tool, ())
+        if not named:
+            return self.fc + self._any_entries
+        mine = [self.entry(self.ir.rows[i]) for i in named]
+        merged = sorted((*mine, *self._any_entries), key=lambda e: e.row.index)  # type: ignore[union-attr]
+        return self.fc + tuple(merged)
 
 
 def tool_state(space: Space, tool_rep_index: int) -> State:
