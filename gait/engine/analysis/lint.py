@@ -228,9 +228,15 @@ def _never_decides(
     solver.steps = 0
     own = solver.apply_all(initial_state(space), lits)
     if own is None:
+        d = row.delegation
+        exact = (
+            d is None
+            or not space.sampled_delegation
+            or (d.max_depth == 0 and bool(d.delegators))  # no chain, yet a delegator required
+        )
         return _finding(
-            "error",
-            "impossible_match",
+            "error" if exact else "info",
+            "impossible_match" if exact else "possibly_impossible",
             [row.name],
             f"rule {row.name!r} can never match: its match fields cannot hold together",
         )
