@@ -63,13 +63,9 @@ class SystemClock:
 
 
 class TraceSink(Protocol):
-    def write_trace(
-        self, path: str, record: dict[str, Any], *, keep_existing: bool = False
-    ) -> str: ...
+    def write_trace(self, path: str, record: dict[str, Any]) -> str: ...
 
-    def write_record(
-        self, path: str, record: dict[str, Any], *, keep_existing: bool = False
-    ) -> str: ...
+    def write_record(self, path: str, record: dict[str, Any]) -> str: ...
 
 
 class FileTraceSink:
@@ -77,6 +73,9 @@ class FileTraceSink:
 
     ``keep_existing`` is set for default names: an earlier file is never replaced.
     """
+
+    # Sinks that declare this get keep_existing=True for names gait picked itself.
+    keeps_existing = True
 
     def write_trace(self, path: str, record: dict[str, Any], *, keep_existing: bool = False) -> str:
         from gait.trace import write_trace
@@ -673,24 +672,25 @@ def sign_and_record(env: GateEnv, st: DecisionState) -> GateResult:
     outputs = st.outputs
     if call.write_trace:
         # Names gait picks itself never replace an earlier file (explicit paths do).
+        fresh = getattr(env.sink, "keeps_existing", False)
+
+        def keep(explicit: str | None) -> dict[str, bool]:
+            return {"keep_existing": True} if fresh and not explicit else {}
+
         result.trace_path = env.sink.write_trace(
-            call.trace_out or default_trace_path(trace_id),
-            signed,
-            keep_existing=not call.trace_out,
+            call.trace_out or default_trace_path(trace_id), signed, **keep(call.trace_out)
         )
         for kind, out_path, doc in st.audit_docs:
             doc = {**doc, "trace_id": trace_id}
             outputs[f"{kind}_audit_path"] = env.sink.write_record(
-                out_path or f"{kind}_audit_{trace_id}.json",
-                _ordered_audit(doc),
-                keep_existing=not out_path,
+                out_path or f"{kind}_audit_{trace_id}.json", _ordered_audit(doc), **keep(out_path)
             )
         if st.credential is not None:
             evidence = _credential_record(env, st, trace_id)
             outputs["credential_evidence_path"] = env.sink.write_record(
                 call.credential_evidence_out or f"credential_evidence_{trace_id}.json",
                 evidence,
-                keep_existing=not call.credential_evidence_out,
+                **keep(call.credential_evidence_out),
             )
     result.outputs = outputs
     return result
