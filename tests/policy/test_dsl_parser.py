@@ -69,6 +69,7 @@ def test_needs_no_lark_install_or_pickle() -> None:
     text = Path(_dsl_parser.__file__).read_text(encoding="utf-8")
     assert "\nimport lark" not in text and "\nfrom lark" not in text
     assert "pickle.loads(" not in text  # tables are literals, not compressed pickles
+    assert "import pickle" not in text  # Lark's cache paths cannot run
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
