@@ -1,0 +1,136 @@
+"""Each lint finding kind on a small policy, with its witness checked by the engine."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from gait.engine.analysis.diff import diff_policies
+from gait.engine.analysis.lint import lint_policy
+from gait.engine.evaluate import _runtime, evaluate, matching_tier
+from gait.policy import compile_policy
+
+
+def _compile(rules: list[dict[str, Any]], **top: Any):
+    return compile_policy(json.dumps({"default_verdict": "block", **top, "rules": rules}))
+
+
+def _rule(name: str, priority: int, effect: str, **match: Any) -> dict[str, Any]:
+    return {"name": name, "priority": priority, "effect": effect, "match": match}
+
+
+def _codes(report: dict) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for f in report["findings"]:
+        out.setdefault(f["code"], []).append(f)
+    return out
+
+
+def _tier(compiled, intent: dict) -> set[str]:
+    d = evaluate(compiled, intent)
+    return {r.name for r in matching_tier(_runtime(compiled), d.intent, compiled.ir)}
+
+
+def test_fail_closed_shadows_a_rule():
+    c = _compile(
+        [_rule("crit", 1, "allow", risk_classes=["critical"])],
+        fail_closed={
+            "enabled": True,
+            "risk_classes": ["critical"],
+            "required_fields": ["context_evidence"],
+        },
+    )
+    (f,) = _codes(lint_policy(c))["shadowed_rule"]
+    assert f["shadowed_by"] == ["<fail_closed>"]
+    d = evaluate(c, f["witness"])
+    assert d.verdict == "block" and "context_evidence_missing" in d.reason_codes
+
+
+def test_workspace_prefix_shadowing_is_exact():
+    rules = [
+        _rule("ws", 1, "allow", workspace_prefixes=["/ws"]),
+        _rule("deeper", 2, "block", workspace_prefixes=["/ws/a"]),
+        _rule("shorter", 3, "block", workspace_prefixes=["/w"]),
+    ]
+    report = lint_policy(_compile(rules))
+    shadowed = [f["rules"][0] for f in _codes(report).get("shadowed_rule", [])]
+    assert shadowed == ["deeper"]  # "/w" reaches "/wx", which "/ws" does not cover
+
+
+def test_skill_wrkr_and_annotation_fields():
+    rules = [
+        _rule("pub", 1, "allow", skill_publishers=["acme"]),
+        _rule("pub-src", 2, "block", skill_publishers=["acme"], skill_sources=["registry"]),
+        _rule("ctx", 3, "allow", context_tool_names=["db"]),
+        _rule("ctx-risk", 4, "block", context_tool_names=["db"], risk_classes=["high"]),
+        _rule("ro", 5, "allow", tool_annotations={"readOnlyHint": True}),
+        _rule(
+            "ro-rw", 6, "block", tool_annotations={"readOnlyHint": True, "destructiveHint": False}
+        ),
+        _rule("rw", 7, "block", tool_annotations={"readOnlyHint": False}),
+    ]
+    c = _compile(rules)
+    shadowed = {f["rules"][0]: f for f in _codes(lint_policy(c)).get("shadowed_rule", [])}
+    assert set(shadowed) == {"pub-src", "ctx-risk", "ro-rw"}
+    for name, f in shadowed.items():
+        assert name not in _tier(c, f["witness"])
+
+
+def test_impossible_match_and_sampled_delegation():
+    rules = [
+        _rule("nobody", 1, "allow", max_delegation_depth=0, allowed_delegator_identities=["boss"]),
+        _rule("bob", 2, "allow", allowed_delegate_identities=["bob"]),
+        _rule(
+            "bob-read", 3, "block", allowed_delegate_identities=["bob"], delegation_scopes=["read"]
+        ),
+    ]
+    codes = _codes(lint_policy(_compile(rules)))
+    assert [f["rules"] for f in codes["impossible_match"]] == [["nobody"]]
+    assert codes["impossible_match"][0]["level"] == "error"
+    (possibly,) = codes["possibly_shadowed"]
+    assert possibly["level"] == "info" and possibly["rules"][0] == "bob-read"
+    assert "shadowed_rule" not in codes
+
+
+def test_default_unreachable_reason_reuse_and_risky_allow():
+    rules = [
+        _rule("del", 1, "allow", endpoint_classes=["fs.delete"]),
+        _rule("del-guarded", 1, "allow", endpoint_classes=["proc.exec"], target_values=["/bin/ls"]),
+        _rule("rest", 2, "block"),
+    ]
+    rules[0]["reason_codes"] = ["ok"]
+    rules[2]["reason_codes"] = ["ok"]
+    c = _compile(rules)
+    codes = _codes(lint_policy(c))
+    assert set(codes) == {"default_unreachable", "reason_code_reused", "risky_allow_destructive"}
+    (risky,) = codes["risky_allow_destructive"]
+    assert risky["rules"] == ["del"]
+    assert "del" in _tier(c, risky["witness"])
+    assert risky["verdict"] == evaluate(c, risky["witness"]).verdict == "require_approval"
+    assert codes["reason_code_reused"][0]["rules"] == ["del", "rest"]
+
+
+def test_budget_exhaustion_is_reported_not_guessed():
+    rules = [
+        _rule(f"r{i}", i % 2, "allow" if i % 2 else "block", target_kinds=[k])
+        for i, k in enumerate(["path", "url", "host", "repo"])
+    ]
+    codes = _codes(lint_policy(_compile(rules), max_leaves=1))
+    assert (
+        "undecided" in codes and "shadowed_rule" not in codes and "conflicting_rules" not in codes
+    )
+
+
+def test_diff_notes_what_it_samples():
+    a = _compile([{**_rule("p", 1, "allow"), "endpoint": {"path_allowlist": ["/srv/**"]}}])
+    b = _compile(
+        [{**_rule("p", 1, "allow"), "endpoint": {"path_allowlist": ["/srv/data/**"]}}],
+        scripts={"max_steps": 3},
+    )
+    report = diff_policies(a, b)
+    assert any("sample values" in n for n in report["notes"])
+    assert any("scripts settings differ" in n for n in report["notes"])
+    # /srv/lint is allowed by the old list only: found through the pattern samples
+    assert any(
+        (r["old_verdict"], r["new_verdict"]) == ("allow", "block") for r in report["regions"]
+    ), report["regions"]
