@@ -32,7 +32,8 @@ third = {n.split(".")[0] for n in names} - stdlib - {"gait", "__main__"}
 third = {n for n in third if not n.startswith("_") and n != "cython_runtime"}
 gait = {".".join(n.split(".")[:2]) for n in names if n.startswith("gait.")}
 with open(sys.argv[1], "w") as f:
-    json.dump({"code": code, "third": sorted(third), "gait": sorted(gait)}, f)
+    json.dump({"code": code, "third": sorted(third), "gait": sorted(gait),
+               "pickle": "pickle" in names}, f)
 """
 
 # Always off the one-shot paths: the web stack, MCP, Redis, and Lark (the DSL
@@ -130,3 +131,5 @@ def test_hot_command_stays_in_its_import_budget(name: str, work: Path) -> None:
     assert not extra_gait, f"{name} now imports {sorted(extra_gait)}"
     everything = set(seen["third"]) | set(seen["gait"])  # type: ignore[arg-type]
     assert not everything & (forbidden | NEVER), f"{name} imports {everything & forbidden}"
+    # Nothing on a one-shot path can unpickle anything (issue 11 A1).
+    assert seen["pickle"] is False, f"{name} imports pickle"
