@@ -134,3 +134,16 @@ def test_diff_notes_what_it_samples():
     assert any(
         (r["old_verdict"], r["new_verdict"]) == ("allow", "block") for r in report["regions"]
     ), report["regions"]
+
+
+def test_split_target_match_is_info_with_a_two_target_witness():
+    c = _compile([_rule("odd", 1, "allow", target_kinds=["url"], endpoint_classes=["fs.write"])])
+    (f,) = _codes(lint_policy(c))["split_target_match"]
+    assert f["level"] == "info"
+    kinds = {t["kind"] for t in f["witness"]["targets"]}
+    assert len(f["witness"]["targets"]) == 2 and "url" in kinds
+    assert "odd" in _tier(c, f["witness"])
+    natural = _compile(
+        [_rule("fine", 1, "allow", target_kinds=["url"], endpoint_classes=["net.http"])]
+    )
+    assert lint_policy(natural)["findings"] == []

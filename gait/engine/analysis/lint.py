@@ -70,6 +70,8 @@ def lint_policy(compiled: CompiledPolicy, *, max_leaves: int = 5_000) -> dict[st
     undecided_tools: list[str] = []
     risky = {row.index: c for row in rows if (c := _risky_classes(row))}
     risky_regions: dict[int, Any] = {}
+    split = {row.index for row in rows if _split_target(row)}
+    split_regions: dict[int, Any] = {}
     tools = space.tool_reps()
     fresh_tool = tools[-1]
     for t_index, tool in enumerate(tools):
@@ -82,6 +84,9 @@ def lint_policy(compiled: CompiledPolicy, *, max_leaves: int = 5_000) -> dict[st
                     continue
                 idx = [e.row.index for e in leaf.tier if e.row is not None]
                 reachable.update(idx)
+                for i in idx:
+                    if i in split and i not in split_regions:
+                        split_regions[i] = (leaf.state, leaf.clauses)
                 for i in idx:
                     if i in risky and i not in risky_regions:
                         box = space.tbox(
@@ -181,6 +186,33 @@ def lint_policy(compiled: CompiledPolicy, *, max_leaves: int = 5_000) -> dict[st
                 f"rule {row.name!r} allows {'/'.join(sorted(risky[i]))} targets with no target "
                 "value, path or provenance condition (only the destructive-apply approval "
                 f"stands in the way; {verdict} here)",
+                witness=witness,
+                verdict=verdict,
+            )
+        )
+
+    # --- kinds and classes that no single target has by inference
+    for i, (st, clauses) in sorted(split_regions.items()):
+        row = rows[i]
+        state = solver.solve(st, clauses)
+        if state is None:  # pragma: no cover - the walk only yields non-empty regions
+            continue
+        witness = space.witness(state)
+        verdict, tier, _ = confirm.tier(witness)
+        if i not in tier:
+            raise InternalFailure(
+                f"policy lint: split-target witness for {row.name!r} not confirmed"
+            )
+        kinds, classes = _split_target(row)
+        findings.append(
+            _finding(
+                "info",
+                "split_target_match",
+                [row.name],
+                f"rule {row.name!r} wants target kind {'/'.join(kinds)} and endpoint class "
+                f"{'/'.join(classes)}, which no single target gets by inference: it matches "
+                "only calls with two targets (or a declared unusual class); conditions on "
+                "targets are checked one field at a time",
                 witness=witness,
                 verdict=verdict,
             )
@@ -298,6 +330,27 @@ def _candidate_rows(row: Row, ir: Any) -> list[Row]:
     index = dict(ir.tool_index)
     ids = {i for t in tools for i in index.get(t, ())} | set(ir.any_tool_rows)
     return [ir.rows[i] for i in sorted(ids)]
+
+
+_NATURAL_CLASSES = {
+    "path": {"fs.read", "fs.write", "fs.delete", "other"},
+    "url": {"net.http", "net.dns"},
+    "host": {"net.http", "net.dns"},
+    "other": {"proc.exec", "other"},
+}
+
+
+def _split_target(row: Row) -> tuple[list[str], list[str]] | None:
+    """(kinds, classes) when no listed kind infers any listed class, else None."""
+    kinds = [p.values for p in row.predicates if p.subject == "target.kind"]
+    classes = [p.values for p in row.predicates if p.subject == "target.endpoint_class"]
+    if not kinds or not classes:
+        return None
+    for ks in kinds:
+        for cs in classes:
+            if not any(_NATURAL_CLASSES.get(k, {"other"}) & cs for k in ks):
+                return sorted(ks), sorted(cs)
+    return None
 
 
 def _risky_classes(row: Row) -> frozenset[str]:
