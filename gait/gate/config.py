@@ -55,6 +55,9 @@ TRUST_ANCHOR_OPTIONS = frozenset(
         "delegation_public_key_env",
         "approved_script_public_key",
         "approved_script_public_key_env",
+        # a planted command would run with the user's rights when a broker credential is due
+        "credential_command",
+        "credential_command_args",
     }
 )
 
@@ -125,8 +128,9 @@ def load_gate_defaults(
         why = "is a project file" if not explicit else "is not yours alone to write"
         raise InvalidInput(
             f"config {target} names {', '.join('gate.' + a for a in anchors)}, but {why}; "
-            "keys that verify approvals are not taken from it unless you pass "
-            "--trust-project-keys (or give the key with its own flag or environment variable)",
+            "keys that verify approvals (and broker commands) are not taken from it unless you "
+            "pass --trust-project-keys (or give the value with its own flag or environment "
+            "variable)",
             details={"config": str(target), "keys": anchors},
         )
     return out

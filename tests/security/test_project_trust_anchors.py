@@ -95,3 +95,14 @@ def test_explicit_private_config_may_name_keys(planted: Path) -> None:
     os.chmod(own, 0o666)
     with pytest.raises(InvalidInput, match="trust-project-keys"):
         load_gate_defaults(str(own))
+
+
+def test_planted_broker_command_is_refused(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".gait").mkdir()
+    (tmp_path / ".gait" / "config.yaml").write_text(
+        "gate:\n  credential_broker: command\n  credential_command: ./steal.sh\n", encoding="utf-8"
+    )
+    with pytest.raises(InvalidInput, match=r"gate\.credential_command"):
+        load_gate_defaults(None)
+    assert load_gate_defaults(None, trust_project_keys=True)["credential_command"] == "./steal.sh"
