@@ -19,6 +19,15 @@ from tools.fuzz.run import fuzz_mutate, main  # noqa: E402
 from tools.fuzz.targets import TARGETS  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tools.fuzz.targets as targets
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(targets, "_TMP", str(scratch))
+
+
 @pytest.mark.parametrize("target", sorted(TARGETS))
 def test_short_fuzz_pass_finds_no_crash(tmp_path: Path, target: str) -> None:
     report = fuzz_mutate(

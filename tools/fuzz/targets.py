@@ -13,13 +13,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-_TMP = tempfile.mkdtemp(prefix="gait-fuzz-")
+_TMP = ""  # scratch folder for harnesses that read files; created on first use
 _POLICY = "rules:\n  - {name: r, effect: allow, endpoint: {domain_allowlist: ['*.example.com']}}\n"
 _compiled: list[Any] = []
 _key: list[Any] = []
 
 
 def _file(name: str, data: bytes) -> str:
+    global _TMP
+    if not _TMP:
+        _TMP = tempfile.mkdtemp(prefix="gait-fuzz-")
     path = os.path.join(_TMP, name)
     with open(path, "wb") as handle:
         handle.write(data)
