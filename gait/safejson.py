@@ -4,8 +4,10 @@
   rejected with the key named: two spellings must never be decided differently.
 * Integers longer than :data:`MAX_INT_DIGITS` digits, ``NaN``/``Infinity`` and
   non-finite floats are rejected instead of overflowing later.
-* Nesting deeper than :data:`MAX_DEPTH` is rejected; the parser never ends in
-  ``RecursionError``.
+* Nesting deeper than :data:`MAX_DEPTH` is rejected before parsing
+  (:func:`check_depth`); the parser never ends in ``RecursionError``.
+* Lone UTF-16 surrogate escapes are rejected by :func:`loads` (such text
+  cannot be signed or digested).
 
 Errors are :class:`gait.errors.InvalidInput` (exit 6) whose message starts with
 the ``what`` the caller names; verifiers turn them into verification failures.
