@@ -154,6 +154,13 @@ def _retention_options(fn: Any) -> Any:
     show_default=True,
     help="Server processes sharing the socket (use the cores; each loads the policy).",
 )
+@click.option(
+    "--max-concurrency",
+    default=1024,
+    type=int,
+    show_default=True,
+    help="Connections served at once per process; more get 503 (bounds memory).",
+)
 @click.option("--access-log", is_flag=True, help="Log one line per request to stderr.")
 def command(args: tuple[str, ...], json: bool, **opts: Any) -> Outcome:
     import sys
@@ -205,6 +212,7 @@ def command(args: tuple[str, ...], json: bool, **opts: Any) -> Outcome:
             header_timeout=opts["header_timeout"],
             decision_threads=opts["decision_threads"],
             workers=opts["workers"],
+            max_concurrency=opts["max_concurrency"],
             access_log=opts["access_log"],
         )
     )

@@ -170,13 +170,18 @@ def create_app(
     # A plain executor hands work over in a fraction of anyio's to_thread cost.
     pool = ThreadPoolExecutor(max_workers=cfg.decision_threads, thread_name_prefix="gait-decide")
 
+    # Health probes get their own thread: /healthz answers even when every decision
+    # thread is waiting on a slow disk.
+    probe_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gait-health")
+
     def off_loop(fn: Callable[..., Any], *args: Any) -> Any:
         return asyncio.get_running_loop().run_in_executor(pool, fn, *args)
 
     async def healthz(request: Request) -> Response:
         try:
             # The state probe may touch the network (Redis): keep it off the event loop.
-            body = encode_json(await off_loop(service.health))
+            loop = asyncio.get_running_loop()
+            body = encode_json(await loop.run_in_executor(probe_pool, service.health))
         except Exception as err:  # never a traceback, never a dead endpoint
             _log(f"mcp serve: internal error on /healthz: {type(err).__name__}: {err}")
             return _error(500, "internal error")
@@ -231,6 +236,7 @@ def create_app(
                 with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                     loop.remove_signal_handler(hup)
             pool.shutdown(wait=True)  # in-flight decisions finish writing their traces
+            probe_pool.shutdown(wait=False)
             with contextlib.suppress(Exception):
                 service.gate.close()  # state store connections (Redis)
 

@@ -67,6 +67,9 @@ class ServeConfig(msgspec.Struct, frozen=True, kw_only=True):
     decision_threads: int = 16
     # Server processes sharing the listening socket (uvicorn's supervisor when > 1).
     workers: int = 1
+    # Connections and requests served at once per process; more get 503 (bounds memory:
+    # each in-flight request may hold up to max_request_bytes).
+    max_concurrency: int = 1024
     access_log: bool = False
 
 
@@ -166,6 +169,8 @@ def validate_config(config: ServeConfig, environ: dict[str, str] | None = None) 
         raise InvalidInput("--decision-threads must be > 0")
     if config.header_timeout <= 0 or config.read_timeout <= 0:
         raise InvalidInput("--header-timeout and --read-timeout must be > 0")
+    if config.max_concurrency <= 0:
+        raise InvalidInput("--max-concurrency must be > 0")
     if config.workers <= 0:
         raise InvalidInput("--workers must be > 0")
     if config.reload_interval < 0:

@@ -163,6 +163,7 @@ def _uvicorn_config(config: ServeConfig, app: object, **extra: object) -> uvicor
         server_header=False,
         date_header=False,
         proxy_headers=False,
+        limit_concurrency=config.max_concurrency,
         **extra,  # type: ignore[arg-type]
     )
     uv_config.gait_header_timeout = config.header_timeout  # type: ignore[attr-defined]

@@ -311,3 +311,27 @@ def test_oversized_headers_get_431_and_the_server_keeps_serving(shared_server):
     assert data.startswith(b"HTTP/1.1 431"), data[:60]
     with client(shared_server.url) as http:
         assert http.get("/healthz").status_code == 200
+
+
+def test_connections_over_max_concurrency_get_503_then_service_resumes(start_server):
+    server = start_server("--max-concurrency", "2", "--header-timeout", "30")
+    host, port = server.ready["listen"].rsplit(":", 1)
+    holders = [socket.create_connection((host, int(port)), timeout=10) for _ in range(2)]
+    try:
+        time.sleep(0.2)  # let the server accept both
+        with client(server.url) as http:
+            crowded = http.post("/v1/evaluate", json=call_body())
+    finally:
+        for sock in holders:
+            sock.close()
+    assert crowded.status_code == 503
+
+    def answered() -> bool:
+        with client(server.url) as http:
+            return http.post("/v1/evaluate", json=call_body()).status_code == 200
+
+    deadline = time.monotonic() + 10
+    while not answered():
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert "Traceback" not in server.stderr_text()
