@@ -61,6 +61,14 @@ def _struct_lines(
     ):
         if value == default or name in skip:
             continue
+        if value and isinstance(value, tuple) and isinstance(value[0], msgspec.Struct):
+            # a list of blocks (flow predicates): one block per line
+            lines.append(f"{indent}{name} [")
+            for item in value:
+                inner = " ".join(line.strip() for line in _struct_lines(item, ""))
+                lines.append(f"{indent}  {{ {inner} }}," if inner else f"{indent}  {{}},")
+            lines.append(f"{indent}]")
+            continue
         if isinstance(value, msgspec.Struct):
             inner = _struct_lines(value, indent + "  ")
             if inner:
@@ -147,9 +155,9 @@ def parse_dsl(text: str, path_name: str) -> tuple[dict[str, Any], Positions]:
         return _Builder(path_name).build(tree)
 
 
-MAX_DSL_TOKENS = 200_000
+MAX_DSL_TOKENS = 5_000_000
 """Most tokens a DSL policy may have (comments and whitespace are free)."""
-MAX_DSL_RULES = 10_000
+MAX_DSL_RULES = 200_000
 """Most rule blocks in one DSL policy."""
 
 
@@ -391,4 +399,6 @@ class _Builder:
             return str(node.children[0])
         if kind == "list":
             return [self._value(child, (*path, i)) for i, child in enumerate(node.children)]
+        if kind == "block":
+            return self._block(node, path)
         raise self._err(f"unsupported value {kind}", meta, path)

@@ -22,7 +22,7 @@ Positions = dict[PathKey, tuple[int, int]]
 
 MAX_POLICY_BYTES = 32 * 1024 * 1024
 KEY_MARK = "\x00key"
-_MAX_NODES = 200_000
+_MAX_NODES = 2_500_000
 
 LEGACY_KEYS: tuple[tuple[str, str, str], ...] = (
     (

@@ -48,16 +48,38 @@ def test_deep_dsl_sections() -> None:
     _fails(text, "nesting exceeds", dsl=True)
 
 
-def test_dsl_token_budget_holds_while_lexing() -> None:
+# The real budgets leave room for 100,000-rule policies; these tests shrink them so
+# that "checked while parsing" is shown by an input far larger than the budget.
+
+
+def test_dsl_token_budget_holds_while_lexing(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gait.policy.dsl as dsl
+
+    monkeypatch.setattr(dsl, "MAX_DSL_TOKENS", 50_000)
     text = 'rule "a" => allow {\n match { tool_names [' + "a," * 1_000_000 + "] }\n}\n"
     _fails(text, "tokens", dsl=True)
 
 
-def test_dsl_rule_budget() -> None:
-    text = "".join(f'rule "r{i}" => allow {{}}\n' for i in range(10_001))
+def test_dsl_rule_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gait.policy.dsl as dsl
+
+    monkeypatch.setattr(dsl, "MAX_DSL_RULES", 1_000)
+    text = "".join(f'rule "r{i}" => allow {{}}\n' for i in range(1_001))
     _fails(text, "rules", dsl=True)
 
 
-def test_yaml_node_budget_holds_while_parsing() -> None:
+def test_yaml_node_budget_holds_while_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gait.policy.source as source
+
+    monkeypatch.setattr(source, "_MAX_NODES", 50_000)
     text = "rules:\n  - {name: r, effect: allow}\nx: [" + "1," * 600_000 + "]\n"
     _fails(text, "nodes")
+
+
+def test_budgets_leave_room_for_100k_rule_policies() -> None:
+    import gait.policy.dsl as dsl
+    import gait.policy.source as source
+
+    assert dsl.MAX_DSL_RULES >= 100_000
+    assert dsl.MAX_DSL_TOKENS >= 100_000 * 40
+    assert source._MAX_NODES >= 100_000 * 20
