@@ -366,7 +366,13 @@ def replay_command(
     if len(targets) != 1:
         raise InvalidInput("expected run_id or path")
     pack = read_runpack(resolve_runpack(targets[0]))
-    payload = replay_stub(pack, real_tools=real_tools, allow_tools=allowed)
+    payload = replay_stub(
+        pack,
+        real_tools=real_tools,
+        allow_tools=allowed,
+        unsafe=unsafe_real_tools,
+        unsafe_env=unsafe_real_tools_env,
+    )
     if context_path and not policy_path:
         raise InvalidInput("--context requires --policy")
     if policy_path:

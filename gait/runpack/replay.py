@@ -89,17 +89,24 @@ def replay_stub(
     real_tools: bool = False,
     allow_tools: list[str] | None = None,
     workdir: str | None = None,
+    unsafe: bool = False,
+    unsafe_env: str = REAL_REPLAY_ENV,
 ) -> dict[str, Any]:
     """The replay payload of §6.5 (``ok`` = no missing results).
 
-    With ``real_tools`` (the caller has checked every guard with
-    :func:`check_real_replay`), intents whose tool is allowlisted *and* one
-    of the built-ins of :mod:`gait.runpack.realtools` are executed in
-    ``workdir`` (default: the current directory) and reported as
-    ``executed``; everything else replays as in stub mode.
+    With ``real_tools``, every guard of :func:`check_real_replay` is checked
+    here too (``unsafe`` confirms, ``allow_tools`` non-empty, the
+    ``unsafe_env`` variable set to 1; else :class:`UnsafeOperation`, exit 8),
+    then intents whose tool is allowlisted *and* one of the built-ins of
+    :mod:`gait.runpack.realtools` are executed in ``workdir`` (default: the
+    current directory) and reported as ``executed``; everything else replays
+    as in stub mode.
     """
     from gait.runpack.realtools import builtin, run_tool
 
+    check_real_replay(
+        real_tools=real_tools, unsafe=unsafe, allow_tools=allow_tools or [], env_name=unsafe_env
+    )
     _check_unique(pack)
     results = {r.intent_id: r for r in pack.results}
     allowed = {t.strip().lower() for t in allow_tools or [] if t.strip()}

@@ -88,7 +88,29 @@ def _pack(tmp_path: Path) -> Path:
     return path
 
 
-def test_replay_executes_only_allowlisted_builtins(tmp_path: Path) -> None:
+def test_library_checks_the_guards_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gait.errors import UnsafeOperation
+
+    pack = read_runpack(_pack(tmp_path))
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.delenv("GAIT_ALLOW_REAL_REPLAY", raising=False)
+    for kwargs in (
+        {"unsafe": True, "allow_tools": ["write_file"]},  # no env var
+        {"allow_tools": ["write_file"]},  # not confirmed
+        {"unsafe": True, "allow_tools": []},  # empty allowlist
+    ):
+        if kwargs.get("allow_tools") == []:
+            monkeypatch.setenv("GAIT_ALLOW_REAL_REPLAY", "1")
+        with pytest.raises(UnsafeOperation):
+            replay_stub(pack, real_tools=True, workdir=str(work), **kwargs)  # type: ignore[arg-type]
+    assert not (work / "w.txt").exists()
+
+
+def test_replay_executes_only_allowlisted_builtins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GAIT_ALLOW_REAL_REPLAY", "1")
     pack = read_runpack(_pack(tmp_path))
     work = tmp_path / "work"
     work.mkdir()
@@ -96,7 +118,7 @@ def test_replay_executes_only_allowlisted_builtins(tmp_path: Path) -> None:
     assert [s["execution"] for s in stub["steps"]] == ["recorded", "stubbed", "stubbed"]
     assert not (work / "w.txt").exists()
     real = replay_stub(pack, real_tools=True, allow_tools=["tool.echo", "tool.fetch"],
-                       workdir=str(work))  # fmt: skip
+                       workdir=str(work), unsafe=True)  # fmt: skip
     steps = real["steps"]
     assert steps[0]["execution"] == "executed" and steps[0]["result_digest"] == _sha("m")
     assert steps[0]["recorded_result_digest"] != steps[0]["result_digest"]
@@ -105,6 +127,8 @@ def test_replay_executes_only_allowlisted_builtins(tmp_path: Path) -> None:
     assert not (work / "w.txt").exists()
     assert real["mode"] == "real" and real["warnings"][0] == "allow_tools=tool.echo,tool.fetch"
     assert any("tool.fetch" in w for w in real["warnings"])
-    real = replay_stub(pack, real_tools=True, allow_tools=["WRITE_FILE"], workdir=str(work))
+    real = replay_stub(
+        pack, real_tools=True, allow_tools=["WRITE_FILE"], workdir=str(work), unsafe=True
+    )
     assert real["steps"][1]["execution"] == "executed"
     assert (work / "w.txt").read_text() == "c"
