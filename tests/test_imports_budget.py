@@ -42,6 +42,7 @@ NEVER = {"lark", "starlette", "uvicorn", "httpx", "anyio", "mcp", "redis", "h11"
 
 CORE = {"gait.canonical", "gait.cli", "gait.errors", "gait.safejson"}
 DECIDE = CORE | {"gait.engine", "gait.fsutil", "gait.intent", "gait.policy", "gait.vocab"}
+GATE = DECIDE | {"gait.gate", "gait.signing", "gait.state", "gait.trace"}
 
 # name: (argv, expected exit, allowed third-party packages, allowed gait subpackages, must not load)
 BUDGETS: dict[str, tuple[list[str], int, set[str], set[str], set[str]]] = {
@@ -62,9 +63,23 @@ BUDGETS: dict[str, tuple[list[str], int, set[str], set[str], set[str]]] = {
     "gate eval": (
         ["gate", "eval", "--policy", str(POLICY), "--intent", str(INTENT), "--json"],
         3,
-        {"click", "cryptography", "msgspec", "rfc8785", "typing_extensions", "yaml"},
-        DECIDE | {"gait.gate", "gait.signing", "gait.state", "gait.trace"},
-        set(),
+        {"cryptography", "msgspec", "rfc8785", "typing_extensions", "yaml"},
+        GATE,
+        {"click"},
+    ),
+    "gate eval --trace-out": (
+        ["gate", "eval", str(POLICY), str(INTENT), "--trace-out", "{work}/t.json", "--json"],
+        3,
+        {"cryptography", "msgspec", "rfc8785", "typing_extensions", "yaml"},
+        GATE,
+        {"click"},
+    ),
+    "gate eval (dsl policy)": (
+        ["gate", "eval", "--policy", str(DSL_POLICY), "--intent", str(INTENT), "--json"],
+        3,
+        {"cryptography", "msgspec", "rfc8785", "typing_extensions"},
+        GATE,
+        {"click", "yaml"},
     ),
     "verify": (  # the demo pack is signed with the per-user dev key: its signature is checked
         ["verify", "{work}/gait-out/runpack_run_demo.zip", "--json"],

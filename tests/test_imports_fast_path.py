@@ -111,6 +111,33 @@ def hot_argvs(work: Path) -> list[list[str]]:
     return out
 
 
+def gate_argvs(work: Path) -> list[list[str]]:
+    p, key = str(POLICY), str(work / "k_private.key")
+    prod = ["--key-mode", "prod", "--private-key", key]
+    out: list[list[str]] = []
+    for intent in sorted(INTENTS.glob("*.json")):
+        out.append(["gate", "eval", "--policy", p, "--intent", str(intent), *prod, "--json"])
+        out.append(["gate", "eval", p, str(intent), *prod, "--trace-out", "t.json"])
+    out += [
+        ["gate", "eval", "--policy", p, "--intent", str(work / "intent.json"), "--json"],
+        ["gate", "eval", f"--policy={p}", "-intent", str(work / "intent.json"), "-json"],
+        ["gate", "eval", p, str(work / "intent.json"), *prod, "--why"],
+        ["gate", "eval", p, str(work / "intent.json"), *prod, "--simulate", "--json"],
+        ["gate", "eval", p, str(work / "intent.json"), "--profile", "oss-prod", "--json"],
+        ["gate", "eval", p, str(work / "intent.json"), "--key-mode", "PROD", "--json"],
+        ["gate", "eval", p, str(work / "intent.json"), "--no-config", "--state", "s.json"],
+        ["gate", "eval", p, str(work / "intent.json"), "--config", "config.yaml", "--json"],
+        ["gate", "eval", p, str(work / "intent.json"), "--state", "a", "--rate-limit-state", "b"],
+        ["gate", "eval", p, str(work / "intent.json"), "--approval-token", "nope.json", *prod],
+        ["gate", "eval", p, str(work / "intent.json"), "extra.json", "--json"],
+        ["gate", "eval", p, str(work / "garbage.json"), *prod, "--json"],
+        ["gate", "eval", p, str(work / "missing.json"), *prod],
+        ["gate", "eval", "--policy", p, "--json"],
+        ["gate", "eval"],
+    ]
+    return out
+
+
 def test_fast_path_output_equals_click(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
     codes = set()
     for argv in hot_argvs(work):
@@ -125,6 +152,48 @@ def test_fast_path_output_equals_click(work: Path, capsys: pytest.CaptureFixture
     assert {("policy", 0), ("policy", 3), ("policy", 6)} <= codes
     assert {("trace", 0), ("trace", 2), ("trace", 6)} <= codes
     assert {("verify", 0), ("verify", 2), ("verify", 6)} <= codes
+
+
+def test_gate_eval_fast_path_equals_click(
+    work: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    codes = set()
+    for i, argv in enumerate(gate_argvs(work)):
+        # each run in its own fresh directory: a second trace under the same name gets "_2"
+        seen = []
+        for way in ("fast", "click"):
+            cwd = work / "gate" / f"{way}{i}"
+            cwd.mkdir(parents=True)
+            (cwd / "config.yaml").write_text("gate:\n  profile: [not, a, string]\n")
+            monkeypatch.chdir(cwd)
+            code = fast.dispatch(argv) if way == "fast" else _run_click(argv, wants_json(argv))
+            assert code is not None, argv
+            got = capsys.readouterr()
+            # the same artifacts under the same names (the contents carry a timestamp)
+            files = sorted(str(f.relative_to(cwd)) for f in cwd.rglob("*") if f.is_file())
+            seen.append((code, got.out, got.err, files))
+        assert seen[0] == seen[1], argv
+        codes.add(seen[0][0])
+    assert {0, 3, 4, 6} <= codes
+
+
+def test_gate_eval_fast_options_are_the_click_options() -> None:
+    from gait.cli.gate import group
+    from gait.cli.gate_eval import FLAGS, PASSTHROUGH, VALUED
+
+    cmd = group.commands["eval"]
+    click_valued = {
+        o.opts[0][2:]: o.default
+        for o in cmd.params
+        if o.param_type_name == "option" and not o.is_flag  # type: ignore[attr-defined]
+    }
+    click_flags = {
+        o.opts[0][2:]
+        for o in cmd.params
+        if o.param_type_name == "option" and o.is_flag  # type: ignore[attr-defined]
+    }
+    assert click_valued == {**VALUED, **dict.fromkeys(PASSTHROUGH)}
+    assert click_flags == {*FLAGS, "explain", "json"}
 
 
 @pytest.mark.parametrize(
@@ -152,6 +221,16 @@ def test_fast_path_output_equals_click(work: Path, capsys: pytest.CaptureFixture
         ["verify", "a.zip", "--trace", "t.json"],
         ["verify", "--help"],
         ["gate"],
+        ["gate", "eval", "--help"],
+        ["gate", "eval", "-h"],
+        ["gate", "eval", "--explain"],
+        ["gate", "eval", "a.yaml", "b.json", "--explain"],
+        ["gate", "eval", "a.yaml", "b.json", "--json=false"],
+        ["gate", "eval", "a.yaml", "b.json", "--bogus"],
+        ["gate", "eval", "a.yaml", "b.json", "--trace-out"],
+        ["gate", "eval", "--policy", "--intent", "b.json"],
+        ["gate", "eval", "a.yaml", "--", "b.json"],
+        ["gate", "evaluate", "a.yaml", "b.json"],
     ],
 )
 def test_unusual_spellings_go_to_click(argv: list[str]) -> None:

@@ -1,9 +1,10 @@
 """A click-free path for the hot one-shot commands.
 
-``gait policy test POLICY INTENT``, ``gait verify RUNPACK`` and ``gait trace
-verify`` run once per tool call, fixture or artifact from scripts and CI loops;
-importing click costs more than the work they do. For the plain spellings of these commands (known options
-only, no ``--help`` or ``--explain``) this module parses argv itself and calls
+``gait policy test POLICY INTENT``, ``gait gate eval``, ``gait verify RUNPACK``
+and ``gait trace verify`` run once per tool call, fixture or artifact from
+scripts and CI loops; importing click costs more than the work they do. For
+the plain spellings of these commands (known options only, no ``--help`` or
+``--explain``) this module parses argv itself and calls
 the same command body the click command calls, so output and exit codes are
 the same. Anything else — unknown or malformed options, help, a fixtures
 directory, ``--`` — returns ``None`` and the click command handles it, with
@@ -123,11 +124,28 @@ def _verify(args: list[str]) -> tuple[str, bool, Callable[[], Outcome]] | None:
     return "verify", "json" in flags, body
 
 
+def _gate_eval(args: list[str]) -> tuple[str, bool, Callable[[], Outcome]] | None:
+    from gait.cli.gate_eval import FLAGS, PASSTHROUGH, VALUED, option_values
+
+    parsed = _parse(args, frozenset(VALUED) | frozenset(PASSTHROUGH), frozenset({*FLAGS, "json"}))
+    if parsed is None:
+        return None
+    positionals, values, flags = parsed
+
+    def body() -> Outcome:
+        from gait.cli.gate_eval import run_gate_eval
+
+        return run_gate_eval(tuple(positionals), option_values(values, flags))
+
+    return "gate eval", "json" in flags, body
+
+
 Plan = tuple[str, bool, Callable[[], Outcome]]
 
 # (group, command) -> argv parser returning (display name, --json, body) or None;
 # a top-level command is keyed (name, "") and gets every argument after its name.
 HOT: dict[tuple[str, str], Callable[[list[str]], Plan | None]] = {
+    ("gate", "eval"): _gate_eval,
     ("policy", "test"): _policy_test,
     ("trace", "verify"): _trace_verify,
     ("verify", ""): _verify,

@@ -1,0 +1,217 @@
+"""``gait gate eval``: the command body and its option table, without click.
+
+The click command in gait.cli.gate declares its options from the tables here
+and calls :func:`run_gate_eval`; plain spellings run through gait.cli.fast
+with the same option values, so both paths share one body.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from gait.cli.outcome import Outcome
+from gait.errors import InvalidInput
+
+EXPLAIN = (
+    "Evaluate a tool-call intent against a policy, enforce the verdict (exit 0 allow, "
+    "3 block, 4 approval required) and write a signed trace."
+)
+
+# Valued options of the command itself: name -> click's default (what the body sees
+# when the option is not given).
+VALUED: dict[str, str | None] = {
+    "policy": "",
+    "intent": "",
+    "trace-out": "",
+    "key-mode": "dev",
+    "private-key": None,
+    "private-key-env": None,
+    "profile": "standard",
+    "approval-token-ref": "",
+}
+
+# Boolean flags (``--explain`` is left out: it always goes through click).
+FLAGS = ("simulate", "no-config", "trust-project-keys", "why")
+
+# String flags of trace.md §5.1 consumed by the gate pipeline, with their help text.
+PASSTHROUGH = {
+    "approval-token": "Approval token file(s), comma-separated.",
+    "approval-token-chain": "More approval token files, comma-separated.",
+    "approval-audit-out": "Approval audit record path (default approval_audit_<trace_id>.json).",
+    "approval-public-key": "Public key file that verifies approval tokens.",
+    "approval-public-key-env": "Env var holding the approval verify key.",
+    "approval-private-key": "Private key file whose public half verifies approval tokens.",
+    "approval-private-key-env": "Env var holding that private key.",
+    "delegation-token": "Delegation token file(s), comma-separated.",
+    "delegation-token-chain": "More delegation token files, comma-separated.",
+    "delegation-audit-out": "Delegation audit record path.",
+    "delegation-public-key": "Public key file that verifies delegation tokens.",
+    "delegation-public-key-env": "Env var holding the delegation verify key.",
+    "delegation-private-key": "Private key file whose public half verifies delegation tokens.",
+    "delegation-private-key-env": "Env var holding that private key.",
+    "rate-limit-state": "Rate-limit state file (older name of --state for a path).",
+    "state": (
+        "Shared state for budgets, rate limits and approval uses: a file path or "
+        "redis://host:port/db (default .gait-out/gate_rate_limits.json)."
+    ),
+    "credential-broker": "off, stub, env or command.",
+    "credential-env-prefix": "Env var prefix of the env broker (default GAIT_BROKER_TOKEN_).",
+    "credential-ref": "Credential reference (default: the rule's broker_reference).",
+    "credential-scopes": "Extra credential scopes, comma-separated.",
+    "credential-command": "Executable of the command broker (no whitespace).",
+    "credential-command-args": "Arguments of the command broker, comma-separated.",
+    "credential-evidence-out": "Credential evidence record path.",
+    "context-envelope": (
+        "Context envelope JSON (gait.context.envelope): verified, then its digest, evidence "
+        "mode, refs and age replace the intent's claims."
+    ),
+    "wrkr-inventory": (
+        "Wrkr tool inventory JSON: adds wrkr.* context for the policy's context_* selectors. "
+        "Unavailable: exit 3 for oss-prod or high/critical risk, else a warning."
+    ),
+    "approved-script-registry": (
+        "Approved-script registry JSON (gait approve-script): a matching script is allowed "
+        "without evaluation. Unavailable: exit 3 for oss-prod or high/critical risk."
+    ),
+    "approved-script-public-key": (
+        "Public key file verifying registry entries (default: the approval verify key)."
+    ),
+    "approved-script-public-key-env": "Env var holding that public key.",
+    "config": "Project defaults file (default .gait/config.yaml).",
+}
+
+
+def option_values(values: dict[str, str], flags: set[str]) -> dict[str, Any]:
+    """The keyword arguments click would pass the body for these given options."""
+    opts: dict[str, Any] = {}
+    for name, default in VALUED.items():
+        opts[name.replace("-", "_")] = values.get(name, default)
+    for name in FLAGS:
+        opts[name.replace("-", "_")] = name in flags
+    opts["explain_flag"] = False
+    for name in PASSTHROUGH:
+        opts[name.replace("-", "_")] = values.get(name)
+    return opts
+
+
+def run_gate_eval(args: tuple[str, ...] | list[str], opts: dict[str, Any]) -> Outcome:
+    from gait.cli.common import csv_list, load_compiled, load_intent
+    from gait.cli.output import correlation_id
+    from gait.gate import Gate, GateOptions
+    from gait.gate.pipeline import FlagNames, check_settings
+
+    if opts["explain_flag"] and not (opts["policy"] and opts["intent"]):
+        return Outcome({"ok": True, "explain": EXPLAIN}, text=[EXPLAIN])
+    rest = [a.strip() for a in args]
+    # POLICY and INTENT may also be given as positionals (as in `mcp proxy`).
+    if not opts["policy"] and rest:
+        opts["policy"] = rest.pop(0)
+    if not opts["intent"] and rest:
+        opts["intent"] = rest.pop(0)
+    if rest:
+        raise InvalidInput("unexpected positional arguments")
+    if not opts["no_config"]:
+        from gait.gate.config import load_gate_defaults
+
+        given = frozenset(k for k, v in opts.items() if isinstance(v, str) and v.strip())
+        defaults = load_gate_defaults(
+            opts.get("config"), trust_project_keys=opts["trust_project_keys"], given=given
+        )
+        builtin = {"profile": "standard", "key_mode": "dev"}
+        for name, value in defaults.items():
+            current = opts.get(name)
+            if current in (None, "") or current == builtin.get(name):
+                opts[name] = value
+    if not opts["policy"].strip() or not opts["intent"].strip():
+        raise InvalidInput("both --policy and --intent are required")
+
+    def opt(name: str) -> str | None:
+        value = opts.get(name)
+        return value.strip() if isinstance(value, str) and value.strip() else None
+
+    flags = FlagNames()
+    profile = opts["profile"].strip()  # case-sensitive, as the spec says
+    key_mode = opts["key_mode"].strip()
+    check_settings(
+        profile,
+        simulate=opts["simulate"],
+        key_mode=key_mode,
+        private_key=opt("private_key"),
+        private_key_env=opt("private_key_env"),
+        names=flags,
+    )
+    state, legacy_state = opt("state"), opt("rate_limit_state")
+    if state and legacy_state and state != legacy_state:
+        raise InvalidInput("use either --state or --rate-limit-state, not both")
+    options = GateOptions(
+        profile=profile,
+        simulate=opts["simulate"],
+        key_mode=key_mode,
+        private_key=opt("private_key"),
+        private_key_env=opt("private_key_env"),
+        state=state or legacy_state,
+        approval_public_key=opt("approval_public_key"),
+        approval_public_key_env=opt("approval_public_key_env"),
+        approval_private_key=opt("approval_private_key"),
+        approval_private_key_env=opt("approval_private_key_env"),
+        delegation_public_key=opt("delegation_public_key"),
+        delegation_public_key_env=opt("delegation_public_key_env"),
+        delegation_private_key=opt("delegation_private_key"),
+        delegation_private_key_env=opt("delegation_private_key_env"),
+        credential_broker=opt("credential_broker") or "off",
+        credential_env_prefix=opt("credential_env_prefix") or "GAIT_BROKER_TOKEN_",
+        credential_ref=opt("credential_ref") or "",
+        credential_scopes=tuple(csv_list(opt("credential_scopes"))),
+        credential_command=opt("credential_command") or "",
+        credential_command_args=tuple(csv_list(opt("credential_command_args"))),
+        wrkr_inventory=opt("wrkr_inventory"),
+        approved_script_registry=opt("approved_script_registry"),
+        approved_script_public_key=opt("approved_script_public_key"),
+        approved_script_public_key_env=opt("approved_script_public_key_env"),
+    )
+    envelope = None
+    if opt("context_envelope"):
+        from gait.intent.envelope import load_envelope
+
+        envelope = load_envelope(opt("context_envelope") or "")
+    compiled = load_compiled(opts["policy"].strip())
+    _raw, intent = load_intent(opts["intent"].strip())
+    gate = Gate(compiled, options, option_names=flags)
+    try:
+        result = gate.decide(
+            intent,
+            trace_out=opts["trace_out"].strip() or None,
+            correlation_id=correlation_id(["gait", *sys.argv[1:]]),
+            approval_token_ref=opts["approval_token_ref"],
+            approval_tokens=[
+                *csv_list(opt("approval_token")),
+                *csv_list(opt("approval_token_chain")),
+            ],
+            approval_audit_out=opt("approval_audit_out"),
+            delegation_tokens=[
+                *csv_list(opt("delegation_token")),
+                *csv_list(opt("delegation_token_chain")),
+            ],
+            delegation_audit_out=opt("delegation_audit_out"),
+            credential_evidence_out=opt("credential_evidence_out"),
+            context_envelope=envelope,
+        )
+    finally:
+        gate.close()
+    payload = result.to_payload(profile)
+    text = [f"gate eval: verdict={result.verdict}"]
+    if result.reason_codes:
+        text.append(f"reasons: {','.join(result.reason_codes)}")
+    if result.violations:
+        text.append(f"violations: {','.join(result.violations)}")
+    if result.decision.matched_rule:
+        text.append(f"matched_rule: {result.decision.matched_rule}")
+    text.append(f"trace: {result.trace_path}")
+    if opts["why"] or opts["explain_flag"]:
+        from gait.engine.explain import explain_rows, render_explanation
+
+        report = explain_rows(compiled, result.decision.intent or intent)
+        payload["explanation"] = report
+        text = [*render_explanation(report), *text]
+    return Outcome(payload, exit_code=result.exit_code, text=text)
