@@ -36,11 +36,13 @@ from gait.policy.ir import (
     DelegationPredicate,
     EndpointIR,
     FailClosedIR,
+    FlowIR,
+    FlowPredicateIR,
     PolicyIR,
     Predicate,
     Row,
 )
-from gait.policy.model import Policy, Rule
+from gait.policy.model import FlowCondition, Policy, Rule
 
 # The YAML reader, DSL parser and normalizer are imported inside the functions
 # that need them: a DSL-only or YAML-only process loads one reader.
@@ -224,6 +226,29 @@ def _predicates(rule: Rule) -> tuple[tuple[Predicate, ...], DelegationPredicate 
     return tuple(preds), delegation
 
 
+def _flow_predicate(c: FlowCondition) -> FlowPredicateIR:
+    from gait.policy.duration import parse_go_duration
+
+    return FlowPredicateIR(
+        tool_names=frozenset(c.tool_names),
+        endpoint_classes=frozenset(c.endpoint_classes),
+        sensitivity=frozenset(c.sensitivity),
+        same_target=c.same_target,
+        within_ns=parse_go_duration(c.within) if c.within else 0,
+        min_count=c.min_count,
+    )
+
+
+def _flow(rule: Rule) -> FlowIR | msgspec.UnsetType:
+    m = rule.match
+    if not (m.after or m.not_after):
+        return msgspec.UNSET
+    return FlowIR(
+        after=tuple(_flow_predicate(c) for c in m.after or ()),
+        not_after=tuple(_flow_predicate(c) for c in m.not_after or ()),
+    )
+
+
 def _row(index: int, rule: Rule) -> Row:
     preds, delegation = _predicates(rule)
     e, d = rule.endpoint, rule.dataflow
@@ -280,6 +305,7 @@ def _row(index: int, rule: Rule) -> Row:
         destructive_budget=rule.destructive_budget
         if rule.destructive_budget.requests > 0
         else None,
+        flow=_flow(rule),
     )
 
 

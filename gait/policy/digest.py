@@ -5,7 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 from gait.canonical import digest
-from gait.policy.model import Limit, Match, Policy, Rule
+from gait.policy.model import FlowCondition, Limit, Match, Policy, Rule
+
+
+def _flow_payload(conds: tuple[FlowCondition, ...]) -> list[dict[str, Any]]:
+    out = []
+    for c in conds:
+        item: dict[str, Any] = {"MinCount": c.min_count}
+        if c.tool_names:
+            item["ToolNames"] = list(c.tool_names)
+        if c.endpoint_classes:
+            item["EndpointClasses"] = list(c.endpoint_classes)
+        if c.sensitivity:
+            item["Sensitivity"] = list(c.sensitivity)
+        if c.same_target:
+            item["SameTarget"] = True
+        if c.within:
+            item["Within"] = c.within
+        out.append(item)
+    return out
 
 
 def _match_payload(m: Match) -> dict[str, Any]:
@@ -51,6 +69,11 @@ def _match_payload(m: Match) -> dict[str, Any]:
         out["RequireDelegation"] = True
     if m.max_delegation_depth is not None:
         out["MaxDelegationDepth"] = m.max_delegation_depth
+    # Flow predicates (gait's own): absent when unused, so other digests are unchanged.
+    if m.after:
+        out["After"] = _flow_payload(tuple(m.after))
+    if m.not_after:
+        out["NotAfter"] = _flow_payload(tuple(m.not_after))
     return out
 
 

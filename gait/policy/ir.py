@@ -8,6 +8,7 @@ name); each row lists only the predicates its rule actually constrains.
 from __future__ import annotations
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 from gait.policy.model import Limit, Policy, Scripts
 
@@ -79,6 +80,24 @@ class ContextIR(msgspec.Struct, frozen=True, kw_only=True):
     max_age_seconds: int
 
 
+class FlowPredicateIR(msgspec.Struct, frozen=True, kw_only=True):
+    """One flow predicate: which earlier calls of the session count (docs/flow-rules.md)."""
+
+    tool_names: frozenset[str]
+    endpoint_classes: frozenset[str]
+    sensitivity: frozenset[str]
+    same_target: bool
+    within_ns: int  # 0 = the whole session journal
+    min_count: int
+
+
+class FlowIR(msgspec.Struct, frozen=True, kw_only=True):
+    """A row's flow conditions: every ``after`` must hold and no ``not_after``."""
+
+    after: tuple[FlowPredicateIR, ...]
+    not_after: tuple[FlowPredicateIR, ...]
+
+
 class Row(msgspec.Struct, frozen=True, kw_only=True):
     index: int
     name: str
@@ -100,6 +119,7 @@ class Row(msgspec.Struct, frozen=True, kw_only=True):
     delegation_scopes: tuple[str, ...] = ()
     rate_limit: Limit | None = None
     destructive_budget: Limit | None = None
+    flow: FlowIR | UnsetType = UNSET  # not encoded when the rule has no flow predicates
 
 
 class FailClosedIR(msgspec.Struct, frozen=True, kw_only=True):

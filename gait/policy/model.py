@@ -8,6 +8,7 @@ key of the format is here, core and advanced alike, so nothing is dropped.
 from __future__ import annotations
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 _OPTS = {"kw_only": True, "frozen": True, "forbid_unknown_fields": True}
 
@@ -30,6 +31,22 @@ class ToolAnnotations(msgspec.Struct, **_OPTS):
                 self.openWorldHint,
             )
         )
+
+
+class FlowCondition(msgspec.Struct, **_OPTS):
+    """One flow predicate (``match.after`` / ``match.not_after``): earlier calls of the session.
+
+    An earlier call counts when it was allowed, falls in the window, names one of
+    ``tool_names`` (any tool when empty) and has one target meeting every target
+    condition. See docs/flow-rules.md.
+    """
+
+    tool_names: Strs = ()
+    endpoint_classes: Strs = ()
+    sensitivity: Strs = ()
+    same_target: bool = False
+    within: str = ""
+    min_count: int = 1
 
 
 class Match(msgspec.Struct, **_OPTS):
@@ -60,6 +77,10 @@ class Match(msgspec.Struct, **_OPTS):
     allowed_delegate_identities: Strs = ()
     delegation_scopes: Strs = ()
     max_delegation_depth: int | None = None
+    # UNSET (not written at all) when empty, so policies without flow rules keep their
+    # exact IR encoding; read them as ``m.after or ()``.
+    after: tuple[FlowCondition, ...] | UnsetType = UNSET
+    not_after: tuple[FlowCondition, ...] | UnsetType = UNSET
 
 
 class Endpoint(msgspec.Struct, **_OPTS):

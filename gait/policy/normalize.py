@@ -16,6 +16,7 @@ from gait.policy.model import (
     Dataflow,
     Endpoint,
     FailClosed,
+    FlowCondition,
     Limit,
     Match,
     McpTrust,
@@ -263,7 +264,56 @@ def _normalize_match(m: Match, name: str, path: PathKey, fail: Callable[..., Pol
         allowed_delegator_identities=norm(m.allowed_delegator_identities),
         allowed_delegate_identities=norm(m.allowed_delegate_identities),
         delegation_scopes=norm_lower(m.delegation_scopes),
+        after=_normalize_flow(m.after or (), name, (*path, "after"), fail) or msgspec.UNSET,
+        not_after=_normalize_flow(m.not_after or (), name, (*path, "not_after"), fail)
+        or msgspec.UNSET,
     )
+
+
+def _normalize_flow(
+    conds: tuple[FlowCondition, ...], name: str, path: PathKey, fail: Callable[..., PolicyError]
+) -> tuple[FlowCondition, ...]:
+    """Flow predicates: values normalized, ``within`` canonical, deduplicated and sorted.
+
+    All predicates of a list must hold together, so their order carries no meaning;
+    sorting keeps equal policies at one digest.
+    """
+    if not conds:
+        return ()
+    from gait.policy.duration import format_go_duration, parse_go_duration
+
+    key = path[-1]
+    out: dict[bytes, FlowCondition] = {}
+    for i, c in enumerate(conds):
+        where = (*path, i)
+        classes = norm_lower(c.endpoint_classes)
+        for cls in classes:
+            if cls not in ENDPOINT_CLASSES:
+                raise fail(
+                    f'unsupported match.{key} endpoint_class "{cls}" for {name}',
+                    (*where, "endpoint_classes"),
+                )
+        if c.min_count < 1:
+            raise fail(f"match.{key}.min_count must be >= 1 for {name}", (*where, "min_count"))
+        within = c.within.strip()
+        if within:
+            try:
+                nanos = parse_go_duration(within)
+            except ValueError as err:
+                raise fail(f"parse match.{key}.within: {err}", (*where, "within")) from err
+            if nanos <= 0:
+                raise fail(f"match.{key}.within must be > 0 for {name}", (*where, "within"))
+            within = format_go_duration(nanos)
+        cond = FlowCondition(
+            tool_names=norm_lower(c.tool_names),
+            endpoint_classes=classes,
+            sensitivity=norm_lower(c.sensitivity),
+            same_target=c.same_target,
+            within=within,
+            min_count=c.min_count,
+        )
+        out.setdefault(msgspec.json.encode(cond), cond)
+    return tuple(out[k] for k in sorted(out))
 
 
 def _normalize_endpoint(
