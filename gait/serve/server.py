@@ -150,6 +150,20 @@ def _installed(name: str) -> bool:
     return importlib.util.find_spec(name) is not None
 
 
+def _log_config(access_log: bool) -> dict[str, object]:
+    """uvicorn logging on stderr only (stdout carries the ready line): warnings, plus
+    one line per request with ``--access-log``."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    cfg = copy.deepcopy(LOGGING_CONFIG)
+    cfg["handlers"]["access"]["stream"] = "ext://sys.stderr"
+    cfg["loggers"]["uvicorn.error"]["level"] = "WARNING"
+    cfg["loggers"]["uvicorn.access"]["level"] = "INFO" if access_log else "WARNING"
+    return cfg
+
+
 def _uvicorn_config(config: ServeConfig, app: object, **extra: object) -> uvicorn.Config:
     uv_config = uvicorn.Config(
         app,  # type: ignore[arg-type]
@@ -157,7 +171,8 @@ def _uvicorn_config(config: ServeConfig, app: object, **extra: object) -> uvicor
         http=_http_protocol(),  # type: ignore[arg-type]
         lifespan="on",
         access_log=config.access_log,
-        log_level="warning",
+        log_config=_log_config(config.access_log),
+        log_level=None,
         timeout_keep_alive=int(config.idle_timeout),
         timeout_graceful_shutdown=DRAIN_SECONDS,
         server_header=False,

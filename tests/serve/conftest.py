@@ -40,6 +40,7 @@ class ServeProcess:
             stdout=subprocess.PIPE,
             stderr=self._stderr,
         )
+        self.stdout_rest = b""
         self.ready: dict[str, Any] = self._read_ready_line()
         self.url = f"http://{self.ready['listen']}"
 
@@ -70,7 +71,8 @@ class ServeProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
-        if self.proc.stdout is not None:
+        if self.proc.stdout is not None and not self.proc.stdout.closed:
+            self.stdout_rest = self.proc.stdout.read()  # the process has exited: no blocking
             self.proc.stdout.close()
         self._stderr.close()
         return self.proc.returncode
