@@ -56,97 +56,109 @@ def _same_tier(a: tuple[Entry, ...], b: tuple[Entry, ...], same_globals: bool) -
     return _same_rows(tuple(ra), tuple(rb))  # type: ignore[arg-type]
 
 
-def _conditions(space: Space, rows: list[Row]) -> list[list[tuple[Lit, ...]]]:
+def _conditions(
+    space: Space, rows: list[Row], cache: dict[int, Any]
+) -> list[list[tuple[Lit, ...]]]:
     """Conditions that change a matched row's effect; each a list of alternatives."""
-    from gait.engine.evaluate import _domain_codes
+    base = cache.get(-1)
+    if base is None:
+        base = cache[-1] = [
+            [(("S", S["phase"], space.smask("phase", lambda p: p == "plan"), True),)],
+            [(("T", 0, space.tbox(destructive=0b10), True),)],
+        ]
+    conds = list(base)
+    for row in rows:
+        if row.dataflow is None and row.endpoint is None:
+            continue
+        got = cache.get(id(row))
+        if got is None:
+            got = cache[id(row)] = _row_conditions(space, row)
+        conds.extend(got)
+    return conds
+
+
+def _row_conditions(space: Space, row: Row) -> list[list[tuple[Lit, ...]]]:
+    from gait.engine.evaluate import _domain_codes, _endpoint_codes
     from gait.intent.model import Target
 
-    conds: list[list[tuple[Lit, ...]]] = [
-        [(("S", S["phase"], space.smask("phase", lambda p: p == "plan"), True),)],
-        [(("T", 0, space.tbox(destructive=0b10), True),)],
-    ]
+    conds: list[list[tuple[Lit, ...]]] = []
     kinds = space.treps[T["kind"]]
     values = space.treps[T["value"]]
-    for row in rows:
-        flow = row.dataflow
-        if flow is not None:
-            tainted: Lit = (
-                "P",
-                0,
-                sum(1 << i for i, s in enumerate(space.preps) if s in flow.tainted_sources),
-                True,
-            )
-            if not (
-                flow.destination_kinds or flow.destination_values or flow.destination_operations
-            ):
-                box = space.tbox(kind=space.tmask("kind", EGRESS_KINDS.__contains__))
-            else:
-                fields: dict[str, int] = {}
-                if flow.destination_kinds:
-                    fields["kind"] = space.tmask("kind", flow.destination_kinds.__contains__)
-                if flow.destination_values:
-                    fields["value"] = space.tmask("value", flow.destination_values.__contains__)
-                if flow.destination_operations:
-                    fields["operation"] = space.tmask(
-                        "operation", flow.destination_operations.__contains__
-                    )
-                box = space.tbox(**fields)
-            conds.append([(tainted, ("T", 0, box, True))])
-        ep = row.endpoint
-        if ep is not None:
-            alts: list[tuple[Lit, ...]] = []
-            from gait.engine.evaluate import _endpoint_codes
-
-            for kind in kinds:
-                if kind not in ("path", "url", "host"):
-                    continue
-                m = 0
-                for i, v in enumerate(values):
-                    codes = _endpoint_codes(ep, Target(kind=kind, value=v, endpoint_class="other"))
-                    if codes:
-                        m |= 1 << i
-                if m:
-                    alts.append(
-                        (
-                            (
-                                "T",
-                                0,
-                                space.tbox(
-                                    kind=space.tmask("kind", lambda k, kk=kind: k == kk), value=m
-                                ),
-                                True,
-                            ),
-                        )
-                    )
-            if ep.domain_allowlist or ep.domain_denylist:
-                probe = Target(kind="other", value="x", endpoint_class="net.http")
-                if _domain_codes(ep, probe):
-                    alts.append(
-                        (
-                            (
-                                "T",
-                                0,
-                                space.tbox(
-                                    kind=space.tmask("kind", lambda k: k not in ("url", "host")),
-                                    endpoint_class=space.tmask(
-                                        "endpoint_class", lambda c: c.startswith("net.")
-                                    ),
-                                ),
-                                True,
-                            ),
-                        )
-                    )
-            if ep.egress_classes:
-                m = space.tmask(
-                    "endpoint_class",
-                    lambda c, ep=ep: c.startswith("net.") and c not in ep.egress_classes,
+    flow = row.dataflow
+    if flow is not None:
+        tainted: Lit = (
+            "P",
+            0,
+            sum(1 << i for i, s in enumerate(space.preps) if s in flow.tainted_sources),
+            True,
+        )
+        if not (flow.destination_kinds or flow.destination_values or flow.destination_operations):
+            box = space.tbox(kind=space.tmask("kind", EGRESS_KINDS.__contains__))
+        else:
+            fields: dict[str, int] = {}
+            if flow.destination_kinds:
+                fields["kind"] = space.tmask("kind", flow.destination_kinds.__contains__)
+            if flow.destination_values:
+                fields["value"] = space.tmask("value", flow.destination_values.__contains__)
+            if flow.destination_operations:
+                fields["operation"] = space.tmask(
+                    "operation", flow.destination_operations.__contains__
                 )
-                if m:
-                    alts.append((("T", 0, space.tbox(endpoint_class=m), True),))
-            if ep.destructive_action:
-                alts.append((("T", 0, space.tbox(destructive=0b10), True),))
-            if alts:
-                conds.append(alts)
+            box = space.tbox(**fields)
+        conds.append([(tainted, ("T", 0, box, True))])
+    ep = row.endpoint
+    if ep is not None:
+        alts: list[tuple[Lit, ...]] = []
+        for kind in kinds:
+            if kind not in ("path", "url", "host"):
+                continue
+            m = 0
+            for i, v in enumerate(values):
+                codes = _endpoint_codes(ep, Target(kind=kind, value=v, endpoint_class="other"))
+                if codes:
+                    m |= 1 << i
+            if m:
+                alts.append(
+                    (
+                        (
+                            "T",
+                            0,
+                            space.tbox(
+                                kind=space.tmask("kind", lambda k, kk=kind: k == kk), value=m
+                            ),
+                            True,
+                        ),
+                    )
+                )
+        if ep.domain_allowlist or ep.domain_denylist:
+            probe = Target(kind="other", value="x", endpoint_class="net.http")
+            if _domain_codes(ep, probe):
+                alts.append(
+                    (
+                        (
+                            "T",
+                            0,
+                            space.tbox(
+                                kind=space.tmask("kind", lambda k: k not in ("url", "host")),
+                                endpoint_class=space.tmask(
+                                    "endpoint_class", lambda c: c.startswith("net.")
+                                ),
+                            ),
+                            True,
+                        ),
+                    )
+                )
+        if ep.egress_classes:
+            m = space.tmask(
+                "endpoint_class",
+                lambda c, ep=ep: c.startswith("net.") and c not in ep.egress_classes,
+            )
+            if m:
+                alts.append((("T", 0, space.tbox(endpoint_class=m), True),))
+        if ep.destructive_action:
+            alts.append((("T", 0, space.tbox(destructive=0b10), True),))
+        if alts:
+            conds.append(alts)
     return conds
 
 
@@ -172,7 +184,7 @@ def diff_policies(
     tools = space.tool_reps()
     fresh_tool = tools[-1]
     checked = 0
-    cond_cache: dict[tuple[int, ...], list[list[tuple[Lit, ...]]]] = {}
+    cond_cache: dict[int, Any] = {}
 
     def engine_tier(
         compiled: CompiledPolicy, intent: dict[str, Any]
@@ -205,10 +217,7 @@ def diff_policies(
                     if _same_tier(leaf_a.tier, leaf_b.tier, same_globals):
                         continue  # same rows decide on both sides: the same verdict everywhere
                     rows = [e.row for e in (*leaf_a.tier, *leaf_b.tier) if e.row is not None]
-                    ckey = tuple(id(r) for r in rows)
-                    conds = cond_cache.get(ckey)
-                    if conds is None:
-                        conds = cond_cache[ckey] = _conditions(space, rows)
+                    conds = _conditions(space, rows, cond_cache)
                     for st, cl in split(solver, leaf_b.state, leaf_b.clauses, conds):
                         state = solver.solve(st, cl)
                         if state is None:  # pragma: no cover

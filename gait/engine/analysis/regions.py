@@ -93,13 +93,20 @@ def walk(
     clauses: tuple[tuple[Lit, ...], ...] = (),
     max_leaves: int = 5_000,
 ) -> Iterator[Leaf]:
-    """Yield every reachable tier with its (non-empty) region."""
+    """Yield every reachable tier with its (non-empty) region.
+
+    Each pending region carries ``sol``: a sub-region where every clause holds.
+    While a new clause or row still agrees with it, no new search is needed.
+    """
     count = 0
-    stack: list[tuple[int, State, tuple[tuple[Lit, ...], ...], tuple[Entry, ...]]] = [
-        (0, state, clauses, ())
+    first = solver.solve(state, clauses)
+    if first is None:
+        return
+    stack: list[tuple[int, State, tuple[tuple[Lit, ...], ...], tuple[Entry, ...], State]] = [
+        (0, state, clauses, (), first)
     ]
     while stack:
-        i, st, cl, tier = stack.pop()
+        i, st, cl, tier, sol = stack.pop()
         done = False
         while i < len(entries):
             e = entries[i]
@@ -109,8 +116,10 @@ def walk(
             if any(solver.is_false(st, lit) for lit in e.lits):
                 continue
             matched = solver.apply_all(st, e.lits)
-            if matched is not None and solver.solve(matched, cl) is not None:
-                stack.append((i, matched, cl, (*tier, e)))
+            if matched is not None:
+                msol = solver.apply_all(sol, e.lits) or solver.solve(matched, cl)
+                if msol is not None:
+                    stack.append((i, matched, cl, (*tier, e), msol))
             open_lits = tuple(lit for lit in e.lits if not solver.is_true(st, lit))
             if not open_lits:
                 done = True  # the row surely matches here: no "does not match" region
@@ -121,11 +130,16 @@ def walk(
                     done = True
                     break
                 st = st2
+                sol2 = solver.apply(sol, open_lits[0], positive=False)
             else:
                 cl = (*cl, open_lits)
-            if solver.solve(st, cl) is None:
-                done = True
-                break
+                sol2 = sol if any(solver.is_false(sol, lit) for lit in open_lits) else None
+            if sol2 is None:
+                sol2 = solver.solve(st, cl)
+                if sol2 is None:
+                    done = True
+                    break
+            sol = sol2
         if done:
             continue
         count += 1
