@@ -151,23 +151,7 @@ class DecisionService:
         from gait.mcp.proxy import default_trace_name, evaluate_call
 
         cfg = self.config
-        if not cfg.allow_client_artifact_paths:
-            for name in CLIENT_PATH_FIELDS:
-                if getattr(request, name).strip():
-                    raise RequestRejected(
-                        400, f"request.{name} is not allowed by server configuration"
-                    )
-        pack_out = request.pack_out.strip()
-        if (
-            pack_out
-            and not os.path.isabs(pack_out)
-            and ".." in pack_out.replace("\\", "/").split("/")
-        ):
-            raise RequestRejected(
-                400, "relative pack output path must not traverse parent directories"
-            )
-        if request.emit_pack and not cfg.pack_dir:
-            raise RequestRejected(400, "request.emit_pack requires the server's --pack-dir")
+        self._check_request(request)
         try:
             call = decode_tool_call(
                 bytes(request.call), adapter=request.adapter or cfg.adapter, profile=cfg.profile
@@ -217,6 +201,23 @@ class DecisionService:
         if warnings:
             payload["warnings"] = [*payload.get("warnings", ()), *warnings]
         return self._status_for(payload.get("verdict", "")), payload
+
+    def _check_request(self, request: EvaluateRequest) -> None:
+        """Refusals that need no decoding: client paths (§3.2) and pack requests."""
+        cfg = self.config
+        if not cfg.allow_client_artifact_paths:
+            for name in CLIENT_PATH_FIELDS:
+                if getattr(request, name).strip():
+                    raise RequestRejected(
+                        400, f"request.{name} is not allowed by server configuration"
+                    )
+        pack_out = request.pack_out.strip().replace("\\", "/")
+        if pack_out and not os.path.isabs(pack_out) and ".." in pack_out.split("/"):
+            raise RequestRejected(
+                400, "relative pack output path must not traverse parent directories"
+            )
+        if request.emit_pack and not cfg.pack_dir:
+            raise RequestRejected(400, "request.emit_pack requires the server's --pack-dir")
 
     def _job_status(self, job_id: str) -> str:
         """Emergency-stop check: the job's status under ``--job-root`` (gait job stop)."""
