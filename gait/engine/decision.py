@@ -77,6 +77,7 @@ class Decision(msgspec.Struct, gc=False, repr_omit_defaults=True):
     step_verdicts: tuple[StepVerdict, ...] = ()
     composite_risk_class: str = ""
     digest_cache: str = ""
+    flow_refs: tuple[str, ...] = ()  # ids of the earlier session calls flow rules matched
 
     @property
     def matched_rule(self) -> str:
@@ -123,6 +124,7 @@ class Decision(msgspec.Struct, gc=False, repr_omit_defaults=True):
             "broker_scopes": list(self.broker_scopes),
             "dataflow_triggered": self.dataflow_triggered,
             "composite_risk_class": self.composite_risk_class,
+            "flow_refs": list(self.flow_refs),
         }
         for key, value in optional.items():
             if value:

@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 
 from gait.engine.decision import Decision, StepVerdict
+from gait.engine.flow import UNAVAILABLE, FlowHistory, check_flow
 from gait.engine.index import build_selector, tool_lists
 from gait.engine.matchers import Matcher, build_matcher, domain_match, path_forms, path_match
 from gait.engine.verdicts import most_restrictive, rank
@@ -65,6 +66,7 @@ def evaluate(
     *,
     prepare: bool = True,
     enrich: Callable[[Intent], Intent] | None = None,
+    history: FlowHistory | None = None,
 ) -> Decision:
     """Decide one intent.
 
@@ -75,6 +77,9 @@ def evaluate(
     claims, as ``gate eval`` and ``policy test`` do without a verified envelope.
     ``enrich`` adds caller context (e.g. wrkr inventory keys) to the intent, or to
     each script step separately so one step's context never leaks into another.
+    ``history`` is the session's earlier calls for flow rules; without it a rule
+    with flow predicates whose other conditions hold blocks
+    (``flow_history_unavailable``): it cannot be decided, so it fails closed.
     """
     ir = compiled.ir
     if not isinstance(intent, Intent):
@@ -113,9 +118,10 @@ def evaluate(
             intent=intent,
         )
     rt = _runtime(compiled)
+    hist = UNAVAILABLE if history is None else history
     if intent.script is not None:
-        return _evaluate_script(ir, rt, intent, enrich)
-    return _evaluate_single(ir, rt, intent)
+        return _evaluate_script(ir, rt, intent, enrich, hist)
+    return _evaluate_single(ir, rt, intent, hist)
 
 
 # ------------------------------------------------------------ fail closed ---
@@ -188,8 +194,19 @@ def _fail_closed_steps(
 # ------------------------------------------------------------ single intent ---
 
 
-def matching_tier(rt: _Runtime, intent: Intent, ir: PolicyIR) -> list[Row]:
-    """Rows of the first (lowest-priority-number) tier whose match holds."""
+def matching_tier(
+    rt: _Runtime,
+    intent: Intent,
+    ir: PolicyIR,
+    history: FlowHistory = UNAVAILABLE,
+    flow_out: dict[int, tuple[str, ...] | None] | None = None,
+) -> list[Row]:
+    """Rows of the first (lowest-priority-number) tier whose match holds.
+
+    A row with flow predicates matches when they hold on ``history`` (their refs go
+    to ``flow_out``); with no history it stays in the tier (``flow_out`` gets None)
+    so it can fail closed.
+    """
     rows = rt.select(intent)
     matchers = rt.matchers
     tier: list[Row] = []
@@ -201,6 +218,15 @@ def matching_tier(rt: _Runtime, intent: Intent, ir: PolicyIR) -> list[Row]:
             if not check(intent):
                 break
         else:
+            flow = row.flow
+            if flow:
+                refs: tuple[str, ...] | None = None
+                if history.available:
+                    holds, refs = check_flow(flow, intent, history)
+                    if not holds:
+                        continue
+                if flow_out is not None:
+                    flow_out[row.index] = refs
             if not tier:
                 tier_priority = row.priority
             tier.append(row)
@@ -208,19 +234,35 @@ def matching_tier(rt: _Runtime, intent: Intent, ir: PolicyIR) -> list[Row]:
 
 
 class _RuleOutcome:
-    __slots__ = ("dataflow", "effect", "reasons", "row", "violations")
+    __slots__ = ("dataflow", "effect", "flow_refs", "reasons", "row", "violations")
 
     def __init__(
-        self, row: Row, effect: str, reasons: list[str], violations: list[str], dataflow: bool
+        self,
+        row: Row,
+        effect: str,
+        reasons: list[str],
+        violations: list[str],
+        dataflow: bool,
+        flow_refs: tuple[str, ...] = (),
     ):
         self.row = row
         self.effect = effect
         self.reasons = reasons
         self.violations = violations
         self.dataflow = dataflow
+        self.flow_refs = flow_refs
 
 
-def _apply_rule(row: Row, intent: Intent) -> _RuleOutcome:
+def _apply_rule(
+    row: Row, intent: Intent, flow_refs: tuple[str, ...] | None = (), history: Any = None
+) -> _RuleOutcome:
+    if flow_refs is None:
+        # flow predicates that cannot be checked: the rule neither applies nor lets
+        # the call through on its own terms
+        reason = (
+            history.reason if history is not None and history.reason else "flow_history_unavailable"
+        )
+        return _RuleOutcome(row, "block", [reason], ["flow_history_unavailable"], False)
     effect = row.effect
     reasons = list(row.reasons)
     violations = list(row.violations)
@@ -292,7 +334,7 @@ def _apply_rule(row: Row, intent: Intent) -> _RuleOutcome:
         else:
             effect = most_restrictive(effect, "require_approval")
             reasons.append("destructive_apply_requires_approval")
-    return _RuleOutcome(row, effect, reasons, violations, triggered)
+    return _RuleOutcome(row, effect, reasons, violations, triggered, flow_refs)
 
 
 def _endpoint_codes(ep: Any, t: Target) -> list[str]:
@@ -393,7 +435,7 @@ def stricter_limit(a: Limit | None, b: Limit | None) -> Limit | None:
 
 
 def _static_fields(row: Row) -> dict[str, Any] | None:
-    if row.dataflow is not None or row.endpoint is not None or row.context is not None:
+    if row.dataflow is not None or row.endpoint is not None or row.context is not None or row.flow:
         return None
     approval = row.effect == "require_approval"
     fields: dict[str, Any] = {
@@ -417,8 +459,11 @@ def _static_fields(row: Row) -> dict[str, Any] | None:
     }
 
 
-def _evaluate_single(ir: PolicyIR, rt: _Runtime, intent: Intent) -> Decision:
-    tier = matching_tier(rt, intent, ir)
+def _evaluate_single(
+    ir: PolicyIR, rt: _Runtime, intent: Intent, history: FlowHistory = UNAVAILABLE
+) -> Decision:
+    flows: dict[int, tuple[str, ...] | None] = {}
+    tier = matching_tier(rt, intent, ir, history, flows)
     if len(tier) == 1:
         static = rt.static[tier[0].index]
         if static is not None and not any(t.destructive for t in intent.targets):
@@ -434,7 +479,7 @@ def _evaluate_single(ir: PolicyIR, rt: _Runtime, intent: Intent) -> Decision:
             intent=intent,
             min_approvals=1 if verdict == "require_approval" else 0,
         )
-    outcomes = [_apply_rule(row, intent) for row in tier]
+    outcomes = [_apply_rule(row, intent, flows.get(row.index, ()), history) for row in tier]
     return _merge(ir, intent, outcomes)
 
 
@@ -452,10 +497,12 @@ def _merge(ir: PolicyIR, intent: Intent, outcomes: list[_RuleOutcome]) -> Decisi
     references: set[str] = set()
     rate: Limit | None = None
     budget: Limit | None = None
+    refs: set[str] = set()
     for o in outcomes:
         if o.effect != final:
             continue
         row = o.row
+        refs.update(o.flow_refs)
         reasons.update(o.reasons)
         violations.update(o.violations)
         approvals = row.min_approvals or (1 if o.effect == "require_approval" else 0)
@@ -491,6 +538,7 @@ def _merge(ir: PolicyIR, intent: Intent, outcomes: list[_RuleOutcome]) -> Decisi
         rate_limit=rate,
         destructive_budget=budget,
         dataflow_triggered=dataflow,
+        flow_refs=tuple(sorted(refs)),
     )
 
 
@@ -510,7 +558,11 @@ RISK_RANK = {"low": 0, "medium": 1, "high": 2}
 
 
 def _evaluate_script(
-    ir: PolicyIR, rt: _Runtime, intent: Intent, enrich: Callable[[Intent], Intent] | None = None
+    ir: PolicyIR,
+    rt: _Runtime,
+    intent: Intent,
+    enrich: Callable[[Intent], Intent] | None = None,
+    history: FlowHistory = UNAVAILABLE,
 ) -> Decision:
     steps = intent.script or ()
     step_verdicts: list[StepVerdict] = []
@@ -528,7 +580,7 @@ def _evaluate_script(
         )
         if enrich is not None:
             sub = enrich(sub)
-        d = _evaluate_single(ir, rt, sub)
+        d = _evaluate_single(ir, rt, sub, history)
         decisions.append(d)
         risks.append(step_risk(step.targets))
         step_verdicts.append(
@@ -545,7 +597,9 @@ def _evaluate_script(
     reference = ""
     rate: Limit | None = None
     budget: Limit | None = None
+    refs: set[str] = set()
     for d in decisions:
+        refs.update(d.flow_refs)
         verdict = most_restrictive(verdict, d.verdict)
         reasons.update(d.reason_codes)
         violations.update(d.violations)
@@ -594,4 +648,5 @@ def _evaluate_script(
         dataflow_triggered=dataflow,
         step_verdicts=tuple(step_verdicts),
         composite_risk_class=composite,
+        flow_refs=tuple(sorted(refs)),
     )
