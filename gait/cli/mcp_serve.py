@@ -67,7 +67,11 @@ def _retention_options(fn: Any) -> Any:
 @click.option(
     "--job-root", default="./gait-out/jobs", show_default=True, help="Job state root directory."
 )
-@click.option("--context-envelope", default="", help="Context envelope file applied to calls.")
+@click.option(
+    "--context-envelope",
+    default="",
+    help="Context envelope file (not supported by this version: refused at start-up).",
+)
 @click.option(
     "--auth-mode", default="off", show_default=True, help="off or token (Bearer token auth)."
 )
