@@ -40,7 +40,7 @@ from gait.intent._raw import (
 )
 from gait.intent._text import fold_key, trim_lower
 from gait.intent.times import TimeFormatError, parse_rfc3339
-from gait.safejson import check_depth, check_duplicate_keys
+from gait.safejson import MAX_DEPTH, check_depth, check_duplicate_keys
 
 __all__ = [
     "BoundIntent",
@@ -54,6 +54,8 @@ __all__ = [
 
 _decode_raw = msgspec.json.Decoder(RawIntent).decode
 _decode_any = msgspec.json.Decoder().decode
+_encode = msgspec.json.Encoder().encode
+_WHITESPACE = b" \t\n\r"
 _to_builtins = msgspec.to_builtins
 _BYTE_OFFSET = re.compile(r"\(byte (\d+)\)")
 _JSON_PATH = re.compile(r" - at `\$\.?([^`]*)`$")
@@ -347,6 +349,50 @@ def _decode_generic(data: bytes, source: str) -> Any:
         raise parse_error("exceeded max depth", source) from None
 
 
+def _check_repeated_keys(data: bytes, source: str) -> None:
+    # one rule for repeated keys: "targets" twice, or "targets" and "Targets",
+    # would otherwise be decided by whichever spelling the decoder keeps
+    try:
+        check_duplicate_keys(data, "intent")
+    except InvalidInput as err:
+        raise parse_error(err.message.removeprefix("intent: "), source) from None
+
+
+def _keys_in(data: bytes) -> int:
+    """Object keys in valid JSON: the colons outside string literals."""
+    if b"\\" in data:
+        data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
+    return b"".join(data.split(b'"')[::2]).count(b":")
+
+
+def _no_repeated_keys(data: bytes) -> bool:
+    """True only if valid JSON ``data`` has no key repeated in one object, ignoring case.
+
+    The common case in C: ASCII text without ``\\u`` escapes is lowercased and
+    decoded (a repeat collapses into one dict entry) and re-encoded; as many keys
+    after as before proves there was none. ``False`` means "not proven": the
+    caller runs the full check, which names the key.
+    """
+    if not data.isascii():
+        return False  # case folding beyond ASCII: the full check
+    if b"\\" not in data:
+        try:
+            tree = _decode_any(data.lower())
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+            return False
+        # No escapes: every quote delimits a string, so once whitespace is gone
+        # each key ends in '":'. Strings starting with ':' add the same count to
+        # both sides at most, so equal counts mean no key was dropped.
+        return data.translate(None, _WHITESPACE).count(b'":') == _encode(tree).count(b'":')
+    if b"\\u" in data:
+        return False  # keys may be spelled with escapes
+    try:
+        tree = _decode_any(data.lower())
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        return False
+    return _keys_in(_encode(tree)) == _keys_in(data)
+
+
 def decode_intent_bytes(data: bytes | bytearray | memoryview | str, source: str = "") -> dict:  # type: ignore[type-arg]
     """Decode one intent JSON object into a :class:`BoundIntent`.
 
@@ -357,26 +403,30 @@ def decode_intent_bytes(data: bytes | bytearray | memoryview | str, source: str 
         data = data.encode("utf-8", "surrogatepass")
     elif not isinstance(data, bytes):
         data = bytes(data)
-    try:
-        # one rule for repeated keys: "targets" twice, or "targets" and "Targets",
-        # would otherwise be decided by whichever spelling the decoder keeps
-        check_depth(data, "intent")
-        check_duplicate_keys(data, "intent")
-    except InvalidInput as err:
-        raise parse_error(err.message.removeprefix("intent: "), source) from None
+    if len(data) > MAX_DEPTH:  # shorter text cannot nest deeper
+        try:
+            check_depth(data, "intent")
+        except InvalidInput as err:
+            raise parse_error(err.message.removeprefix("intent: "), source) from None
     try:
         raw = _decode_raw(data)
+        if not _no_repeated_keys(data):
+            _check_repeated_keys(data, source)
     except msgspec.ValidationError as err:
+        _check_repeated_keys(data, source)
         if "unknown field" not in str(err) and not str(err).startswith("Expected `object`"):
             raise _validation_error(err, source) from None
         generic = _decode_generic(data, source)
         raw, unknown = raw_from_mapping(generic, source), unknown_keys(generic)
     except msgspec.DecodeError:
+        _check_repeated_keys(data, source)
         generic = _decode_generic(data, source)
         raw, unknown = raw_from_mapping(generic, source), unknown_keys(generic)
     except UnicodeDecodeError as err:
+        _check_repeated_keys(data, source)
         raise parse_error(f"invalid UTF-8: {err.reason} at byte {err.start}", source) from None
     except RecursionError:
+        _check_repeated_keys(data, source)
         raise parse_error("exceeded max depth", source) from None
     else:
         _canonical_times(raw, source)
