@@ -9,6 +9,7 @@ non-empty region behind it.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterator
 from typing import Any
 
@@ -55,6 +56,7 @@ class PolicyWalk:
         self.by_tool = dict(ir.tool_index)
         self._entries: dict[int, Entry] = {}
         self._any_entries: tuple[Entry, ...] | None = None
+        self._any_ids: list[int] = []
 
     def entry(self, row: Row) -> Entry:
         got = self._entries.get(row.index)
@@ -71,12 +73,15 @@ class PolicyWalk:
     def entries_for(self, tool: str) -> tuple[Entry, ...]:
         if self._any_entries is None:
             self._any_entries = tuple(self.entry(self.ir.rows[i]) for i in self.ir.any_tool_rows)
+            self._any_ids = list(self.ir.any_tool_rows)
         named = self.by_tool.get(tool, ())
         if not named:
             return self.fc + self._any_entries
-        mine = [self.entry(self.ir.rows[i]) for i in named]
-        merged = sorted((*mine, *self._any_entries), key=lambda e: e.row.index)  # type: ignore[union-attr]
-        return self.fc + tuple(merged)
+        out = list(self._any_entries)
+        # named rows are few: insert each at its place in evaluation order
+        for i in sorted(named, reverse=True):
+            out.insert(bisect.bisect_left(self._any_ids, i), self.entry(self.ir.rows[i]))
+        return self.fc + tuple(out)
 
 
 def tool_state(space: Space, tool_rep_index: int) -> State:

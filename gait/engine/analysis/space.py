@@ -197,6 +197,7 @@ class Space:
                 reps.append((ABSENT, *sorted(c), _fresh(c, f"lint.{name}")))
         self.reps = tuple(reps)
         self.full = tuple((1 << len(r)) - 1 for r in self.reps)
+        self._bit = [{v: 1 << i for i, v in enumerate(r)} for r in self.reps]
 
         treps: list[tuple[Any, ...]] = []
         for name in TFIELDS:
@@ -225,6 +226,7 @@ class Space:
                 treps.append((False, True))
         self.treps = tuple(treps)
         self.tfull = tuple((1 << len(r)) - 1 for r in self.treps)
+        self._tbit = [{v: 1 << i for i, v in enumerate(r)} for r in self.treps]
         self.preps = tuple(sorted(PROVENANCE_SOURCES))
         self.pfull = (1 << len(self.preps)) - 1
         # Targets that normalization cannot produce: a destructive class, operation
@@ -265,6 +267,15 @@ class Space:
     def smask(self, field: str, test: Any) -> int:
         return _mask(self.reps[S[field]], test)
 
+    def smask_in(self, field: str, values: frozenset[str]) -> int:
+        """Mask of the representatives equal to one of ``values`` (fast path of smask)."""
+        bit = self._bit[S[field]]
+        return sum(bit[v] for v in values if v in bit)
+
+    def tmask_in(self, field: str, values: frozenset[str]) -> int:
+        bit = self._tbit[T[field]]
+        return sum(bit[v] for v in values if v in bit)
+
     def tmask(self, field: str, test: Any) -> int:
         return _mask(self.treps[T[field]], test)
 
@@ -278,13 +289,11 @@ class Space:
         for p in row.predicates:
             s, vals = p.subject, p.values
             if s == TOOL_NAME:
-                lits.append(("S", S["tool_name"], self.smask("tool_name", vals.__contains__), True))
+                lits.append(("S", S["tool_name"], self.smask_in("tool_name", vals), True))
             elif s == RISK_CLASS:
-                lits.append(
-                    ("S", S["risk_class"], self.smask("risk_class", vals.__contains__), True)
-                )
+                lits.append(("S", S["risk_class"], self.smask_in("risk_class", vals), True))
             elif s == IDENTITY:
-                lits.append(("S", S["identity"], self.smask("identity", vals.__contains__), True))
+                lits.append(("S", S["identity"], self.smask_in("identity", vals), True))
             elif s == WORKSPACE_PREFIX:
                 pre = p.prefixes
                 lits.append(
@@ -297,7 +306,7 @@ class Space:
                 )
             elif s in TARGET_FIELDS:
                 f = TARGET_FIELDS[s]
-                lits.append(("T", 0, self.tbox(**{f: self.tmask(f, vals.__contains__)}), True))
+                lits.append(("T", 0, self.tbox(**{f: self.tmask_in(f, vals)}), True))
             elif s == PROVENANCE_SOURCE:
                 lits.append(("P", 0, _mask(self.preps, vals.__contains__), True))
             elif s == SKILL_PUBLISHER:
