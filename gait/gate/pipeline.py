@@ -24,6 +24,7 @@ from gait.intent.model import Intent
 from gait.policy.compiler import CompiledPolicy
 
 if TYPE_CHECKING:
+    from gait.engine.flow import FlowHistory
     from gait.gate.approvals import VerifyKeySources
     from gait.gate.broker import Credential, CredentialBroker
     from gait.gate.inventory import InventorySource, WrkrInventory
@@ -330,7 +331,8 @@ def evaluate_step(env: GateEnv, compiled: CompiledPolicy, call: GateCall) -> Dec
                 return out
 
         prepare = not isinstance(intent_in, Intent)
-        decision = evaluate(compiled, intent_in, prepare=prepare, enrich=enrich)
+        history = read_flow_history(env, compiled, intent_in, now, warnings)
+        decision = evaluate(compiled, intent_in, prepare=prepare, enrich=enrich, history=history)
         if applied and inventory is not None:
             sources.add(inventory.path)
     latency_ms = (env.clock.perf() - started) * 1000.0
@@ -353,6 +355,73 @@ def evaluate_step(env: GateEnv, compiled: CompiledPolicy, call: GateCall) -> Dec
         approval_ref=call.approval_token_ref.strip(),
         warnings=warnings,
     )
+
+
+def _session_id(intent: Any) -> str:
+    if isinstance(intent, Intent):
+        return intent.context.session_id.strip()
+    ctx = intent.get("context") if isinstance(intent, Mapping) else None
+    sid = ctx.get("session_id") if isinstance(ctx, Mapping) else None
+    return sid.strip() if isinstance(sid, str) else ""
+
+
+def _now_ns(now: str) -> int:
+    from gait.signing import parse_rfc3339
+
+    secs, nanos = parse_rfc3339(now)
+    return secs * 1_000_000_000 + nanos
+
+
+def read_flow_history(
+    env: GateEnv, compiled: CompiledPolicy, intent: Any, now: str, warnings: list[str]
+) -> FlowHistory | None:
+    """The session's earlier calls, when the policy has flow rules (docs/flow-rules.md).
+
+    No session id: ``flow_history_unavailable``; a store that cannot answer:
+    ``state_unavailable``. Either way the flow rules that would apply block.
+    """
+    if not compiled.ir.flow_rows:
+        return None
+    from gait.engine.flow import HISTORY_UNAVAILABLE, FlowHistory, calls_from_journal
+
+    session = _session_id(intent)
+    if not session:
+        return FlowHistory.unavailable(HISTORY_UNAVAILABLE)
+    try:
+        entries = env.store.journal_read(session, limit=env.store.journal_max)
+        calls = calls_from_journal(entries)
+    except StateUnavailable as err:
+        warnings.append(str(err))
+        return FlowHistory.unavailable(STATE_UNAVAILABLE)
+    except InvalidInput as err:
+        warnings.append(f"flow history: {err}")
+        return FlowHistory.unavailable(HISTORY_UNAVAILABLE)
+    return FlowHistory(calls=calls, now_ns=_now_ns(now))
+
+
+def record_flow_call(env: GateEnv, st: DecisionState, result: GateResult) -> None:
+    """Append an allowed call to its session journal, as history for later flow rules.
+
+    Only calls that were let through ran, so only they are history; nothing is
+    journaled for policies without flow rules.
+    """
+    if not st.compiled.ir.flow_rows or result.verdict != "allow" or result.trace is None:
+        return
+    session = st.intent.context.session_id.strip()
+    if not session:
+        return
+    from gait.engine.flow import flow_call, journal_entry
+
+    call = flow_call(
+        st.intent,
+        call_id=str(result.trace.get("event_id") or result.trace_id),
+        verdict=result.verdict,
+        at_ns=_now_ns(st.now),
+    )
+    try:
+        env.store.journal_append(session, journal_entry(call))
+    except (StateUnavailable, InvalidInput, OSError) as err:
+        result.warnings.append(f"flow history not recorded: {err}")
 
 
 INVENTORY_WARNING = "wrkr inventory unavailable; continuing without context enrichment"
@@ -664,6 +733,7 @@ def sign_and_record(env: GateEnv, st: DecisionState) -> GateResult:
         approval_token_ref=st.approval_ref,
         delegation_ref=st.delegation_ref,
         skill_provenance=intent.skill_provenance,
+        flow_refs=d.flow_refs,
     )
     signed = sign_trace(record, env.signing_key)
     result.trace = signed
@@ -710,7 +780,11 @@ def run_pipeline(env: GateEnv, compiled: CompiledPolicy, call: GateCall) -> Gate
     st = evaluate_step(env, compiled, call)
     for step in STEPS:
         step(env, st)
-    return sign_and_record(env, st)
+    if st.decision.flow_refs:
+        st.outputs["flow_refs"] = list(st.decision.flow_refs)
+    result = sign_and_record(env, st)
+    record_flow_call(env, st, result)
+    return result
 
 
 _AUDIT_ORDER = (

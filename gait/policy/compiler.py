@@ -340,6 +340,7 @@ def build_ir(policy: Policy, source_digest: str = "") -> PolicyIR:
         tool_index=tuple((tool, tuple(ids)) for tool, ids in sorted(index.items())),
         any_tool_rows=tuple(any_tool),
         policy=policy,
+        flow_rows=tuple(r.index for r in rows if r.flow) or msgspec.UNSET,
     )
 
 

@@ -142,3 +142,5 @@ class PolicyIR(msgspec.Struct, frozen=True, kw_only=True):
     policy: Policy  # the normalized policy the table was built from
     ir_schema: str = IR_SCHEMA
     ir_version: str = IR_VERSION
+    # rows with flow predicates: the gate reads the session journal only when there are some
+    flow_rows: tuple[int, ...] | UnsetType = UNSET

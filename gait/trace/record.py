@@ -106,6 +106,7 @@ def build_trace_record(
     mcp_trust: Mapping[str, Any] | None = None,
     relationship: Mapping[str, Any] | None = None,
     skill_provenance: Mapping[str, Any] | Any | None = None,
+    flow_refs: Iterable[str] = (),
 ) -> dict[str, Any]:
     """The unsigned trace record for one decision, fields in the reference order.
 
@@ -166,6 +167,7 @@ def build_trace_record(
         "mcp_trust": _plain(mcp_trust),
         "relationship": _plain(relationship),
         "skill_provenance": _plain(skill_provenance),
+        "flow_refs": _unique_sorted(flow_refs),
     }
     return shape(raw, TRACE_FIELDS, time_text=to_rfc3339)
 

@@ -155,6 +155,7 @@ TRACE_FIELDS: tuple[Field, ...] = (
     _f("mcp_trust", "any"),
     _f("relationship", "obj", fields=_RELATIONSHIP),
     _f("skill_provenance", "obj", fields=_SKILL_PROVENANCE),
+    _f("flow_refs", "strs"),  # gait's own: event ids of the earlier calls flow rules matched
     _f("signature", "obj", fields=_SIGNATURE),
 )
 """Field order as the reference writes it; ``?`` fields of §4 are omit-empty."""
