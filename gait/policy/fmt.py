@@ -33,6 +33,8 @@ _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-/]*$")
 # Dotted versions such as 1.0.0 read back as strings (never numbers), so they
 # stay unquoted as authors write them.
 _VERSION = re.compile(r"^[0-9]+(\.[0-9]+){2,}$")
+# Go durations (10m0s, 1h30m, 250ms) have letters, so they read back as strings too.
+_DURATION = re.compile(r"^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$")
 _RESERVED = frozenset({"true", "false", "null", "yes", "no", "on", "off", "y", "n", "~"})
 # Characters a YAML reader rejects (DEL, C1 controls, U+FFFE/U+FFFF) or folds as line
 # breaks inside a double-quoted scalar (NEL, U+2028, U+2029): written as escapes.
@@ -49,7 +51,9 @@ def yaml_scalar(value: Any) -> str:
     if isinstance(value, float):
         return repr(value)
     text = str(value)
-    if (_PLAIN.match(text) and text.lower() not in _RESERVED) or _VERSION.match(text):
+    if (_PLAIN.match(text) and text.lower() not in _RESERVED) or (
+        _VERSION.match(text) or _DURATION.match(text)
+    ):
         return text
     quoted = json.dumps(text, ensure_ascii=False)
     return _YAML_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", quoted)
@@ -292,6 +296,8 @@ class _Writer:
     def written(self, obj: msgspec.Struct, name: str, path: PathKey) -> bool:
         if self.full or path in _ALWAYS or (len(path) == 3 and path[-1] == "name"):
             return True
+        if "-" in path:  # inside a list item: leave out what equals the item's default
+            return not _is_default(obj, name)
         value = getattr(obj, name)
         if isinstance(value, msgspec.Struct):
             return bool(_leaves(value))
@@ -301,7 +307,8 @@ class _Writer:
         for name in obj.__struct_fields__:
             value = getattr(obj, name)
             sub = (*path, name)
-            if not self.written(obj, name, sub):
+            # UNSET: a key that is absent unless used (flow predicates), in both forms.
+            if value is msgspec.UNSET or not self.written(obj, name, sub):
                 self.skip(value, sub)
                 continue
             self.lead(sub, indent)
@@ -329,6 +336,17 @@ class _Writer:
                     tail = self.c.trailing.get(rule_path)  # comment on the "- " line
                     if tail:
                         self.lines[offset] += f"  {tail}"
+            elif isinstance(value, tuple) and value and isinstance(value[0], msgspec.Struct):
+                # A list of mappings (flow predicates): one "- " item per struct.
+                self.line(sub, f"{indent}{name}:")
+                for item in value:
+                    start = len(self.lines)
+                    self.struct(item, (*sub, "-"), indent + "    ")
+                    if len(self.lines) == start:  # every field default: an empty mapping
+                        self.lines.append(f"{indent}  - {{}}")
+                        continue
+                    first = self.lines[start]
+                    self.lines[start] = f"{indent}  - {first[len(indent) + 4 :]}"
             elif isinstance(value, tuple):
                 self.line(sub, f"{indent}{name}: [{', '.join(yaml_scalar(v) for v in value)}]")
             else:

@@ -126,3 +126,44 @@ def test_quote_inside_a_plain_scalar_does_not_hide_later_comments() -> None:
     text = fmt(source)
     assert "# keep me" in text
     assert fmt(text) == text
+
+
+FLOW = b"""default_verdict: allow
+rules:
+  - name: no-exfil
+    effect: block
+    match:
+      tool_names: [http.post]
+      # only after a secret was read
+      after:
+        - {tool_names: [FS.Read], sensitivity: [secret], within: 600s}
+        - {min_count: 1}
+      not_after: [{tool_names: [approve], min_count: 2, same_target: true}]
+"""
+
+
+@pytest.mark.parametrize("full", [False, True])
+def test_flow_predicates_round_trip_in_both_forms(full: bool) -> None:
+    policy, text = format_source(FLOW, "p.yaml", "yaml", full=full)
+    assert "UNSET" not in text
+    again = load_policy_source(text.encode(), "f.yaml", "yaml")
+    assert again == policy and policy_digest(again) == policy_digest(policy)
+    assert format_source(text.encode(), "p.yaml", "yaml", full=full)[1] == text
+    assert "# only after a secret was read" in text
+
+
+def test_flow_items_are_minimal_block_mappings() -> None:
+    text = format_source(FLOW, "p.yaml", "yaml")[1]
+    assert (
+        "      after:\n"
+        "        - tool_names: [fs.read]\n"
+        "          sensitivity: [secret]\n"
+        "          within: 10m0s\n"
+        "        - {}\n"
+    ) in text
+    assert "min_count: 1" not in text
+
+
+def test_unused_flow_keys_are_not_written_in_the_full_form() -> None:
+    text = format_source(b"rules:\n  - {name: r, effect: allow}\n", "p.yaml", "yaml", full=True)[1]
+    assert "after" not in text
