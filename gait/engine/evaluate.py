@@ -29,6 +29,29 @@ from gait.policy.model import Limit
 _EGRESS_KINDS = frozenset({"host", "url", "bucket", "queue", "topic"})
 
 
+class _PerRow(dict):  # type: ignore[type-arg]
+    """Row index -> value derived from that row, built on first lookup.
+
+    A decision looks at a handful of candidate rows, so a 100,000-row table
+    should not pay for all of them up front. A plain dict lookup on a hit.
+    """
+
+    __slots__ = ("_build", "_rows")
+
+    def __init__(self, rows: tuple[Row, ...], build: Callable[[Row], Any]) -> None:
+        super().__init__()
+        self._rows = rows
+        self._build = build
+
+    def __missing__(self, index: int) -> Any:
+        value = self[index] = self._build(self._rows[index])
+        return value
+
+
+def _row_matchers(row: Row) -> tuple[Matcher, ...]:
+    return tuple(build_matcher(p, row.delegation) for p in row.predicates)
+
+
 class _Runtime:
     """Closures and per-tool candidate lists derived from a table, built once."""
 
@@ -37,10 +60,8 @@ class _Runtime:
     def __init__(self, ir: PolicyIR) -> None:
         # Decision fields of a row deciding alone with no constraint that depends on
         # the intent (dataflow, endpoint, context): the common case needs no merge.
-        self.static: tuple[dict[str, Any] | None, ...] = tuple(_static_fields(r) for r in ir.rows)
-        self.matchers: tuple[tuple[Matcher, ...], ...] = tuple(
-            tuple(build_matcher(p, row.delegation) for p in row.predicates) for row in ir.rows
-        )
+        self.static: Mapping[int, dict[str, Any] | None] = _PerRow(ir.rows, _static_fields)
+        self.matchers: Mapping[int, tuple[Matcher, ...]] = _PerRow(ir.rows, _row_matchers)
         self.candidates, self.default_rows = tool_lists(ir)
         self.select = build_selector(ir, self.candidates, self.default_rows)
 
