@@ -519,9 +519,10 @@ def _delegation_candidates(preds: list[Any]) -> tuple[Any, ...]:
 class State:
     """A region: scalar domains plus target/provenance requirements (immutable use)."""
 
-    __slots__ = ("pforb", "ppos", "scal", "tforb", "tpos")
+    __slots__ = ("false", "pforb", "ppos", "scal", "tforb", "tpos")
 
     def __init__(self, scal: tuple[int, ...], tpos: tuple, tforb: tuple, ppos: tuple, pforb: int):
+        self.false: dict[Lit, bool] | None = None  # is_false answers for this region
         self.scal = scal
         self.tpos = tpos
         self.tforb = tforb
@@ -639,6 +640,17 @@ class Solver:
 
     def is_false(self, st: State, lit: Lit) -> bool:
         """True when no completion of ``st`` satisfies ``lit``."""
+        if lit[0] != "T":
+            return self._is_false(st, lit)
+        memo = st.false
+        if memo is None:
+            memo = st.false = {}
+        got = memo.get(lit)
+        if got is None:
+            got = memo[lit] = self._is_false(st, lit)
+        return got
+
+    def _is_false(self, st: State, lit: Lit) -> bool:
         kind, idx, m, pos = lit
         if kind == "S":
             return (st.scal[idx] & m == 0) if pos else (st.scal[idx] & ~m == 0)
