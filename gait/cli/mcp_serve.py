@@ -152,6 +152,13 @@ def _retention_options(fn: Any) -> Any:
     help="Worker threads for decisions (signing and trace writes block).",
 )
 @click.option(
+    "--trace-durability",
+    default="strict",
+    show_default=True,
+    help="strict: an answer waits until its trace is fsynced (concurrent requests share "
+    "one fsync); batch: traces are fsynced within 10 ms after the answer.",
+)
+@click.option(
     "--workers",
     default=1,
     type=int,
@@ -215,6 +222,7 @@ def command(args: tuple[str, ...], json: bool, **opts: Any) -> Outcome:
             read_timeout=opts["read_timeout"],
             header_timeout=opts["header_timeout"],
             decision_threads=opts["decision_threads"],
+            trace_durability=opts["trace_durability"],
             workers=opts["workers"],
             max_concurrency=opts["max_concurrency"],
             access_log=opts["access_log"],

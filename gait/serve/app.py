@@ -237,8 +237,10 @@ def create_app(
                     loop.remove_signal_handler(hup)
             pool.shutdown(wait=True)  # in-flight decisions finish writing their traces
             probe_pool.shutdown(wait=False)
-            with contextlib.suppress(Exception):
-                service.gate.close()  # state store connections (Redis)
+            try:
+                service.close()  # pending trace fsyncs, then state store connections (Redis)
+            except Exception as err:
+                _log(f"mcp serve: shutdown flush failed: {type(err).__name__}: {err}")
 
     routes = [
         Route("/healthz", healthz, methods=["GET"]),

@@ -18,6 +18,7 @@ __all__ = ["RetentionRule", "ServeConfig", "is_loopback_host", "parse_listen", "
 AUTH_MODES = ("off", "token")
 VERDICT_STATUS_MODES = ("compat", "strict")
 ARTIFACT_CLASSES = ("trace", "runpack", "pack", "session")
+TRACE_DURABILITY_MODES = ("strict", "batch")
 
 
 class RetentionRule(msgspec.Struct, frozen=True, kw_only=True):
@@ -65,6 +66,8 @@ class ServeConfig(msgspec.Struct, frozen=True, kw_only=True):
     idle_timeout: float = 60.0
     # Blocking decisions (sign + fsynced trace write) run on this many threads.
     decision_threads: int = 16
+    # When a trace is fsynced: "strict" before the answer (group commit), "batch" within 10 ms.
+    trace_durability: str = "strict"
     # Server processes sharing the listening socket (uvicorn's supervisor when > 1).
     workers: int = 1
     # Connections and requests served at once per process; more get 503 (bounds memory:
@@ -171,6 +174,11 @@ def validate_config(config: ServeConfig, environ: dict[str, str] | None = None) 
         raise InvalidInput("--header-timeout and --read-timeout must be > 0")
     if config.max_concurrency <= 0:
         raise InvalidInput("--max-concurrency must be > 0")
+    durability = config.trace_durability.strip().lower()
+    if durability not in TRACE_DURABILITY_MODES:
+        raise InvalidInput(
+            f"unsupported --trace-durability {config.trace_durability!r}: expected strict or batch"
+        )
     if config.workers <= 0:
         raise InvalidInput("--workers must be > 0")
     if config.reload_interval < 0:
@@ -185,6 +193,7 @@ def validate_config(config: ServeConfig, environ: dict[str, str] | None = None) 
         auth_token_env=token_env,
         http_verdict_status=status_mode,
         key_mode=config.key_mode.strip().lower() or "dev",
+        trace_durability=durability,
     )
 
 

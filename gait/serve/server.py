@@ -207,7 +207,7 @@ def run_server(
     try:
         if config.workers > 1:
             if service is not None:
-                service.gate.close()  # validated the config; each worker opens its own
+                service.close()  # validated the config; each worker opens its own
             _run_workers(config, sock, address, on_ready)
             return
         service = service or DecisionService(config)

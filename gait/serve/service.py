@@ -2,7 +2,7 @@
 
 One :class:`DecisionService` owns one long-lived :class:`gait.gate.Gate` (policy
 compiled and signing key resolved once at start). ``evaluate`` is blocking
-(sign + fsynced trace write) and thread-safe; the ASGI app runs it on worker
+(sign + trace write, fsynced in groups) and thread-safe; the ASGI app runs it on worker
 threads. Policy reloads swap the compiled table with one attribute store, so a
 request sees the old table or the new one, never a mix.
 """
@@ -59,6 +59,10 @@ class DecisionService:
         self._token = token.strip().encode("utf-8")
         self._policy_stamp = _policy_stamp(config.policy)
         compiled = compile_policy_file(config.policy)
+        from gait.serve.tracesink import GroupCommitTraceSink
+
+        # Concurrent decisions share their trace fsyncs (group commit); see tracesink.
+        self.trace_sink = GroupCommitTraceSink(config.trace_durability)
         self.gate = Gate(
             compiled,
             GateOptions(
@@ -69,10 +73,18 @@ class DecisionService:
                 state=config.state or None,
             ),
             option_names=FlagNames(),  # configuration errors name the serve flags
+            sink=self.trace_sink,
         )
         self._reload_lock = threading.Lock()
         self._name_lock = threading.Lock()
         self._last_ns = 0
+
+    def close(self) -> None:
+        """Flush traces not yet durable, then release the state store (shutdown)."""
+        try:
+            self.trace_sink.close()
+        finally:
+            self.gate.close()
 
     # --- auth -------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from typing import Any
 
 from gait.errors import InvalidInput, VerificationFailed
@@ -53,7 +54,11 @@ def normalize_trace_path(path: str | os.PathLike[str]) -> str:
 
 
 def write_json_record(
-    path: str | os.PathLike[str], record: dict[str, Any], *, keep_existing: bool = False
+    path: str | os.PathLike[str],
+    record: dict[str, Any],
+    *,
+    keep_existing: bool = False,
+    writer: Callable[..., None] = atomic_write,
 ) -> str:
     """Write a JSON record (trace, token, audit, evidence) as 2-space pretty JSON plus ``\\n``.
 
@@ -65,6 +70,9 @@ def write_json_record(
     existing file with other content is never replaced; the record goes to the
     first free ``<stem>_2.json``, ``<stem>_3.json``, ... and that path is
     returned. A file with the very same bytes is left as it is.
+
+    ``writer`` does the atomic write (``atomic_write``'s signature); the server
+    passes a :class:`gait.fsutil.GroupCommit` writer that shares fsyncs.
     """
     target = normalize_trace_path(path)
     parent = os.path.dirname(target)
@@ -72,20 +80,20 @@ def write_json_record(
         os.makedirs(parent, mode=0o750, exist_ok=True)
     data = (json.dumps(record, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
     if not keep_existing:
-        atomic_write(target, data)
+        writer(target, data)
         return target
-    return _write_fresh(target, data)
+    return _write_fresh(target, data, writer)
 
 
 _MAX_SUFFIX = 10_000
 
 
-def _write_fresh(target: str, data: bytes) -> str:
+def _write_fresh(target: str, data: bytes, writer: Callable[..., None]) -> str:
     stem, ext = os.path.splitext(target)
     for n in range(1, _MAX_SUFFIX + 1):
         candidate = target if n == 1 else f"{stem}_{n}{ext}"
         try:
-            atomic_write(candidate, data, overwrite=False)
+            writer(candidate, data, overwrite=False)
             return candidate
         except FileExistsError:
             if _same_bytes(candidate, data):
