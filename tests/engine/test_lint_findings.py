@@ -147,3 +147,28 @@ def test_split_target_match_is_info_with_a_two_target_witness():
         [_rule("fine", 1, "allow", target_kinds=["url"], endpoint_classes=["net.http"])]
     )
     assert lint_policy(natural)["findings"] == []
+
+
+def test_every_shipped_policy_lints_clean():
+    from pathlib import Path
+
+    from gait.policy import compile_policy_file
+
+    repo = Path(__file__).resolve().parents[2]
+    shipped = sorted([*repo.glob("policies/*.yaml"), *repo.glob("examples/**/*.yaml")])
+    shipped = [p for p in shipped if "rules:" in p.read_text()]
+    assert len(shipped) >= 10
+    for path in shipped:
+        assert lint_policy(compile_policy_file(path))["findings"] == [], path
+
+
+def test_every_key_fixture_findings_are_real():
+    """The all-keys test policy: its rule needs a delegator with no delegation chain."""
+    from pathlib import Path
+
+    from gait.policy import compile_policy_file
+
+    path = Path(__file__).resolve().parents[1] / "policy" / "data" / "every_key.yaml"
+    codes = _codes(lint_policy(compile_policy_file(path)))
+    assert set(codes) == {"impossible_match", "default_unreachable"}
+    assert codes["impossible_match"][0]["rules"] == ["Everything Rule"]
