@@ -130,10 +130,9 @@ def parse_dsl(text: str, path_name: str) -> tuple[dict[str, Any], Positions]:
     )
 
     parser = _parser()
-    _check_budget(parser, text, path_name)
     try:
         with deep_recursion(MAX_DEPTH):
-            tree = parser.parse(text)
+            tree = _parse_within_budget(parser, text, path_name)
     except UnexpectedInput as err:
         line, col = getattr(err, "line", 0) or 0, getattr(err, "column", 0) or 0
         if isinstance(err, UnexpectedToken):
@@ -161,9 +160,14 @@ MAX_DSL_RULES = 200_000
 """Most rule blocks in one DSL policy."""
 
 
-def _check_budget(parser: Any, text: str, path_name: str) -> None:
-    """Token, rule and nesting budgets, checked while lexing (before any tree is built)."""
-    from gait.policy._dsl_parser import LarkError
+def _parse_within_budget(parser: Any, text: str, path_name: str) -> Any:
+    """Parse ``text`` while holding the token, rule and nesting budgets.
+
+    One lexing pass: each token the parser's own lexer produces is counted
+    before it is fed, so a budget stops the parse before any tree is built
+    (the loop is the parser's own ``parse``, with the check added).
+    """
+    from gait.policy._dsl_parser import Token
 
     def fail(message: str, tok: Any) -> PolicyError:
         line, col = getattr(tok, "line", 0) or 0, getattr(tok, "column", 0) or 0
@@ -171,27 +175,30 @@ def _check_budget(parser: Any, text: str, path_name: str) -> None:
             f"parse policy dsl: [{line}:{col}] {message}", location=Location(path_name, line, col)
         )
 
+    state = parser.parse_interactive(text).parser_state
+    feed = state.feed_token
     tokens = rules = depth = 0
-    try:
-        for tok in parser.lex(text):
-            tokens += 1
-            kind = tok.type
-            if kind in ("LBRACE", "LSQB"):
-                depth += 1
-                if depth > MAX_DEPTH:
-                    raise fail(f"nesting exceeds {MAX_DEPTH} levels", tok)
-            elif kind in ("RBRACE", "RSQB"):
-                depth -= 1
-            elif kind == "RULE":
-                rules += 1
-                if rules > MAX_DSL_RULES:
-                    raise fail(f"more than {MAX_DSL_RULES} rules", tok)
-            elif kind == "INT_LIT" and len(tok.lstrip("+-")) > MAX_INT_DIGITS:
-                raise fail(f"number has more than {MAX_INT_DIGITS} digits", tok)
-            if tokens > MAX_DSL_TOKENS:
-                raise fail(f"more than {MAX_DSL_TOKENS} tokens", tok)
-    except LarkError:
-        return  # the parser reports malformed text with its own message
+    token = None
+    for token in state.lexer.lex(state):
+        tokens += 1
+        kind = token.type
+        if kind in ("LBRACE", "LSQB"):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise fail(f"nesting exceeds {MAX_DEPTH} levels", token)
+        elif kind in ("RBRACE", "RSQB"):
+            depth -= 1
+        elif kind == "RULE":
+            rules += 1
+            if rules > MAX_DSL_RULES:
+                raise fail(f"more than {MAX_DSL_RULES} rules", token)
+        elif kind == "INT_LIT" and len(token.lstrip("+-")) > MAX_INT_DIGITS:
+            raise fail(f"number has more than {MAX_INT_DIGITS} digits", token)
+        if tokens > MAX_DSL_TOKENS:
+            raise fail(f"more than {MAX_DSL_TOKENS} tokens", token)
+        feed(token)
+    end = Token.new_borrow_pos("$END", "", token) if token else Token("$END", "", 0, 1, 1)
+    return feed(end, True)
 
 
 def parse_canonical_dsl(text: str) -> dict[str, Any]:
