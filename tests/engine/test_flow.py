@@ -260,3 +260,38 @@ def test_journal_round_trip_and_damaged_records() -> None:
     assert check_flow(
         _compile(FLOW_POLICY).rows[1].flow, intent, FlowHistory(calls=(call,), now_ns=7)
     ) == (False, ())  # a delete is not a read
+
+
+# ---- lint and diff ---------------------------------------------------------------------
+
+
+def test_lint_does_not_claim_shadowing_through_a_flow_rule() -> None:
+    from gait.engine.analysis.lint import lint_policy
+
+    report = lint_policy(_compile(FLOW_POLICY))
+    codes = {f["code"]: f for f in report["findings"]}
+    assert report["counts"]["error"] == 0
+    assert "shadowed_rule" not in codes
+    soft = codes["shadowed_depending_on_history"]
+    assert soft["level"] == "info" and soft["rules"][0] == "no-blind-delete"
+    assert codes["flow_rules"]["rules"] == ["delete-after-read", "no-egress-after-secret"]
+    # the same table without the history condition is a real shadowing error
+    static = FLOW_POLICY.replace(
+        "      after:\n        - tool_names: [fs.read]\n          same_target: true\n", ""
+    ).replace("      after:\n        - sensitivity: [Secret]\n          within: 10m\n", "")
+    assert "after:" not in static
+    report = lint_policy(_compile(static))
+    assert any(f["code"] == "shadowed_rule" for f in report["findings"])
+
+
+def test_diff_reports_changed_flow_predicates() -> None:
+    from gait.engine.analysis.diff import diff_policies
+
+    old = _compile(FLOW_POLICY)
+    new = _compile(FLOW_POLICY.replace("within: 10m", "within: 20m"))
+    out = diff_policies(old, new)
+    assert out["changed"] is True
+    assert out["flow_changed"] == ["no-egress-after-secret"]
+    assert any("session history" in n for n in out["notes"])
+    same = diff_policies(old, _compile(FLOW_POLICY))
+    assert same["changed"] is False and "flow_changed" not in same

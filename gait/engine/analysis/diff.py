@@ -45,6 +45,13 @@ def _same_rows(a: tuple[Row, ...], b: tuple[Row, ...]) -> bool:
     )
 
 
+def _flow_changes(a: Any, b: Any) -> list[str]:
+    """Names of rules whose flow predicates differ (or that have them on one side only)."""
+    fa = {r.name: r.flow for r in a.rows if r.flow}
+    fb = {r.name: r.flow for r in b.rows if r.flow}
+    return sorted(n for n in fa.keys() | fb.keys() if fa.get(n) != fb.get(n))
+
+
 def _same_tier(a: tuple[Entry, ...], b: tuple[Entry, ...], same_globals: bool) -> bool:
     """Both tiers hold rows with the same content (so the verdict agrees on the region)."""
     if not a and not b:
@@ -272,8 +279,23 @@ def diff_policies(
         notes.append(
             "analysis budget exhausted (not decided) for tool(s): " + ", ".join(sorted(undecided))
         )
+    flow_changed = _flow_changes(a, b)
+    if any(r.flow for r in (*a.rows, *b.rows)):
+        notes.append(
+            "flow rules (match.after / not_after) depend on session history, which diff does not "
+            "enumerate: regions compare the decisions made without history (a flow rule whose "
+            "other fields match blocks with flow_history_unavailable)"
+        )
+    if flow_changed:
+        notes.append(
+            "flow predicates differ for rule(s) "
+            + ", ".join(repr(n) for n in flow_changed)
+            + ": verdicts may change for some session histories"
+        )
+    extra = {"flow_changed": flow_changed} if flow_changed else {}
     return {
-        "changed": bool(out),
+        **extra,
+        "changed": bool(out) or bool(flow_changed),
         "regions": out,
         "old_policy_digest": a.policy_digest,
         "new_policy_digest": b.policy_digest,

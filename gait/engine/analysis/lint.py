@@ -86,20 +86,22 @@ def lint_policy(compiled: CompiledPolicy, *, max_leaves: int = 5_000) -> dict[st
                 reachable.update(idx)
                 for i in idx:
                     if i in split and i not in split_regions:
-                        split_regions[i] = (leaf.state, leaf.clauses)
+                        split_regions[i] = leaf.sol
                 for i in idx:
                     if i in risky and i not in risky_regions:
                         box = space.tbox(
                             endpoint_class=space.tmask("endpoint_class", risky[i].__contains__)
                         )
-                        st = solver.apply(leaf.state, ("T", 0, box, True))
-                        st = solver.solve(st, leaf.clauses) if st is not None else None
+                        st = solver.apply(leaf.sol, ("T", 0, box, True))
+                        if st is None:
+                            st = solver.apply(leaf.state, ("T", 0, box, True))
+                            st = solver.solve(st, leaf.clauses) if st is not None else None
                         if st is not None:
                             risky_regions[i] = st
                 for a_pos, a in enumerate(idx):
                     for b in idx[a_pos + 1 :]:
                         if rows[a].effect != rows[b].effect and (a, b) not in conflicts:
-                            conflicts[(a, b)] = (leaf.state, leaf.clauses)
+                            conflicts[(a, b)] = leaf.sol
         except Undecided:
             undecided_tools.append("<any other tool>" if tool == fresh_tool else tool)
             undecided_rows.update(e.row.index for e in entries if e.row is not None)
@@ -113,12 +115,8 @@ def lint_policy(compiled: CompiledPolicy, *, max_leaves: int = 5_000) -> dict[st
         findings.append(_never_decides(row, ir, space, solver, pw, confirm))
 
     # --- conflicts
-    for (a, b), (st, clauses) in sorted(conflicts.items()):
+    for (a, b), state in sorted(conflicts.items()):
         ra, rb = rows[a], rows[b]
-        solver.steps = 0
-        state = solver.solve(st, clauses)
-        if state is None:  # pragma: no cover - the walk only yields non-empty regions
-            raise InternalFailure(f"policy lint: empty conflict region for {ra.name}, {rb.name}")
         witness = space.witness(state)
         verdict, tier, _ = confirm.tier(witness)
         if a not in tier or b not in tier:
@@ -192,11 +190,8 @@ def lint_policy(compiled: CompiledPolicy, *, max_leaves: int = 5_000) -> dict[st
         )
 
     # --- kinds and classes that no single target has by inference
-    for i, (st, clauses) in sorted(split_regions.items()):
+    for i, state in sorted(split_regions.items()):
         row = rows[i]
-        state = solver.solve(st, clauses)
-        if state is None:  # pragma: no cover - the walk only yields non-empty regions
-            continue
         witness = space.witness(state)
         verdict, tier, _ = confirm.tier(witness)
         if i not in tier:
@@ -232,6 +227,7 @@ def lint_policy(compiled: CompiledPolicy, *, max_leaves: int = 5_000) -> dict[st
             )
         )
 
+    findings = _history_dependent(findings, rows)
     findings.sort(key=lambda f: (_LEVEL_RANK[f["level"]], f["code"], f["rules"], f["message"]))
     counts = {level: sum(1 for f in findings if f["level"] == level) for level in LEVELS}
     return {
@@ -241,6 +237,63 @@ def lint_policy(compiled: CompiledPolicy, *, max_leaves: int = 5_000) -> dict[st
         "policy_digest": ir.policy_digest,
         "sampled": _sampled_notes(space),
     }
+
+
+def _history_dependent(
+    findings: list[dict[str, Any]], rows: tuple[Row, ...]
+) -> list[dict[str, Any]]:
+    """Soften claims that rest on flow rules (match.after / not_after, docs/flow-rules.md).
+
+    The walk treats a flow rule as matching whenever its other fields do; whether
+    it does depends on the session's earlier calls. A rule it "shadows" still
+    decides when the history condition fails, so that is not an error; a default
+    it "covers" can still be used; a conflict with it needs that history.
+    """
+    flow = {row.name for row in rows if row.flow}
+    if not flow:
+        return findings
+    out = []
+    for f in findings:
+        involved = sorted(flow & set(f["rules"]))
+        code = f["code"]
+        if code in ("shadowed_rule", "possibly_shadowed") and flow & set(f.get("shadowed_by", ())):
+            by = ", ".join(repr(n) for n in sorted(flow & set(f["shadowed_by"])))
+            f = {
+                **f,
+                "level": "info",
+                "code": "shadowed_depending_on_history",
+                "message": f["message"] + f"; depends on session history: it decides whenever "
+                f"the flow predicates of {by} do not hold",
+            }
+        elif code == "conflicting_rules" and involved:
+            f = {
+                **f,
+                "message": f["message"]
+                + " (for session histories where the flow predicates of "
+                + ", ".join(repr(n) for n in involved)
+                + " hold)",
+            }
+        elif code == "default_unreachable":
+            f = {
+                **f,
+                "level": "info",
+                "message": f["message"]
+                + "; depends on session history: flow rules "
+                + ", ".join(repr(n) for n in sorted(flow))
+                + " do not match when their flow predicates fail",
+            }
+        out.append(f)
+    out.append(
+        _finding(
+            "info",
+            "flow_rules",
+            sorted(flow),
+            "rules with flow predicates (match.after / not_after) match only for some session "
+            "histories; lint analyses them as if their predicates held and reports nothing "
+            "about them as certain",
+        )
+    )
+    return out
 
 
 def _sampled_notes(space: Space) -> list[str]:
