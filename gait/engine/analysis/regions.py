@@ -35,12 +35,21 @@ class Entry:
 
 
 class Leaf:
-    __slots__ = ("clauses", "state", "tier")
+    """A reachable tier, its region (state + clauses) and a sub-region where all clauses hold."""
 
-    def __init__(self, tier: tuple[Entry, ...], state: State, clauses: tuple[tuple[Lit, ...], ...]):
+    __slots__ = ("clauses", "sol", "state", "tier")
+
+    def __init__(
+        self,
+        tier: tuple[Entry, ...],
+        state: State,
+        clauses: tuple[tuple[Lit, ...], ...],
+        sol: State,
+    ):
         self.tier = tier
         self.state = state
         self.clauses = clauses
+        self.sol = sol
 
 
 class PolicyWalk:
@@ -150,7 +159,7 @@ def walk(
         count += 1
         if count > max_leaves:
             raise Undecided("too many regions")
-        yield Leaf(tier, st, cl)
+        yield Leaf(tier, st, cl, sol)
 
 
 def split(
