@@ -141,6 +141,47 @@ def test_diff_of_shipped_baselines_and_exit_codes(tmp_path: Path):
         confirm_with_policy_test(
             EXAMPLES / "base_high_risk.yaml", r["witness"], r["new_verdict"], tmp_path
         )
+    # every change `policy simulate` finds on the shipped intents is one of the regions
+    code, sim = run_json(
+        "policy",
+        "simulate",
+        "--baseline",
+        low,
+        "--policy",
+        high,
+        "--fixtures",
+        str(EXAMPLES / "intents"),
+        cwd=tmp_path,
+    )
+    assert code == 0 and len(sim["changed"]) == 2
+
+    def rules(matched: str, reasons: list[str]) -> list[str]:
+        if not matched and any(r.startswith("fail_closed") for r in reasons):
+            return ["<fail_closed>"]
+        return sorted(matched.split(",")) if matched else []
+
+    regions = {
+        (tuple(r["old_rules"]), tuple(r["new_rules"]), r["old_verdict"], r["new_verdict"])
+        for r in out["regions"]
+    }
+    for change in sim["changed"]:
+        key = (
+            tuple(
+                rules(
+                    change.get("baseline_matched_rule", ""), change.get("baseline_reason_codes", [])
+                )
+            ),
+            tuple(
+                rules(
+                    change.get("candidate_matched_rule", ""),
+                    change.get("candidate_reason_codes", []),
+                )
+            ),
+            change["baseline_verdict"],
+            change["candidate_verdict"],
+        )
+        assert key in regions, (change, regions)
+    assert len(regions) > len(sim["changed"])
     code, _ = run_json("policy", "diff", low, high, "--fail-on-change", cwd=tmp_path)
     assert code == 5
     code, out = run_json("policy", "diff", low, low, "--fail-on-change", cwd=tmp_path)
