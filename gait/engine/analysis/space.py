@@ -678,6 +678,12 @@ class Solver:
 
     def solve(self, st: State | None, clauses: tuple[tuple[Lit, ...], ...]) -> State | None:
         """A state inside ``st`` where every clause (a disjunction of negated literals) holds."""
+        try:
+            return self._solve(st, clauses)
+        except RecursionError:
+            raise Undecided("search too deep") from None
+
+    def _solve(self, st: State | None, clauses: tuple[tuple[Lit, ...], ...]) -> State | None:
         if st is None:
             return None
         for n, clause in enumerate(clauses):
@@ -690,7 +696,7 @@ class Solver:
                     raise Undecided("search budget exhausted")
                 if self.is_true(st, lit):
                     continue
-                got = self.solve(self.apply(st, lit, positive=False), rest)
+                got = self._solve(self.apply(st, lit, positive=False), rest)
                 if got is not None:
                     return got
             return None
