@@ -155,8 +155,8 @@ def _retention_options(fn: Any) -> Any:
     "--trace-durability",
     default="strict",
     show_default=True,
-    help="strict: an answer waits until its trace is fsynced (concurrent requests share "
-    "one fsync); batch: traces are fsynced within 10 ms after the answer.",
+    help="strict: an answer waits until its trace is fsynced; batch: the answer does not "
+    "wait and traces are fsynced in batches within 10 ms (a power loss may lose that window).",
 )
 @click.option(
     "--workers",

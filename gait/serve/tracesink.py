@@ -1,16 +1,17 @@
-"""The server's trace sink: atomic trace files made durable by group commit.
+"""The server's trace sink: atomic trace files, durable per request or in batches.
 
-A one-shot command fsyncs each trace and its folder (two fsyncs per decision);
-under load that is most of a request's time. The server instead hands every
-write to one :class:`gait.fsutil.GroupCommit`, so concurrent decisions share
-their fsyncs. Same bytes, same names, same never-replace rule as the default
-file sink; only when the fsync happens differs:
+Same bytes, same names, same never-replace rule as the default file sink; only
+when the fsync happens differs (``--trace-durability``):
 
 * ``strict`` (default): the decision (and so the HTTP answer) waits until its
-  trace is durable; concurrent requests share one flush.
+  trace and folder are fsynced. The decision threads fsync in parallel and the
+  kernel's journal commits them together (group commit); a user-space
+  leader/follower batch on top measured slower, so there is none.
 * ``batch``: the answer goes out once the trace is renamed into place (never
-  half written); it becomes durable within ``interval`` seconds. A power loss
-  can lose the traces of that last window; a process crash loses nothing.
+  half written, visible to readers); a background flusher makes it durable
+  within ``interval`` seconds (one ``syncfs`` per batch). A power loss can lose
+  (or leave empty) traces of that last window; a process crash loses nothing.
+  Shutdown (SIGTERM drain) flushes what is pending.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ DURABILITY_MODES = ("strict", "batch")
 
 
 class GroupCommitTraceSink:
-    """A :class:`gait.gate.pipeline.TraceSink` whose fsyncs are shared (see module docstring)."""
+    """A :class:`gait.gate.pipeline.TraceSink` with strict or batch durability (see module)."""
 
     keeps_existing = True  # names gait picks itself never replace an earlier file
 

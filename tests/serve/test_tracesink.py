@@ -18,27 +18,40 @@ from tests.serve.conftest import call_body, client
 
 
 class FsyncLog:
-    """Wraps os.fsync (the real call still happens): which inodes/folders were synced."""
+    """Wraps os.fsync and fsutil's syncfs (the real calls still happen): what was synced."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, *, delay: float = 0.0, fail: bool = False):
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, *, fail: bool = False):
+        from gait import fsutil
+
         self.files: list[int] = []
         self.dirs: list[int] = []
+        self.syncfs: list[int] = []
         self.lock = threading.Lock()
-        self.delay = delay
-        self.fail = fail
-        real = os.fsync
+        real_fsync, real_syncfs = os.fsync, fsutil._syncfs
 
         def fsync(fd: int) -> None:
             info = os.fstat(fd)
-            if self.fail and stat.S_ISREG(info.st_mode):
+            if fail and stat.S_ISREG(info.st_mode):
                 raise OSError(errno.EIO, "injected I/O error")
-            if self.delay:
-                time.sleep(self.delay)
-            real(fd)
+            real_fsync(fd)
             with self.lock:
                 (self.dirs if stat.S_ISDIR(info.st_mode) else self.files).append(info.st_ino)
 
+        def syncfs(fd: int) -> bool:
+            if fail:
+                raise OSError(errno.EIO, "injected I/O error")
+            done = real_syncfs(fd)
+            with self.lock:
+                self.syncfs.append(os.fstat(fd).st_dev)
+            return done
+
         monkeypatch.setattr(os, "fsync", fsync)
+        monkeypatch.setattr(fsutil, "_syncfs", syncfs)
+
+    def synced(self, path: Path) -> bool:
+        """Durable: its inode fsynced, or a syncfs of its filesystem ran after it was written."""
+        info = path.stat()
+        return info.st_ino in self.files or info.st_dev in self.syncfs
 
 
 def _inode(path: Path) -> int:
@@ -57,9 +70,9 @@ def test_strict_write_returns_only_once_file_and_folder_are_synced(tmp_path, mon
     assert sorted(os.listdir(tmp_path)) == ["a.json"]  # no temp file left
 
 
-def test_concurrent_strict_writers_share_folder_fsyncs(tmp_path, monkeypatch):
-    # A slow first flush makes the other writers pile up behind it: they must share one flush.
-    log = FsyncLog(monkeypatch, delay=0.02)
+def test_concurrent_strict_writers_are_each_durable_on_return(tmp_path, monkeypatch):
+    # Strict writes stay parallel: the kernel's journal shares their commits.
+    log = FsyncLog(monkeypatch)
     gc = GroupCommit(wait=True)
     n = 16
     start = threading.Barrier(n)
@@ -69,7 +82,6 @@ def test_concurrent_strict_writers_share_folder_fsyncs(tmp_path, monkeypatch):
         start.wait()
         try:
             gc.write(tmp_path / f"t{i}.json", f"{i}\n".encode())
-            # Durable when write returns, whatever batch it went in.
             assert _inode(tmp_path / f"t{i}.json") in log.files
         except BaseException as err:  # reported below
             errors.append(err)
@@ -80,8 +92,7 @@ def test_concurrent_strict_writers_share_folder_fsyncs(tmp_path, monkeypatch):
     for t in threads:
         t.join(30)
     assert not errors
-    assert len(log.files) == n
-    assert len(log.dirs) < n // 2, log.dirs  # one per batch, not one per write
+    assert len(log.files) == n and _inode(tmp_path) in log.dirs
     for i in range(n):
         assert (tmp_path / f"t{i}.json").read_bytes() == f"{i}\n".encode()
 
@@ -92,12 +103,14 @@ def test_batch_mode_answers_before_fsync_and_close_flushes(tmp_path, monkeypatch
     for i in range(5):
         gc.write(tmp_path / f"b{i}.json", b"x")
     assert gc.pending() == 5
-    assert log.files == [] and log.dirs == []
+    assert log.files == [] and log.dirs == [] and log.syncfs == []
     assert (tmp_path / "b4.json").read_bytes() == b"x"  # visible (renamed) already
+    assert sorted(os.listdir(tmp_path)) == [f"b{i}.json" for i in range(5)]  # no temp left
     gc.close()
     assert gc.pending() == 0
-    assert sorted(log.files) == sorted(_inode(tmp_path / f"b{i}.json") for i in range(5))
-    assert log.dirs == [_inode(tmp_path)]
+    assert all(log.synced(tmp_path / f"b{i}.json") for i in range(5))
+    gc.write(tmp_path / "late.json", b"l")  # after close: a plain durable write
+    assert _inode(tmp_path / "late.json") in log.files
 
 
 def test_batch_mode_background_flush_within_interval(tmp_path, monkeypatch):
@@ -105,11 +118,10 @@ def test_batch_mode_background_flush_within_interval(tmp_path, monkeypatch):
     gc = GroupCommit(wait=False, interval=0.01)
     try:
         gc.write(tmp_path / "c.json", b"y")
-        inode = _inode(tmp_path / "c.json")
         deadline = time.monotonic() + 5
-        while inode not in log.files and time.monotonic() < deadline:
+        while not log.synced(tmp_path / "c.json") and time.monotonic() < deadline:
             time.sleep(0.005)
-        assert inode in log.files  # no writer waited: the background thread synced it
+        assert log.synced(tmp_path / "c.json")  # no writer waited: the flusher synced it
         assert gc.pending() == 0
     finally:
         gc.close()
@@ -124,13 +136,16 @@ def test_no_overwrite_keeps_existing_file_and_leaves_no_temp(tmp_path):
     assert os.listdir(tmp_path) == ["k.json"]
 
 
-def test_fsync_error_reaches_the_writer(tmp_path, monkeypatch):
+def test_fsync_errors_reach_the_writer_or_the_flush(tmp_path, monkeypatch):
     FsyncLog(monkeypatch, fail=True)
-    gc = GroupCommit(wait=True)
     with pytest.raises(OSError, match="injected"):
-        gc.write(tmp_path / "e.json", b"z")
-    # The next batch starts clean: nothing stays pending.
-    assert gc.pending() == 0
+        GroupCommit(wait=True).write(tmp_path / "e.json", b"z")
+    gc = GroupCommit(wait=False, interval=60.0)
+    gc.write(tmp_path / "f.json", b"z")
+    with pytest.raises(OSError, match="injected"):
+        gc.flush()
+    assert gc.pending() == 0  # the next batch starts clean
+    gc._stop.set()
 
 
 def test_sink_writes_the_bytes_and_names_of_the_default_sink(tmp_path):

@@ -98,8 +98,42 @@ async def _worker(
         writer.close()
 
 
+def _pids(pid: int) -> list[int]:
+    """``pid`` and its descendants (``--workers`` children), from /proc."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        try:
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as handle:
+                    todo += [int(c) for c in handle.read().split()]
+        except OSError:
+            continue
+    return found
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds used so far by these processes (0 where /proc is absent)."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
 async def _level(
-    host: str, ports: list[int], concurrency: int, requests: int, seconds: float
+    host: str,
+    ports: list[int],
+    concurrency: int,
+    requests: int,
+    seconds: float,
+    server_pids: tuple[int, ...] | list[int] = (),
 ) -> dict:
     # Warm-up: connections, first-use imports, page cache.
     await asyncio.gather(
@@ -110,6 +144,8 @@ async def _level(
     )
     latencies: list[float] = []
     budget = [requests]
+    pids = [p for pid in server_pids for p in _pids(pid)]
+    cpu_before = _cpu_seconds(pids)
     started = time.perf_counter()
     deadline = started + seconds
     await asyncio.gather(
@@ -119,6 +155,7 @@ async def _level(
         )
     )
     elapsed = time.perf_counter() - started
+    cpu = _cpu_seconds(pids) - cpu_before
     latencies.sort()
     q = statistics.quantiles(latencies, n=100)
     return {
@@ -129,6 +166,8 @@ async def _level(
         "rps": round(len(latencies) / elapsed, 1),
         "p50_ms": round(q[49] * 1000, 3),
         "p99_ms": round(q[98] * 1000, 3),
+        # Server CPU (all its processes) per request: what the machine pays, load aside.
+        "server_cpu_ms_per_request": round(cpu * 1000 / max(len(latencies), 1), 3),
     }
 
 
@@ -233,7 +272,10 @@ def main() -> int:
             ports = [int(listen.rsplit(":", 1)[1]) for _proc, listen in servers]
             try:
                 for level in [int(c) for c in args.concurrency.split(",") if c.strip()]:
-                    result = asyncio.run(_level(host, ports, level, args.requests, args.seconds))
+                    pids = [proc.pid for proc, _listen in servers]
+                    result = asyncio.run(
+                        _level(host, ports, level, args.requests, args.seconds, pids)
+                    )
                     print(json.dumps(result, sort_keys=True))
                 if args.hostile:
                     report = asyncio.run(_hostile(host, ports[0], args.hostile))
