@@ -68,6 +68,7 @@ def command(
     private_key_env: str | None,
     json: bool,
 ) -> Outcome:
+    from gait.gate.choices import check_key_mode
     from gait.gate.tokens import mint_approval, parse_ttl, write_token
     from gait.signing import resolve_signing_key
 
@@ -75,7 +76,7 @@ def command(
     if not csv_list(scope):
         raise InvalidInput("scope is required")
     key, warnings = resolve_signing_key(
-        key_mode.strip().lower(), private_key=private_key, private_key_env=private_key_env
+        check_key_mode(key_mode), private_key=private_key, private_key_env=private_key_env
     )
     token = mint_approval(
         key,

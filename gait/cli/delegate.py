@@ -49,12 +49,13 @@ def mint(
     private_key_env: str | None,
     json: bool,
 ) -> Outcome:
+    from gait.gate.choices import check_key_mode
     from gait.gate.tokens import mint_delegation, parse_ttl, write_token
     from gait.signing import resolve_signing_key
 
     nanos = parse_ttl(ttl)
     key, warnings = resolve_signing_key(
-        key_mode.strip().lower(), private_key=private_key, private_key_env=private_key_env
+        check_key_mode(key_mode), private_key=private_key, private_key_env=private_key_env
     )
     token = mint_delegation(
         key,

@@ -150,8 +150,10 @@ def _run(args: tuple[str, ...], **opts: Any) -> Outcome:
     if not policy or not call_path or rest:
         raise InvalidInput("expected --policy <policy.yaml> and --call <tool_call.json|->")
 
-    profile = opts["profile"].strip().lower()
-    key_mode = opts["key_mode"].strip().lower()
+    from gait.gate.choices import check_key_mode, check_profile
+
+    profile = check_profile(opts["profile"])
+    key_mode = check_key_mode(opts["key_mode"])
     call = decode_tool_call(_read_call(call_path), adapter=opts["adapter"], profile=profile)
     check_context_envelope(call, opts["context_envelope"])
     options = GateOptions(

@@ -84,7 +84,10 @@ def _wrap(args: tuple[str, ...], json: bool, **opts: Any) -> Outcome:
         )
     if opts["startup_timeout"] <= 0:
         raise InvalidInput("--startup-timeout must be > 0")
-    profile = opts["profile"].strip().lower()
+    from gait.gate.choices import check_key_mode, check_profile
+
+    profile = check_profile(opts["profile"])
+    key_mode = check_key_mode(opts["key_mode"])
     context = {
         "identity": opts["identity"].strip(),
         "workspace": opts["workspace"].strip(),
@@ -110,7 +113,7 @@ def _wrap(args: tuple[str, ...], json: bool, **opts: Any) -> Outcome:
 
     options = GateOptions(
         profile=profile,
-        key_mode=opts["key_mode"].strip().lower(),
+        key_mode=key_mode,
         private_key=opt("private_key"),
         private_key_env=opt("private_key_env"),
         approval_public_key=opt("approval_public_key"),

@@ -12,6 +12,7 @@ import os
 import msgspec
 
 from gait.errors import InvalidInput
+from gait.gate.choices import check_key_mode, check_profile
 
 __all__ = ["RetentionRule", "ServeConfig", "is_loopback_host", "parse_listen", "validate_config"]
 
@@ -122,13 +123,15 @@ def is_loopback_host(host: str) -> bool:
 def validate_config(config: ServeConfig, environ: dict[str, str] | None = None) -> ServeConfig:
     """Apply the start-up rules of §3; raise InvalidInput (exit 6) naming the flag.
 
-    Returns the config with trimmed/lowercased enum values. ``environ`` defaults to
+    Returns the config with trimmed/lowercased enum values (``--profile`` and
+    ``--key-mode`` are case-sensitive: trimmed, never lowercased). ``environ`` defaults to
     ``os.environ`` (the token value itself is read by the server, never stored here).
     """
     env = os.environ if environ is None else environ
     policy = config.policy.strip()
     if not policy:
         raise InvalidInput("--policy is required")
+    profile, key_mode = check_profile(config.profile), check_key_mode(config.key_mode)
     auth_mode = config.auth_mode.strip().lower()
     if auth_mode not in AUTH_MODES:
         raise InvalidInput(f"unsupported --auth-mode {config.auth_mode!r}: expected off or token")
@@ -188,11 +191,11 @@ def validate_config(config: ServeConfig, environ: dict[str, str] | None = None) 
         policy=policy,
         listen=config.listen.strip(),
         adapter=config.adapter.strip().lower() or "mcp",
-        profile=config.profile.strip().lower() or "standard",
+        profile=profile,
         auth_mode=auth_mode,
         auth_token_env=token_env,
         http_verdict_status=status_mode,
-        key_mode=config.key_mode.strip().lower() or "dev",
+        key_mode=key_mode,
         trace_durability=durability,
     )
 
