@@ -211,7 +211,9 @@ def run_gate_eval(args: tuple[str, ...] | list[str], opts: dict[str, Any]) -> Ou
     if opts["why"] or opts["explain_flag"]:
         from gait.engine.explain import explain_rows, render_explanation
 
-        report = explain_rows(compiled, result.decision.intent or intent)
+        report = explain_rows(
+            compiled, result.decision.intent or intent, history=result.flow_history
+        )
         payload["explanation"] = report
         text = [*render_explanation(report), *text]
     return Outcome(payload, exit_code=result.exit_code, text=text)

@@ -77,8 +77,12 @@ def _show(value: Any) -> str:
     return yaml_scalar(value)
 
 
-def explain_rows(compiled: CompiledPolicy, intent: Intent) -> dict[str, Any]:
-    """Per-row report: considered / matched / first failing predicate, plus the tier chosen."""
+def explain_rows(compiled: CompiledPolicy, intent: Intent, history: Any = None) -> dict[str, Any]:
+    """Per-row report: considered / matched / first failing predicate, plus the tier chosen.
+
+    ``history`` (a :class:`gait.engine.flow.FlowHistory`) is what the decision saw
+    for flow rules; without it they are explained as the engine decides then (blocking).
+    """
     ir = compiled.ir
     rt = _runtime(compiled)
     fail_closed = _fail_closed(ir, intent)
@@ -107,7 +111,28 @@ def explain_rows(compiled: CompiledPolicy, intent: Intent) -> dict[str, Any]:
             if not check(intent):
                 failed = pred
                 break
-        if failed is None:
+        if failed is None and row.flow:
+            from gait.engine.flow import check_flow
+
+            if history is None or not history.available:
+                reason = history.reason if history is not None else "flow_history_unavailable"
+                entry["status"] = "matched"
+                entry["why"] = f"other conditions hold; session history unknown: blocks ({reason})"
+            else:
+                holds, refs = check_flow(row.flow, intent, history)
+                if holds:
+                    entry["status"] = "matched"
+                    entry["why"] = "all conditions hold, flow predicates on the session history" + (
+                        f" (earlier calls {', '.join(refs)})" if refs else ""
+                    )
+                else:
+                    entry["status"] = "no_match"
+                    entry["why"] = (
+                        "flow predicates (match.after / not_after) do not hold on the session history"
+                    )
+            if entry["status"] == "matched" and tier_priority is None:
+                tier_priority = row.priority
+        elif failed is None:
             entry["status"] = "matched"
             entry["why"] = (
                 "all conditions hold" if row.predicates else "empty match (matches every intent)"

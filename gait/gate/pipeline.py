@@ -162,6 +162,7 @@ class GateResult:
     simulated_reason_codes: list[str] = field(default_factory=list)
     would_have_blocked: bool = False
     outputs: dict[str, Any] = field(default_factory=dict)
+    flow_history: FlowHistory | None = None  # what flow rules saw (for --why); None = not read
 
     @property
     def exit_code(self) -> int:
@@ -232,6 +233,7 @@ class DecisionState:
     simulated_verdict: str = ""
     simulated_reason_codes: list[str] = field(default_factory=list)
     would_have_blocked: bool = False
+    flow_history: FlowHistory | None = None
 
     def fail(self, reason: str, violation: str = "") -> None:
         """Block with ``reason`` (and ``violation``, default the same code)."""
@@ -318,6 +320,7 @@ def evaluate_step(env: GateEnv, compiled: CompiledPolicy, call: GateCall) -> Dec
         intent_in = prepare_intent(intent_in)
     started = env.clock.perf()
     decision = approved_script_step(env, compiled, intent_in, now, warnings, outputs)  # step 6
+    history = None
     if decision is None:
         enrich = None
         applied: list[bool] = []
@@ -354,6 +357,7 @@ def evaluate_step(env: GateEnv, compiled: CompiledPolicy, call: GateCall) -> Dec
         violations=set(decision.violations),
         approval_ref=call.approval_token_ref.strip(),
         warnings=warnings,
+        flow_history=history,
     )
 
 
@@ -783,6 +787,7 @@ def run_pipeline(env: GateEnv, compiled: CompiledPolicy, call: GateCall) -> Gate
     if st.decision.flow_refs:
         st.outputs["flow_refs"] = list(st.decision.flow_refs)
     result = sign_and_record(env, st)
+    result.flow_history = st.flow_history
     record_flow_call(env, st, result)
     return result
 

@@ -295,3 +295,19 @@ def test_diff_reports_changed_flow_predicates() -> None:
     assert any("session history" in n for n in out["notes"])
     same = diff_policies(old, _compile(FLOW_POLICY))
     assert same["changed"] is False and "flow_changed" not in same
+
+
+def test_explain_follows_the_history_the_decision_saw() -> None:
+    from gait.engine.explain import explain_rows
+    from gait.intent import normalize_intent
+
+    compiled = _compile(FLOW_POLICY)
+    delete = normalize_intent(_delete())
+    empty = explain_rows(compiled, delete, history=FlowHistory(now_ns=1))
+    assert [r["status"] for r in empty["rows"]] == ["no_match", "no_match", "matched"]
+    same = _call("r-same", "fs.read", ("path", "/repo/a.txt"))
+    seen = explain_rows(compiled, delete, history=FlowHistory(calls=(same,), now_ns=1))
+    assert seen["rows"][1]["status"] == "matched" and "r-same" in seen["rows"][1]["why"]
+    assert seen["tier_priority"] == 20
+    unknown = explain_rows(compiled, delete)
+    assert "flow_history_unavailable" in unknown["rows"][1]["why"]
