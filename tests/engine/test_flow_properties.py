@@ -191,3 +191,14 @@ def test_without_history_a_flow_rule_never_allows(spec, tool) -> None:
     if flow_matched:
         assert d.verdict == "block"
         assert "flow_history_unavailable" in d.reason_codes
+
+
+@settings(max_examples=80, deadline=None, derandomize=True)
+@given(spec=rules)
+def test_dsl_twin_of_a_flow_policy_has_the_same_digest(spec) -> None:
+    from gait.policy.dsl import render_dsl
+
+    compiled = compile_policy(_policy_text(spec, "allow"), use_cache=False)
+    twin = compile_policy(render_dsl(compiled.policy), kind="dsl", use_cache=False)
+    assert twin.policy_digest == compiled.policy_digest
+    assert twin.ir.rows == compiled.ir.rows
