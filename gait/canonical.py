@@ -37,7 +37,8 @@ def _as_doubles(value: Any) -> Any:
 def _plain(value: Any) -> bool:
     """True when the standard library's sorted, compact JSON is already JCS.
 
-    That holds for exact str/bool/None, ints below 2**53, lists, tuples and dicts
+    That holds for exact str/bool/None, ints below 2**53, non-integral floats in
+    plain-notation range, lists, tuples and dicts
     with ASCII string keys (JCS sorts keys by UTF-16 units; for ASCII that is
     Python's order, and both escape exactly the same characters). Floats, big
     ints, other key types and subclasses take the general path.
@@ -47,6 +48,11 @@ def _plain(value: Any) -> bool:
         return True
     if t is int:
         return -_INT_LIMIT < value < _INT_LIMIT
+    if t is float:
+        # repr() and ECMAScript's Number-to-string agree on the shortest round-trip
+        # digits; both use plain notation for 1e-4 <= |x| < 1e16. Integral values
+        # (JCS writes 5, Python 5.0) and the exponent ranges take the general path.
+        return 1e-4 <= abs(value) < 1e16 and not value.is_integer()
     if t is dict:
         for k, v in value.items():
             if type(k) is not str or not k.isascii() or not _plain(v):

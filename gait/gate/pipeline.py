@@ -696,7 +696,8 @@ def apply_simulate(env: GateEnv, st: DecisionState) -> None:
 def sign_and_record(env: GateEnv, st: DecisionState) -> GateResult:
     """Sign the trace and hand it (and the audit / evidence records) to the sink."""
     from gait.intent import args_digest
-    from gait.trace import build_trace_record, default_trace_path, sign_trace
+    from gait.trace import default_trace_path
+    from gait.trace.record import build_trace_record, sign_built_trace
 
     d, intent, call = st.decision, st.intent, st.call
     result = GateResult(
@@ -739,7 +740,7 @@ def sign_and_record(env: GateEnv, st: DecisionState) -> GateResult:
         skill_provenance=intent.skill_provenance,
         flow_refs=d.flow_refs,
     )
-    signed = sign_trace(record, env.signing_key)
+    signed = sign_built_trace(record, env.signing_key)
     result.trace = signed
     trace_id = signed["trace_id"]
     result.trace_id = trace_id
