@@ -78,11 +78,29 @@ def write_json_record(
     parent = os.path.dirname(target)
     if parent:
         os.makedirs(parent, mode=0o750, exist_ok=True)
-    data = (json.dumps(record, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    data = pretty_json(record)
     if not keep_existing:
         writer(target, data)
         return target
     return _write_fresh(target, data, writer)
+
+
+def pretty_json(record: dict[str, Any]) -> bytes:
+    """``json.dumps(record, indent=2, ensure_ascii=False) + "\\n"`` as UTF-8 bytes.
+
+    Plain records (see :func:`gait.canonical._plain`: ASCII keys, no big ints or
+    exponent-range floats) take msgspec, whose bytes are the same, about 6x faster.
+    """
+    from gait.canonical import _plain
+
+    if _plain(record):
+        import msgspec
+
+        try:
+            return msgspec.json.format(msgspec.json.encode(record), indent=2) + b"\n"
+        except (UnicodeEncodeError, msgspec.EncodeError):
+            pass  # lone surrogates: the stdlib path reports them as before
+    return (json.dumps(record, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 _MAX_SUFFIX = 10_000
