@@ -59,6 +59,27 @@ _HELP = (
 @click.option("--phase", default="", help="context.phase of every call (plan or apply).")
 @click.option("--run-id", default="", help="Run id used in trace names (default per call).")
 @click.option(
+    "--job-id",
+    default="",
+    help="context.job_id of every call: once `gait job stop` stops the job, calls are blocked.",
+)
+@click.option(
+    "--job-root",
+    default="./gait-out/jobs",
+    show_default=True,
+    help="Job store root for the emergency stop: a stopped (or unknown) --job-id blocks calls.",
+)
+@click.option(
+    "--server-id",
+    default="",
+    help="The wrapped server's id in the policy's mcp_trust snapshot.",
+)
+@click.option(
+    "--server-name",
+    default="",
+    help="The wrapped server's name in the mcp_trust snapshot (when it has no --server-id).",
+)
+@click.option(
     "--startup-timeout",
     default=30.0,
     show_default=True,
@@ -94,6 +115,7 @@ def _wrap(args: tuple[str, ...], json: bool, **opts: Any) -> Outcome:
         "risk_class": opts["risk_class"].strip().lower(),
         "session_id": opts["session_id"].strip(),
         "phase": opts["phase"].strip().lower(),
+        "job_id": opts["job_id"].strip(),
     }
     if profile == "oss-prod":
         missing = [f"--{k.replace('_', '-')}" for k in ("identity", "workspace", "session_id")]
@@ -123,6 +145,9 @@ def _wrap(args: tuple[str, ...], json: bool, **opts: Any) -> Outcome:
     gate = Gate.from_policy_file(policy, options)
 
     from gait.mcp.gateway import GatewayConfig, run_gateway
+    from gait.packs.jobs import JobStore
+
+    job_root = opts["job_root"].strip() or "./gait-out/jobs"
 
     config = GatewayConfig(
         command=server_argv,
@@ -131,6 +156,9 @@ def _wrap(args: tuple[str, ...], json: bool, **opts: Any) -> Outcome:
         context=context,
         run_id=opts["run_id"].strip(),
         startup_timeout_s=opts["startup_timeout"],
+        server={"server_id": opts["server_id"].strip(), "server_name": opts["server_name"].strip()},
+        job_root=job_root,
+        job_status=lambda job_id: str(JobStore(job_root).load(job_id)["status"]),
     )
     run_gateway(gate, config)
     # The session is over and stdout belongs to the agent's MCP client: print nothing.

@@ -64,6 +64,13 @@ class GatewayConfig:
     cwd: str | None = None
     env: dict[str, str] | None = None  # None: the gateway's own environment
     startup_timeout_s: float = STARTUP_TIMEOUT_S
+    # The wrapped server as the policy's mcp_trust block knows it (server_id / server_name).
+    server: dict[str, str] = field(default_factory=dict)
+    # Emergency stop (``gait job stop``): calls whose context.job_id names a stopped job
+    # are blocked. ``job_status`` reads a job's status (the job store is in gait.packs,
+    # beside this package, so the CLI hands it in); None job_root turns the check off.
+    job_root: str | None = None
+    job_status: Callable[[str], str] | None = None
 
 
 class Gateway:
@@ -202,34 +209,44 @@ class Gateway:
     ) -> tuple[Any, dict[str, Any]]:
         """Decode and decide one call; the signed trace is written before this returns."""
         from gait.mcp.decode import decode_tool_call
-        from gait.mcp.proxy import resolve_run_id
+        from gait.mcp.proxy import evaluate_call, resolve_run_id
 
         approvals, delegations = tokens_from_meta(meta)
         call_payload = build_tool_call(
-            name, arguments, self._annotations.get(name), self.config.context
+            name,
+            arguments,
+            self._annotations.get(name),
+            self.config.context,
+            server=self.config.server,
         )
         call = decode_tool_call(call_payload, adapter="mcp", profile=self.config.profile)
-        self._warn_once(call.warnings)
         run_id = resolve_run_id(self.config.run_id, call)
         trace_path = self.next_trace_path(run_id)
         stem = Path(trace_path).name.removeprefix("trace_").removesuffix(".json")
         audit_dir = self.config.trace_dir
 
         def run() -> Any:
-            return self.gate.decide(
-                call.intent,
-                trace_out=trace_path,
+            # The same decision path as mcp proxy / mcp serve: gate, then the policy's
+            # mcp_trust block and the emergency stop, folded into the signed trace.
+            return evaluate_call(
+                self.gate,
+                call,
+                run_id=self.config.run_id,
+                trace_path=trace_path,
                 approval_tokens=approvals,
                 approval_audit_out=os.path.join(audit_dir, f"approval_audit_{stem}.json"),
                 delegation_tokens=delegations,
                 delegation_audit_out=os.path.join(audit_dir, f"delegation_audit_{stem}.json"),
+                job_root=self.config.job_root,
+                job_status=self.config.job_status,
             )
 
         # One decision at a time: budgets and rate limits count calls in order.
         async with self._decide_lock:
-            result = await anyio.to_thread.run_sync(run)
-        self._warn_once(result.warnings)
-        return result, decision_payload(result, tool_name=name, run_id=run_id)
+            proxied = await anyio.to_thread.run_sync(run)
+        result = proxied.gate_result
+        self._warn_once(proxied.warnings)
+        return result, decision_payload(result, tool_name=name, run_id=proxied.run_id)
 
     async def forward(
         self,

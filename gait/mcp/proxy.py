@@ -451,7 +451,9 @@ def evaluate_call(
     export_log_out: str | None = None,
     export_otel_out: str | None = None,
     approval_tokens: Sequence[str | Mapping[str, Any]] = (),
+    approval_audit_out: str | None = None,
     delegation_tokens: Sequence[str | Mapping[str, Any]] = (),
+    delegation_audit_out: str | None = None,
     context_envelope: str | None = None,
     job_root: str | None = None,
     job_status: Callable[[str], str] | None = None,
@@ -470,7 +472,8 @@ def evaluate_call(
     argument, else ``call.context_envelope_path``) is verified and overrides
     the intent's context evidence; one that does not verify raises
     :class:`InvalidInput` (exit 6), as do a bad output path and an
-    undecidable intent.
+    undecidable intent. This is the one decision path of every surface
+    (``mcp proxy``, ``mcp serve``, ``mcp wrap``, the SDK's HTTP client).
     """
     started = time.perf_counter()
     stamp_ns = time.time_ns() if now_ns is None else now_ns
@@ -492,7 +495,9 @@ def evaluate_call(
         trace_out=out_path,
         write_trace=write_trace,
         approval_tokens=approval_tokens,
+        approval_audit_out=approval_audit_out,
         delegation_tokens=delegation_tokens,
+        delegation_audit_out=delegation_audit_out,
         correlation_id=correlation_id,
         context_envelope=envelope,
     )

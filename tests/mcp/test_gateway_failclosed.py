@@ -7,6 +7,7 @@ wrapped server by a stand-in that records whether anything was sent to it.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import anyio
@@ -34,6 +35,9 @@ class RecordingUpstream:
 class RaisingGate:
     def __init__(self, error: BaseException) -> None:
         self.error = error
+        # evaluate_call reads the policy's mcp_trust block before deciding
+        trust = SimpleNamespace(enabled=False)
+        self.compiled = SimpleNamespace(policy=SimpleNamespace(mcp_trust=trust))
 
     def decide(self, *args: Any, **kwargs: Any) -> Any:
         raise self.error
