@@ -70,7 +70,7 @@ def _retention_options(fn: Any) -> Any:
 @click.option(
     "--context-envelope",
     default="",
-    help="Context envelope file (not supported by this version: refused at start-up).",
+    help="Verified context envelope applied to every call (read once at start-up).",
 )
 @click.option(
     "--auth-mode", default="off", show_default=True, help="off or token (Bearer token auth)."

@@ -332,21 +332,26 @@ def append_jsonl(path: str, record: Mapping[str, Any]) -> str:
     return target
 
 
-def check_context_envelope(call: DecodedCall, context_envelope: str | None) -> Any:
+def check_context_envelope(call: DecodedCall, context_envelope: Any) -> Any:
     """Load and verify the call's context envelope (trace.md §8), or None without one.
 
-    The envelope is ``--context-envelope`` or ``call.context.context_envelope_path``;
+    The envelope is ``--context-envelope`` (a path, or an envelope a long-lived
+    caller such as ``mcp serve`` loaded and verified once at start-up) or
+    ``call.context.context_envelope_path``;
     both at once is refused (the call may not swap the boundary's evidence), as
     is an envelope that cannot be read or does not verify (InvalidInput, exit 6;
     never ignored).
     """
-    boundary = (context_envelope or "").strip()
+    loaded = context_envelope if not isinstance(context_envelope, str | None) else None
+    boundary = "<loaded>" if loaded is not None else (context_envelope or "").strip()
     in_call = call.context_envelope_path.strip()
     if boundary and in_call:
         raise InvalidInput(
             "context envelope is already configured at the boundary; "
             "remove call.context.context_envelope_path"
         )
+    if loaded is not None:
+        return loaded
     given = boundary or in_call
     if not given:
         return None
@@ -454,7 +459,7 @@ def evaluate_call(
     approval_audit_out: str | None = None,
     delegation_tokens: Sequence[str | Mapping[str, Any]] = (),
     delegation_audit_out: str | None = None,
-    context_envelope: str | None = None,
+    context_envelope: Any = None,
     job_root: str | None = None,
     job_status: Callable[[str], str] | None = None,
     correlation_id: str = "",

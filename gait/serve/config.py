@@ -147,13 +147,6 @@ def validate_config(config: ServeConfig, environ: dict[str, str] | None = None) 
             raise InvalidInput("--auth-mode token requires --auth-token-env")
         if not env.get(token_env, "").strip():
             raise InvalidInput(f"--auth-token-env {token_env} is not set or empty")
-    if config.context_envelope.strip():
-        # Envelopes cannot be verified by this build (see gait.mcp.proxy): refuse at start-up
-        # rather than answer every request with 400.
-        raise InvalidInput(
-            "--context-envelope is not supported by this version of gait "
-            "(context envelopes cannot be verified)"
-        )
     if config.max_request_bytes <= 0:
         raise InvalidInput("--max-request-bytes must be > 0")
     status_mode = config.http_verdict_status.strip().lower()
@@ -190,6 +183,7 @@ def validate_config(config: ServeConfig, environ: dict[str, str] | None = None) 
         config,
         policy=policy,
         listen=config.listen.strip(),
+        context_envelope=config.context_envelope.strip(),
         adapter=config.adapter.strip().lower() or "mcp",
         profile=profile,
         auth_mode=auth_mode,

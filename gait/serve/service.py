@@ -75,6 +75,19 @@ class DecisionService:
             option_names=FlagNames(),  # configuration errors name the serve flags
             sink=self.trace_sink,
         )
+        # Read and verified once, before binding: a bad envelope stops start-up (exit 6)
+        # instead of failing every request. Its age is still computed per decision.
+        self.context_envelope: Any = None
+        if config.context_envelope:
+            from gait.errors import InvalidInput
+            from gait.intent.envelope import load_envelope
+
+            try:
+                self.context_envelope = load_envelope(config.context_envelope)
+            except InvalidInput as err:
+                raise InvalidInput(
+                    f"--context-envelope {config.context_envelope}: {err.message}"
+                ) from None
         self._reload_lock = threading.Lock()
         self._name_lock = threading.Lock()
         self._last_ns = 0
@@ -192,7 +205,7 @@ class DecisionService:
                 runpack_out=runpack_out,
                 export_log_out=cfg.export_log_out or None,
                 export_otel_out=cfg.export_otel_out or None,
-                context_envelope=cfg.context_envelope or None,
+                context_envelope=self.context_envelope,
                 job_root=cfg.job_root or None,
                 job_status=self._job_status,
                 now_ns=now_ns,

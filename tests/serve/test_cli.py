@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -55,7 +56,6 @@ def test_loopback_means_localhost_or_a_loopback_ip():
         ({"auth_mode": "token", "auth_token_env": "T"}, {"T": "  "}, "is not set or empty"),
         ({"max_request_bytes": 0}, {}, "--max-request-bytes must be > 0"),
         ({"http_verdict_status": "loose"}, {}, "unsupported --http-verdict-status"),
-        ({"context_envelope": "env.json"}, {}, "--context-envelope is not supported"),
     ],
 )
 def test_startup_validation_rejects(kw, env, message):
@@ -169,3 +169,48 @@ def test_access_log_goes_to_stderr_and_stdout_keeps_only_the_ready_line(start_se
     assert server.stop() == 0
     assert '"GET /healthz HTTP/1.1" 200' in server.stderr_text()
     assert server.stdout_rest == b""  # nothing after the ready line on stdout
+
+
+ENVELOPE = {
+    "schema_id": "gait.context.envelope",
+    "schema_version": "1.0.0",
+    "created_at": "2026-02-14T00:00:00Z",
+    "context_set_id": "ctx_set_serve",
+    "evidence_mode": "required",
+    "records": [],
+}
+
+
+def test_context_envelope_is_verified_once_and_applied_to_every_call(tmp_path, monkeypatch):
+    from gait.serve.request import decode_request
+    from gait.serve.service import DecisionService
+    from tests.serve.conftest import call_body
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "env.json").write_text(json.dumps(ENVELOPE))
+    config = validate_config(
+        _config(context_envelope=" env.json ", trace_dir=str(tmp_path / "traces")), {}
+    )
+    assert config.context_envelope == "env.json"
+    service = DecisionService(config)
+    (tmp_path / "env.json").unlink()  # read at start-up, not per request
+    try:
+        for tool in ("tool.read", "tool.write"):
+            request = decode_request(json.dumps(call_body(tool)).encode())
+            _status, body = service.evaluate(request)
+            trace = json.loads(Path(body["trace_path"]).read_text())
+            assert trace["context_source"] == "context_envelope", trace
+            assert trace["context_evidence_mode"] == "required"
+    finally:
+        service.close()
+
+
+def test_context_envelope_that_does_not_verify_stops_start_up(tmp_path):
+    (tmp_path / "env.json").write_text(json.dumps({**ENVELOPE, "context_set_digest": "0" * 64}))
+    result = _gait(
+        "mcp", "serve", str(POLICY), "--listen", "127.0.0.1:0",
+        "--context-envelope", str(tmp_path / "env.json"),
+    )  # fmt: skip
+    assert result.returncode == 6, result.stderr
+    assert "--context-envelope" in result.stderr and "context_set_digest mismatch" in result.stderr
+    assert "listening" not in result.stdout
