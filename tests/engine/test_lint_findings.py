@@ -172,3 +172,23 @@ def test_every_key_fixture_findings_are_real():
     codes = _codes(lint_policy(compile_policy_file(path)))
     assert set(codes) == {"impossible_match", "default_unreachable"}
     assert codes["impossible_match"][0]["rules"] == ["Everything Rule"]
+
+
+def test_diff_budget_exhaustion_is_reported():
+    a = _compile(
+        [
+            _rule("a", 1, "allow", target_kinds=["path"]),
+            _rule("b", 2, "block", risk_classes=["high"]),
+        ]
+    )
+    b = _compile(
+        [
+            _rule("a", 1, "block", target_kinds=["path"]),
+            _rule("b", 2, "allow", risk_classes=["high"]),
+        ]
+    )
+    full = diff_policies(a, b)
+    assert full["regions"] and full["undecided_tools"] == []
+    cut = diff_policies(a, b, max_leaves=1)
+    assert cut["undecided_tools"] == ["<any other tool>"]
+    assert any("not decided" in n for n in cut["notes"])
