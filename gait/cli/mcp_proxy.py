@@ -38,33 +38,6 @@ def _read_call(path: str) -> bytes:
         raise InvalidInput(f"read call payload: {go_os_error(path, err)}") from None
 
 
-def _write_pack(gate: Any, result: Any, out: str) -> tuple[str, str]:
-    """A run pack of the decision's one-intent runpack, signed with the trace key.
-
-    Composed here because ``gait.mcp`` and ``gait.packs`` share a layer.
-    """
-    import tempfile
-
-    from gait import __version__
-    from gait.mcp.proxy import build_runpack
-    from gait.packs.common import write_pack
-    from gait.packs.source import read_source_run
-    from gait.packs.unified import build_run_pack
-    from gait.runpack.record import write_runpack
-
-    with tempfile.TemporaryDirectory(prefix="gait-mcp-pack-") as tmp:
-        source = result.runpack_path
-        if not source:
-            source = write_runpack(
-                os.path.join(tmp, "runpack.zip"),
-                build_runpack(result.call, result.gate_result, result.run_id),
-            )
-        built = build_run_pack(
-            read_source_run(source), sign_key=gate.signing_key, producer_version=__version__
-        )
-    return write_pack(out, built.zip_bytes), built.pack_id
-
-
 def _options(fn: Any) -> Any:
     options = [
         click.argument("args", nargs=-1, metavar="[POLICY] [CALL]"),
@@ -188,7 +161,9 @@ def _run(args: tuple[str, ...], **opts: Any) -> Outcome:
     finally:
         gate.close()  # the state store's connections
     if pack_out:
-        result.pack_path, result.pack_id = _write_pack(gate, result, pack_out)
+        from gait.serve.packs import write_decision_pack  # the same packs as mcp serve
+
+        result.pack_path, result.pack_id = write_decision_pack(gate, result, pack_out)
     payload = result.payload()
     text = [f"mcp proxy: verdict={result.verdict}", f"trace: {payload.get('trace_path', '')}"]
     if result.runpack_path:

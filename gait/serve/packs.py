@@ -34,7 +34,12 @@ def is_state_changing(intent: Any) -> bool:
 
 
 def write_decision_pack(gate: Any, result: Any, out: str) -> tuple[str, str]:
-    """Write the run pack of ``result`` (a ProxyResult) to ``out``; returns (path, pack_id)."""
+    """Write the run pack of ``result`` (a ProxyResult) to ``out``; returns (path, pack_id).
+
+    The one pack builder of ``mcp serve`` and ``mcp proxy --pack-out`` (it sits
+    here, above both gait.mcp and gait.packs, which may not import each other,
+    and imports no web framework).
+    """
     from gait import __version__
     from gait.mcp.proxy import build_runpack
     from gait.packs.common import write_pack
@@ -42,7 +47,7 @@ def write_decision_pack(gate: Any, result: Any, out: str) -> tuple[str, str]:
     from gait.packs.unified import build_run_pack
     from gait.runpack.record import write_runpack
 
-    with tempfile.TemporaryDirectory(prefix="gait-serve-pack-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="gait-decision-pack-") as tmp:
         source = result.runpack_path or write_runpack(
             os.path.join(tmp, "runpack.zip"),
             build_runpack(result.call, result.gate_result, result.run_id),
