@@ -79,8 +79,7 @@ class BoundIntent(dict):  # type: ignore[type-arg]
         ``unknown`` lists the keys the decode ignored (``tool_nme``,
         ``context.identty``), so a "required" error can point at a likely typo.
         """
-        bound = cls()
-        dict.update(bound, _to_builtins(raw))
+        bound = cls(_to_builtins(raw))
         bound.raw = raw
         bound.unknown = unknown
         return bound
@@ -375,22 +374,23 @@ def _no_repeated_keys(data: bytes) -> bool:
     """
     if not data.isascii():
         return False  # case folding beyond ASCII: the full check
-    if b"\\" not in data:
-        try:
-            tree = _decode_any(data.lower())
-        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
-            return False
-        # No escapes: every quote delimits a string, so once whitespace is gone
-        # each key ends in '":'. Strings starting with ':' add the same count to
-        # both sides at most, so equal counts mean no key was dropped.
-        return data.translate(None, _WHITESPACE).count(b'":') == _encode(tree).count(b'":')
-    if b"\\u" in data:
+    escapes = b"\\" in data
+    if escapes and b"\\u" in data:
         return False  # keys may be spelled with escapes
+    low = data.lower()
     try:
-        tree = _decode_any(data.lower())
+        tree = _decode_any(low)
     except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         return False
-    return _keys_in(_encode(tree)) == _keys_in(data)
+    again = _encode(tree)
+    if again == low:
+        return True  # compact text came back byte for byte: nothing collapsed
+    if not escapes:
+        # Every quote delimits a string, so once whitespace is gone each key ends
+        # in '":'. Strings starting with ':' add to both sides at most as much as
+        # to the original, so equal counts mean no key was dropped.
+        return data.translate(None, _WHITESPACE).count(b'":') == again.count(b'":')
+    return _keys_in(again) == _keys_in(data)
 
 
 def decode_intent_bytes(data: bytes | bytearray | memoryview | str, source: str = "") -> dict:  # type: ignore[type-arg]

@@ -131,3 +131,17 @@ def test_common_intent_takes_the_fast_proof() -> None:
     )
     assert decode_module._no_repeated_keys(data) is True
     assert decode_module._no_repeated_keys(data.replace(b'"body"', b'"URL"')) is False
+
+
+def test_pretty_printed_intent_takes_the_fast_proof_too() -> None:
+    doc = {
+        "tool_name": "fs.read",
+        "args": {"path": "/repo/README.md", "note": ": x"},
+        "targets": [{"kind": "path", "value": "/repo/README.md"}],
+        "context": {"identity": "i", "workspace": "/w", "risk_class": "low"},
+    }
+    data = json.dumps(doc, indent=2).encode()
+    assert decode_module._no_repeated_keys(data) is True
+    assert dict(decode_intent_bytes(data)) == dict(decode_intent_bytes(json.dumps(doc).encode()))
+    repeated = data.replace(b'"note"', b'"PATH"')
+    assert decode_module._no_repeated_keys(repeated) is False
