@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from gait.engine.analysis.regions import FAIL_CLOSED, PolicyWalk, tool_state, walk
+from gait.engine.analysis.regions import FAIL_CLOSED, Entry, PolicyWalk, tool_state, walk
 from gait.engine.analysis.space import (
     DESTRUCTIVE_CLASSES,
+    Lit,
     Solver,
     Space,
     Undecided,
@@ -54,11 +55,13 @@ class _Confirm:
         return decision.verdict, tuple(r.index for r in tier), decision
 
 
-def lint_policy(compiled: CompiledPolicy, *, max_leaves: int = 5_000) -> dict[str, Any]:
+def lint_policy(
+    compiled: CompiledPolicy, *, max_leaves: int = 5_000, budget: int = 20_000
+) -> dict[str, Any]:
     """Analyse ``compiled``; returns ``{"findings": [...], "summary": {...}}``."""
     ir = compiled.ir
     space = Space([ir])
-    solver = Solver(space)
+    solver = Solver(space, budget=budget)
     pw = PolicyWalk(ir, space)
     confirm = _Confirm(compiled)
     rows = ir.rows
@@ -103,8 +106,20 @@ def lint_policy(compiled: CompiledPolicy, *, max_leaves: int = 5_000) -> dict[st
                         if rows[a].effect != rows[b].effect and (a, b) not in conflicts:
                             conflicts[(a, b)] = leaf.sol
         except Undecided:
-            undecided_tools.append("<any other tool>" if tool == fresh_tool else tool)
-            undecided_rows.update(e.row.index for e in entries if e.row is not None)
+            # Too many tiers to enumerate (e.g. many overlapping rules at one priority):
+            # ask the two questions lint needs directly, one rule or pair at a time.
+            start = tool_state(space, t_index)
+            got = _direct(solver, entries, start)
+            reachable.update(got.reachable)
+            default_reachable = default_reachable or got.default_reachable
+            for pair, st in got.conflicts.items():
+                conflicts.setdefault(pair, st)
+            for i, st in got.regions.items():
+                if i in split and i not in split_regions:
+                    split_regions[i] = st
+            if got.undecided:
+                undecided_tools.append("<any other tool>" if tool == fresh_tool else tool)
+                undecided_rows.update(got.undecided)
 
     findings: list[dict[str, Any]] = []
 
@@ -293,6 +308,82 @@ def _history_dependent(
             "about them as certain",
         )
     )
+    return out
+
+
+class _Direct:
+    def __init__(self) -> None:
+        self.reachable: set[int] = set()
+        self.regions: dict[int, Any] = {}
+        self.conflicts: dict[tuple[int, int], Any] = {}
+        self.undecided: set[int] = set()
+        self.default_reachable = False
+
+
+_MAX_PAIRS = 20_000
+
+
+def _direct(solver: Solver, entries: tuple[Entry, ...], start: Any) -> _Direct:
+    """Reachability of each row and conflicts of each pair, each as its own query."""
+    out = _Direct()
+
+    def region(lits: tuple[Lit, ...], earlier: tuple[Entry, ...]) -> Any:
+        st = solver.apply_all(start, lits)
+        clauses: list[tuple[Lit, ...]] = []
+        for e in earlier:
+            if st is None:
+                return None
+            if any(solver.is_false(st, lit) for lit in e.lits):
+                continue
+            open_lits = tuple(lit for lit in e.lits if not solver.is_true(st, lit))
+            if not open_lits:
+                return None
+            if len(open_lits) == 1:
+                st = solver.apply(st, open_lits[0], positive=False)
+            else:
+                clauses.append(open_lits)
+        solver.steps = 0
+        return solver.solve(st, tuple(clauses))
+
+    first_of: dict[Any, int] = {}
+    for n, e in enumerate(entries):
+        first_of.setdefault(e.priority, n)
+    rows = [(n, e) for n, e in enumerate(entries) if e.row is not None]
+    for _n, e in rows:
+        try:
+            st = region(e.lits, entries[: first_of[e.priority]])
+        except Undecided:
+            out.undecided.add(e.row.index)  # type: ignore[union-attr]
+            continue
+        if st is not None:
+            out.reachable.add(e.row.index)  # type: ignore[union-attr]
+            out.regions[e.row.index] = st  # type: ignore[union-attr]
+    pairs = [
+        (a, b)
+        for pos, (_, a) in enumerate(rows)
+        for _, b in rows[pos + 1 :]
+        if a.priority == b.priority
+        and a.effect != b.effect
+        and a.row.index in out.reachable
+        and b.row.index in out.reachable  # type: ignore[union-attr]
+    ]
+    if len(pairs) > _MAX_PAIRS:
+        out.undecided.update(a.row.index for a, _ in pairs)  # type: ignore[union-attr]
+        out.undecided.update(b.row.index for _, b in pairs)  # type: ignore[union-attr]
+        pairs = []
+    for a, b in pairs:
+        ia, ib = a.row.index, b.row.index  # type: ignore[union-attr]
+        try:
+            st = region(a.lits + b.lits, entries[: first_of[a.priority]])
+        except Undecided:
+            out.undecided.update((ia, ib))
+            continue
+        if st is not None:
+            out.conflicts[(min(ia, ib), max(ia, ib))] = st
+    try:
+        out.default_reachable = region((), entries) is not None
+    except Undecided:
+        out.undecided.update(e.row.index for _, e in rows)  # type: ignore[union-attr]
     return out
 
 
