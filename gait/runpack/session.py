@@ -38,6 +38,7 @@ __all__ = [
     "checkpoint",
     "checkpoint_digest",
     "compact",
+    "journal_run_id",
     "read_chain",
     "read_journal",
     "resolve_checkpoint",
@@ -175,15 +176,37 @@ def start_session(
     parent = os.path.dirname(path)
     if parent:
         os.makedirs(parent, mode=0o750, exist_ok=True)
+    _create_with(path, _line(header))
+    return _parse(path, _line(header))
+
+
+def _create_with(path: str, data: bytes) -> None:
+    """Create ``path`` holding ``data`` in one step: nobody ever sees it empty.
+
+    The header is written and synced to a private temporary file first, then
+    hard-linked into place; ``link`` fails when the name exists, so an
+    existing journal is never replaced and two creators cannot both win.
+    """
+    import tempfile
+
+    parent = os.path.dirname(path) or "."
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd, tmp = tempfile.mkstemp(prefix=".journal-", suffix=".tmp", dir=parent)
+    except OSError as err:
+        raise InvalidInput(f"create session journal {path}: {err.strerror or err}") from err
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(tmp, path)
     except FileExistsError as err:
         raise InvalidInput(f"session journal already exists: {path}") from err
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(_line(header))
-        handle.flush()
-        os.fsync(handle.fileno())
-    return _parse(path, _line(header))
+    except OSError as err:
+        raise InvalidInput(f"create session journal {path}: {err.strerror or err}") from err
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
 
 
 def append_event(path: str, event: dict[str, Any], *, now: str = "") -> dict[str, Any]:
@@ -195,10 +218,12 @@ def append_event(path: str, event: dict[str, Any], *, now: str = "") -> dict[str
     if not tool:
         raise InvalidInput("--tool is required")
     with _locked(path, "r+b") as handle:
-        journal = _parse(path, handle.read())
+        # Cost independent of the journal's length: the header says it is a
+        # journal, the last record holds the last sequence number.
+        _check_header(path, handle.readline())
         record: dict[str, Any] = {
             "record_type": "event",
-            "sequence": journal.last_sequence + 1,
+            "sequence": _last_sequence(path, handle) + 1,
             "created_at": now or _now(),
             "tool_name": tool,
             "verdict": verdict,
@@ -216,6 +241,65 @@ def append_event(path: str, event: dict[str, Any], *, now: str = "") -> dict[str
         handle.flush()
         os.fsync(handle.fileno())
     return record
+
+
+def _decode_record(path: str, line: bytes, what: str) -> dict[str, Any]:
+    try:
+        record = msgspec.json.decode(line)
+    except msgspec.DecodeError as err:
+        raise InvalidInput(f"session journal {path}: {what}: {err}") from None
+    if not isinstance(record, dict):
+        raise InvalidInput(f"session journal {path}: {what} is not a JSON object")
+    return record
+
+
+def _check_header(path: str, first: bytes) -> dict[str, Any]:
+    if not first.strip():
+        raise InvalidInput(f"session journal {path} is empty")
+    header = _decode_record(path, first, "first record")
+    if header.get("record_type") != "start" or header.get("schema_id") != JOURNAL_SCHEMA:
+        raise InvalidInput(f"session journal {path}: first record must be a {JOURNAL_SCHEMA} start")
+    return header
+
+
+def journal_run_id(path: str) -> str:
+    """The run a journal belongs to, read from its ``start`` header alone."""
+    try:
+        with open(path, "rb") as handle:
+            first = handle.readline()
+    except OSError as err:
+        raise InvalidInput(f"open session journal {path}: {err.strerror or err}") from err
+    return str(_check_header(path, first).get("run_id") or "")
+
+
+_TAIL_CHUNK = 64 * 1024
+
+
+def _last_line(handle: IO[bytes]) -> bytes:
+    """The last non-empty line, read backwards in chunks from the end of the file."""
+    end = handle.seek(0, os.SEEK_END)
+    buf = b""
+    pos = end
+    while pos > 0:
+        step = min(_TAIL_CHUNK, pos)
+        pos -= step
+        handle.seek(pos)
+        buf = handle.read(step) + buf
+        body = buf.rstrip(b"\n")
+        cut = body.rfind(b"\n")
+        if cut >= 0:
+            return body[cut + 1 :]
+    return buf.strip(b"\n")
+
+
+def _last_sequence(path: str, handle: IO[bytes]) -> int:
+    """Highest sequence so far: the last record's ``sequence`` (a checkpoint's ``seq_end``)."""
+    last = _decode_record(path, _last_line(handle), "last record")
+    kind = str(last.get("record_type"))
+    value = {"start": 0, "event": last.get("sequence"), "checkpoint": last.get("seq_end")}.get(kind)
+    if not isinstance(value, int):
+        raise InvalidInput(f"session journal {path}: last record has no sequence")
+    return value
 
 
 def checkpoint_digest(manifest_digest: str, previous: str, index: int, start: int, end: int) -> str:

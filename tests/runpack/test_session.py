@@ -250,3 +250,82 @@ def test_regress_init_from_a_unified_pack(
         Path("fixtures/run_demo/runpack.zip").read_bytes()
         == Path("runpack_run_demo.zip").read_bytes()
     )
+
+
+def test_append_reads_only_the_header_and_the_last_record(
+    journal: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gait.runpack.session as session
+
+    for n in range(3):
+        _append(journal, "tool.read", "allow", n)
+    checkpoint(journal, str(tmp_path / "cp1.zip"))  # last record: a checkpoint (seq_end 3)
+
+    def no_full_parse(*_a: object) -> None:
+        raise AssertionError("append_event parsed the whole journal")
+
+    monkeypatch.setattr(session, "_parse", no_full_parse)
+    # A last record longer than one read-back chunk is still found whole.
+    long_path = "/t/" + "x" * (3 * 64 * 1024)
+    assert _append(journal, "tool.write", "allow", 4)["sequence"] == 4
+    assert _append(journal, "tool.write", "allow", 5, trace_path=long_path)["sequence"] == 5
+    assert _append(journal, "tool.write", "block", 6)["sequence"] == 6
+    monkeypatch.undo()
+    events = read_journal(journal).events
+    assert [e["sequence"] for e in events] == [1, 2, 3, 4, 5, 6]
+    assert events[4]["trace_path"] == long_path
+
+
+def test_append_refuses_a_file_that_is_not_a_journal(tmp_path: Path) -> None:
+    path = tmp_path / "other.jsonl"
+    path.write_text('{"record_type":"event","sequence":1}\n')
+    with pytest.raises(InvalidInput, match="first record must be"):
+        append_event(str(path), {"tool_name": "tool.read", "verdict": "allow"})
+    path.write_text("")
+    with pytest.raises(InvalidInput, match="is empty"):
+        append_event(str(path), {"tool_name": "tool.read", "verdict": "allow"})
+
+
+def test_start_never_leaves_a_journal_without_its_header(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    path = tmp_path / "s.jsonl"
+
+    def failing_fsync(_fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", failing_fsync)
+    with pytest.raises(InvalidInput, match="No space left"):
+        start_session(str(path), "s", "run_s")
+    monkeypatch.undo()
+    assert list(tmp_path.iterdir()) == []  # neither a headerless journal nor a temp file
+
+
+def test_racing_starts_create_one_complete_journal(tmp_path: Path) -> None:
+    path = str(tmp_path / "race.jsonl")
+    outcomes: list[str] = []
+    seen: list[bytes] = []
+    barrier = threading.Barrier(4)
+
+    def worker(n: int) -> None:
+        barrier.wait(10)
+        try:
+            start_session(path, "s", f"run_{n}")
+            outcomes.append("created")
+        except InvalidInput as err:
+            outcomes.append(err.message)
+        # whoever reads right after never sees an empty file
+        seen.append(Path(path).read_bytes())
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert outcomes.count("created") == 1
+    assert len(seen) == 4 and all(data.endswith(b"\n") for data in seen)
+    assert all("already exists" in o for o in outcomes if o != "created")
+    assert read_journal(path).events == []
+    assert [p.name for p in tmp_path.iterdir()] == ["race.jsonl"]
