@@ -285,6 +285,12 @@ class Recorder:
     producer_version: str = ""
     env: RunEnv | None = None
     unsafe_context_raw: bool = False
+    # Callers with their own capture rules (the SDK's run_session, serve_sdk.md §4):
+    # store args / result payloads (default: capture_mode == "raw"), the trace
+    # receipts' redaction_mode (default "reference"), trace_path in result payloads.
+    store_payloads: bool | None = None
+    receipt_redaction_mode: str = ""
+    payload_trace_path: bool = False
     _steps: list[_Finished] = field(default_factory=list, init=False, repr=False)
     _refs: list[Receipt] = field(default_factory=list, init=False, repr=False)
     _events: list[TimelineEvent] = field(default_factory=list, init=False, repr=False)
@@ -499,7 +505,7 @@ class Recorder:
             step.finished_at = self.now()
             if not step.status:
                 step.status = _status(step)
-            raw = self.capture_mode == "raw"
+            raw = self.capture_mode == "raw" if self.store_payloads is None else self.store_payloads
             intent = IntentRecord(
                 created_at=step.started_at,
                 intent_id=step.intent_id,
@@ -513,6 +519,8 @@ class Recorder:
                 payload = {"executed": step.executed}
                 if step.decision is not None:
                     payload.update(step.decision.to_json())
+                    if self.payload_trace_path and step.decision.trace_path:
+                        payload["trace_path"] = step.decision.trace_path
                 if step.error:
                     payload["error"] = step.error
                 if step.has_result:
@@ -548,8 +556,8 @@ class Recorder:
                     or f"trace://{decision.trace_id or step.intent_id}",
                     retrieved_at=step.started_at,
                     # The receipt points at a decision; raw payloads (if any) live in
-                    # results.jsonl, so the reference itself is never "raw" context.
-                    redaction_mode="reference",
+                    # results.jsonl, so by default the reference is never "raw" context.
+                    redaction_mode=self.receipt_redaction_mode or "reference",
                     retrieval_params=params,
                 )
             self._steps.append(

@@ -72,17 +72,22 @@ class RunSession:
         self.run_id = run_id
         self.out_dir = out_dir
         self.capture_mode = capture_mode
-        # Raw payloads land in the pack only when both are asked for (serve_sdk.md §4).
-        self.effective_mode = (
-            "raw" if capture_mode == "raw" and include_raw_payload else "reference"
-        )
+        # serve_sdk.md §4: the pack is marked with the capture mode and its trace receipts
+        # carry it as redaction_mode; raw args and result payloads land in the pack only
+        # when include_raw_payload asks for them too (else digests only).
+        self.include_raw_payload = capture_mode == "raw" and include_raw_payload
         self.trace_dir = trace_dir or os.path.join(out_dir, "traces")
         self.sign_key = sign_key
         env = host_env()
         env.runtime = f"python{sys.version_info.major}.{sys.version_info.minor}"
         self.recorder = Recorder(
             run_id,
-            capture_mode=self.effective_mode,
+            capture_mode=capture_mode,
+            store_payloads=self.include_raw_payload,
+            receipt_redaction_mode=capture_mode,
+            payload_trace_path=True,
+            # the caller chose raw capture: receipts saying so are expected, not a leak
+            unsafe_context_raw=capture_mode == "raw",
             clock=clock,
             producer_version=producer_version,
             env=env,

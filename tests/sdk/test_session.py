@@ -89,6 +89,7 @@ def test_session_records_each_attempt(policy: str, ctx: dict[str, Any]) -> None:
     assert second["source_type"] == "gait.trace"
     assert second["source_locator"] == "gait-out/traces/trace_run_sdk_intent_0002.json"
     assert second["retrieval_params"]["verdict"] == "block"
+    assert {r["redaction_mode"] for r in receipts.values()} == {"reference"}
     trace = json.loads(Path(second["source_locator"]).read_text())
     assert trace["verdict"] == "block" and trace["signature"]
 
@@ -118,6 +119,11 @@ def test_raw_mode_with_payloads(policy: str, ctx: dict[str, Any]) -> None:
     result = m["results"][0]["result"]
     assert result["executed"] is True and result["result"] == {"text": "hi"}
     assert result["verdict"] == "allow" and result["trace_id"]
+    # serve_sdk.md §4 payload: trace_path too, and the receipt says how it was captured
+    assert result["trace_path"] == "gait-out/traces/trace_run_raw_intent_0001.json"
+    assert json.loads(Path(result["trace_path"]).read_text())["trace_id"] == result["trace_id"]
+    assert m["refs"]["receipts"][0]["redaction_mode"] == "raw"
+    assert verify_runpack(s.capture.bundle_path).ok  # type: ignore[union-attr]
     import zipfile
 
     with zipfile.ZipFile(s.capture.bundle_path) as z:  # type: ignore[union-attr]
@@ -134,6 +140,13 @@ def test_raw_mode_without_include_raw_payload_keeps_digests_only(
         )
     m = _members(s.capture.bundle_path)  # type: ignore[union-attr]
     assert "args" not in m["intents"][0] and "result" not in m["results"][0]
+    # the pack still says what was asked for: raw capture (serve_sdk.md §4)
+    import zipfile
+
+    with zipfile.ZipFile(s.capture.bundle_path) as z:  # type: ignore[union-attr]
+        assert json.loads(z.read("manifest.json"))["capture_mode"] == "raw"
+    assert m["refs"]["receipts"][0]["redaction_mode"] == "raw"
+    assert verify_runpack(s.capture.bundle_path).ok  # type: ignore[union-attr]
 
 
 def test_session_is_written_when_the_block_raises(policy: str, ctx: dict[str, Any]) -> None:
