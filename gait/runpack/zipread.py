@@ -31,7 +31,7 @@ import os
 import stat
 import struct
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -258,19 +258,26 @@ class ZipArchive:
 
     def read(self, entry: ZipEntry, *, check_crc: bool = True) -> bytes:
         """The decompressed bytes of ``entry``; :class:`ZipEntryError` if they cannot be trusted."""
-        parts: list[bytes] = []
-        self._inflate(entry, lambda chunk: parts.append(bytes(chunk)), check_crc=check_crc)
-        return b"".join(parts)
+        return b"".join(bytes(c) for c in self.iter_member(entry, check_crc=check_crc))
 
     def sha256(self, entry: ZipEntry, *, check_crc: bool = True) -> str:
         """Hex sha256 of the decompressed bytes, streamed (never held whole in memory)."""
         hasher = hashlib.sha256()
-        self._inflate(entry, hasher.update, check_crc=check_crc)
+        for chunk in self.iter_member(entry, check_crc=check_crc):
+            hasher.update(chunk)
         return hasher.hexdigest()
 
-    def _inflate(
-        self, entry: ZipEntry, sink: Callable[[bytes], object], *, check_crc: bool
-    ) -> None:
+    def iter_member(
+        self, entry: ZipEntry, *, check_crc: bool = True
+    ) -> Iterator[memoryview | bytes]:
+        """The decompressed bytes of ``entry`` in chunks of at most about 1 MiB.
+
+        Every check of :meth:`read` applies: the size limit and overrun while
+        inflating, and the size and CRC comparison after the last chunk (raised
+        from the final ``next()``), so a consumer that reads to the end has
+        read trusted bytes. A chunk may be a view into a reused buffer, valid
+        only until the next one is requested: copy what must be kept.
+        """
         if self._source is None:
             raise ZipEntryError(entry.name, "archive is closed")
         if entry.size > MAX_ENTRY_BYTES:
@@ -284,43 +291,41 @@ class ZipArchive:
         crc = 0
         total = 0
         limit = entry.size
-
-        def emit(chunk: bytes) -> None:
-            nonlocal crc, total
-            total += len(chunk)
-            if total > limit:
-                raise ZipEntryError(
-                    entry.name, "zip entry exceeds max size", reason="zip_entry_too_large"
-                )
-            if check_crc:
-                crc = zlib.crc32(chunk, crc)
-            sink(chunk)
-
         try:
-            if entry.method == 0:
-                for chunk in self._chunks(entry.data_offset, entry.compressed_size):
-                    emit(bytes(chunk))
-            elif entry.method == 8:
-                spans = self._stored_blocks(entry) if self.strict else "lenient"
-                if isinstance(spans, list):
-                    for offset, length in spans:
-                        for chunk in self._chunks(offset, length):
-                            emit(chunk)  # type: ignore[arg-type]
-                else:
-                    if self.strict and not entry.flags & _FLAG_DESCRIPTOR:
-                        # Our layout (no data descriptor) promises canonical stored
-                        # blocks; still read the content so a verifier can say which
-                        # members are intact, but remember the container was altered.
-                        self._note(f"entry {entry.name!r}: {spans}")
-                    self._inflate_deflate(entry, emit, strict=self.strict)
-            else:
-                raise ZipEntryError(entry.name, f"unsupported compression method {entry.method}")
+            for chunk in self._raw_chunks(entry):
+                total += len(chunk)
+                if total > limit:
+                    raise ZipEntryError(
+                        entry.name, "zip entry exceeds max size", reason="zip_entry_too_large"
+                    )
+                if check_crc:
+                    crc = zlib.crc32(chunk, crc)
+                yield chunk
         except (zlib.error, EOFError, OSError) as err:
             raise ZipEntryError(entry.name, f"corrupt data: {err}") from err
         if total != entry.size:
             raise ZipEntryError(entry.name, f"size mismatch: header {entry.size}, data {total}")
         if check_crc and (crc & 0xFFFFFFFF) != entry.crc:
             raise ZipEntryError(entry.name, "zip CRC mismatch", reason="zip_crc_mismatch")
+
+    def _raw_chunks(self, entry: ZipEntry) -> Iterator[memoryview | bytes]:
+        if entry.method == 0:
+            for chunk in self._chunks(entry.data_offset, entry.compressed_size):
+                yield bytes(chunk)
+        elif entry.method == 8:
+            spans = self._stored_blocks(entry) if self.strict else "lenient"
+            if isinstance(spans, list):
+                for offset, length in spans:
+                    yield from self._chunks(offset, length)
+            else:
+                if self.strict and not entry.flags & _FLAG_DESCRIPTOR:
+                    # Our layout (no data descriptor) promises canonical stored
+                    # blocks; still read the content so a verifier can say which
+                    # members are intact, but remember the container was altered.
+                    self._note(f"entry {entry.name!r}: {spans}")
+                yield from self._inflate_deflate(entry, strict=self.strict)
+        else:
+            raise ZipEntryError(entry.name, f"unsupported compression method {entry.method}")
 
     def _chunks(self, offset: int, length: int) -> Iterator[memoryview | bytes]:
         assert self._source is not None
@@ -363,23 +368,19 @@ class ZipArchive:
             return "data after end of deflate stream"
         return spans
 
-    def _inflate_deflate(
-        self, entry: ZipEntry, emit: Callable[[bytes], None], *, strict: bool
-    ) -> None:
+    def _inflate_deflate(self, entry: ZipEntry, *, strict: bool) -> Iterator[bytes]:
         if entry.compressed_size < 1:
             raise ZipEntryError(entry.name, "empty deflate stream")
         assert self._source is not None
         decomp = zlib.decompressobj(-15)
         body = entry.compressed_size - 1
 
-        def drain(data: bytes) -> None:
+        for chunk in self._chunks(entry.data_offset, body):
+            data = decomp.decompress(chunk, _OUT_CHUNK)
             while data:
-                emit(data)
+                yield data
                 tail = decomp.unconsumed_tail
                 data = decomp.decompress(tail, _OUT_CHUNK) if tail else b""
-
-        for chunk in self._chunks(entry.data_offset, body):
-            drain(decomp.decompress(chunk, _OUT_CHUNK))
             if decomp.eof:
                 raise ZipEntryError(entry.name, "data after end of deflate stream")
         last = self._source.read(entry.data_offset + body, 1)[0]
@@ -388,7 +389,7 @@ class ZipArchive:
         if not decomp.eof or decomp.unused_data or decomp.unconsumed_tail:
             raise ZipEntryError(entry.name, "truncated deflate stream")
         if emit_all:
-            emit(emit_all)
+            yield emit_all
         if not strict:
             return
         # Padding bits after the final block are ignored by inflate; writers
