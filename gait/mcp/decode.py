@@ -36,7 +36,6 @@ ADAPTERS = ("mcp", "openai", "anthropic", "langchain", "claude_code")
 """Canonical adapter names; ``""`` means ``mcp``, ``claude-code``/``claudecode`` mean ``claude_code``."""
 
 _ADAPTER_ALIASES = {"": "mcp", "claude-code": "claude_code", "claudecode": "claude_code"}
-_PROFILES = ("standard", "oss-prod")
 
 DEFAULT_IDENTITY = "mcp-proxy"
 DEFAULT_WORKSPACE = "."
@@ -655,14 +654,11 @@ def decode_tool_call(
     malformed payload raises :class:`gait.errors.InvalidInput` (exit 6) whose
     message names the offending field.
     """
+    from gait.gate.choices import check_profile
     from gait.intent.normalize import normalize_intent
 
     name = canonical_adapter(adapter)
-    profile_name = _trim(profile).lower()
-    if profile_name not in _PROFILES:
-        raise _error(
-            f'unsupported --profile value "{profile}" (expected standard or oss-prod)', "profile"
-        )
+    profile_name = check_profile(profile)  # case-sensitive, as on every surface
     call = _to_tool_call(_json_object(payload, name), name)
     request, warnings = build_intent_request(call, profile=profile_name)
     intent = normalize_intent(request)

@@ -67,3 +67,12 @@ def test_lower_case_key_mode_still_mints(surface, tmp_path, capsys, monkeypatch)
     monkeypatch.setenv("HOME", str(tmp_path))  # the dev key lives under HOME
     code = main([*_argv(surface, "--key-mode", "dev", tmp_path), "--json"])
     assert code == 0, capsys.readouterr().out
+
+
+def test_library_decoder_is_case_sensitive_too() -> None:
+    from gait.errors import InvalidInput
+    from gait.mcp import decode_tool_call
+
+    with pytest.raises(InvalidInput, match='unsupported --profile value "OSS-PROD"'):
+        decode_tool_call({"name": "tool.read"}, profile="OSS-PROD")
+    assert decode_tool_call({"name": "tool.read"}, profile=" standard ").adapter == "mcp"
