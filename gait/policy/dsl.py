@@ -9,6 +9,7 @@ share one decoder and one normalizer.
 from __future__ import annotations
 
 import json
+import re
 from functools import cache, lru_cache
 from json.encoder import encode_basestring as _quote
 from typing import Any
@@ -211,10 +212,160 @@ def parse_canonical_dsl(text: str) -> dict[str, Any]:
     """
     from gait.policy._dsl_parser import LarkError
 
+    fast = _fast_canonical_parse(text)
+    if fast is not None:
+        return fast
     try:
         return _canonical_parser().parse(text)
     except LarkError as err:
         raise PolicyError(f"parse policy dsl (canonical): {err}") from err
+
+
+# One pattern for every terminal of the grammar (same expressions as grammar/gait.lark),
+# leading whitespace absorbed. Names are typed afterwards from the parser state, as
+# Lark's contextual lexer does: KEY, WORD, VERDICT and keywords share one spelling.
+_CANONICAL_TOKEN = re.compile(
+    r"[ \t\f\r\n]*(?:"
+    r"(?P<NAME>[A-Za-z_][A-Za-z0-9_.\-]*)"
+    r'|(?P<STRING>"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*")'
+    r"|(?P<INT_LIT>[-+]?[0-9]+(?![0-9.eE]))"
+    r"|(?P<FLOAT>[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[-+]?[0-9]+[eE][-+]?[0-9]+)"
+    r"|(?P<PUNCT>=>|[{}\[\],])"
+    r"|(?P<COMMENT>#[^\n]*)"
+    r")"
+)
+_PUNCT_TYPES = {
+    "=>": "__ANON_0",
+    "{": "LBRACE",
+    "}": "RBRACE",
+    "[": "LSQB",
+    "]": "RSQB",
+    ",": "COMMA",
+}
+_KEYWORD_TYPES = {
+    "policy": "POLICY",
+    "rule": "RULE",
+    "priority": "PRIORITY",
+    "true": "TRUE",
+    "false": "FALSE",
+    "null": "NULL",
+}
+_KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+
+@lru_cache(maxsize=1)
+def _fast_tables() -> tuple[Any, ...]:
+    """The generated LALR tables and the canonical transformer's callbacks, flattened
+    for the driver below: per state, token type -> (True, next state) or
+    (False, (rule size, rule origin, callback))."""
+    from gait.policy._dsl_parser import Shift
+
+    inner = _canonical_parser().parser.parser.parser
+    table = inner.parse_table
+    callbacks = inner.callbacks
+    states: dict[int, dict[str, Any]] = {}
+    for state, actions in table.states.items():
+        flat: dict[str, Any] = {}
+        for kind, (action, arg) in actions.items():
+            if action is Shift:
+                flat[kind] = (True, arg)
+            else:
+                flat[kind] = (False, (len(arg.expansion), arg.origin.name, callbacks[arg]))
+        states[state] = flat
+    token_callbacks = frozenset(k for k in callbacks if isinstance(k, str))
+    return states, table.start_states["start"], table.end_states["start"], token_callbacks
+
+
+def _name_type(name: str, accepts: dict[str, Any]) -> str | None:
+    """The terminal Lark's contextual lexer gives ``name`` in a state accepting ``accepts``."""
+    keyword = _KEYWORD_TYPES.get(name)
+    if keyword is not None and keyword in accepts:
+        return keyword
+    if "VERDICT" in accepts:
+        return "VERDICT" if name in VERDICTS else None
+    if "KEY" in accepts:
+        return "KEY" if _KEY_CHARS.issuperset(name) else None
+    if "WORD" in accepts:
+        return "WORD"
+    return None
+
+
+def _fast_canonical_parse(text: str, trace: list[Any] | None = None) -> dict[str, Any] | None:
+    """LALR parse of rendered text with the generated tables, driven in one loop.
+
+    Same tables, same callbacks and the same token types as Lark's own parse of
+    it (tests/policy/test_dsl_parser.py compares both), without building a
+    Token object per terminal. Returns None on anything unexpected: the caller
+    then runs Lark's parser, which reports the error.
+    """
+    states, start, end_state, token_callbacks = _fast_tables()
+    if token_callbacks:
+        return None
+    stack = [start]
+    values: list[Any] = []
+    push_state, push_value = stack.append, values.append
+    punct, name_type = _PUNCT_TYPES, _name_type
+    pos = 0
+    accepts = states[start]
+    for m in _CANONICAL_TOKEN.finditer(text):
+        if m.start() != pos:
+            return None  # a character no terminal matches
+        pos = m.end()
+        kind = m.lastgroup
+        value = m[kind]
+        if kind == "NAME":
+            kind = name_type(value, accepts)
+            if kind is None:
+                return None
+        elif kind == "PUNCT":
+            kind = punct[value]
+        elif kind == "COMMENT":
+            continue
+        while True:
+            step = accepts.get(kind)
+            if step is None:
+                return None
+            if step[0]:
+                push_state(step[1])
+                push_value(value)
+                accepts = states[step[1]]
+                if trace is not None:
+                    trace.append((kind, value))
+                break
+            size, origin, callback = step[1]
+            if size:
+                children = values[-size:]
+                del stack[-size:]
+                del values[-size:]
+            else:
+                children = []
+            goto = states[stack[-1]].get(origin)
+            if goto is None:
+                return None
+            push_state(goto[1])
+            push_value(callback(children))
+            accepts = states[goto[1]]
+    if text[pos:].strip(" \t\f\r\n"):
+        return None
+    while True:
+        step = states[stack[-1]].get("$END")
+        if step is None or step[0]:
+            return None
+        size, origin, callback = step[1]
+        if size:
+            children = values[-size:]
+            del stack[-size:]
+            del values[-size:]
+        else:
+            children = []
+        goto = states[stack[-1]].get(origin)
+        if goto is None:
+            return None
+        push_state(goto[1])
+        push_value(callback(children))
+        if stack[-1] == end_state:
+            result = values[-1]
+            return result if isinstance(result, dict) else None
 
 
 @lru_cache(maxsize=1)
@@ -286,7 +437,11 @@ def _canonical_parser() -> Any:
 
 
 def _json_string(tok: Any) -> str:
-    return json.loads(str(tok))
+    text = str(tok)
+    if "\\" not in text:
+        # the STRING terminal admits no quote or control character unescaped
+        return text[1:-1]
+    return json.loads(text)
 
 
 class _Builder:

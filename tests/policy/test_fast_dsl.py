@@ -1,0 +1,131 @@
+"""The compiler's fast canonical-DSL parse against Lark's own parser.
+
+``parse_canonical_dsl`` drives the generated LALR tables in one loop with its
+own regex lexer. It must see the same terminals (type and text) as Lark's
+contextual lexer and build the same mapping; on anything else it must give up
+(return None) so that Lark's parser runs and reports the error.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gait.policy.compiler import load_policy_source
+from gait.policy.dsl import _canonical_parser, _fast_canonical_parse, render_dsl
+
+REPO = Path(__file__).resolve().parents[2]
+SOURCES = sorted(
+    [
+        *(REPO / "examples" / "policy").glob("*.yaml"),
+        *(REPO / "policies").glob("*.yaml"),
+        *(Path(__file__).parent / "data").glob("*.yaml"),
+        REPO / "tests" / "engine" / "data" / "running_example" / "policy.yaml",
+    ]
+)
+
+
+def lark_view(text: str) -> tuple[list[tuple[str, str]], Any]:
+    """Terminals Lark's lexer feeds its parser, and the mapping it builds."""
+    interactive = _canonical_parser().parse_interactive(text)
+    tokens = [(tok.type, str(tok)) for tok in interactive.iter_parse()]
+    return tokens, interactive.resume_parse()
+
+
+def fast_view(text: str) -> tuple[list[tuple[str, str]], Any]:
+    trace: list[tuple[str, str]] = []
+    return trace, _fast_canonical_parse(text, trace)
+
+
+def rendered(path: Path) -> str:
+    return render_dsl(load_policy_source(path.read_bytes(), str(path), "yaml"))
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
+def test_same_tokens_and_mapping_as_lark(path: Path) -> None:
+    text = rendered(path)
+    tokens, mapping = fast_view(text)
+    assert mapping is not None
+    assert (tokens, mapping) == lark_view(text)
+
+
+def test_handwritten_dsl_with_comments_and_flow_lists() -> None:
+    text = (Path(__file__).parent / "data" / "handwritten.gaitpol").read_text()
+    tokens, mapping = fast_view(text)
+    assert mapping is not None and tokens
+    assert (tokens, mapping) == lark_view(text)
+
+
+def test_generated_policy_of_many_shapes() -> None:
+    import sys
+
+    sys.path.insert(0, str(REPO / "tools" / "bench"))
+    try:
+        from bench_compile import generate_policy
+    finally:
+        sys.path.pop(0)
+    text = render_dsl(load_policy_source(generate_policy(300).encode(), "gen.yaml", "yaml"))
+    tokens, mapping = fast_view(text)
+    assert mapping is not None and len(mapping["rules"]) == 300
+    assert (tokens, mapping) == lark_view(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "policy { a.b 1 }",  # a key with a dot: Lark's KEY stops at the dot
+        'rule "a" => allowed {}',  # not a verdict
+        "policy { a 1 } @",
+        "policy { a 12abc }",
+        'policy { a "\\x" }',
+        "policy { a [1, 2 }",
+        "policy {",
+    ],
+)
+def test_gives_up_where_lark_fails(text: str) -> None:
+    from gait.policy._dsl_parser import LarkError
+
+    assert _fast_canonical_parse(text) is None
+    with pytest.raises(LarkError):
+        _canonical_parser().parse(text)
+
+
+PIECES = [
+    "policy", "rule", "priority", "=>", "{", "}", "[", "]", ",", "true", "false", "null",
+    "allow", "block", "dry_run", "require_approval", "key_1", "a.b-c", "x", '"s"',
+    '"\\u00e9\\n"', "12", "-3", "+4", "1.5", ".5", "2e3", "1.", "# note\n", "\n", " ",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(PIECES), max_size=40), st.randoms(use_true_random=False))
+def test_random_token_soup_agrees_with_lark(pieces: list[str], rng: random.Random) -> None:
+    text = "".join(p + rng.choice(("", " ", "\n")) for p in pieces)
+    tokens, mapping = fast_view(text)
+    if mapping is None:
+        return  # Lark decides (and reports errors); nothing to compare
+    assert (tokens, mapping) == lark_view(text)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["tool_names", "policy", "rule", "true", "x_y"]),
+            st.sampled_from(['"v"', "w.x", "true", "null", "rule", "block", "7", "[a, 1.5]"]),
+        ),
+        max_size=6,
+    ),
+    st.sampled_from(["", " priority 3", " => block", " priority -2 => dry_run"]),
+)
+def test_valid_rules_parse_fast_and_agree(stmts: list[tuple[str, str]], header: str) -> None:
+    body = " ".join(f"{k} {v}" for k, v in stmts)
+    text = f'policy {{ default_verdict allow }}\nrule "r"{header} {{ match {{ {body} }} }}\n'
+    tokens, mapping = fast_view(text)
+    assert mapping is not None  # well-formed text never falls back
+    assert (tokens, mapping) == lark_view(text)
