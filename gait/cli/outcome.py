@@ -8,11 +8,11 @@ click, so everything they need to render output and exit codes lives here;
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from gait.cli.output import dumps, envelope, error_payload, write_line
+from gait.cli.output import envelope, error_payload, write_json
 from gait.errors import GaitError
 
 
@@ -22,13 +22,16 @@ class Outcome:
 
     payload: dict[str, Any]
     exit_code: int = 0
-    text: list[str] | None = None
+    # Lines may be produced lazily (a generator): they are written as they come.
+    text: Iterable[str] | None = None
     raw: str | None = None  # printed verbatim in text mode (e.g. formatted YAML)
     stderr: list[str] = field(default_factory=list)
     # In text mode payload["warnings"] go to stderr, unless the text already shows them.
     warnings_in_text: bool = False
     # Text for a person at a terminal (aligned tables); pipes and files get ``text``.
-    tty_text: list[str] | None = None
+    tty_text: Iterable[str] | Callable[[], Iterable[str]] | None = None
+    # Run after the outcome has been written (e.g. close a runpack read lazily).
+    closers: list[Callable[[], None]] = field(default_factory=list)
 
 
 class Exit(Exception):
@@ -56,7 +59,7 @@ def _emit(outcome: Outcome, as_json: bool) -> None:
     if err_lines:
         _write_text(err_lines, err=True)
     if as_json:
-        write_line(dumps(envelope(outcome.payload, outcome.exit_code, argv)))
+        write_json(envelope(outcome.payload, outcome.exit_code, argv))
         return
     if outcome.raw is not None:
         sys.stdout.write(outcome.raw)
@@ -70,17 +73,31 @@ def _emit(outcome: Outcome, as_json: bool) -> None:
         from gait.cli.term import is_tty
 
         if is_tty(sys.stdout):
-            lines = outcome.tty_text
+            tty = outcome.tty_text
+            lines = tty() if callable(tty) else tty
     _write_text(lines)
 
 
-def _write_text(lines: list[str], *, err: bool = False) -> None:
-    """Text lines, coloured when the stream is a terminal that wants colour."""
+def _write_text(lines: Iterable[str], *, err: bool = False) -> None:
+    """Text lines, coloured when the stream is a terminal that wants colour.
+
+    Written in batches, flushed at the end: lazily produced lines (millions
+    for a large runpack) must not cost a flush each.
+    """
     from gait.cli.term import colorize, use_color
 
-    paint = use_color(sys.stderr if err else sys.stdout)
+    stream = sys.stderr if err else sys.stdout
+    paint = use_color(stream)
+    batch: list[str] = []
     for line in lines:
-        write_line(colorize(line) if paint else line, err=err)
+        text = colorize(line) if paint else line
+        batch.append(text if text.endswith("\n") else text + "\n")
+        if len(batch) >= 512:
+            stream.write("".join(batch))
+            batch.clear()
+    if batch:
+        stream.write("".join(batch))
+    stream.flush()
 
 
 def run_body(name: str, as_json: bool, body: Callable[[], Outcome]) -> None:
@@ -102,5 +119,20 @@ def run_body(name: str, as_json: bool, body: Callable[[], Outcome]) -> None:
         outcome = Outcome(error_payload(exc), 1)
         if not as_json:
             outcome.text, outcome.stderr = [], [f"{name} error: {err}"]
-    _emit(outcome, as_json)
+    closers = outcome.closers
+    try:
+        _emit(outcome, as_json)
+    except GaitError as err:
+        # Only lazily read input can fail this late (a runpack changed while being
+        # read): the partial output is cut short and the error follows it.
+        failed = Outcome(error_payload(err), err.exit_code)
+        if not as_json:
+            failed.text, failed.stderr = [], [f"{name} error: {err.message}"]
+        else:
+            sys.stdout.write("\n")
+        _emit(failed, as_json)
+        outcome = failed
+    finally:
+        for close in closers:
+            close()
     raise Exit(outcome.exit_code)

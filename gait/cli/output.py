@@ -66,6 +66,64 @@ def dumps(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def _streams(value: Any) -> bool:
+    """Whether ``value`` holds a lazily produced array (``__json_stream__``) in some dict."""
+    if getattr(type(value), "__json_stream__", False):
+        return True
+    if isinstance(value, dict):
+        return any(_streams(v) for v in value.values())
+    return False
+
+
+def write_json(obj: Any, *, err: bool = False) -> None:
+    """``dumps(obj)`` plus a newline, written piece by piece when ``obj`` holds lazy arrays.
+
+    The bytes are exactly those of :func:`dumps`: keys sorted at every level,
+    the same separators; lazy arrays are consumed one item at a time, so the
+    whole document is never held in memory.
+    """
+    stream = sys.stderr if err else sys.stdout
+    if not _streams(obj):
+        write_line(dumps(obj), err=err)
+        return
+    pending: list[str] = []
+    size = 0
+
+    def put(text: str) -> None:
+        nonlocal size
+        pending.append(text)
+        size += len(text)
+        if size >= 1 << 16:
+            stream.write("".join(pending))
+            pending.clear()
+            size = 0
+
+    _write_value(obj, put)
+    pending.append("\n")
+    stream.write("".join(pending))
+    stream.flush()
+
+
+def _write_value(value: Any, put: Any) -> None:
+    if getattr(type(value), "__json_stream__", False):
+        put("[")
+        first = True
+        for item in value:
+            if not first:
+                put(",")
+            first = False
+            _write_value(item, put)
+        put("]")
+    elif isinstance(value, dict) and _streams(value):
+        put("{")
+        for n, (key, item) in enumerate(sorted(value.items())):
+            put(("," if n else "") + json.dumps(key, ensure_ascii=False) + ":")
+            _write_value(item, put)
+        put("}")
+    else:
+        put(dumps(value))
+
+
 def error_payload(err: GaitError) -> dict[str, Any]:
     payload: dict[str, Any] = {"ok": False, "error": err.message}
     payload["error_code"] = err.code

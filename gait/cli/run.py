@@ -249,15 +249,30 @@ def _failure_details(report: Any) -> dict[str, Any]:
 @click.argument("targets", nargs=-1, metavar="[RUN_ID|PATH]")
 @click.option("--from", "from_", default=None, help="run_id or runpack path.")
 def inspect_command(targets: tuple[str, ...], from_: str | None, json: bool) -> Outcome:
-    from gait.runpack.inspect import inspect_runpack, inspect_text
-    from gait.runpack.reader import read_runpack, resolve_runpack
+    from gait.runpack.inspect import inspect_stream, iter_inspect_text
+    from gait.runpack.reader import resolve_runpack
+    from gait.runpack.stream import open_stream
 
     path = resolve_runpack(_one_target(targets, from_, "--from <run_id|path>"))
-    payload = inspect_runpack(read_runpack(path))
-    from gait.cli.tables import run_inspect
+    pack = open_stream(path)
+    try:
+        payload = inspect_stream(pack)
+    except BaseException:
+        pack.close()
+        raise
 
+    def table() -> list[str]:
+        from gait.cli.tables import run_inspect
+
+        return run_inspect(payload)
+
+    # Entries are read from the pack while they are written, never held all at once.
     return Outcome(
-        payload, text=inspect_text(payload), tty_text=run_inspect(payload), warnings_in_text=True
+        payload,
+        text=iter_inspect_text(payload),
+        tty_text=table,
+        warnings_in_text=True,
+        closers=[pack.close],
     )
 
 

@@ -10,18 +10,31 @@ still show it). The duration comes from the ``intent_captured`` /
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, NamedTuple
 
 from gait.runpack.model import IntentRecord, Receipt, ResultRecord
 from gait.runpack.reader import Runpack
+from gait.runpack.stream import (
+    LazyList,
+    RecordSource,
+    aligned_first_results,
+    joined,
+    materialize,
+    source_of,
+)
 
 __all__ = [
     "FOOTER_RE",
     "duration_ms_by_intent",
     "format_ticket_footer",
     "inspect_runpack",
+    "inspect_stream",
     "inspect_text",
+    "iter_inspect_text",
+    "result_verdict",
     "step_verdict",
+    "verdict_of",
 ]
 
 FOOTER_RE = re.compile(
@@ -43,24 +56,42 @@ def _unique_sorted(value: Any) -> list[str]:
     return sorted({str(v) for v in value if isinstance(v, str | int | float)})
 
 
+def result_verdict(result: ResultRecord | None) -> tuple[str, list[str], list[str]] | None:
+    """The verdict a result payload records, or None when it records none."""
+    if result is not None and isinstance(result.result, dict):
+        return _verdict_in(result.result)
+    return None
+
+
+def _verdict_in(source: dict[str, Any]) -> tuple[str, list[str], list[str]] | None:
+    verdict = source.get("verdict")
+    if isinstance(verdict, str) and verdict:
+        return (
+            verdict,
+            _unique_sorted(source.get("reason_codes")),
+            _unique_sorted(source.get("violations")),
+        )
+    return None
+
+
+def verdict_of(
+    recorded: tuple[str, list[str], list[str]] | None, receipt: Receipt | None
+) -> tuple[str, list[str], list[str]]:
+    """:func:`step_verdict` from an already extracted :func:`result_verdict`."""
+    if recorded is not None:
+        return recorded
+    if receipt is not None and isinstance(receipt.retrieval_params, dict):
+        found = _verdict_in(receipt.retrieval_params)
+        if found is not None:
+            return found
+    return "", [], []
+
+
 def step_verdict(
     result: ResultRecord | None, receipt: Receipt | None
 ) -> tuple[str, list[str], list[str]]:
     """``(verdict, reason_codes, violations)`` recorded for one step ("" when unknown)."""
-    sources: list[dict[str, Any]] = []
-    if result is not None and isinstance(result.result, dict):
-        sources.append(result.result)
-    if receipt is not None and isinstance(receipt.retrieval_params, dict):
-        sources.append(receipt.retrieval_params)
-    for source in sources:
-        verdict = source.get("verdict")
-        if isinstance(verdict, str) and verdict:
-            return (
-                verdict,
-                _unique_sorted(source.get("reason_codes")),
-                _unique_sorted(source.get("violations")),
-            )
-    return "", [], []
+    return verdict_of(result_verdict(result), receipt)
 
 
 def _ns(ts: str) -> int | None:
@@ -74,7 +105,7 @@ def _ns(ts: str) -> int | None:
     return seconds * 1_000_000_000 + nanos
 
 
-def duration_ms_by_intent(pack: Runpack) -> dict[str, float]:
+def duration_ms_by_intent(pack: Runpack | RecordSource) -> dict[str, float]:
     """intent_id → milliseconds between its ``intent_captured`` and ``result_captured`` events."""
     starts: dict[str, int] = {}
     out: dict[str, float] = {}
@@ -91,22 +122,7 @@ def duration_ms_by_intent(pack: Runpack) -> dict[str, float]:
     return out
 
 
-def _first_results(
-    pack: Runpack,
-) -> tuple[dict[str, ResultRecord], list[str]]:
-    first: dict[str, ResultRecord] = {}
-    warnings: list[str] = []
-    for result in pack.results:
-        if result.intent_id in first:
-            warnings.append(
-                f"multiple result records for intent_id={result.intent_id} (kept first)"
-            )
-            continue
-        first[result.intent_id] = result
-    return first, sorted(set(warnings))
-
-
-def trace_receipts(pack: Runpack) -> dict[str, Receipt]:
+def trace_receipts(pack: Runpack | RecordSource) -> dict[str, Receipt]:
     """intent_id → its ``gait.trace`` receipt (``ref_id`` = ``trace_<intent_id>``)."""
     out: dict[str, Receipt] = {}
     for receipt in pack.refs.receipts or []:
@@ -115,14 +131,32 @@ def trace_receipts(pack: Runpack) -> dict[str, Receipt]:
     return out
 
 
+class _Seen(NamedTuple):
+    """What inspect keeps of a result: a few short fields, never the payload."""
+
+    status: str
+    result_digest: str
+    executed: bool | None
+    verdict: tuple[str, list[str], list[str]] | None
+
+
+def _seen(result: ResultRecord) -> _Seen:
+    executed = None
+    if isinstance(result.result, dict) and isinstance(result.result.get("executed"), bool):
+        executed = result.result["executed"]
+    return _Seen(result.status, result.result_digest, executed, result_verdict(result))
+
+
 def _entry(
     index: int,
     intent: IntentRecord,
-    result: ResultRecord | None,
+    result: _Seen | None,
     receipt: Receipt | None,
     duration: float | None,
 ) -> dict[str, Any]:
-    verdict, reasons, violations = step_verdict(result, receipt)
+    verdict, reasons, violations = verdict_of(
+        result.verdict if result is not None else None, receipt
+    )
     entry: dict[str, Any] = {
         "index": index,
         "intent_id": intent.intent_id,
@@ -135,8 +169,8 @@ def _entry(
     }
     if result is not None:
         entry["result_digest"] = result.result_digest
-        if isinstance(result.result, dict) and isinstance(result.result.get("executed"), bool):
-            entry["executed"] = result.result["executed"]
+        if result.executed is not None:
+            entry["executed"] = result.executed
     if verdict:
         entry["verdict"] = verdict
     if duration is not None:
@@ -144,46 +178,76 @@ def _entry(
     return entry
 
 
-def inspect_runpack(pack: Runpack) -> dict[str, Any]:
-    """The ``run inspect --json`` payload (§6.3) plus ``duration_ms``/``executed`` per entry."""
-    first, warnings = _first_results(pack)
-    receipts = trace_receipts(pack)
-    durations = duration_ms_by_intent(pack)
-    intent_ids = {i.intent_id for i in pack.intents}
-    entries = [
-        _entry(
-            n,
-            intent,
-            first.get(intent.intent_id),
-            receipts.get(intent.intent_id),
-            durations.get(intent.intent_id),
-        )
-        for n, intent in enumerate(pack.intents, start=1)
-    ]
-    unmatched = sorted(
-        (r for r in pack.results if r.intent_id not in intent_ids),
-        key=lambda r: (r.intent_id, r.result_digest),
-    )
+def inspect_stream(source: RecordSource) -> dict[str, Any]:
+    """The ``run inspect --json`` payload with ``entries`` as a :class:`LazyList`.
+
+    Entries are built one at a time while the writer consumes them; what is
+    held for the whole pack is the trace receipts and timeline durations by
+    intent_id, the intent ids, and (for packs whose results are not in intent
+    order) a short summary of each intent's first result.
+    """
+    aligned = aligned_first_results(source)
+    warnings: list[str] = []
+    unmatched: list[tuple[str, str, str]] = []
+    if not aligned:
+        intent_ids = {i.intent_id for i in source.intents()}
+        seen: set[str] = set()
+        duplicated: set[str] = set()
+        for result in source.results():
+            if result.intent_id in seen:
+                duplicated.add(result.intent_id)
+            seen.add(result.intent_id)
+            if result.intent_id not in intent_ids:
+                unmatched.append((result.intent_id, result.result_digest, result.status))
+        del intent_ids, seen
+        warnings = [
+            f"multiple result records for intent_id={i} (kept first)" for i in sorted(duplicated)
+        ]
+        warnings.sort()
+        unmatched.sort(key=lambda u: (u[0], u[1]))  # stable, like the in-memory reader
+    receipts = trace_receipts(source)
+    durations = duration_ms_by_intent(source)
+
+    def entries() -> Iterator[dict[str, Any]]:
+        for n, (intent, result) in enumerate(joined(source, aligned, _seen), start=1):
+            yield _entry(
+                n,
+                intent,
+                result,
+                receipts.get(intent.intent_id),
+                durations.get(intent.intent_id),
+            )
+
     return {
         "ok": True,
         "artifact_type": "runpack",
-        "run_id": pack.run_id,
-        "path": pack.path,
-        "capture_mode": pack.manifest.capture_mode,
-        "intents_total": len(pack.intents),
-        "results_total": len(pack.results),
-        "entries": entries,
+        "run_id": source.run_id,
+        "path": source.path,
+        "capture_mode": source.manifest.capture_mode,
+        "intents_total": source.intents_total,
+        "results_total": source.results_total,
+        "entries": LazyList(entries, source.intents_total),
         "unmatched_results": [
-            {"intent_id": r.intent_id, "status": r.status, "result_digest": r.result_digest}
-            for r in unmatched
+            {"intent_id": i, "status": status, "result_digest": digest}
+            for i, digest, status in unmatched
         ],
         "warnings": warnings,
     }
 
 
+def inspect_runpack(pack: Runpack | RecordSource) -> dict[str, Any]:
+    """The ``run inspect --json`` payload (§6.3) plus ``duration_ms``/``executed`` per entry."""
+    return materialize(inspect_stream(source_of(pack)))
+
+
 def inspect_text(payload: dict[str, Any]) -> list[str]:
     """Text form: a header, the path, one line per step."""
-    lines = [
+    return list(iter_inspect_text(payload))
+
+
+def iter_inspect_text(payload: dict[str, Any]) -> Iterator[str]:
+    """:func:`inspect_text`, one line at a time (entries are consumed as they come)."""
+    yield from [
         f"run inspect: run_id={payload['run_id']} intents={payload['intents_total']} "
         f"results={payload['results_total']} capture_mode={payload['capture_mode']}",
         f"path: {payload['path']}",
@@ -199,8 +263,8 @@ def inspect_text(payload: dict[str, Any]) -> list[str]:
             line += f" reasons={','.join(entry['reason_codes'])}"
         if "duration_ms" in entry:
             line += f" duration={entry['duration_ms']:g}ms"
-        lines.append(line)
+        yield line
     for result in payload["unmatched_results"]:
-        lines.append(f"unmatched result: intent={result['intent_id']} status={result['status']}")
-    lines.extend(f"warning: {w}" for w in payload["warnings"])
-    return lines
+        yield f"unmatched result: intent={result['intent_id']} status={result['status']}"
+    for warning in payload["warnings"]:
+        yield f"warning: {warning}"
