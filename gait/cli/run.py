@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import click
@@ -368,8 +369,9 @@ def replay_command(
     unsafe_real_tools_env: str,
     json: bool,
 ) -> Outcome:
-    from gait.runpack.reader import read_runpack, resolve_runpack
-    from gait.runpack.replay import check_real_replay, reevaluate, replay_stub
+    from gait.runpack.reader import resolve_runpack
+    from gait.runpack.replay import check_real_replay, reevaluate_stream, replay_stream
+    from gait.runpack.stream import open_stream
 
     allowed = [t.strip() for t in allow_tools.split(",") if t.strip()]
     check_real_replay(
@@ -380,34 +382,45 @@ def replay_command(
     )
     if len(targets) != 1:
         raise InvalidInput("expected run_id or path")
-    pack = read_runpack(resolve_runpack(targets[0]))
-    payload = replay_stub(
-        pack,
-        real_tools=real_tools,
-        allow_tools=allowed,
-        unsafe=unsafe_real_tools,
-        unsafe_env=unsafe_real_tools_env,
-    )
-    if context_path and not policy_path:
-        raise InvalidInput("--context requires --policy")
-    if policy_path:
-        from gait.engine import evaluate
-        from gait.policy import compile_policy_file
-
-        compiled = compile_policy_file(policy_path)
-        context = _load_context(context_path) if context_path else None
-        re = reevaluate(
+    pack = open_stream(resolve_runpack(targets[0]))
+    try:
+        payload = replay_stream(
             pack,
-            lambda intent: evaluate(compiled, intent),
-            policy_digest=compiled.policy_digest,
-            default_context=context,
+            real_tools=real_tools,
+            allow_tools=allowed,
+            unsafe=unsafe_real_tools,
+            unsafe_env=unsafe_real_tools_env,
         )
-        payload["reevaluation"] = re
-        payload["divergences"] = len(re["divergences"])
-        if re["divergences"]:
-            payload["ok"] = False
+        if context_path and not policy_path:
+            raise InvalidInput("--context requires --policy")
+        if policy_path:
+            from gait.engine import evaluate
+            from gait.policy import compile_policy_file
+
+            compiled = compile_policy_file(policy_path)
+            context = _load_context(context_path) if context_path else None
+            re = reevaluate_stream(
+                pack,
+                lambda intent: evaluate(compiled, intent),
+                policy_digest=compiled.policy_digest,
+                default_context=context,
+            )
+            payload["reevaluation"] = re
+            payload["divergences"] = len(re["divergences"])
+            if re["divergences"]:
+                payload["ok"] = False
+    except BaseException:
+        pack.close()
+        raise
     exit_code = 0 if payload["ok"] else 2
-    return Outcome(payload, exit_code, text=_replay_text(payload), warnings_in_text=True)
+    # Steps are read from the pack while they are written, never held all at once.
+    return Outcome(
+        payload,
+        exit_code,
+        text=_replay_text(payload),
+        warnings_in_text=True,
+        closers=[pack.close],
+    )
 
 
 def _load_context(path: str) -> dict[str, Any]:
@@ -425,32 +438,31 @@ def _load_context(path: str) -> dict[str, Any]:
     return value
 
 
-def _replay_text(payload: dict[str, Any]) -> list[str]:
+def _replay_text(payload: dict[str, Any]) -> Iterator[str]:
     status = "ok" if payload["ok"] else "failed"
-    lines = [
+    yield (
         f"replay {status}: run_id={payload['run_id']} mode={payload['mode']} "
         f"steps={len(payload['steps'])}"
-    ]
+    )
     for n, step in enumerate(payload["steps"], start=1):
         line = f"{n}. intent={step['intent_id']} tool={step['tool_name']} status={step['status']}"
         line += f" execution={step['execution']}"
-        lines.append(line)
+        yield line
     if payload["missing_results"]:
-        lines.append("missing results: " + ", ".join(payload["missing_results"]))
+        yield "missing results: " + ", ".join(payload["missing_results"])
     re = payload.get("reevaluation")
     if re is not None:
         matches = re["policy_matches_recorded"]
-        lines.append(
+        yield (
             f"policy re-evaluation: divergences={len(re['divergences'])} "
             f"skipped={re['skipped']} same_policy={'unknown' if matches is None else matches}"
         )
         for d in re["divergences"]:
-            lines.append(
+            yield (
                 f"  diverged: intent={d['intent_id']} tool={d['tool_name']} "
                 f"recorded={d['recorded_verdict'] or '-'} replay={d['replay_verdict']}"
             )
-    lines.extend(f"warning: {w}" for w in payload["warnings"])
-    return lines
+    yield from (f"warning: {w}" for w in payload["warnings"])
 
 
 __all__ = ["GaitError", "group"]

@@ -21,18 +21,29 @@ step cannot be re-evaluated and is reported as ``skipped``.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, NamedTuple
 
 from gait.canonical import sha256_hex
 from gait.errors import InvalidInput, UnsafeOperation
-from gait.runpack.inspect import step_verdict, trace_receipts
+from gait.runpack.inspect import result_verdict, trace_receipts, verdict_of
+from gait.runpack.model import IntentRecord, Receipt, ResultRecord
 from gait.runpack.reader import Runpack
+from gait.runpack.stream import (
+    LazyList,
+    RecordSource,
+    aligned_first_results,
+    joined,
+    materialize,
+    source_of,
+)
 
 __all__ = [
     "REAL_REPLAY_ENV",
     "check_real_replay",
     "reevaluate",
+    "reevaluate_stream",
+    "replay_stream",
     "replay_stub",
     "stub_type",
 ]
@@ -55,17 +66,34 @@ def stub_type(tool_name: str) -> str:
     return ""
 
 
-def _check_unique(pack: Runpack) -> None:
-    seen: set[str] = set()
-    for intent in pack.intents:
-        if intent.intent_id in seen:
-            raise InvalidInput(f"duplicate intent_id in runpack: {intent.intent_id}")
-        seen.add(intent.intent_id)
-    seen = set()
-    for result in pack.results:
-        if result.intent_id in seen:
-            raise InvalidInput(f"duplicate result for intent_id: {result.intent_id}")
-        seen.add(result.intent_id)
+def _check_unique(source: RecordSource) -> bool:
+    """Refuse duplicate intent or result ids; returns whether the pack is aligned.
+
+    Aligned (result i belongs to intent i, intent ids unique) proves both
+    unique without another pass.
+    """
+    aligned = aligned_first_results(source)
+    if aligned:
+        return True
+    for records, what in (
+        (source.intents(), "duplicate intent_id in runpack"),
+        (source.results(), "duplicate result for intent_id"),
+    ):
+        seen: set[str] = set()
+        for record in records:
+            if record.intent_id in seen:
+                raise InvalidInput(f"{what}: {record.intent_id}")
+            seen.add(record.intent_id)
+    return False
+
+
+class _Recorded(NamedTuple):
+    status: str
+    result_digest: str
+
+
+def _recorded(result: ResultRecord) -> _Recorded:
+    return _Recorded(result.status, result.result_digest)
 
 
 def check_real_replay(
@@ -84,7 +112,7 @@ def check_real_replay(
 
 
 def replay_stub(
-    pack: Runpack,
+    pack: Runpack | RecordSource,
     *,
     real_tools: bool = False,
     allow_tools: list[str] | None = None,
@@ -102,73 +130,135 @@ def replay_stub(
     current directory) and reported as ``executed``; everything else replays
     as in stub mode.
     """
-    from gait.runpack.realtools import builtin, run_tool
+    return materialize(
+        replay_stream(
+            source_of(pack),
+            real_tools=real_tools,
+            allow_tools=allow_tools,
+            workdir=workdir,
+            unsafe=unsafe,
+            unsafe_env=unsafe_env,
+        )
+    )
 
+
+def replay_stream(
+    source: RecordSource,
+    *,
+    real_tools: bool = False,
+    allow_tools: list[str] | None = None,
+    workdir: str | None = None,
+    unsafe: bool = False,
+    unsafe_env: str = REAL_REPLAY_ENV,
+) -> dict[str, Any]:
+    """:func:`replay_stub` with ``steps`` as a :class:`LazyList` in stub mode.
+
+    Stub steps are pure, so they are computed twice: once for ``missing_results``
+    (written before ``steps``), once while the steps are written. Real mode runs
+    each tool exactly once and keeps its steps in memory.
+    """
     check_real_replay(
         real_tools=real_tools, unsafe=unsafe, allow_tools=allow_tools or [], env_name=unsafe_env
     )
-    _check_unique(pack)
-    results = {r.intent_id: r for r in pack.results}
+    aligned = _check_unique(source)
     allowed = {t.strip().lower() for t in allow_tools or [] if t.strip()}
-    steps: list[dict[str, Any]] = []
-    missing: list[str] = []
     warnings: list[str] = []
     if real_tools:
         warnings.append("allow_tools=" + ",".join(allow_tools or []))
-    for intent in pack.intents:
-        recorded = results.get(intent.intent_id)
-        step: dict[str, Any] = {"intent_id": intent.intent_id, "tool_name": intent.tool_name}
-        wanted = real_tools and intent.tool_name.strip().lower() in allowed
-        if wanted and builtin(intent.tool_name):
-            run = run_tool(intent.tool_name, intent.args, workdir or os.getcwd())
-            step.update(status=run.status, execution="executed", result_digest=run.result_digest)
-            if run.error:
-                step["error"] = run.error
-            if recorded is not None:
-                step["recorded_result_digest"] = recorded.result_digest
-            steps.append(step)
-            continue
-        if wanted:
-            warnings.append(
-                f"real execution of {intent.tool_name} is not supported (not a built-in); "
-                "not executed"
+
+    def steps() -> Iterator[dict[str, Any]]:
+        for intent, recorded in joined(source, aligned, _recorded):
+            yield _replay_step(
+                source.run_id, intent, recorded, real_tools, allowed, workdir, warnings
             )
-        if recorded is not None:
-            step.update(
-                status=recorded.status,
-                execution="recorded",
-                result_digest=recorded.result_digest,
-            )
-        else:
-            kind = stub_type(intent.tool_name)
-            if kind:
-                seed = (
-                    f"{pack.run_id}:{intent.intent_id}:{intent.tool_name.lower()}:"
-                    f"{intent.args_digest.lower()}:{kind}"
-                )
-                step.update(
-                    status="stubbed",
-                    execution="stubbed",
-                    stub_type=kind,
-                    result_digest=sha256_hex(seed.encode("utf-8")),
-                )
-            else:
-                step.update(status="missing_result", execution="missing")
-                missing.append(intent.intent_id)
-        steps.append(step)
+
+    if real_tools:
+        done: list[dict[str, Any]] | LazyList = list(steps())
+        missing = [s["intent_id"] for s in done if s["execution"] == "missing"]
+    else:
+        done = LazyList(steps, source.intents_total)
+        missing = [s["intent_id"] for s in done if s["execution"] == "missing"]
     return {
         "ok": not missing,
-        "run_id": pack.run_id,
+        "run_id": source.run_id,
         "mode": "real" if real_tools else "stub",
-        "steps": steps,
+        "steps": done,
         "missing_results": sorted(missing),
         "warnings": warnings,
         "requested_unsafe": real_tools,
     }
 
 
+def _replay_step(
+    run_id: str,
+    intent: IntentRecord,
+    recorded: _Recorded | None,
+    real_tools: bool,
+    allowed: set[str],
+    workdir: str | None,
+    warnings: list[str],
+) -> dict[str, Any]:
+    from gait.runpack.realtools import builtin, run_tool
+
+    step: dict[str, Any] = {"intent_id": intent.intent_id, "tool_name": intent.tool_name}
+    wanted = real_tools and intent.tool_name.strip().lower() in allowed
+    if wanted and builtin(intent.tool_name):
+        run = run_tool(intent.tool_name, intent.args, workdir or os.getcwd())
+        step.update(status=run.status, execution="executed", result_digest=run.result_digest)
+        if run.error:
+            step["error"] = run.error
+        if recorded is not None:
+            step["recorded_result_digest"] = recorded.result_digest
+        return step
+    if wanted:
+        warnings.append(
+            f"real execution of {intent.tool_name} is not supported (not a built-in); not executed"
+        )
+    if recorded is not None:
+        step.update(
+            status=recorded.status,
+            execution="recorded",
+            result_digest=recorded.result_digest,
+        )
+        return step
+    kind = stub_type(intent.tool_name)
+    if kind:
+        seed = (
+            f"{run_id}:{intent.intent_id}:{intent.tool_name.lower()}:"
+            f"{intent.args_digest.lower()}:{kind}"
+        )
+        step.update(
+            status="stubbed",
+            execution="stubbed",
+            stub_type=kind,
+            result_digest=sha256_hex(seed.encode("utf-8")),
+        )
+    else:
+        step.update(status="missing_result", execution="missing")
+    return step
+
+
+class _Evidence(NamedTuple):
+    """What re-evaluation needs of a result: its recorded verdict, policy and gate intent."""
+
+    verdict: tuple[str, list[str], list[str]] | None
+    policy_digest: str | None
+    gate_intent: dict[str, Any] | None
+
+
+def _evidence(result: ResultRecord) -> _Evidence:
+    payload = result.result if isinstance(result.result, dict) else {}
+    digest = payload.get("policy_digest")
+    gate_intent = payload.get("gate_intent")
+    return _Evidence(
+        result_verdict(result),
+        digest if isinstance(digest, str) else None,
+        gate_intent if isinstance(gate_intent, dict) else None,
+    )
+
+
 def reevaluate(
-    pack: Runpack,
+    pack: Runpack | RecordSource,
     evaluate: Callable[[dict[str, Any]], Any],
     *,
     policy_digest: str,
@@ -181,72 +271,48 @@ def reevaluate(
     with ``replay_verdict: "error"``. A step diverges when a verdict was
     recorded and the new verdict or reason codes differ from it.
     """
-    from gait.errors import GaitError
+    return materialize(
+        reevaluate_stream(
+            source_of(pack),
+            evaluate,
+            policy_digest=policy_digest,
+            default_context=default_context,
+        )
+    )
 
-    _check_unique(pack)
-    results = {r.intent_id: r for r in pack.results}
-    receipts = trace_receipts(pack)
-    steps: list[dict[str, Any]] = []
+
+def reevaluate_stream(
+    source: RecordSource,
+    evaluate: Callable[[dict[str, Any]], Any],
+    *,
+    policy_digest: str,
+    default_context: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """:func:`reevaluate` with ``steps`` as a :class:`LazyList`.
+
+    The summary fields (divergences, recorded policies, skipped) come before
+    ``steps`` in the output, so every intent is evaluated once for them and
+    again while its step is written; ``evaluate`` must be deterministic (the
+    engine is).
+    """
+    aligned = _check_unique(source)
+    receipts = trace_receipts(source)
+
+    def walk() -> Iterator[tuple[dict[str, Any], dict[str, Any] | None, set[str]]]:
+        for intent, evidence in joined(source, aligned, _evidence):
+            yield _reevaluate_step(
+                intent, evidence, receipts.get(intent.intent_id), evaluate, default_context
+            )
+
     divergences: list[dict[str, Any]] = []
     recorded_digests: set[str] = set()
     skipped = 0
-    for intent in pack.intents:
-        result = results.get(intent.intent_id)
-        verdict, reasons, _violations = step_verdict(result, receipts.get(intent.intent_id))
-        payload = result.result if result is not None and isinstance(result.result, dict) else {}
-        if isinstance(payload.get("policy_digest"), str):
-            recorded_digests.add(payload["policy_digest"])
-        receipt = receipts.get(intent.intent_id)
-        if receipt is not None and isinstance(receipt.retrieval_params, dict):
-            value = receipt.retrieval_params.get("policy_digest")
-            if isinstance(value, str):
-                recorded_digests.add(value)
-        step: dict[str, Any] = {
-            "intent_id": intent.intent_id,
-            "tool_name": intent.tool_name,
-            "recorded_verdict": verdict,
-        }
-        gate_intent = payload.get("gate_intent")
-        if isinstance(gate_intent, dict):
-            request, source = dict(gate_intent), "recorded_gate_intent"
-        elif intent.args is not None:
-            request = {"tool_name": intent.tool_name, "args": intent.args}
-            if default_context is not None:
-                request["context"] = dict(default_context)
-            source = "rebuilt_from_args"
-        else:
-            step.update(reevaluation="skipped", reason="args not captured (reference capture mode)")
-            steps.append(step)
+    for step, divergence, digests in walk():
+        recorded_digests |= digests
+        if divergence is not None:
+            divergences.append(divergence)
+        if step.get("reevaluation") == "skipped":
             skipped += 1
-            continue
-        try:
-            decision = evaluate(request)
-            new_verdict = str(decision.verdict)
-            new_reasons = sorted(set(decision.reason_codes))
-        except GaitError as err:
-            new_verdict, new_reasons = "error", []
-            step["error"] = err.message
-        step.update(
-            reevaluation="evaluated",
-            intent_source=source,
-            replay_verdict=new_verdict,
-            replay_reason_codes=new_reasons,
-        )
-        # Nothing recorded means nothing to diverge from: the new verdict is reported only.
-        diverged = bool(verdict) and (new_verdict != verdict or new_reasons != reasons)
-        step["diverged"] = diverged
-        if diverged:
-            divergences.append(
-                {
-                    "intent_id": intent.intent_id,
-                    "tool_name": intent.tool_name,
-                    "recorded_verdict": verdict,
-                    "recorded_reason_codes": reasons,
-                    "replay_verdict": new_verdict,
-                    "replay_reason_codes": new_reasons,
-                }
-            )
-        steps.append(step)
     matches: bool | None = None
     if recorded_digests:
         matches = recorded_digests == {policy_digest}
@@ -254,7 +320,71 @@ def reevaluate(
         "policy_digest": policy_digest,
         "recorded_policy_digests": sorted(recorded_digests),
         "policy_matches_recorded": matches,
-        "steps": steps,
+        "steps": LazyList(lambda: (step for step, _d, _p in walk()), source.intents_total),
         "divergences": divergences,
         "skipped": skipped,
     }
+
+
+def _reevaluate_step(
+    intent: IntentRecord,
+    evidence: _Evidence | None,
+    receipt: Receipt | None,
+    evaluate: Callable[[dict[str, Any]], Any],
+    default_context: Mapping[str, Any] | None,
+) -> tuple[dict[str, Any], dict[str, Any] | None, set[str]]:
+    from gait.errors import GaitError
+
+    verdict, reasons, _violations = verdict_of(
+        evidence.verdict if evidence is not None else None, receipt
+    )
+    digests: set[str] = set()
+    if evidence is not None and evidence.policy_digest is not None:
+        digests.add(evidence.policy_digest)
+    if receipt is not None and isinstance(receipt.retrieval_params, dict):
+        value = receipt.retrieval_params.get("policy_digest")
+        if isinstance(value, str):
+            digests.add(value)
+    step: dict[str, Any] = {
+        "intent_id": intent.intent_id,
+        "tool_name": intent.tool_name,
+        "recorded_verdict": verdict,
+    }
+    gate_intent = evidence.gate_intent if evidence is not None else None
+    if gate_intent is not None:
+        request, source = dict(gate_intent), "recorded_gate_intent"
+    elif intent.args is not None:
+        request = {"tool_name": intent.tool_name, "args": intent.args}
+        if default_context is not None:
+            request["context"] = dict(default_context)
+        source = "rebuilt_from_args"
+    else:
+        step.update(reevaluation="skipped", reason="args not captured (reference capture mode)")
+        return step, None, digests
+    try:
+        decision = evaluate(request)
+        new_verdict = str(decision.verdict)
+        new_reasons = sorted(set(decision.reason_codes))
+    except GaitError as err:
+        new_verdict, new_reasons = "error", []
+        step["error"] = err.message
+    step.update(
+        reevaluation="evaluated",
+        intent_source=source,
+        replay_verdict=new_verdict,
+        replay_reason_codes=new_reasons,
+    )
+    # Nothing recorded means nothing to diverge from: the new verdict is reported only.
+    diverged = bool(verdict) and (new_verdict != verdict or new_reasons != reasons)
+    step["diverged"] = diverged
+    divergence = None
+    if diverged:
+        divergence = {
+            "intent_id": intent.intent_id,
+            "tool_name": intent.tool_name,
+            "recorded_verdict": verdict,
+            "recorded_reason_codes": reasons,
+            "replay_verdict": new_verdict,
+            "replay_reason_codes": new_reasons,
+        }
+    return step, divergence, digests
