@@ -8,6 +8,8 @@ and the field.
 from __future__ import annotations
 
 import re
+import sys
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +51,7 @@ def field_name(path: PathKey) -> str:
     return out
 
 
-def locate(path_name: str, positions: Positions, path: PathKey) -> Location:
+def locate(path_name: str, positions: Mapping[PathKey, tuple[int, int]], path: PathKey) -> Location:
     """Best location for ``path``: the node itself or its closest ancestor."""
     probe = tuple(path)
     while probe:
@@ -132,14 +134,41 @@ class _ScalarText(str):
     """Original text of a non-string scalar, kept for string-typed fields."""
 
 
-def load_yaml(text: str, path_name: str) -> tuple[Any, Positions, dict[PathKey, str]]:
-    """Parse one YAML document into plain values, positions and raw scalar texts."""
+def load_yaml(
+    text: str, path_name: str
+) -> tuple[Any, Mapping[PathKey, tuple[int, int]], Mapping[PathKey, str]]:
+    """Parse one YAML document into plain values, positions and raw scalar texts.
+
+    Positions and raw texts are only read when something needs reporting (or
+    by ``policy fmt``): they are built on first use, from a second reading of
+    ``text``, so a valid policy pays for neither.
+    """
     import yaml
 
-    loader_cls = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    loader_cls = _loader_class(yaml)
+    node = _compose(yaml, text, loader_cls, path_name)
+    if node is None:
+        return {}, {}, {}
+    try:
+        with deep_recursion(MAX_DEPTH):
+            value = _plain_values(node)
+    except _Irregular:
+        # something to report: the walk with positions raises it at the right place
+        value, positions, texts = _walk_with_positions(node, path_name)
+        return value, positions, texts
+    del node
+    detail = _LazyDetail(text, loader_cls, path_name)
+    return value, _LazyView(detail, 0), _LazyView(detail, 1)
+
+
+def _loader_class(yaml: Any) -> Any:
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _compose(yaml: Any, text: str, loader_cls: Any, path_name: str) -> Any:
     try:
         _check_event_budget(yaml, text, loader_cls, path_name)
-        node = yaml.compose(text, Loader=loader_cls)
+        return yaml.compose(text, Loader=loader_cls)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
         loc = Location(path_name, mark.line + 1, mark.column + 1) if mark else Location(path_name)
@@ -148,6 +177,102 @@ def load_yaml(text: str, path_name: str) -> tuple[Any, Positions, dict[PathKey, 
         raise PolicyError(f"parse policy yaml: {where}{problem}", location=loc) from err
     except (ValueError, RecursionError) as err:
         raise PolicyError(f"parse policy yaml: {err}", location=Location(path_name)) from err
+
+
+class _Irregular(Exception):
+    """The plain walk met something to report (budget, depth, alias loop, key, digits)."""
+
+
+def _plain_values(root: Any) -> Any:
+    """The document as plain values, checking what :func:`_walk_with_positions`
+    checks but recording no positions; raises :class:`_Irregular` instead of
+    reporting. Repeated scalars share one object (a big policy repeats most)."""
+    budget = 0
+    active: set[int] = set()
+    memo: dict[tuple[str, str, Any], Any] = {}
+    intern = sys.intern
+    max_digits, int_re, scalar = MAX_INT_DIGITS, _INT_RE, _scalar
+
+    def walk(n: Any, depth: int) -> Any:
+        nonlocal budget
+        budget += 1
+        if budget > _MAX_NODES or depth > MAX_DEPTH:
+            raise _Irregular
+        kind = n.id
+        if kind == "scalar":
+            key = (n.value, n.tag, n.style)  # all _scalar reads
+            try:
+                return memo[key]
+            except KeyError:
+                pass
+            text = n.value
+            if len(text) > max_digits and int_re.match(text):
+                raise _Irregular
+            value = memo[key] = scalar(n)
+            return value
+        if id(n) in active:
+            raise _Irregular
+        active.add(id(n))
+        depth += 1
+        if kind == "sequence":
+            out_list = [walk(child, depth) for child in n.value]
+            active.discard(id(n))
+            return out_list
+        out: dict[str, Any] = {}
+        for key_node, value_node in n.value:
+            if key_node.id != "scalar":
+                raise _Irregular
+            key = intern(str(key_node.value))
+            if key == "<<" or key in out:
+                raise _Irregular
+            out[key] = walk(value_node, depth)
+        active.discard(id(n))
+        return out
+
+    return walk(root, 0)
+
+
+class _LazyDetail:
+    """Positions and raw texts of a document, read again from its text on first use."""
+
+    def __init__(self, text: str, loader_cls: Any, path_name: str) -> None:
+        self._source: tuple[str, Any, str] | None = (text, loader_cls, path_name)
+        self._parts: tuple[Positions, dict[PathKey, str]] | None = None
+
+    def part(self, which: int) -> Any:
+        if self._parts is None:
+            import yaml
+
+            assert self._source is not None
+            text, loader_cls, path_name = self._source
+            node = _compose(yaml, text, loader_cls, path_name)
+            _, positions, texts = _walk_with_positions(node, path_name)
+            self._parts, self._source = (positions, texts), None
+        return self._parts[which]
+
+
+class _LazyView(Mapping[PathKey, Any]):
+    __slots__ = ("_detail", "_which")
+
+    def __init__(self, detail: _LazyDetail, which: int) -> None:
+        self._detail, self._which = detail, which
+
+    def __getitem__(self, key: PathKey) -> Any:
+        return self._detail.part(self._which)[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._detail.part(self._which)
+
+    def __iter__(self) -> Iterator[PathKey]:
+        return iter(self._detail.part(self._which))
+
+    def __len__(self) -> int:
+        return len(self._detail.part(self._which))
+
+
+def _walk_with_positions(node: Any, path_name: str) -> tuple[Any, Positions, dict[PathKey, str]]:
+    """The document as plain values with the position of every value and key and
+    the source text of every non-string scalar; raises the located errors."""
     positions: Positions = {}
     texts: dict[PathKey, str] = {}
     if node is None:
@@ -238,6 +363,24 @@ def load_yaml(text: str, path_name: str) -> tuple[Any, Positions, dict[PathKey, 
 
 def _check_event_budget(yaml: Any, text: str, loader_cls: Any, path_name: str) -> None:
     """Count parse events before building the document: the budget holds while parsing."""
+    raw_parse = getattr(loader_cls, "raw_parse", None)
+    if raw_parse is not None:
+        # libyaml counts without making an event object each; on a syntax error the
+        # loop below runs instead, so the budget still wins when it comes first
+        loader = loader_cls(text)
+        try:
+            count = raw_parse(loader)
+        except yaml.YAMLError:
+            count = None
+        finally:
+            loader.dispose()
+        if count is not None:
+            if count > _MAX_NODES * 2:
+                raise PolicyError(
+                    f"parse policy yaml: document has more than {_MAX_NODES} nodes",
+                    location=Location(path_name),
+                )
+            return
     count = 0
     for _event in yaml.parse(text, Loader=loader_cls):
         count += 1
