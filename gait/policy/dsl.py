@@ -222,26 +222,21 @@ def parse_canonical_dsl(text: str) -> dict[str, Any]:
 
 
 # One pattern for every terminal of the grammar (same expressions as grammar/gait.lark),
-# leading whitespace absorbed. Names are typed afterwards from the parser state, as
-# Lark's contextual lexer does: KEY, WORD, VERDICT and keywords share one spelling.
+# leading whitespace absorbed, groups named after Lark's terminal types. Names are
+# typed afterwards from the parser state, as Lark's contextual lexer does: KEY, WORD,
+# VERDICT and the keywords share one spelling. ERROR catches any other character.
 _CANONICAL_TOKEN = re.compile(
     r"[ \t\f\r\n]*(?:"
-    r"(?P<NAME>[A-Za-z_][A-Za-z0-9_.\-]*)"
+    r"(?P<KEYNAME>[A-Za-z_][A-Za-z0-9_]*(?![A-Za-z0-9_.\-]))"
+    r"|(?P<WORDNAME>[A-Za-z_][A-Za-z0-9_.\-]*)"
     r'|(?P<STRING>"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*")'
+    r"|(?P<LBRACE>\{)|(?P<RBRACE>\})|(?P<LSQB>\[)|(?P<RSQB>\])|(?P<COMMA>,)|(?P<__ANON_0>=>)"
     r"|(?P<INT_LIT>[-+]?[0-9]+(?![0-9.eE]))"
     r"|(?P<FLOAT>[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[-+]?[0-9]+[eE][-+]?[0-9]+)"
-    r"|(?P<PUNCT>=>|[{}\[\],])"
     r"|(?P<COMMENT>#[^\n]*)"
+    r"|(?P<ERROR>[^ \t\f\r\n])"
     r")"
 )
-_PUNCT_TYPES = {
-    "=>": "__ANON_0",
-    "{": "LBRACE",
-    "}": "RBRACE",
-    "[": "LSQB",
-    "]": "RSQB",
-    ",": "COMMA",
-}
 _KEYWORD_TYPES = {
     "policy": "POLICY",
     "rule": "RULE",
@@ -250,108 +245,98 @@ _KEYWORD_TYPES = {
     "false": "FALSE",
     "null": "NULL",
 }
-_KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
 
 @lru_cache(maxsize=1)
 def _fast_tables() -> tuple[Any, ...]:
     """The generated LALR tables and the canonical transformer's callbacks, flattened
     for the driver below: per state, token type -> (True, next state) or
-    (False, (rule size, rule origin, callback))."""
+    (False, rule size, rule origin, callback); and per state, how a name is typed
+    there: (keyword or verdict spelling -> type, type of another KEY-shaped name,
+    type of a name with dots or dashes), None where no terminal accepts it."""
     from gait.policy._dsl_parser import Shift
 
     inner = _canonical_parser().parser.parser.parser
     table = inner.parse_table
     callbacks = inner.callbacks
     states: dict[int, dict[str, Any]] = {}
+    names: dict[int, tuple[dict[str, str], str | None, str | None]] = {}
     for state, actions in table.states.items():
         flat: dict[str, Any] = {}
         for kind, (action, arg) in actions.items():
             if action is Shift:
                 flat[kind] = (True, arg)
             else:
-                flat[kind] = (False, (len(arg.expansion), arg.origin.name, callbacks[arg]))
+                flat[kind] = (False, len(arg.expansion), arg.origin.name, callbacks[arg])
         states[state] = flat
+        spelled = {k: t for k, t in _KEYWORD_TYPES.items() if t in actions}
+        if "VERDICT" in actions:
+            spelled.update(dict.fromkeys(VERDICTS, "VERDICT"))
+            names[state] = (spelled, None, None)
+        elif "KEY" in actions:
+            names[state] = (spelled, "KEY", None)
+        elif "WORD" in actions:
+            names[state] = (spelled, "WORD", "WORD")
+        else:
+            names[state] = (spelled, None, None)
     token_callbacks = frozenset(k for k in callbacks if isinstance(k, str))
-    return states, table.start_states["start"], table.end_states["start"], token_callbacks
-
-
-def _name_type(name: str, accepts: dict[str, Any]) -> str | None:
-    """The terminal Lark's contextual lexer gives ``name`` in a state accepting ``accepts``."""
-    keyword = _KEYWORD_TYPES.get(name)
-    if keyword is not None and keyword in accepts:
-        return keyword
-    if "VERDICT" in accepts:
-        return "VERDICT" if name in VERDICTS else None
-    if "KEY" in accepts:
-        return "KEY" if _KEY_CHARS.issuperset(name) else None
-    if "WORD" in accepts:
-        return "WORD"
-    return None
+    return states, names, table.start_states["start"], table.end_states["start"], token_callbacks
 
 
 def _fast_canonical_parse(text: str, trace: list[Any] | None = None) -> dict[str, Any] | None:
     """LALR parse of rendered text with the generated tables, driven in one loop.
 
     Same tables, same callbacks and the same token types as Lark's own parse of
-    it (tests/policy/test_dsl_parser.py compares both), without building a
+    it (tests/policy/test_fast_dsl.py compares both), without building a
     Token object per terminal. Returns None on anything unexpected: the caller
-    then runs Lark's parser, which reports the error.
+    then runs Lark's parser, which reports the error. ``trace`` (tests) receives
+    the ``(type, text)`` of every terminal shifted.
     """
-    states, start, end_state, token_callbacks = _fast_tables()
+    states, names, start, end_state, token_callbacks = _fast_tables()
     if token_callbacks:
         return None
     stack = [start]
     values: list[Any] = []
     push_state, push_value = stack.append, values.append
-    punct, name_type = _PUNCT_TYPES, _name_type
-    pos = 0
     accepts = states[start]
-    for m in _CANONICAL_TOKEN.finditer(text):
-        if m.start() != pos:
-            return None  # a character no terminal matches
-        pos = m.end()
-        kind = m.lastgroup
-        value = m[kind]
-        if kind == "NAME":
-            kind = name_type(value, accepts)
-            if kind is None:
-                return None
-        elif kind == "PUNCT":
-            kind = punct[value]
-        elif kind == "COMMENT":
-            continue
-        while True:
-            step = accepts.get(kind)
-            if step is None:
-                return None
-            if step[0]:
-                push_state(step[1])
-                push_value(value)
-                accepts = states[step[1]]
-                if trace is not None:
-                    trace.append((kind, value))
-                break
-            size, origin, callback = step[1]
-            if size:
-                children = values[-size:]
-                del stack[-size:]
-                del values[-size:]
-            else:
-                children = []
-            goto = states[stack[-1]].get(origin)
-            if goto is None:
-                return None
-            push_state(goto[1])
-            push_value(callback(children))
-            accepts = states[goto[1]]
-    if text[pos:].strip(" \t\f\r\n"):
+    try:
+        for m in _CANONICAL_TOKEN.finditer(text):
+            kind = m.lastgroup
+            value = m[kind]
+            if kind == "KEYNAME":
+                spelled, kind, _ = names[stack[-1]]
+                kind = spelled.get(value, kind)
+            elif kind == "WORDNAME":
+                kind = names[stack[-1]][2]
+            elif kind == "COMMENT":
+                continue
+            while True:
+                step = accepts[kind]  # KeyError: not accepted here (None, ERROR included)
+                if step[0]:
+                    push_state(step[1])
+                    push_value(value)
+                    accepts = states[step[1]]
+                    if trace is not None:
+                        trace.append((kind, value))
+                    break
+                _, size, origin, callback = step
+                if size:
+                    children = values[-size:]
+                    del stack[-size:]
+                    del values[-size:]
+                else:
+                    children = []
+                goto = states[stack[-1]][origin][1]
+                push_state(goto)
+                push_value(callback(children))
+                accepts = states[goto]
+    except KeyError:
         return None
     while True:
         step = states[stack[-1]].get("$END")
         if step is None or step[0]:
             return None
-        size, origin, callback = step[1]
+        _, size, origin, callback = step
         if size:
             children = values[-size:]
             del stack[-size:]
