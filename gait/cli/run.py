@@ -290,8 +290,9 @@ def inspect_command(targets: tuple[str, ...], from_: str | None, json: bool) -> 
 def diff_command(targets: tuple[str, ...], privacy: str, output: str | None, json: bool) -> Outcome:
     import json as jsonlib
 
-    from gait.runpack.diff import PRIVACY_MODES, diff_ok, diff_runpacks
-    from gait.runpack.reader import read_runpack, resolve_runpack
+    from gait.runpack.diff import PRIVACY_MODES, diff_ok, diff_stream
+    from gait.runpack.reader import resolve_runpack
+    from gait.runpack.stream import materialize, open_stream
 
     if len(targets) != 2:
         raise InvalidInput("expected <left> <right>")
@@ -299,34 +300,48 @@ def diff_command(targets: tuple[str, ...], privacy: str, output: str | None, jso
     if mode not in PRIVACY_MODES:
         raise InvalidInput("privacy must be full or metadata")
     left_path, right_path = (resolve_runpack(t) for t in targets)
-    summary = diff_runpacks(read_runpack(left_path), read_runpack(right_path), privacy=mode)
-    ok = diff_ok(summary)
-    payload: dict[str, Any] = {"ok": ok, "privacy": mode, "summary": summary}
-    if output and output.strip():
-        from gait.fsutil import atomic_write
+    left_pack = open_stream(left_path)
+    closers = [left_pack.close]
+    try:
+        right_pack = open_stream(right_path)
+        closers.append(right_pack.close)
+        summary = diff_stream(left_pack, right_pack, privacy=mode)
+        ok = diff_ok(summary)
+        payload: dict[str, Any] = {"ok": ok, "privacy": mode, "summary": summary}
+        if output and output.strip():
+            from gait.fsutil import atomic_write
 
-        body = jsonlib.dumps({"privacy": mode, "summary": summary}, sort_keys=True, indent=2)
-        parent = os.path.dirname(output)
-        if parent:
-            os.makedirs(parent, mode=0o750, exist_ok=True)
-        atomic_write(output, (body + "\n").encode("utf-8"), 0o600)
-        payload["output"] = output
+            full = {"privacy": mode, "summary": materialize(summary)}
+            body = jsonlib.dumps(full, sort_keys=True, indent=2)
+            parent = os.path.dirname(output)
+            if parent:
+                os.makedirs(parent, mode=0o750, exist_ok=True)
+            atomic_write(output, (body + "\n").encode("utf-8"), 0o600)
+            payload["output"] = output
+    except BaseException:
+        for close in closers:
+            close()
+        raise
     left, right = targets
-    lines = [f"diff {'ok' if ok else 'changed'}: {left} vs {right}"]
+    # Step changes are read from both packs while they are written.
+    return Outcome(
+        payload, 0 if ok else 2, text=_diff_text(summary, ok, left, right), closers=closers
+    )
+
+
+def _diff_text(summary: dict[str, Any], ok: bool, left: str, right: str) -> Iterator[str]:
+    yield f"diff {'ok' if ok else 'changed'}: {left} vs {right}"
     if summary["files_changed"]:
-        lines.append("files changed: " + ", ".join(summary["files_changed"]))
+        yield "files changed: " + ", ".join(summary["files_changed"])
     flags = [
         name
         for name in ("manifest_changed", "intents_changed", "results_changed", "refs_changed")
         if summary[name]
     ]
     if flags:
-        lines.append("changed: " + ", ".join(f.removesuffix("_changed") for f in flags))
+        yield "changed: " + ", ".join(f.removesuffix("_changed") for f in flags)
     for change in summary.get("step_changes", []):
-        lines.append(
-            f"  {change['intent_id']} {change['field']}: {change['left']} -> {change['right']}"
-        )
-    return Outcome(payload, 0 if ok else 2, text=lines)
+        yield f"  {change['intent_id']} {change['field']}: {change['left']} -> {change['right']}"
 
 
 # ------------------------------------------------------------------ replay

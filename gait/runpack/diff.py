@@ -12,14 +12,24 @@ JCS digest: equality is all a diff needs, and it keeps large packs fast.
 
 from __future__ import annotations
 
-from typing import Any
+import hashlib
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
 
 import msgspec
 
-from gait.runpack.inspect import step_verdict, trace_receipts
+from gait.runpack.inspect import result_verdict, trace_receipts, verdict_of
+from gait.runpack.model import ResultRecord
 from gait.runpack.reader import Runpack
+from gait.runpack.stream import (
+    LazyList,
+    RecordSource,
+    aligned_first_results,
+    materialize,
+    source_of,
+)
 
-__all__ = ["PRIVACY_MODES", "diff_runpacks", "result_shape"]
+__all__ = ["PRIVACY_MODES", "diff_ok", "diff_runpacks", "diff_stream", "result_shape"]
 
 PRIVACY_MODES = ("full", "metadata")
 _VOLATILE = ("run_id", "producer_version", "created_at")
@@ -57,19 +67,65 @@ def _file_paths(raw: dict[str, Any]) -> set[str]:
     return {str(f.get("path", "")) for f in files if isinstance(f, dict)}
 
 
-def _records(items: list[Any], drop: str | None) -> dict[str, bytes]:
+def _record_key(item: Any, drop: str | None) -> bytes:
+    blanked = _blank(item.to_json(), (drop,) if drop else ())
+    if drop:
+        blanked.pop(drop, None)
+    return _key(blanked)
+
+
+def _digest_index(items: Iterator[Any], drop: str | None) -> dict[str, bytes]:
+    """intent_id → 16-byte digest of its first record (blanked), never the record itself."""
     out: dict[str, bytes] = {}
     for item in items:
-        body = item.to_json()
-        extra = (drop,) if drop else ()
-        blanked = _blank(body, extra)
-        if drop:
-            blanked.pop(drop, None)
-        out.setdefault(item.intent_id, _key(blanked))
+        if item.intent_id not in out:
+            out[item.intent_id] = hashlib.blake2b(_record_key(item, drop), digest_size=16).digest()
     return out
 
 
-def _refs_class(left: Runpack, right: Runpack) -> tuple[bool, str, bool]:
+def _close(iterator: Iterator[Any]) -> None:
+    close = getattr(iterator, "close", None)
+    if close is not None:
+        close()
+
+
+def _compare(
+    left: Callable[[], Iterator[Any]], right: Callable[[], Iterator[Any]], drop: str | None
+) -> tuple[bool, list[str], list[str]]:
+    """(changed, left-only ids, right-only ids) of two record streams keyed by intent_id.
+
+    Records are compared first occurrence by first occurrence. When both sides
+    list the same ids in the same order (the usual case) one walk in step
+    decides it, holding the ids seen so far; otherwise each side is reduced to
+    an index of per-record digests.
+    """
+    lit, rit = left(), right()
+    seen: set[str] = set()
+    changed = False
+    same_order = True
+    for lrec in lit:
+        rrec = next(rit, None)
+        if rrec is None or rrec.intent_id != lrec.intent_id:
+            same_order = False
+            break
+        if lrec.intent_id in seen:
+            continue
+        seen.add(lrec.intent_id)
+        if not changed and _record_key(lrec, drop) != _record_key(rrec, drop):
+            changed = True
+    else:
+        same_order = next(rit, None) is None
+    _close(lit)
+    _close(rit)
+    del seen
+    if same_order:
+        return changed, [], []
+    lidx = _digest_index(left(), drop)
+    ridx = _digest_index(right(), drop)
+    return lidx != ridx, sorted(set(lidx) - set(ridx)), sorted(set(ridx) - set(lidx))
+
+
+def _refs_class(left: RecordSource, right: RecordSource) -> tuple[bool, str, bool]:
     lraw = _blank(left.refs.to_json())
     rraw = _blank(right.refs.to_json())
     if _key(lraw) == _key(rraw):
@@ -108,69 +164,134 @@ def result_shape(value: Any) -> Any:
     return "string"
 
 
-def _step_changes(left: Runpack, right: Runpack) -> list[dict[str, Any]]:
-    lres = {}
-    for r in left.results:
-        lres.setdefault(r.intent_id, r)
-    rres = {}
-    for r in right.results:
-        rres.setdefault(r.intent_id, r)
+class _Outcome(NamedTuple):
+    """What step changes need of a result: status, verdict, digest and payload shape."""
+
+    status: str
+    verdict: tuple[str, list[str], list[str]] | None
+    result_digest: str
+    shape: Any
+    has_payload: bool
+
+
+def _outcome(result: ResultRecord) -> _Outcome:
+    payload = result.result
+    shape = None
+    if payload:
+        inner = payload.get("result", payload) if isinstance(payload, dict) else payload
+        shape = result_shape(inner)
+    return _Outcome(
+        result.status, result_verdict(result), result.result_digest, shape, bool(payload)
+    )
+
+
+def _step_changes(
+    left: RecordSource, right: RecordSource, *, in_step: bool
+) -> Iterator[dict[str, Any]]:
+    """Per intent_id on both sides (left order, first occurrence): what moved."""
     lrec, rrec = trace_receipts(left), trace_receipts(right)
-    rint = {}
-    for i in right.intents:
-        rint.setdefault(i.intent_id, i)
-    changes: list[dict[str, Any]] = []
+    if in_step:
+        # Same unique ids in the same order, each result beside its intent: walk all four.
+        pairs: Iterator[tuple[Any, Any, Any, Any]] = zip(
+            left.intents(), right.intents(), left.results(), right.results(), strict=False
+        )
+        for li, ri, lres, rres in pairs:
+            yield from _changes(li, ri, _outcome(lres), _outcome(rres), lrec, rrec)
+        return
+    rint: dict[str, tuple[str, str]] = {}
+    for i in right.intents():
+        rint.setdefault(i.intent_id, (i.tool_name, i.args_digest))
+    lres_idx = _first_outcomes(left)
+    rres_idx = _first_outcomes(right)
     seen: set[str] = set()
-    for li in left.intents:
-        ri = rint.get(li.intent_id)
-        if ri is None or li.intent_id in seen:
+    for li in left.intents():
+        found = rint.get(li.intent_id)
+        if found is None or li.intent_id in seen:
             continue
         seen.add(li.intent_id)
-
-        def add(name: str, lv: Any, rv: Any, intent_id: str = li.intent_id) -> None:
-            changes.append({"intent_id": intent_id, "field": name, "left": lv, "right": rv})
-
-        if li.tool_name != ri.tool_name:
-            add("tool_name", li.tool_name, ri.tool_name)
-        if li.args_digest.lower() != ri.args_digest.lower():
-            add("args", li.args_digest, ri.args_digest)
-        lr, rr = lres.get(li.intent_id), rres.get(li.intent_id)
-        lstatus = lr.status if lr is not None else "missing_result"
-        rstatus = rr.status if rr is not None else "missing_result"
-        if lstatus != rstatus:
-            add("status", lstatus, rstatus)
-        lv = step_verdict(lr, lrec.get(li.intent_id))[0]
-        rv = step_verdict(rr, rrec.get(li.intent_id))[0]
-        if lv != rv:
-            add("verdict", lv, rv)
-        if (
-            lr is not None
-            and rr is not None
-            and lr.result
-            and rr.result
-            and lr.result_digest != rr.result_digest
-        ):
-            lshape = result_shape(lr.result.get("result", lr.result))
-            rshape = result_shape(rr.result.get("result", rr.result))
-            if lshape != rshape:
-                add("result_shape", lshape, rshape)
-    return changes
+        ri = _Ident(li.intent_id, *found)
+        yield from _changes(
+            li, ri, lres_idx.get(li.intent_id), rres_idx.get(li.intent_id), lrec, rrec
+        )
 
 
-def diff_runpacks(left: Runpack, right: Runpack, *, privacy: str = "full") -> dict[str, Any]:
+class _Ident(NamedTuple):
+    intent_id: str
+    tool_name: str
+    args_digest: str
+
+
+def _first_outcomes(source: RecordSource) -> dict[str, _Outcome]:
+    out: dict[str, _Outcome] = {}
+    for result in source.results():
+        if result.intent_id not in out:
+            out[result.intent_id] = _outcome(result)
+    return out
+
+
+def _changes(
+    li: Any,
+    ri: Any,
+    lr: _Outcome | None,
+    rr: _Outcome | None,
+    lrec: dict[str, Any],
+    rrec: dict[str, Any],
+) -> Iterator[dict[str, Any]]:
+    intent_id = li.intent_id
+
+    def change(name: str, lv: Any, rv: Any) -> dict[str, Any]:
+        return {"intent_id": intent_id, "field": name, "left": lv, "right": rv}
+
+    if li.tool_name != ri.tool_name:
+        yield change("tool_name", li.tool_name, ri.tool_name)
+    if li.args_digest.lower() != ri.args_digest.lower():
+        yield change("args", li.args_digest, ri.args_digest)
+    lstatus = lr.status if lr is not None else "missing_result"
+    rstatus = rr.status if rr is not None else "missing_result"
+    if lstatus != rstatus:
+        yield change("status", lstatus, rstatus)
+    lv = verdict_of(lr.verdict if lr is not None else None, lrec.get(intent_id))[0]
+    rv = verdict_of(rr.verdict if rr is not None else None, rrec.get(intent_id))[0]
+    if lv != rv:
+        yield change("verdict", lv, rv)
+    if (
+        lr is not None
+        and rr is not None
+        and lr.has_payload
+        and rr.has_payload
+        and lr.result_digest != rr.result_digest
+        and lr.shape != rr.shape
+    ):
+        yield change("result_shape", lr.shape, rr.shape)
+
+
+def diff_runpacks(
+    left: Runpack | RecordSource, right: Runpack | RecordSource, *, privacy: str = "full"
+) -> dict[str, Any]:
     """The ``summary`` object of §6.4 (plus ``step_changes`` when non-empty)."""
+    return materialize(diff_stream(source_of(left), source_of(right), privacy=privacy))
+
+
+def diff_stream(
+    left: RecordSource, right: RecordSource, *, privacy: str = "full"
+) -> dict[str, Any]:
+    """:func:`diff_runpacks` with ``step_changes`` as a :class:`LazyList`.
+
+    ``step_changes`` is present only when non-empty, so changes are counted in
+    one walk and produced again while written.
+    """
     metadata = privacy == "metadata"
     manifest_changed = _key(_manifest_shape(left.manifest_raw)) != _key(
         _manifest_shape(right.manifest_raw)
     )
     lpaths, rpaths = _file_paths(left.manifest_raw), _file_paths(right.manifest_raw)
     files_changed = sorted(lpaths ^ rpaths)
-    li = _records(left.intents, "args" if metadata else None)
-    ri = _records(right.intents, "args" if metadata else None)
-    lr = _records(left.results, "result" if metadata else None)
-    rr = _records(right.results, "result" if metadata else None)
-    intents_changed = li != ri
-    results_changed = lr != rr
+    intents_changed, left_only_i, right_only_i = _compare(
+        left.intents, right.intents, "args" if metadata else None
+    )
+    results_changed, left_only_r, right_only_r = _compare(
+        left.results, right.results, "result" if metadata else None
+    )
     if metadata:
         refs_changed = len(left.refs.receipts or []) != len(right.refs.receipts or [])
         classification, runtime_only = "none", False
@@ -184,19 +305,42 @@ def diff_runpacks(left: Runpack, right: Runpack, *, privacy: str = "full") -> di
         "intents_changed": intents_changed,
         "results_changed": results_changed,
         "refs_changed": refs_changed,
-        "left_only_intents": sorted(set(li) - set(ri)),
-        "right_only_intents": sorted(set(ri) - set(li)),
-        "left_only_results": sorted(set(lr) - set(rr)),
-        "right_only_results": sorted(set(rr) - set(lr)),
+        "left_only_intents": left_only_i,
+        "right_only_intents": right_only_i,
+        "left_only_results": left_only_r,
+        "right_only_results": right_only_r,
         "context_drift_classification": classification,
         "context_runtime_only_changes": runtime_only,
     }
-    changes = _step_changes(left, right)
-    if metadata:
-        changes = [c for c in changes if c["field"] != "result_shape"]
-    if changes:
-        summary["step_changes"] = changes
+    in_step = (
+        not left_only_i
+        and not right_only_i
+        and left.intents_total == right.intents_total
+        and _same_id_order(left, right)
+        and aligned_first_results(left)
+        and aligned_first_results(right)
+    )
+
+    def changes() -> Iterator[dict[str, Any]]:
+        for change in _step_changes(left, right, in_step=in_step):
+            if metadata and change["field"] == "result_shape":
+                continue
+            yield change
+
+    count = sum(1 for _change in changes())
+    if count:
+        summary["step_changes"] = LazyList(changes, count)
     return summary
+
+
+def _same_id_order(left: RecordSource, right: RecordSource) -> bool:
+    rit = right.intents()
+    for li in left.intents():
+        ri = next(rit, None)
+        if ri is None or ri.intent_id != li.intent_id:
+            _close(rit)
+            return False
+    return next(rit, None) is None
 
 
 def diff_ok(summary: dict[str, Any]) -> bool:
