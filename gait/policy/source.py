@@ -439,27 +439,44 @@ def _describe(msg: str) -> str:
     return msg
 
 
-def _prepare(raw: Any, typ: Any, path: PathKey, texts: dict[PathKey, str]) -> Any:
+def _prepare(raw: Any, typ: Any, path: PathKey, texts: Mapping[PathKey, str]) -> Any:
     """Go YAML semantics before strict decoding: null leaves the zero value, and a
     non-string scalar in a string field keeps its source text."""
     import msgspec.inspect as mi
 
     if isinstance(typ, mi.StructType) and isinstance(raw, dict):
-        fields = {f.encode_name: f.type for f in typ.fields}
+        fields = _struct_fields(typ)
         out = {}
         for key, value in raw.items():
             if value is None:
                 continue
             sub = fields.get(key)
-            out[key] = _prepare(value, sub, (*path, key), texts) if sub is not None else value
+            if sub is None or (type(value) is str and not isinstance(sub, mi.BoolType)):
+                out[key] = value  # nothing to adjust: a string outside a boolean field
+            else:
+                out[key] = _prepare(value, sub, (*path, key), texts)
         return out
     if isinstance(typ, mi.VarTupleType) and isinstance(raw, list):
-        return [_prepare(v, typ.item_type, (*path, i), texts) for i, v in enumerate(raw)]
+        item = typ.item_type
+        if isinstance(item, mi.StrType) and all(type(v) is str for v in raw):
+            return raw
+        return [_prepare(v, item, (*path, i), texts) for i, v in enumerate(raw)]
     if isinstance(typ, mi.StrType) and not isinstance(raw, (str, list, dict)) and path in texts:
         return texts[path]
     if isinstance(typ, mi.BoolType) and isinstance(raw, str) and raw in _YAML11_BOOLS:
         return _YAML11_BOOLS[raw]
     return raw
+
+
+_FIELDS: dict[int, tuple[Any, dict[str, Any]]] = {}
+
+
+def _struct_fields(typ: Any) -> dict[str, Any]:
+    """Field name -> type of a struct's type info, once per type (the entry keeps it alive)."""
+    entry = _FIELDS.get(id(typ))
+    if entry is None or entry[0] is not typ:
+        entry = _FIELDS[id(typ)] = (typ, {f.encode_name: f.type for f in typ.fields})
+    return entry[1]
 
 
 # YAML 1.1 spellings the reference's YAML library still accepts for boolean fields.
