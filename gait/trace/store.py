@@ -76,7 +76,7 @@ def write_json_record(
     """
     target = normalize_trace_path(path)
     parent = os.path.dirname(target)
-    if parent:
+    if parent and not os.path.isdir(parent):  # one stat on the hot path, not mkdir + 2 stats
         os.makedirs(parent, mode=0o750, exist_ok=True)
     data = pretty_json(record)
     if not keep_existing:
