@@ -103,6 +103,7 @@ def _proxy(world: dict[str, Any], case: Case, work: Path) -> Seen:
     proc = _gait("mcp", "proxy", world["policy"], "-", "--job-root", world["jobs"], "--json",
                  cwd=work, stdin=json.dumps(_call(case)))  # fmt: skip
     payload = json.loads(proc.stdout)
+    assert "verdict" in payload, (proc.stdout, proc.stderr)
     assert proc.returncode == {"block": 3}.get(payload["verdict"], 0), proc.stdout
     return _seen(payload)
 
