@@ -6,7 +6,8 @@ Usage: python tools/bench/bench_gate.py [--iterations N] [--runs N]
 * in process: the compiled policy and the prod signing key are loaded once;
   each iteration evaluates the intent, builds the trace record and signs it
   (what ``gate eval`` does per call, minus file I/O); also the full
-  ``Gate.decide`` pipeline without writing files.
+  ``Gate.decide`` pipeline without writing files, and with the trace file
+  written as ``mcp serve --trace-durability batch`` writes it.
 * process: median wall time of ``gait gate eval --trace-out`` with a warm
   compile cache (``GAIT_CACHE_DIR`` in a temporary directory, one warm-up run).
 
@@ -50,6 +51,7 @@ def bench_in_process(key_path: str, iterations: int) -> None:
     from gait.gate import Gate, GateOptions
     from gait.intent import args_digest, load_intent
     from gait.policy import compile_policy_file
+    from gait.serve.tracesink import GroupCommitTraceSink
     from gait.signing import resolve_signing_key
     from gait.trace import build_trace_record, sign_trace
 
@@ -78,12 +80,30 @@ def bench_in_process(key_path: str, iterations: int) -> None:
         def full_pipeline(intent: Any = intent, gate: Gate = gate) -> Any:
             return gate.decide(intent, write_trace=False)
 
+        # What mcp serve --trace-durability batch does per decision: the trace file is
+        # written and renamed, its fsync left to the background flusher.
+        sink = GroupCommitTraceSink("batch")
+        writing = Gate(compiled, GateOptions(key_mode="prod", private_key=key_path), sink=sink)
+        trace_dir = tempfile.mkdtemp(prefix="gait-bench-traces-")
+
+        def with_trace(intent: Any = intent, gate: Gate = writing, out: str = trace_dir) -> Any:
+            # Explicit paths for every record (an audit record, for require_approval), so
+            # nothing lands in the current folder and each write replaces the last.
+            return gate.decide(
+                intent,
+                trace_out=os.path.join(out, "t.json"),
+                approval_audit_out=os.path.join(out, "approval_audit.json"),
+            )
+
         sign_us = _per_call_us(evaluate_and_sign, iterations)
         eval_us = _per_call_us(lambda i=intent: evaluate(compiled, i), iterations)
         gate_us = _per_call_us(full_pipeline, max(iterations // 5, 1))
+        file_us = _per_call_us(with_trace, max(iterations // 5, 1))
+        sink.close()
+        shutil.rmtree(trace_dir)
         print(
             f"  {verdict:<17} evaluate {eval_us:8.1f} us   evaluate+sign trace {sign_us:8.1f} us"
-            f"   Gate.decide (no files) {gate_us:8.1f} us"
+            f"   Gate.decide (no files) {gate_us:8.1f} us   + trace file (batch) {file_us:8.1f} us"
         )
 
 
