@@ -23,6 +23,7 @@ from gait.safejson import MAX_DEPTH, MAX_INT_DIGITS, deep_recursion
 from gait.vocab import VERDICTS
 
 _BARE_KEYS = frozenset({"default_verdict"})
+astuple = msgspec.structs.astuple
 
 
 def _scalar(value: Any) -> str:
@@ -57,11 +58,12 @@ def _struct_lines(
 ) -> list[str]:
     """Non-default fields of ``obj``, recursing into nested structs."""
     lines: list[str] = []
-    for (name, default), value in zip(
-        _layout(type(obj)), msgspec.structs.astuple(obj), strict=True
-    ):
-        if value == default or name in skip:
-            continue
+    changed = [
+        (name, value)
+        for (name, default), value in zip(_layout(type(obj)), astuple(obj), strict=True)
+        if value != default and name not in skip
+    ]
+    for name, value in changed:
         if value and isinstance(value, tuple) and isinstance(value[0], msgspec.Struct):
             # a list of blocks (flow predicates): one block per line
             lines.append(f"{indent}{name} [")
@@ -84,13 +86,16 @@ def _struct_lines(
     return lines
 
 
+_RULE_HEADER = frozenset({"name", "priority", "effect"})
+
+
 def render_rule(rule: Rule) -> list[str]:
     header = f"rule {_quote(rule.name)}"
     if rule.priority:
         header += f" priority {rule.priority}"
     if rule.effect in VERDICTS:
         header += f" => {rule.effect}"
-    body = _struct_lines(rule, "  ", skip=frozenset({"name", "priority", "effect"}))
+    body = _struct_lines(rule, "  ", skip=_RULE_HEADER)
     if not body:
         return [header + " {}"]
     return [header + " {", *body, "}"]
