@@ -155,7 +155,7 @@ def _run(args: tuple[str, ...], **opts: Any) -> Outcome:
             export_otel_out=opts["export_otel_out"].strip() or None,
             context_envelope=opts["context_envelope"].strip() or None,
             job_root=job_root,
-            job_status=lambda job_id: JobStore(job_root).load(job_id)["status"],
+            job_status=JobStore(job_root).status,
             correlation_id=correlation_id(["gait", *sys.argv[1:]]),
         )
     finally:

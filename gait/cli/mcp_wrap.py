@@ -158,7 +158,7 @@ def _wrap(args: tuple[str, ...], json: bool, **opts: Any) -> Outcome:
         startup_timeout_s=opts["startup_timeout"],
         server={"server_id": opts["server_id"].strip(), "server_name": opts["server_name"].strip()},
         job_root=job_root,
-        job_status=lambda job_id: str(JobStore(job_root).load(job_id)["status"]),
+        job_status=JobStore(job_root).status,
     )
     run_gateway(gate, config)
     # The session is over and stdout belongs to the agent's MCP client: print nothing.

@@ -95,6 +95,10 @@ class JobStore:
             raise InvalidInput(f"job state {path} is not a {STATE_SCHEMA} document")
         return state
 
+    def status(self, job_id: str) -> str:
+        """The job's status alone: the emergency-stop check of every MCP surface."""
+        return str(self.load(job_id)["status"])
+
     def events(self, job_id: str) -> list[dict[str, Any]]:
         try:
             with open(self.events_path(job_id), "rb") as handle:

@@ -248,7 +248,7 @@ class DecisionService:
         """Emergency-stop check: the job's status under ``--job-root`` (gait job stop)."""
         from gait.packs.jobs import JobStore
 
-        return str(JobStore(self.config.job_root).load(job_id)["status"])
+        return JobStore(self.config.job_root).status(job_id)
 
     def _pack_target(self, request: EvaluateRequest, call: Any, stem: str) -> str:
         """Where this decision's pack goes: client path, ``emit_pack``, or auto for writes."""
