@@ -57,6 +57,20 @@ class DecisionService:
         env = os.environ if environ is None else environ
         token = env.get(config.auth_token_env, "") if config.auth_mode == "token" else ""
         self._token = token.strip().encode("utf-8")
+        # Read and verified once, before the policy (the proxy's order) and before binding:
+        # a bad envelope stops start-up (exit 6) instead of failing every request.
+        # Its age is still computed per decision.
+        self.context_envelope: Any = None
+        if config.context_envelope:
+            from gait.errors import InvalidInput
+            from gait.intent.envelope import load_envelope
+
+            try:
+                self.context_envelope = load_envelope(config.context_envelope)
+            except InvalidInput as err:
+                raise InvalidInput(
+                    f"--context-envelope {config.context_envelope}: {err.message}"
+                ) from None
         self._policy_stamp = _policy_stamp(config.policy)
         compiled = compile_policy_file(config.policy)
         from gait.serve.tracesink import GroupCommitTraceSink
@@ -75,19 +89,6 @@ class DecisionService:
             option_names=FlagNames(),  # configuration errors name the serve flags
             sink=self.trace_sink,
         )
-        # Read and verified once, before binding: a bad envelope stops start-up (exit 6)
-        # instead of failing every request. Its age is still computed per decision.
-        self.context_envelope: Any = None
-        if config.context_envelope:
-            from gait.errors import InvalidInput
-            from gait.intent.envelope import load_envelope
-
-            try:
-                self.context_envelope = load_envelope(config.context_envelope)
-            except InvalidInput as err:
-                raise InvalidInput(
-                    f"--context-envelope {config.context_envelope}: {err.message}"
-                ) from None
         self._reload_lock = threading.Lock()
         self._name_lock = threading.Lock()
         self._last_ns = 0
