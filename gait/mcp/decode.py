@@ -20,7 +20,9 @@ from typing import Any
 import msgspec
 
 from gait.errors import InvalidInput, Location
+from gait.intent.decode import _no_repeated_keys
 from gait.intent.model import Intent
+from gait.safejson import MAX_DEPTH as _MAX_DEPTH
 
 __all__ = [
     "ADAPTERS",
@@ -306,6 +308,49 @@ def _json_object(payload: bytes | str | Mapping[str, Any], adapter: str) -> Any:
         raise _error(f"parse {_label(adapter)} tool call: exceeded max depth") from None
 
 
+_SHAPES: dict[str, type[msgspec.Struct]] = {
+    "mcp": ToolCall,
+    "openai": OpenAICall,
+    "anthropic": AnthropicCall,
+    "langchain": LangChainCall,
+    "claude_code": ClaudeCodeHook,
+}
+_decode_any = msgspec.json.Decoder().decode
+_TYPED = {name: msgspec.json.Decoder(shape).decode for name, shape in _SHAPES.items()}
+
+
+def _fast_shape(data: bytes, adapter: str) -> Any:
+    """The payload decoded straight into its shape, or ``None`` when not proven equal.
+
+    One C pass instead of a duplicate-key pass, a generic decode and a convert.
+    Only taken when it cannot differ from :func:`_json_object` + :func:`_convert`:
+    nesting too shallow to hit the depth limit, a clean typed decode, and no
+    repeated key (proved by ``_no_repeated_keys``). Anything else (every error
+    included) returns ``None`` and the general path decides, in its own words.
+    """
+    if data.count(b"{") + data.count(b"[") > _MAX_DEPTH:
+        return None
+    try:
+        shape = _TYPED[adapter](data)
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError, RecursionError):
+        return None
+    return shape if _no_repeated_keys(data) else None
+
+
+_UNPROVEN = object()
+
+
+def _fast_json(data: bytes) -> Any:
+    """``data`` decoded when that is proved to equal the checked decode, else ``_UNPROVEN``."""
+    if data.count(b"{") + data.count(b"[") > _MAX_DEPTH:
+        return _UNPROVEN
+    try:
+        value = _decode_any(data)
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        return _UNPROVEN
+    return value if _no_repeated_keys(data) else _UNPROVEN
+
+
 def _convert(obj: Any, shape: type[msgspec.Struct], adapter: str) -> Any:
     if not isinstance(obj, Mapping):
         kind = "array" if isinstance(obj, list) else type(obj).__name__
@@ -329,12 +374,15 @@ def _object_arguments(raw: Any, what: str, field: str) -> dict[str, Any]:
     if isinstance(raw, str):
         if not _trim(raw):
             return {}
-        from gait.safejson import check_duplicate_keys
-
         data = raw.encode("utf-8", "surrogatepass")
-        check_duplicate_keys(data, f"decode {what}")
+        parsed = _fast_json(data)
+        if parsed is _UNPROVEN:
+            from gait.safejson import check_duplicate_keys
+
+            check_duplicate_keys(data, f"decode {what}")
         try:
-            parsed = msgspec.json.decode(data)
+            if parsed is _UNPROVEN:
+                parsed = msgspec.json.decode(data)
         except (msgspec.DecodeError, UnicodeDecodeError) as err:
             raise _error(f"decode {what}: {err}", field) from None
         except RecursionError:
@@ -404,23 +452,31 @@ def _claude_targets(tool: str, args: Mapping[str, Any]) -> list[CallTarget]:
     return []
 
 
-def _to_tool_call(obj: Any, adapter: str) -> ToolCall:
-    """Decode one adapter payload into the native ToolCall shape."""
+def _decode_shape(payload: bytes | str | Mapping[str, Any], adapter: str) -> Any:
+    """The payload in its adapter's shape (fast path for text, general path otherwise)."""
+    if isinstance(payload, (bytes, str)):
+        data = payload.encode("utf-8", "surrogatepass") if isinstance(payload, str) else payload
+        shape = _fast_shape(data, adapter)
+        if shape is not None:
+            return shape
+        payload = data
+    return _convert(_json_object(payload, adapter), _SHAPES[adapter], adapter)
+
+
+def _to_tool_call(shape: Any, adapter: str) -> ToolCall:
+    """One adapter's decoded shape as the native ToolCall."""
     if adapter == "mcp":
-        return _convert(obj, ToolCall, adapter)
+        return shape  # type: ignore[no-any-return]
     if adapter == "openai":
-        call = _convert(obj, OpenAICall, adapter)
-        fn = call.function or _OpenAIFunction()
+        fn = shape.function or _OpenAIFunction()
         args = _object_arguments(fn.arguments, "openai arguments", "function.arguments")
         return ToolCall(name=fn.name, args=args)
     if adapter == "anthropic":
-        call = _convert(obj, AnthropicCall, adapter)
-        return ToolCall(name=call.name, args=call.input)
+        return ToolCall(name=shape.name, args=shape.input)
     if adapter == "langchain":
-        call = _convert(obj, LangChainCall, adapter)
-        args = _object_arguments(call.tool_input, "langchain tool_input", "tool_input")
-        return ToolCall(name=call.tool, args=args)
-    hook = _convert(obj, ClaudeCodeHook, adapter)
+        args = _object_arguments(shape.tool_input, "langchain tool_input", "tool_input")
+        return ToolCall(name=shape.tool, args=args)
+    hook = shape
     name = claude_code_tool_name(hook.tool_name or "") or claude_code_tool_name(hook.name or "")
     if not name:
         raise _error("claude code tool call name is required", "tool_name")
@@ -659,7 +715,7 @@ def decode_tool_call(
 
     name = canonical_adapter(adapter)
     profile_name = check_profile(profile)  # case-sensitive, as on every surface
-    call = _to_tool_call(_json_object(payload, name), name)
+    call = _to_tool_call(_decode_shape(payload, name), name)
     request, warnings = build_intent_request(call, profile=profile_name)
     intent = normalize_intent(request)
     ctx = call.context or CallContext()
