@@ -20,6 +20,60 @@ EXIT_MISSING_DEPENDENCY = 7
 EXIT_UNSAFE_OPERATION = 8
 
 
+class ExitClass:
+    """What an exit code means in an error envelope: ``error_code``, category and hint."""
+
+    __slots__ = ("category", "code", "hint")
+
+    def __init__(self, code: str, category: str, hint: str) -> None:
+        self.code = code
+        self.category = category
+        self.hint = hint
+
+
+# The one mapping of exit codes to error classes. Errors carry their own exit code
+# (``GaitError.exit_code``); this table only names what a bare exit code stands for
+# when a payload reports an error without its own code (the CLI envelope).
+EXIT_CLASSES: dict[int, ExitClass] = {
+    EXIT_INTERNAL: ExitClass(
+        "internal_failure", "internal_failure", "retry after checking local environment and logs"
+    ),
+    EXIT_VERIFY_FAILED: ExitClass(
+        "verification_failed",
+        "verification_failed",
+        "re-run verify after checking artifact integrity",
+    ),
+    EXIT_POLICY_BLOCKED: ExitClass(
+        "policy_blocked", "policy_blocked", "inspect reason_codes and adjust policy or intent"
+    ),
+    EXIT_APPROVAL_REQUIRED: ExitClass(
+        "approval_required", "approval_required", "provide a valid approval token and retry"
+    ),
+    EXIT_REGRESS_FAILED: ExitClass(
+        "regress_failed", "internal_failure", "inspect regress_result.json and the failing grader"
+    ),
+    EXIT_INVALID_INPUT: ExitClass(
+        "invalid_input", "invalid_input", "check command usage and input schema"
+    ),
+    EXIT_MISSING_DEPENDENCY: ExitClass(
+        "dependency_missing", "dependency_missing", "install the missing dependency and retry"
+    ),
+    EXIT_UNSAFE_OPERATION: ExitClass(
+        "unsafe_operation",
+        "internal_failure",
+        "unsafe flags are only accepted for approved replay",
+    ),
+}
+
+
+def exit_class(exit_code: int) -> ExitClass:
+    """The :data:`EXIT_CLASSES` entry of ``exit_code`` (internal failure when unknown)."""
+    return EXIT_CLASSES.get(exit_code, EXIT_CLASSES[EXIT_INTERNAL])
+
+
+RETRYABLE_CATEGORIES = frozenset({"network_transient", "state_contention"})
+
+
 class Location:
     """Where in a source file an error was found (1-based line and column).
 
@@ -104,6 +158,14 @@ class GaitError(Exception):
         if location is not None and self.location is None:
             self.location = location
         return self
+
+
+class MissingDependency(GaitError):
+    """An optional component (extra, binary, service) is not available (exit 7)."""
+
+    exit_code = EXIT_MISSING_DEPENDENCY
+    code = "dependency_missing"
+    category = "dependency_missing"
 
 
 class InvalidInput(GaitError):

@@ -7,34 +7,7 @@ import json
 import sys
 from typing import Any
 
-from gait.errors import GaitError
-
-_ERROR_CODES = {
-    6: "invalid_input",
-    2: "verification_failed",
-    3: "policy_blocked",
-    4: "approval_required",
-    7: "dependency_missing",
-    8: "unsafe_operation",
-    5: "regress_failed",
-}
-_ERROR_CATEGORIES = {
-    6: "invalid_input",
-    2: "verification_failed",
-    3: "policy_blocked",
-    4: "approval_required",
-    7: "dependency_missing",
-}
-_HINTS = {
-    6: "check command usage and input schema",
-    3: "inspect reason_codes and adjust policy or intent",
-    4: "provide a valid approval token and retry",
-    2: "re-run verify after checking artifact integrity",
-    7: "install the missing dependency and retry",
-    8: "unsafe flags are only accepted for approved replay",
-    5: "inspect regress_result.json and the failing grader",
-}
-_RETRYABLE = {"network_transient", "state_contention"}
+from gait.errors import RETRYABLE_CATEGORIES, GaitError, exit_class
 
 
 def correlation_id(argv: list[str]) -> str:
@@ -50,14 +23,11 @@ def envelope(payload: dict[str, Any], exit_code: int, argv: list[str]) -> dict[s
     out.setdefault("ok", exit_code in (0, 3, 4) and not out.get("error"))
     out.setdefault("correlation_id", correlation_id(argv))
     if out.get("error"):
-        out.setdefault("error_code", _ERROR_CODES.get(exit_code, "internal_failure"))
-        category = out.setdefault(
-            "error_category", _ERROR_CATEGORIES.get(exit_code, "internal_failure")
-        )
-        out.setdefault("retryable", category in _RETRYABLE)
-        out.setdefault(
-            "hint", _HINTS.get(exit_code, "retry after checking local environment and logs")
-        )
+        meaning = exit_class(exit_code)
+        out.setdefault("error_code", meaning.code)
+        category = out.setdefault("error_category", meaning.category)
+        out.setdefault("retryable", category in RETRYABLE_CATEGORIES)
+        out.setdefault("hint", meaning.hint)
     return out
 
 
