@@ -169,45 +169,71 @@ def sanitize_rule_name(name: str) -> str:
     return name.replace(" ", "_").replace("-", "_").lower()
 
 
+# (subject, match field, source) of the plain set-membership predicates, in row order;
+# workspace prefixes and tool annotations sit between them (see _predicates).
+_SETS_BEFORE_PREFIX = (
+    (TOOL_NAME, "tool_names", "tool_names"),
+    (RISK_CLASS, "risk_classes", "risk_classes"),
+    (IDENTITY, "identities", "identities"),
+)
+_SETS_BEFORE_HINTS = (
+    ("target.kind", "target_kinds", "target_kinds"),
+    ("target.value", "target_values", "target_values"),
+    ("target.endpoint_class", "endpoint_classes", "endpoint_classes"),
+    ("target.discovery_method", "discovery_method", "discovery_method"),
+)
+_SETS_AFTER_HINTS = (
+    (SKILL_PUBLISHER, "skill_publishers", "skill_publishers"),
+    (SKILL_SOURCE, "skill_sources", "skill_sources"),
+    ("target.sensitivity", "data_classes", "data_classes"),
+    ("target.kind", "destination_kinds", "destination_kinds"),
+    ("target.value", "destination_values", "destination_values"),
+    ("target.operation", "destination_operations", "destination_operations"),
+    (PROVENANCE_SOURCE, "provenance_sources", "provenance_sources"),
+    (WRKR_PREFIX + "wrkr.tool_name", "context_tool_names", "context_tool_names"),
+    (WRKR_PREFIX + "wrkr.data_class", "context_data_classes", "context_data_classes"),
+    (
+        WRKR_PREFIX + "wrkr.endpoint_class",
+        "context_endpoint_classes",
+        "context_endpoint_classes",
+    ),
+    (
+        WRKR_PREFIX + "wrkr.autonomy_level",
+        "context_autonomy_levels",
+        "context_autonomy_levels",
+    ),
+)
+
+
 def _predicates(rule: Rule) -> tuple[tuple[Predicate, ...], DelegationPredicate | None]:
     m = rule.match
     preds: list[Predicate] = []
-
-    def add(subject: str, values: tuple[str, ...], source: str) -> None:
-        if values:
+    for subject, attr, source in _SETS_BEFORE_PREFIX:
+        if values := getattr(m, attr):
             preds.append(Predicate(subject=subject, values=frozenset(values), source=source))
-
-    add(TOOL_NAME, m.tool_names, "tool_names")
-    add(RISK_CLASS, m.risk_classes, "risk_classes")
-    add(IDENTITY, m.identities, "identities")
     if m.workspace_prefixes:
         preds.append(
             Predicate(
                 subject=WORKSPACE_PREFIX, prefixes=m.workspace_prefixes, source="workspace_prefixes"
             )
         )
-    add("target.kind", m.target_kinds, "target_kinds")
-    add("target.value", m.target_values, "target_values")
-    add("target.endpoint_class", m.endpoint_classes, "endpoint_classes")
-    add("target.discovery_method", m.discovery_method, "discovery_method")
-    hints = tuple(
-        (field, value)
-        for attr, field in _HINT_FIELDS
-        if (value := getattr(m.tool_annotations, attr)) is not None
-    )
-    if hints:
-        preds.append(Predicate(subject=TOOL_ANNOTATIONS, hints=hints, source="tool_annotations"))
-    add(SKILL_PUBLISHER, m.skill_publishers, "skill_publishers")
-    add(SKILL_SOURCE, m.skill_sources, "skill_sources")
-    add("target.sensitivity", m.data_classes, "data_classes")
-    add("target.kind", m.destination_kinds, "destination_kinds")
-    add("target.value", m.destination_values, "destination_values")
-    add("target.operation", m.destination_operations, "destination_operations")
-    add(PROVENANCE_SOURCE, m.provenance_sources, "provenance_sources")
-    add(WRKR_PREFIX + "wrkr.tool_name", m.context_tool_names, "context_tool_names")
-    add(WRKR_PREFIX + "wrkr.data_class", m.context_data_classes, "context_data_classes")
-    add(WRKR_PREFIX + "wrkr.endpoint_class", m.context_endpoint_classes, "context_endpoint_classes")
-    add(WRKR_PREFIX + "wrkr.autonomy_level", m.context_autonomy_levels, "context_autonomy_levels")
+    for subject, attr, source in _SETS_BEFORE_HINTS:
+        if values := getattr(m, attr):
+            preds.append(Predicate(subject=subject, values=frozenset(values), source=source))
+    ann = m.tool_annotations
+    if ann.is_set():
+        hints = tuple(
+            (field, value)
+            for attr, field in _HINT_FIELDS
+            if (value := getattr(ann, attr)) is not None
+        )
+        if hints:
+            preds.append(
+                Predicate(subject=TOOL_ANNOTATIONS, hints=hints, source="tool_annotations")
+            )
+    for subject, attr, source in _SETS_AFTER_HINTS:
+        if values := getattr(m, attr):
+            preds.append(Predicate(subject=subject, values=frozenset(values), source=source))
     delegation = None
     if (
         m.require_delegation
