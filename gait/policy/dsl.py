@@ -255,8 +255,8 @@ _KEYWORD_TYPES = {
 @lru_cache(maxsize=1)
 def _fast_tables() -> tuple[Any, ...]:
     """The generated LALR tables and the canonical transformer's callbacks, flattened
-    for the driver below: per state, token type -> (True, next state) or
-    (False, rule size, rule origin, callback); and per state, how a name is typed
+    for the driver below: per state, token type -> (True, next state, its actions)
+    or (False, rule size, rule origin, callback); and per state, how a name is typed
     there: (keyword or verdict spelling -> type, type of another KEY-shaped name,
     type of a name with dots or dashes), None where no terminal accepts it."""
     from gait.policy._dsl_parser import Shift
@@ -266,14 +266,15 @@ def _fast_tables() -> tuple[Any, ...]:
     callbacks = inner.callbacks
     states: dict[int, dict[str, Any]] = {}
     names: dict[int, tuple[dict[str, str], str | None, str | None]] = {}
+    for state in table.states:
+        states[state] = {}
     for state, actions in table.states.items():
-        flat: dict[str, Any] = {}
+        flat = states[state]
         for kind, (action, arg) in actions.items():
             if action is Shift:
-                flat[kind] = (True, arg)
+                flat[kind] = (True, arg, states[arg])
             else:
                 flat[kind] = (False, len(arg.expansion), arg.origin.name, callbacks[arg])
-        states[state] = flat
         spelled = {k: t for k, t in _KEYWORD_TYPES.items() if t in actions}
         if "VERDICT" in actions:
             spelled.update(dict.fromkeys(VERDICTS, "VERDICT"))
@@ -318,9 +319,9 @@ def _fast_canonical_parse(text: str, trace: list[Any] | None = None) -> dict[str
             while True:
                 step = accepts[kind]  # KeyError: not accepted here (None, ERROR included)
                 if step[0]:
-                    push_state(step[1])
+                    _, goto, accepts = step
+                    push_state(goto)
                     push_value(value)
-                    accepts = states[step[1]]
                     if trace is not None:
                         trace.append((kind, value))
                     break
@@ -331,10 +332,9 @@ def _fast_canonical_parse(text: str, trace: list[Any] | None = None) -> dict[str
                     del values[-size:]
                 else:
                     children = []
-                goto = states[stack[-1]][origin][1]
+                _, goto, accepts = states[stack[-1]][origin]
                 push_state(goto)
                 push_value(callback(children))
-                accepts = states[goto]
     except KeyError:
         return None
     while True:
