@@ -91,8 +91,8 @@ def _close(iterator: Iterator[Any]) -> None:
 
 def _compare(
     left: Callable[[], Iterator[Any]], right: Callable[[], Iterator[Any]], drop: str | None
-) -> tuple[bool, list[str], list[str]]:
-    """(changed, left-only ids, right-only ids) of two record streams keyed by intent_id.
+) -> tuple[bool, list[str], list[str], bool]:
+    """(changed, left-only ids, right-only ids, same order) of two record streams by intent_id.
 
     Records are compared first occurrence by first occurrence. When both sides
     list the same ids in the same order (the usual case) one walk in step
@@ -119,10 +119,10 @@ def _compare(
     _close(rit)
     del seen
     if same_order:
-        return changed, [], []
+        return changed, [], [], True
     lidx = _digest_index(left(), drop)
     ridx = _digest_index(right(), drop)
-    return lidx != ridx, sorted(set(lidx) - set(ridx)), sorted(set(ridx) - set(lidx))
+    return lidx != ridx, sorted(set(lidx) - set(ridx)), sorted(set(ridx) - set(lidx)), False
 
 
 def _refs_class(left: RecordSource, right: RecordSource) -> tuple[bool, str, bool]:
@@ -286,10 +286,10 @@ def diff_stream(
     )
     lpaths, rpaths = _file_paths(left.manifest_raw), _file_paths(right.manifest_raw)
     files_changed = sorted(lpaths ^ rpaths)
-    intents_changed, left_only_i, right_only_i = _compare(
+    intents_changed, left_only_i, right_only_i, same_order = _compare(
         left.intents, right.intents, "args" if metadata else None
     )
-    results_changed, left_only_r, right_only_r = _compare(
+    results_changed, left_only_r, right_only_r, _same = _compare(
         left.results, right.results, "result" if metadata else None
     )
     if metadata:
@@ -312,14 +312,8 @@ def diff_stream(
         "context_drift_classification": classification,
         "context_runtime_only_changes": runtime_only,
     }
-    in_step = (
-        not left_only_i
-        and not right_only_i
-        and left.intents_total == right.intents_total
-        and _same_id_order(left, right)
-        and aligned_first_results(left)
-        and aligned_first_results(right)
-    )
+    # Same intent ids in the same order, each side's results beside their intents.
+    in_step = same_order and aligned_first_results(left) and aligned_first_results(right)
 
     def changes() -> Iterator[dict[str, Any]]:
         for change in _step_changes(left, right, in_step=in_step):
@@ -331,16 +325,6 @@ def diff_stream(
     if count:
         summary["step_changes"] = LazyList(changes, count)
     return summary
-
-
-def _same_id_order(left: RecordSource, right: RecordSource) -> bool:
-    rit = right.intents()
-    for li in left.intents():
-        ri = next(rit, None)
-        if ri is None or ri.intent_id != li.intent_id:
-            _close(rit)
-            return False
-    return next(rit, None) is None
 
 
 def diff_ok(summary: dict[str, Any]) -> bool:
