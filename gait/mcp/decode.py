@@ -20,6 +20,7 @@ from typing import Any
 import msgspec
 
 from gait.errors import InvalidInput, Location
+from gait.intent._raw import RawIntent
 from gait.intent.decode import _no_repeated_keys
 from gait.intent.model import Intent
 from gait.safejson import MAX_DEPTH as _MAX_DEPTH
@@ -521,6 +522,19 @@ def _annotation_bool(values: Mapping[str, Any] | None, current: bool, *keys: str
 
 def _target(t: CallTarget) -> dict[str, Any]:
     notes = t.annotations
+    if not notes:  # the common case: no annotation can override a field
+        plain = {
+            "kind": _trim(t.kind),
+            "value": _trim(t.value),
+            "operation": _trim(t.operation),
+            "sensitivity": _trim(t.sensitivity),
+            "discovery_method": _trim(t.discovery_method) or _trim(t.discovery_method_alias),
+            "read_only_hint": bool(t.read_only_hint or t.read_only_hint_alias),
+            "destructive_hint": bool(t.destructive_hint or t.destructive_hint_alias),
+            "idempotent_hint": bool(t.idempotent_hint or t.idempotent_hint_alias),
+            "open_world_hint": bool(t.open_world_hint or t.open_world_hint_alias),
+        }
+        return {k: v for k, v in plain.items() if v not in ("", False)}
     discovery = _trim(t.discovery_method) or _trim(t.discovery_method_alias)
     note = _annotation(notes, "discovery_method", "discoveryMethod")
     if isinstance(note, str):
@@ -717,7 +731,13 @@ def decode_tool_call(
     profile_name = check_profile(profile)  # case-sensitive, as on every surface
     call = _to_tool_call(_decode_shape(payload, name), name)
     request, warnings = build_intent_request(call, profile=profile_name)
-    intent = normalize_intent(request)
+    # Bound here rather than in normalize_intent: the request's times are already
+    # canonical (build_intent_request parsed them), so re-parsing them is waste.
+    try:
+        bound: Any = msgspec.convert(request, RawIntent)
+    except msgspec.ValidationError:
+        bound = request  # let normalize_intent bind it and word the error
+    intent = normalize_intent(bound)
     ctx = call.context or CallContext()
     return DecodedCall(
         intent=intent,
