@@ -13,6 +13,10 @@ Usage: python tools/bench/bench_compile.py [--sizes 10000,100000] [--repeat N] [
   against it (CPU time, best of 5 x 400 calls each, median over 20 intents), and the wall time of one
   ``gait policy test`` process on it. With ``--ref PATH`` the same
   ``policy test`` runs against that binary too.
+* ``--stages``: where a generated policy's compile goes, stage by stage (YAML
+  read, decode, normalize, render canonical DSL, parse it with the grammar,
+  read back and compare, decision table and digest), CPU seconds, one fresh
+  process per size.
 
 Nothing is cached between runs: every compile starts from the source.
 A 100,000-rule YAML policy exceeds the reader's node budget (docs/limits.md);
@@ -150,6 +154,39 @@ print(json.dumps({"compile_s": compile_s, "compile_cpu_s": compile_cpu_s, "first
 """
 
 
+# Runs in a fresh interpreter: the compile of one big policy, one stage at a time.
+STAGES_PROBE = r"""
+import gc, hashlib, json, sys, time
+import msgspec
+import gait.policy.source as source
+if sys.argv[2] == "lift":
+    source._MAX_NODES = 10**9
+from gait.policy.compiler import build_ir
+from gait.policy.dsl import parse_canonical_dsl, render_dsl
+from gait.policy.model import Policy
+from gait.policy.normalize import normalize_policy
+data = open(sys.argv[1], "rb").read()
+out = {}
+gc.disable()  # as compile_policy does
+clock = time.process_time
+t = clock(); raw, positions, texts = source.load_yaml(source.decode_text(data, "p"), "p")
+out["YAML read"] = clock() - t
+t = clock(); decoded = source.decode_policy(raw, positions, texts, "p")
+out["decode into the model"] = clock() - t
+t = clock(); policy = normalize_policy(decoded)
+out["normalize"] = clock() - t
+t = clock(); text = render_dsl(policy)
+out["render canonical DSL"] = clock() - t
+t = clock(); mapping = parse_canonical_dsl(text)
+out["parse it with the grammar"] = clock() - t
+t = clock(); again = msgspec.convert(mapping, Policy); assert again == policy
+out["read back and compare"] = clock() - t
+t = clock(); build_ir(again, hashlib.sha256(data).hexdigest())
+out["decision table and digest"] = clock() - t
+print(json.dumps(out))
+"""
+
+
 def gait_command() -> list[str]:
     search = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     found = shutil.which("gait", path=search)
@@ -228,12 +265,29 @@ def bench_big(sizes: list[int], ref: str, lift: bool) -> None:
             print(line + f"   verdicts {r['verdicts']}")
 
 
+def bench_stages(sizes: list[int], lift: bool) -> None:
+    with tempfile.TemporaryDirectory(prefix="gait-bench-") as tmp:
+        print("compile stages of generated policies (CPU s, fresh process per size)")
+        for size in sizes:
+            policy = Path(tmp) / f"policy_{size}.yaml"
+            policy.write_text(generate_policy(size))
+            r = probe(STAGES_PROBE, str(policy), "lift" if lift else "keep")
+            if "error" in r:
+                print(f"  {size:>7} {r['error']}")
+                continue
+            parts = ", ".join(f"{name} {secs:.2f}" for name, secs in r.items())
+            print(f"  {size:>7} total {sum(r.values()):.2f}: {parts}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000", help="comma-separated rule counts")
     parser.add_argument("--repeat", type=int, default=20, help="repeat compiles (median)")
     parser.add_argument("--ref", default="", help="reference gait binary for policy test")
     parser.add_argument("--skip-shipped", action="store_true", help="only the big policies")
+    parser.add_argument(
+        "--stages", action="store_true", help="also time each compile stage of the big policies"
+    )
     parser.add_argument(
         "--lift-limits",
         action="store_true",
@@ -246,6 +300,8 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     if sizes:
         bench_big(sizes, args.ref, args.lift_limits)
+        if args.stages:
+            bench_stages(sizes, args.lift_limits)
 
 
 if __name__ == "__main__":
