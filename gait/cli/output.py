@@ -68,7 +68,12 @@ def write_json(obj: Any, *, err: bool = False) -> None:
             pending.clear()
             size = 0
 
-    _write_value(obj, put)
+    try:
+        _write_value(obj, put)
+    except BaseException:
+        stream.write("".join(pending))  # what was produced, then the caller reports the error
+        stream.flush()
+        raise
     pending.append("\n")
     stream.write("".join(pending))
     stream.flush()

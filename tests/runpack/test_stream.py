@@ -247,3 +247,49 @@ def test_large_runpack_is_read_in_memory_far_below_its_size(tmp_path: Path) -> N
         report = json.loads(done.stdout.strip().splitlines()[-1])
         assert report["code"] == 0, (args, done.stderr[-500:])
         assert report["peak_kb"] < limit_kb, (args, report, size)
+
+
+def test_a_pack_changed_while_read_fails_at_the_end_of_the_member(tmp_path: Path) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "bench"))
+    from bench_runpack_stream import build_pack
+
+    # Over MAX_IN_MEMORY_BYTES, so records are read from the file, not a copy of it.
+    path = build_pack(tmp_path / "mid.zip", "run_mid", 12_000, 400)
+    assert path.stat().st_size > 9 * 2**20
+    with open_stream(path) as pack:
+        records = pack.intents()
+        assert next(records).intent_id == "intent_0000000"
+        data = bytearray(path.read_bytes())
+        at = data.index(b"intent_0011000")
+        data[at + 7] = ord("9")
+        with open(path, "r+b") as handle:  # in place: the open handle sees it
+            handle.seek(at + 7)
+            handle.write(b"9")
+        with pytest.raises(InvalidInput) as err:
+            for _record in records:
+                pass
+        assert err.value.message.startswith("runpack hash mismatch: intents.jsonl")
+
+
+def test_an_error_while_streaming_is_reported_after_the_partial_output() -> None:
+    from gait.cli.outcome import Exit, Outcome, run_body
+
+    closed: list[bool] = []
+
+    def items() -> Any:
+        yield {"n": 1}
+        raise InvalidInput("runpack hash mismatch: intents.jsonl")
+
+    def body() -> Outcome:
+        return Outcome(
+            {"ok": True, "rows": LazyList(items, 2)}, closers=[lambda: closed.append(True)]
+        )
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), pytest.raises(Exit) as done:
+        run_body("run inspect", True, body)
+    assert done.value.code == 6
+    assert closed == [True]
+    partial, error = out.getvalue().splitlines()
+    assert partial.startswith('{"correlation_id"') and '"rows":[{"n":1}' in partial
+    assert json.loads(error)["error"] == "runpack hash mismatch: intents.jsonl"
