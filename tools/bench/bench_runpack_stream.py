@@ -96,9 +96,7 @@ def record_bytes(path: Path) -> int:
     from gait.runpack.zipread import open_zip
 
     with open_zip(path, strict=False) as archive:
-        return sum(
-            e.size for e in archive.entries if e.name in ("intents.jsonl", "results.jsonl")
-        )
+        return sum(e.size for e in archive.entries if e.name in ("intents.jsonl", "results.jsonl"))
 
 
 def measure(args: list[str], mode: str = "cli") -> dict[str, Any]:
