@@ -256,10 +256,11 @@ _KEYWORD_TYPES = {
 def _fast_tables() -> tuple[Any, ...]:
     """The generated LALR tables and the canonical transformer's callbacks, flattened
     for the driver below: per state, token type -> (True, next state, its actions)
-    or (False, rule size, rule origin, callback); and per state, how a name is typed
+    or (False, rule size, rule origin, callback or None where it would return
+    its only child); and per state, how a name is typed
     there: (keyword or verdict spelling -> type, type of another KEY-shaped name,
     type of a name with dots or dashes), None where no terminal accepts it."""
-    from gait.policy._dsl_parser import Shift
+    from gait.policy._dsl_parser import ExpandSingleChild, Shift
 
     inner = _canonical_parser().parser.parser.parser
     table = inner.parse_table
@@ -274,7 +275,10 @@ def _fast_tables() -> tuple[Any, ...]:
             if action is Shift:
                 flat[kind] = (True, arg, states[arg])
             else:
-                flat[kind] = (False, len(arg.expansion), arg.origin.name, callbacks[arg])
+                size, callback = len(arg.expansion), callbacks[arg]
+                if size == 1 and type(callback) is ExpandSingleChild:
+                    callback = None  # returns its one child: the value stays as it is
+                flat[kind] = (False, size, arg.origin.name, callback)
         spelled = {k: t for k, t in _KEYWORD_TYPES.items() if t in actions}
         if "VERDICT" in actions:
             spelled.update(dict.fromkeys(VERDICTS, "VERDICT"))
@@ -287,6 +291,10 @@ def _fast_tables() -> tuple[Any, ...]:
             names[state] = (spelled, None, None)
     token_callbacks = frozenset(k for k in callbacks if isinstance(k, str))
     return states, names, table.start_states["start"], table.end_states["start"], token_callbacks
+
+
+def _only_child(children: list[Any]) -> Any:
+    return children[0]
 
 
 def _fast_canonical_parse(text: str, trace: list[Any] | None = None) -> dict[str, Any] | None:
@@ -326,6 +334,11 @@ def _fast_canonical_parse(text: str, trace: list[Any] | None = None) -> dict[str
                         trace.append((kind, value))
                     break
                 _, size, origin, callback = step
+                if callback is None:
+                    del stack[-1]
+                    _, goto, accepts = states[stack[-1]][origin]
+                    push_state(goto)
+                    continue
                 if size:
                     children = values[-size:]
                     del stack[-size:]
@@ -342,6 +355,8 @@ def _fast_canonical_parse(text: str, trace: list[Any] | None = None) -> dict[str
         if step is None or step[0]:
             return None
         _, size, origin, callback = step
+        if callback is None:
+            callback = _only_child
         if size:
             children = values[-size:]
             del stack[-size:]
