@@ -36,7 +36,10 @@ TOOL_ANNOTATIONS = "target.annotations"
 DELEGATION = "delegation"
 
 
-class Predicate(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+# Table structs are frozen and hold only immutable values, so they can never be in a
+# reference cycle: gc=False keeps them out of the cyclic collector's scans (a big
+# table is otherwise tens of thousands of objects it walks again and again).
+class Predicate(msgspec.Struct, frozen=True, kw_only=True, gc=False, omit_defaults=True):
     """One condition of a row: ``subject`` compared against ``values`` (any-of)."""
 
     subject: str
@@ -46,14 +49,14 @@ class Predicate(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     source: str = ""  # the match key this came from, for --explain
 
 
-class DelegationPredicate(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+class DelegationPredicate(msgspec.Struct, frozen=True, kw_only=True, gc=False, omit_defaults=True):
     max_depth: int | None = None
     delegators: frozenset[str] = frozenset()
     delegates: frozenset[str] = frozenset()
     scopes: frozenset[str] = frozenset()
 
 
-class EndpointIR(msgspec.Struct, frozen=True, kw_only=True):
+class EndpointIR(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     path_allowlist: tuple[str, ...]
     path_denylist: tuple[str, ...]
     domain_allowlist: tuple[str, ...]
@@ -65,7 +68,7 @@ class EndpointIR(msgspec.Struct, frozen=True, kw_only=True):
     violation: str
 
 
-class DataflowIR(msgspec.Struct, frozen=True, kw_only=True):
+class DataflowIR(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     tainted_sources: frozenset[str]
     destination_kinds: frozenset[str]
     destination_values: frozenset[str]
@@ -75,12 +78,12 @@ class DataflowIR(msgspec.Struct, frozen=True, kw_only=True):
     violation: str
 
 
-class ContextIR(msgspec.Struct, frozen=True, kw_only=True):
+class ContextIR(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     mode_required: bool
     max_age_seconds: int
 
 
-class FlowPredicateIR(msgspec.Struct, frozen=True, kw_only=True):
+class FlowPredicateIR(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """One flow predicate: which earlier calls of the session count (docs/flow-rules.md)."""
 
     tool_names: frozenset[str]
@@ -91,14 +94,14 @@ class FlowPredicateIR(msgspec.Struct, frozen=True, kw_only=True):
     min_count: int
 
 
-class FlowIR(msgspec.Struct, frozen=True, kw_only=True):
+class FlowIR(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """A row's flow conditions: every ``after`` must hold and no ``not_after``."""
 
     after: tuple[FlowPredicateIR, ...]
     not_after: tuple[FlowPredicateIR, ...]
 
 
-class Row(msgspec.Struct, frozen=True, kw_only=True):
+class Row(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     index: int
     name: str
     priority: int
@@ -122,7 +125,7 @@ class Row(msgspec.Struct, frozen=True, kw_only=True):
     flow: FlowIR | UnsetType = UNSET  # not encoded when the rule has no flow predicates
 
 
-class FailClosedIR(msgspec.Struct, frozen=True, kw_only=True):
+class FailClosedIR(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     enabled: bool
     risk_classes: frozenset[str]
     required_fields: tuple[str, ...]
