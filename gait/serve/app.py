@@ -242,16 +242,36 @@ def create_app(
             except Exception as err:
                 _log(f"mcp serve: shutdown flush failed: {type(err).__name__}: {err}")
 
-    routes = [
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/v1/evaluate", EvaluateEndpoint(service, "json", off_loop), methods=["POST"]),
-        Route("/v1/evaluate/sse", EvaluateEndpoint(service, "sse", off_loop), methods=["POST"]),
-        Route(
-            "/v1/evaluate/stream", EvaluateEndpoint(service, "stream", off_loop), methods=["POST"]
-        ),
-    ]
+    endpoints = {
+        "/v1/evaluate": EvaluateEndpoint(service, "json", off_loop),
+        "/v1/evaluate/sse": EvaluateEndpoint(service, "sse", off_loop),
+        "/v1/evaluate/stream": EvaluateEndpoint(service, "stream", off_loop),
+    }
+    routes = [Route("/healthz", healthz, methods=["GET"])]
+    routes += [Route(path, endpoint, methods=["POST"]) for path, endpoint in endpoints.items()]
     handlers = {404: not_found, 405: wrong_method}
-    return Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)  # type: ignore[arg-type]
+    app = _ServeApp(routes=routes, exception_handlers=handlers, lifespan=lifespan)  # type: ignore[arg-type]
+    app.evaluate_endpoints = endpoints
+    return app
+
+
+class _ServeApp(Starlette):
+    """Starlette, except that a POST to an evaluate path goes straight to its endpoint.
+
+    Those endpoints catch every error themselves, so starlette's middleware and
+    router (about 8 µs of CPU per request) add nothing there; every other
+    request (health, 404, 405, lifespan) takes the normal starlette path.
+    """
+
+    evaluate_endpoints: dict[str, EvaluateEndpoint]  # set by create_app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            endpoint = self.evaluate_endpoints.get(scope["path"])
+            if endpoint is not None:
+                await endpoint(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
 
 
 def _log(message: str) -> None:
