@@ -177,7 +177,8 @@ def replay_stream(
         missing = [s["intent_id"] for s in done if s["execution"] == "missing"]
     else:
         done = LazyList(steps, source.intents_total)
-        missing = [s["intent_id"] for s in done if s["execution"] == "missing"]
+        # Aligned: every intent has its result, so none can be missing.
+        missing = [] if aligned else [s["intent_id"] for s in done if s["execution"] == "missing"]
     return {
         "ok": not missing,
         "run_id": source.run_id,

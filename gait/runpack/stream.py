@@ -62,6 +62,7 @@ class RecordSource:
     refs: Refs
     intents_total: int = 0
     results_total: int = 0
+    aligned: bool | None = None  # see aligned_first_results; None = not yet known
 
     @property
     def run_id(self) -> str:
@@ -234,10 +235,39 @@ def _checked(fspath: str, archive: ZipArchive) -> PackStream:
     pack.manifest_raw = raw
     # Same order of parse errors as read_runpack: run, intents, results, refs.
     pack.run = _decode_doc(pack._read(MEMBER_RUN), Run, MEMBER_RUN)
-    pack.intents_total = _count(pack.intents)
-    pack.results_total = _count(pack.results)
+    try:
+        _check_records(pack)
+    except InvalidInput:
+        # Report the first bad record in reading order (all intents, then results).
+        _count(pack.intents)
+        _count(pack.results)
+        raise
     pack.refs = _decode_doc(pack._read(MEMBER_REFS), Refs, MEMBER_REFS)
     return pack
+
+
+def _check_records(pack: PackStream) -> None:
+    """Parse every record once, counting them and learning whether the pack is aligned."""
+    seen: set[str] = set()
+    aligned = True
+    intents_total = results_total = 0
+    results = pack.results()
+    for intent in pack.intents():
+        intents_total += 1
+        result = next(results, None)
+        if result is None:
+            aligned = False
+            continue
+        results_total += 1
+        if aligned and (result.intent_id != intent.intent_id or intent.intent_id in seen):
+            aligned = False
+            seen.clear()
+        if aligned:
+            seen.add(intent.intent_id)
+    for _result in results:
+        results_total += 1
+        aligned = False
+    pack.intents_total, pack.results_total, pack.aligned = intents_total, results_total, aligned
 
 
 def _count(factory: Callable[[], Iterator[Any]]) -> int:
@@ -294,6 +324,13 @@ def aligned_first_results(source: RecordSource) -> bool:
     duplicate or unmatched: callers can walk both streams in step. The id set
     holds ids only (not records); it is the one per-pack cost of this check.
     """
+    if source.aligned is not None:
+        return source.aligned
+    source.aligned = _aligned(source)
+    return source.aligned
+
+
+def _aligned(source: RecordSource) -> bool:
     seen: set[str] = set()
     results = source.results()
     for intent in source.intents():

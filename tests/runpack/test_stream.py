@@ -293,3 +293,49 @@ def test_an_error_while_streaming_is_reported_after_the_partial_output() -> None
     partial, error = out.getvalue().splitlines()
     assert partial.startswith('{"correlation_id"') and '"rows":[{"n":1}' in partial
     assert json.loads(error)["error"] == "runpack hash mismatch: intents.jsonl"
+
+
+def _rehashed(source: Path, target: Path, changes: dict[str, bytes]) -> Path:
+    """``source`` with members replaced and the manifest's hashes and digest made to match."""
+    import hashlib
+
+    from gait.runpack.record import manifest_digest
+
+    with zipfile.ZipFile(source) as zin:
+        members = {name: zin.read(name) for name in zin.namelist()}
+    members.update(changes)
+    manifest = json.loads(members["manifest.json"])
+    for item in manifest["files"]:
+        item["sha256"] = hashlib.sha256(members[item["path"]]).hexdigest()
+    manifest["manifest_digest"] = manifest_digest(manifest)
+    members["manifest.json"] = json.dumps(manifest).encode()
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zout:
+        for name, data in members.items():
+            zout.writestr(name, data)
+    return target
+
+
+def test_parse_errors_name_the_first_bad_record_in_reading_order(
+    packs: dict[str, Path], tmp_path: Path
+) -> None:
+    with zipfile.ZipFile(packs["aligned"]) as zin:
+        intents, results = zin.read("intents.jsonl"), zin.read("results.jsonl")
+    cases = {
+        # results break on line 1, intents only on their last line: intents are reported
+        "both": {
+            "intents.jsonl": intents + b'{"intent_id": 5}\n',
+            "results.jsonl": b"[1]\n" + results,
+        },
+        "results": {"results.jsonl": results + b"{oops\n"},
+        "deep": {"intents.jsonl": b"[" * 1200 + b"]" * 1200 + b"\n" + intents},
+    }
+    for label, change in cases.items():
+        target = _rehashed(packs["aligned"], tmp_path / f"{label}.zip", change)
+        with pytest.raises(InvalidInput) as whole:
+            read_runpack(target)
+        with pytest.raises(InvalidInput) as streamed:
+            open_stream(target)
+        assert "parse" in whole.value.message, label
+        assert streamed.value.message == whole.value.message, label
+        code, out = _cli("run", "inspect", str(target), "--json")
+        assert code == 6 and json.loads(out)["error"] == whole.value.message
