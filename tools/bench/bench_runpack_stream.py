@@ -46,7 +46,7 @@ else:
     fn = {"inspect": inspect.inspect_runpack, "replay": replay.replay_stub,
           "diff": diff.diff_runpacks}[args[1]]
     out.write(dumps(fn(*packs)))
-    code = 0
+    code = None  # no exit code on this path
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 try:  # ru_maxrss keeps the parent's peak across fork+exec on Linux; VmHWM is this image's own
     with open("/proc/self/status") as status:
