@@ -131,18 +131,17 @@ class PackStream(RecordSource):
         return entry
 
     def _read(self, name: str) -> bytes:
-        data = b"".join(self._lines_raw(name, keep_ends=True))
-        return data
+        return b"".join(self._lines_raw(name, whole=True))
 
-    def _lines_raw(self, name: str, *, keep_ends: bool = False) -> Iterator[bytes]:
-        """The member's lines (without ``\\n``), hash-checked at the end."""
+    def _lines_raw(self, name: str, *, whole: bool = False) -> Iterator[bytes]:
+        """The member's lines (without ``\\n``; raw chunks if ``whole``), hash-checked at the end."""
         hasher = hashlib.sha256()
         pending: list[bytes] = []
         try:
             for view in self._archive.iter_member(self._entry(name)):
                 chunk = bytes(view)  # views are reused by the reader: copy first
                 hasher.update(chunk)
-                if keep_ends:
+                if whole:
                     yield chunk
                     continue
                 start = 0
