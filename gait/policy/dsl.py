@@ -42,7 +42,10 @@ def _scalar(value: Any) -> str:
 
 def _value(value: Any) -> str:
     if isinstance(value, tuple | list):
-        return "[" + ", ".join(_scalar(v) for v in value) + "]"
+        try:  # lists of strings, nearly all of them: quoted in one C loop
+            return "[" + ", ".join(map(_quote, value)) + "]"
+        except TypeError:  # a number, boolean or null among them
+            return "[" + ", ".join(_scalar(v) for v in value) + "]"
     return _scalar(value)
 
 
