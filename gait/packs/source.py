@@ -15,21 +15,22 @@ from typing import Any
 
 import msgspec
 
-from gait.canonical import sha256_hex
-from gait.errors import InvalidInput, VerificationFailed
+from gait.errors import InvalidInput
+from gait.runpack.intake import (
+    check_manifest_digest,
+    checked_manifest,
+    open_checked_zip,
+    read_record_members,
+)
 from gait.runpack.model import (
     MEMBER_INTENTS,
     MEMBER_REFS,
     MEMBER_RESULTS,
     MEMBER_RUN,
-    RECORD_MEMBERS,
     Manifest,
     Refs,
     Run,
 )
-from gait.runpack.record import manifest_digest
-from gait.runpack.verify import ALL_MEMBERS, load_manifest, open_runpack_zip
-from gait.runpack.zipread import ZipEntryError, normalize_entry_name
 
 __all__ = ["SourceRun", "read_source_run"]
 
@@ -61,40 +62,10 @@ def _records(data: bytes) -> int:
 def read_source_run(path: str | os.PathLike[str]) -> SourceRun:
     """Integrity-checked read; any defect is InvalidInput (exit 6), duplicates exit 2."""
     fspath = os.fspath(path)
-    try:
-        archive = open_runpack_zip(fspath)
-    except VerificationFailed as err:
-        raise InvalidInput(err.message) from err
-    with archive:
-        try:
-            raw, manifest = load_manifest(archive)
-        except VerificationFailed as err:
-            if err.code == "runpack_duplicate_entries":
-                raise
-            raise InvalidInput(err.message) from err
-        problems = [f"{name}: {reason}" for name, reason in archive.unsafe]
-        problems += [
-            f"unexpected member {e.name}"
-            for e in archive.entries
-            if normalize_entry_name(e.name) not in ALL_MEMBERS
-        ]
-        if problems:
-            raise InvalidInput("runpack zip invalid: " + "; ".join(sorted(problems)))
-        expected = {f.path.replace("\\", "/"): f.sha256.lower() for f in manifest.files or []}
-        members: dict[str, bytes] = {}
-        for name in RECORD_MEMBERS:
-            entry = archive.find(name)
-            if entry is None or name not in expected:
-                raise InvalidInput(f"runpack missing {name}")
-            try:
-                data = archive.read(entry)
-            except ZipEntryError as err:
-                raise InvalidInput(f"runpack hash mismatch: {name} ({err.message})") from err
-            if sha256_hex(data) != expected[name]:
-                raise InvalidInput(f"runpack hash mismatch: {name}")
-            members[name] = data
-    if manifest.manifest_digest.lower() != manifest_digest(raw):
-        raise InvalidInput("runpack hash mismatch: manifest.json (manifest digest)")
+    with open_checked_zip(fspath) as archive:
+        raw, manifest, expected = checked_manifest(archive)
+        members = read_record_members(archive, expected)
+    check_manifest_digest(raw, manifest)
     try:
         run = msgspec.json.decode(members[MEMBER_RUN], type=Run)
         refs = msgspec.json.decode(members[MEMBER_REFS], type=Refs)

@@ -20,7 +20,13 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from gait.errors import InvalidInput, VerificationFailed
+from gait.errors import InvalidInput
+from gait.runpack.intake import (
+    check_layout,
+    check_manifest_digest,
+    checked_manifest,
+    open_checked_zip,
+)
 from gait.runpack.model import (
     MEMBER_INTENTS,
     MEMBER_REFS,
@@ -33,9 +39,7 @@ from gait.runpack.model import (
     ResultRecord,
     Run,
 )
-from gait.runpack.record import manifest_digest
-from gait.runpack.verify import ALL_MEMBERS, load_manifest, open_runpack_zip
-from gait.runpack.zipread import ZipArchive, ZipEntry, ZipEntryError, normalize_entry_name
+from gait.runpack.zipread import ZipArchive, ZipEntry, ZipEntryError
 from gait.safejson import check_depth
 
 __all__ = [
@@ -188,10 +192,7 @@ class PackStream(RecordSource):
 def open_stream(path: str | os.PathLike[str]) -> PackStream:
     """Open and fully check a runpack (errors as :func:`~gait.runpack.reader.read_runpack`)."""
     fspath = os.fspath(path)
-    try:
-        archive = open_runpack_zip(fspath)
-    except VerificationFailed as err:
-        raise InvalidInput(err.message) from err
+    archive = open_checked_zip(fspath)
     try:
         return _checked(fspath, archive)
     except BaseException:
@@ -200,21 +201,7 @@ def open_stream(path: str | os.PathLike[str]) -> PackStream:
 
 
 def _checked(fspath: str, archive: ZipArchive) -> PackStream:
-    try:
-        raw, manifest = load_manifest(archive)
-    except VerificationFailed as err:
-        if err.code == "runpack_duplicate_entries":
-            raise
-        raise InvalidInput(err.message) from err
-    problems = [f"{name}: {reason}" for name, reason in archive.unsafe]
-    problems += [
-        f"unexpected member {e.name}"
-        for e in archive.entries
-        if normalize_entry_name(e.name) not in ALL_MEMBERS
-    ]
-    if problems:
-        raise InvalidInput("runpack zip invalid: " + "; ".join(sorted(problems)))
-    expected = {f.path.replace("\\", "/"): f.sha256.lower() for f in manifest.files or []}
+    raw, manifest, expected = checked_manifest(archive)
     for name in RECORD_MEMBERS:
         entry = archive.find(name)
         if entry is None or name not in expected:
@@ -225,10 +212,8 @@ def _checked(fspath: str, archive: ZipArchive) -> PackStream:
             raise InvalidInput(f"runpack hash mismatch: {name} ({err.message})") from err
         if digest != expected[name]:
             raise InvalidInput(f"runpack hash mismatch: {name}")
-    if archive.layout_errors:
-        raise InvalidInput("runpack zip invalid: " + "; ".join(sorted(archive.layout_errors)))
-    if manifest.manifest_digest.lower() != manifest_digest(raw):
-        raise InvalidInput("runpack hash mismatch: manifest.json (manifest digest)")
+    check_layout(archive)
+    check_manifest_digest(raw, manifest)
     pack = PackStream(fspath, archive, expected)
     pack.manifest = manifest
     pack.manifest_raw = raw
