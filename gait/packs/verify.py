@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from gait.canonical import digest
-from gait.errors import GaitError, InvalidInput, VerificationFailed
+from gait.errors import InvalidInput, VerificationFailed
 from gait.packs.common import open_pack_zip
+from gait.runpack.verify import count_valid_signatures
 from gait.runpack.zipread import ZipArchive, ZipEntryError, normalize_entry_name
 
 if TYPE_CHECKING:
@@ -187,8 +188,6 @@ def check_signatures(
     require_signature: bool,
 ) -> None:
     """Signature status over digest(manifest without ``signatures``), as for runpacks."""
-    from gait.signing import verify_signature
-
     report.require_signature = require_signature
     signatures = raw.get("signatures") or []
     if not isinstance(signatures, list):
@@ -204,19 +203,7 @@ def check_signatures(
         report.signature_errors.append("public key not configured")
         return
     expected = digest({k: v for k, v in raw.items() if k != "signatures"})
-    valid = 0
-    for signature in signatures:
-        normalized = dict(signature) if isinstance(signature, dict) else signature
-        if isinstance(normalized, dict):
-            for key in ("signed_digest", "key_id"):
-                if isinstance(normalized.get(key), str):
-                    normalized[key] = normalized[key].lower()
-        try:
-            verify_signature(normalized, expected, public_key)
-        except GaitError as err:
-            report.signature_errors.append(err.message)
-            continue
-        valid += 1
+    valid = count_valid_signatures(signatures, expected, public_key, report.signature_errors)
     report.signatures_valid = valid
     report.signature_status = "verified" if valid else "failed"
 

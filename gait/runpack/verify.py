@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ALL_MEMBERS",
     "VerifyReport",
+    "count_valid_signatures",
     "load_manifest",
     "open_runpack_zip",
     "verify_runpack",
@@ -264,6 +265,31 @@ def _signed_by(raw: dict[str, Any], key_id: str) -> bool:
     )
 
 
+def count_valid_signatures(
+    signatures: list[Any], expected: str, public_key: KeyPair, errors: list[str]
+) -> int:
+    """How many signatures verify over ``expected``; each failure's message goes to ``errors``.
+
+    Hex fields are compared case-insensitively, so they are lowered first.
+    """
+    from gait.signing import verify_signature
+
+    valid = 0
+    for signature in signatures:
+        normalized = dict(signature) if isinstance(signature, dict) else signature
+        if isinstance(normalized, dict):
+            for key in ("signed_digest", "key_id"):
+                if isinstance(normalized.get(key), str):
+                    normalized[key] = normalized[key].lower()
+        try:
+            verify_signature(normalized, expected, public_key)
+        except GaitError as err:
+            errors.append(err.message)
+            continue
+        valid += 1
+    return valid
+
+
 def _check_signatures(
     report: VerifyReport,
     raw: dict[str, Any],
@@ -282,21 +308,8 @@ def _check_signatures(
         report.signature_errors.append("public key not configured")
         return
     from gait.canonical import digest
-    from gait.signing import verify_signature
 
     expected = digest(signable_manifest(raw))
-    valid = 0
-    for signature in signatures:
-        normalized = dict(signature) if isinstance(signature, dict) else signature
-        if isinstance(normalized, dict):
-            for key in ("signed_digest", "key_id"):
-                if isinstance(normalized.get(key), str):
-                    normalized[key] = normalized[key].lower()
-        try:
-            verify_signature(normalized, expected, public_key)
-        except GaitError as err:
-            report.signature_errors.append(err.message)
-            continue
-        valid += 1
+    valid = count_valid_signatures(signatures, expected, public_key, report.signature_errors)
     report.signatures_valid = valid
     report.signature_status = "verified" if valid else "failed"
