@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -135,18 +136,22 @@ def verify_outcome(kind: str, report: Any) -> Outcome:
     return Outcome(payload, 0 if report.ok else 2, text=lines)
 
 
-@gait_command(
-    group,
-    "verify",
-    explain="Verify an evidence or incident pack offline: member hashes, layout, signatures.",
-    help="Verify an evidence pack zip. Exit 0 ok, 2 integrity or signature failure, 6 bad input.",
-)
-@click.argument("args", nargs=-1, metavar="PACK.zip")
-@click.option("--path", default=None, help="Pack zip (instead of the positional).")
-@click.option("--profile", default="standard", help="standard|strict (strict requires a key).")
-@click.option("--require-signature", is_flag=True, help="Fail unless a signature verifies.")
-@_key_flags
-def verify_command(
+def pack_verify_flags(fn: Any) -> Any:
+    """Argument and options of ``guard verify`` and ``pack verify`` (same flags, same help)."""
+    fn = _key_flags(fn)
+    fn = click.option(
+        "--require-signature", is_flag=True, help="Fail unless a signature verifies."
+    )(fn)
+    fn = click.option(
+        "--profile", default="standard", help="standard|strict (strict requires a key)."
+    )(fn)
+    fn = click.option("--path", default=None, help="Pack zip (instead of the positional).")(fn)
+    return click.argument("args", nargs=-1, metavar="PACK.zip")(fn)
+
+
+def run_pack_verify(
+    kind: str,
+    verify: Callable[..., Any],
     args: tuple[str, ...],
     path: str | None,
     profile: str,
@@ -155,13 +160,22 @@ def verify_command(
     public_key_env: str | None,
     private_key: str | None,
     private_key_env: str | None,
-    json: bool,
 ) -> Outcome:
-    from gait.packs.verify import verify_guard_pack
-
+    """Resolve the target and key, verify with ``verify``, report as ``kind``."""
     target = one_target(args, path, "<pack.zip> or --path")
     key, strict = load_verify_key(profile, public_key, public_key_env, private_key, private_key_env)
-    report = verify_guard_pack(
-        target, public_key=key, require_signature=require_signature or strict
-    )
-    return verify_outcome("guard", report)
+    report = verify(target, public_key=key, require_signature=require_signature or strict)
+    return verify_outcome(kind, report)
+
+
+@gait_command(
+    group,
+    "verify",
+    explain="Verify an evidence or incident pack offline: member hashes, layout, signatures.",
+    help="Verify an evidence pack zip. Exit 0 ok, 2 integrity or signature failure, 6 bad input.",
+)
+@pack_verify_flags
+def verify_command(json: bool, **flags: Any) -> Outcome:
+    from gait.packs.verify import verify_guard_pack
+
+    return run_pack_verify("guard", verify_guard_pack, **flags)

@@ -8,8 +8,7 @@ from typing import Any
 import click
 
 from gait.cli.base import GaitGroup, Outcome, gait_command
-from gait.cli.guard import one_target, verify_outcome
-from gait.cli.verify import _key_flags, load_verify_key
+from gait.cli.guard import one_target, pack_verify_flags, run_pack_verify
 from gait.errors import InvalidInput
 
 group = GaitGroup(
@@ -107,28 +106,11 @@ def build_command(
     explain="Verify any pack offline: unified packs, evidence/incident packs, or runpacks.",
     help="Verify a pack zip. Exit 0 ok, 2 integrity or signature failure, 6 bad input.",
 )
-@click.argument("args", nargs=-1, metavar="PACK.zip")
-@click.option("--path", default=None, help="Pack zip (instead of the positional).")
-@click.option("--profile", default="standard", help="standard|strict (strict requires a key).")
-@click.option("--require-signature", is_flag=True, help="Fail unless a signature verifies.")
-@_key_flags
-def verify_command(
-    args: tuple[str, ...],
-    path: str | None,
-    profile: str,
-    require_signature: bool,
-    public_key: str | None,
-    public_key_env: str | None,
-    private_key: str | None,
-    private_key_env: str | None,
-    json: bool,
-) -> Outcome:
+@pack_verify_flags
+def verify_command(json: bool, **flags: Any) -> Outcome:
     from gait.packs.verify import verify_any_pack
 
-    target = one_target(args, path, "<pack.zip> or --path")
-    key, strict = load_verify_key(profile, public_key, public_key_env, private_key, private_key_env)
-    report = verify_any_pack(target, public_key=key, require_signature=require_signature or strict)
-    return verify_outcome("pack", report)
+    return run_pack_verify("pack", verify_any_pack, **flags)
 
 
 def _read_manifest(path: str) -> dict[str, Any]:
