@@ -164,7 +164,12 @@ def run_pack_verify(
     """Resolve the target and key, verify with ``verify``, report as ``kind``."""
     target = one_target(args, path, "<pack.zip> or --path")
     key, strict = load_verify_key(profile, public_key, public_key_env, private_key, private_key_env)
-    report = verify(target, public_key=key, require_signature=require_signature or strict)
+    from gait.cli.term import Progress
+
+    with Progress(f"{kind} verify hashing", 0, in_bytes=True) as shown:
+        report = verify(
+            target, public_key=key, require_signature=require_signature or strict, progress=shown
+        )
     return verify_outcome(kind, report)
 
 

@@ -89,12 +89,18 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], indent: str = "
     return out
 
 
+_MIB = 1 << 20
+
+
 class Progress:
     """``label: i/n`` on one rewritten stderr line, on a terminal, once work passes ``after`` s.
 
     Quick runs print nothing at all; ``close()`` erases the line so the
-    command's own output starts on a clean line.
+    command's own output starts on a clean line. With ``in_bytes`` the counts
+    are byte counts, shown as ``label: 12.5/80.0 MiB``.
     """
+
+    AFTER = 1.0  # default delay before the line appears; tests lower it
 
     def __init__(
         self,
@@ -102,18 +108,20 @@ class Progress:
         total: int,
         *,
         stream: IO[Any] | None = None,
-        after: float = 1.0,
+        after: float | None = None,
         every: float = 0.1,
+        in_bytes: bool = False,
     ) -> None:
         self.label = label
         self.total = total
         self.stream = stream if stream is not None else sys.stderr
         self.enabled = is_tty(self.stream)
         self.start = time.monotonic()
-        self.after = after
+        self.after = self.AFTER if after is None else after
         self.every = every
         self.last = 0.0
         self.shown = False
+        self.in_bytes = in_bytes
 
     def update(self, done: int) -> None:
         if not self.enabled:
@@ -123,7 +131,11 @@ class Progress:
             return
         self.last = now
         self.shown = True
-        self.stream.write(f"\r\x1b[K{self.label}: {done}/{self.total}")
+        if self.in_bytes:
+            count = f"{done / _MIB:.1f}/{self.total / _MIB:.1f} MiB"
+        else:
+            count = f"{done}/{self.total}"
+        self.stream.write(f"\r\x1b[K{self.label}: {count}")
         self.stream.flush()
 
     def __call__(self, done: int, total: int | None = None) -> None:

@@ -88,10 +88,17 @@ def verify_payload(target: str, key: Any, require_signature: bool) -> dict[str, 
             dev_key = find_dev_key()
         except (OSError, InvalidInput):
             dev_key = None
+    from gait.cli.term import Progress
+
     try:
-        report = verify_runpack(
-            path, public_key=key, require_signature=require_signature, dev_key=dev_key
-        )
+        with Progress("verify hashing", 0, in_bytes=True) as shown:
+            report = verify_runpack(
+                path,
+                public_key=key,
+                require_signature=require_signature,
+                dev_key=dev_key,
+                progress=shown,
+            )
     except GaitError as err:
         err.details.setdefault("path", path)
         raise

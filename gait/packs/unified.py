@@ -33,6 +33,7 @@ from gait.runpack.zipread import ZipArchive, ZipEntryError
 
 if TYPE_CHECKING:
     from gait.packs.source import SourceRun
+    from gait.runpack.verify import ProgressFn
     from gait.signing import KeyPair
 
 __all__ = [
@@ -352,13 +353,14 @@ def verify_unified(
     report: PackVerifyReport,
     public_key: KeyPair | None,
     require_signature: bool,
+    progress: ProgressFn | None = None,
 ) -> None:
     if raw.get("schema_version") != SCHEMA_VERSION:
         raise InvalidInput(f"{PACK_MANIFEST}: schema_version must be {SCHEMA_VERSION}")
     report.pack_id = str(raw.get("pack_id") or "")
     report.pack_type = str(raw.get("pack_type") or "")
     report.source_ref = str(raw.get("source_ref") or "")
-    check_members(archive, raw, report)
+    check_members(archive, raw, report, progress)
     if unified_pack_id(raw) != report.pack_id.lower():
         report.errors.append("pack_id does not match the manifest")
     contents = {str(c.get("path")): str(c.get("sha256")) for c in raw.get("contents") or []}

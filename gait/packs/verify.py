@@ -20,7 +20,7 @@ import msgspec
 from gait.canonical import digest
 from gait.errors import InvalidInput, VerificationFailed
 from gait.packs.common import open_pack_zip
-from gait.runpack.verify import count_valid_signatures
+from gait.runpack.verify import HashMeter, ProgressFn, count_valid_signatures
 from gait.runpack.zipread import ZipArchive, ZipEntryError, normalize_entry_name
 
 if TYPE_CHECKING:
@@ -153,11 +153,17 @@ def _contents(raw: dict[str, Any]) -> list[dict[str, str]]:
     return out
 
 
-def check_members(archive: ZipArchive, raw: dict[str, Any], report: PackVerifyReport) -> None:
+def check_members(
+    archive: ZipArchive,
+    raw: dict[str, Any],
+    report: PackVerifyReport,
+    progress: ProgressFn | None = None,
+) -> None:
     """Hash every listed member; note missing, mismatched, undeclared members and zip damage."""
     contents = _contents(raw)
     report.files_checked = len(contents)
     listed = {PACK_MANIFEST}
+    meter = HashMeter(progress, (archive.find(i["path"].replace("\\", "/")) for i in contents))
     for item in contents:
         name = item["path"].replace("\\", "/")
         listed.add(name)
@@ -166,7 +172,7 @@ def check_members(archive: ZipArchive, raw: dict[str, Any], report: PackVerifyRe
             report.missing_files.append(name)
             continue
         try:
-            actual = archive.sha256(entry)
+            actual = meter.sha256(archive, entry)
         except ZipEntryError as err:
             report.zip_errors.append(f"{name}: {err.message}")
             actual = ""
@@ -218,12 +224,13 @@ def _verify_guard(
     report: PackVerifyReport,
     public_key: KeyPair | None,
     require_signature: bool,
+    progress: ProgressFn | None = None,
 ) -> None:
     if raw.get("schema_version") != SCHEMA_VERSION:
         raise InvalidInput(f"{PACK_MANIFEST}: schema_version must be {SCHEMA_VERSION}")
     report.pack_id = str(raw.get("pack_id") or "")
     report.run_id = str(raw.get("run_id") or "")
-    check_members(archive, raw, report)
+    check_members(archive, raw, report, progress)
     computed = guard_pack_id(report.run_id, raw.get("contents") or [])
     if report.pack_id != computed:
         report.hash_mismatches.append(
@@ -237,6 +244,7 @@ def verify_guard_pack(
     *,
     public_key: KeyPair | None = None,
     require_signature: bool = False,
+    progress: ProgressFn | None = None,
 ) -> PackVerifyReport:
     """Verify an evidence or incident pack (``gait.guard.pack_manifest``)."""
     fspath = os.fspath(path)
@@ -245,7 +253,7 @@ def verify_guard_pack(
         if raw.get("schema_id") != GUARD_MANIFEST_SCHEMA:
             raise InvalidInput(f"{PACK_MANIFEST}: schema_id must be {GUARD_MANIFEST_SCHEMA}")
         report = PackVerifyReport(path=fspath)
-        _verify_guard(archive, raw, report, public_key, require_signature)
+        _verify_guard(archive, raw, report, public_key, require_signature, progress)
     return report
 
 
@@ -254,6 +262,7 @@ def verify_any_pack(
     *,
     public_key: KeyPair | None = None,
     require_signature: bool = False,
+    progress: ProgressFn | None = None,
 ) -> PackVerifyReport:
     """``gait pack verify``: a runpack, a guard/incident pack or a unified pack (§4)."""
     fspath = os.fspath(path)
@@ -268,24 +277,29 @@ def verify_any_pack(
             if schema == GUARD_MANIFEST_SCHEMA:
                 report.pack_type = "guard"
                 report.legacy_type = "guard"
-                _verify_guard(archive, raw, report, public_key, require_signature)
+                _verify_guard(archive, raw, report, public_key, require_signature, progress)
             elif schema == UNIFIED_MANIFEST_SCHEMA:
                 from gait.packs.unified import verify_unified
 
-                verify_unified(archive, raw, report, public_key, require_signature)
+                verify_unified(archive, raw, report, public_key, require_signature, progress)
             else:
                 raise InvalidInput(f"{PACK_MANIFEST}: unsupported schema_id {schema!r}")
     if legacy:
-        return _verify_legacy_runpack(fspath, public_key, require_signature)
+        return _verify_legacy_runpack(fspath, public_key, require_signature, progress)
     return report
 
 
 def _verify_legacy_runpack(
-    path: str, public_key: KeyPair | None, require_signature: bool
+    path: str,
+    public_key: KeyPair | None,
+    require_signature: bool,
+    progress: ProgressFn | None = None,
 ) -> PackVerifyReport:
     from gait.runpack.verify import verify_runpack
 
-    inner = verify_runpack(path, public_key=public_key, require_signature=require_signature)
+    inner = verify_runpack(
+        path, public_key=public_key, require_signature=require_signature, progress=progress
+    )
     report = PackVerifyReport(
         path=path,
         pack_id=inner.manifest_digest,

@@ -15,7 +15,9 @@ not a zip at all, malformed manifest), :class:`VerificationFailed` → 2
 
 from __future__ import annotations
 
+import hashlib
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +35,7 @@ from gait.runpack.model import (
 from gait.runpack.record import manifest_digest, signable_manifest
 from gait.runpack.zipread import (
     ZipArchive,
+    ZipEntry,
     ZipEntryError,
     ZipFormatError,
     normalize_entry_name,
@@ -44,6 +47,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ALL_MEMBERS",
+    "HashMeter",
+    "ProgressFn",
     "VerifyReport",
     "count_valid_signatures",
     "load_manifest",
@@ -52,6 +57,33 @@ __all__ = [
 ]
 
 ALL_MEMBERS = frozenset((MEMBER_MANIFEST, *RECORD_MEMBERS))
+
+# ``progress(bytes_hashed, bytes_total)``: how a caller (the CLI) follows a long verify.
+ProgressFn = Callable[[int, int], None]
+
+
+class HashMeter:
+    """Hashes members, reporting bytes hashed so far across all of them to ``progress``."""
+
+    def __init__(self, progress: ProgressFn | None, entries: Iterable[ZipEntry | None]) -> None:
+        self.progress = progress
+        self.total = sum(e.size for e in entries if e is not None)
+        self.done = 0
+
+    def sha256(self, archive: ZipArchive, entry: ZipEntry) -> str:
+        """As :meth:`ZipArchive.sha256` (same checks, same errors), counting the bytes."""
+        if self.progress is None:
+            return archive.sha256(entry)
+        hasher = hashlib.sha256()
+        start = self.done
+        try:
+            for chunk in archive.iter_member(entry):
+                hasher.update(chunk)
+                self.done += len(chunk)
+                self.progress(self.done, self.total)
+        finally:
+            self.done = start + entry.size  # a member that failed half-way still counts as seen
+        return hasher.hexdigest()
 
 
 @dataclass
@@ -185,12 +217,14 @@ def verify_runpack(
     public_key: KeyPair | None = None,
     require_signature: bool = False,
     dev_key: KeyPair | None = None,
+    progress: ProgressFn | None = None,
 ) -> VerifyReport:
     """Verify the runpack at ``path``; see the module docstring for the error mapping.
 
     ``dev_key`` (the per-user dev key) is used only when no ``public_key`` is
     given and a manifest signature names its key id: a pack this user signed
     in dev mode verifies, any other pack is "skipped" exactly as without it.
+    ``progress`` is told the bytes hashed so far (see :class:`HashMeter`).
     """
     fspath = os.fspath(path)
     with open_runpack_zip(fspath) as archive:
@@ -208,6 +242,10 @@ def verify_runpack(
             {e.name for e in archive.entries if normalize_entry_name(e.name) not in ALL_MEMBERS}
         )
         listed: set[str] = set()
+        meter = HashMeter(
+            progress,
+            (archive.find(item.path.replace("\\", "/")) for item in manifest.files or []),
+        )
         for item in manifest.files or []:
             name = item.path.replace("\\", "/")
             listed.add(name)
@@ -216,7 +254,7 @@ def verify_runpack(
                 report.missing_files.append(name)
                 continue
             try:
-                actual = archive.sha256(entry)
+                actual = meter.sha256(archive, entry)
             except ZipEntryError as err:
                 report.zip_errors.append(f"{name}: {err.message}")
                 actual = ""
