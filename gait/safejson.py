@@ -47,6 +47,12 @@ class DuplicateKey(InvalidInput):
     code = "duplicate_key"
 
 
+class NestingTooDeep(InvalidInput):
+    """Brackets nest deeper than :data:`MAX_DEPTH` (verifiers report it as a failed check)."""
+
+    code = "json_nesting_too_deep"
+
+
 @contextmanager
 def deep_recursion(levels: int = MAX_DEPTH) -> Iterator[None]:
     """Room on the Python stack for ``levels`` of nesting (restored afterwards)."""
@@ -150,7 +156,7 @@ def loads(data: bytes | str, what: str) -> Any:
     and are rejected too: they cannot be signed or digested.
     """
     if _depth_exceeded(data):
-        raise InvalidInput(f"{what}: JSON nesting exceeds {MAX_DEPTH} levels")
+        raise NestingTooDeep(f"{what}: JSON nesting exceeds {MAX_DEPTH} levels")
     try:
         with deep_recursion():
             value = json.loads(
@@ -169,7 +175,7 @@ def loads(data: bytes | str, what: str) -> Any:
         err.args = (err.message,)
         raise
     except RecursionError:
-        raise InvalidInput(f"{what}: JSON nesting exceeds {MAX_DEPTH} levels") from None
+        raise NestingTooDeep(f"{what}: JSON nesting exceeds {MAX_DEPTH} levels") from None
     except (ValueError, UnicodeDecodeError) as err:
         raise InvalidInput(f"{what}: invalid JSON: {err}") from None
 
@@ -177,7 +183,7 @@ def loads(data: bytes | str, what: str) -> Any:
 def check_depth(data: bytes | str, what: str) -> None:
     """Reject documents nested deeper than :data:`MAX_DEPTH`, naming the limit."""
     if _depth_exceeded(data):
-        raise InvalidInput(f"{what}: JSON nesting exceeds {MAX_DEPTH} levels")
+        raise NestingTooDeep(f"{what}: JSON nesting exceeds {MAX_DEPTH} levels")
 
 
 def _zero(_text: str) -> int:

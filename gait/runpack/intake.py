@@ -13,10 +13,15 @@ from typing import Any
 
 from gait.canonical import sha256_hex
 from gait.errors import InvalidInput, VerificationFailed
-from gait.runpack.model import RECORD_MEMBERS, Manifest
+from gait.runpack.model import DOCUMENT_MEMBERS, MAX_DOCUMENT_BYTES, RECORD_MEMBERS, Manifest
 from gait.runpack.record import manifest_digest
 from gait.runpack.verify import ALL_MEMBERS, load_manifest, open_runpack_zip
-from gait.runpack.zipread import ZipArchive, ZipEntryError, normalize_entry_name
+from gait.runpack.zipread import (
+    MAX_READ_BYTES,
+    ZipArchive,
+    ZipEntryError,
+    normalize_entry_name,
+)
 
 __all__ = [
     "check_layout",
@@ -65,8 +70,15 @@ def read_record_members(archive: ZipArchive, expected: dict[str, str]) -> dict[s
         entry = archive.find(name)
         if entry is None or name not in expected:
             raise InvalidInput(f"runpack missing {name}")
+        cap = MAX_DOCUMENT_BYTES if name in DOCUMENT_MEMBERS else MAX_READ_BYTES
+        if entry.size > cap:
+            # valid but too big to hold whole: inspect, diff, replay and verify stream it
+            raise InvalidInput(
+                f"runpack member too large to load into memory: {name} "
+                f"({entry.size} bytes, limit {cap})"
+            )
         try:
-            data = archive.read(entry)
+            data = archive.read(entry, max_bytes=cap)
         except ZipEntryError as err:
             raise InvalidInput(f"runpack hash mismatch: {name} ({err.message})") from err
         if sha256_hex(data) != expected[name]:

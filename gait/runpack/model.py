@@ -14,7 +14,9 @@ import msgspec
 
 __all__ = [
     "CAPTURE_MODES",
+    "DOCUMENT_MEMBERS",
     "MANIFEST_SCHEMA",
+    "MAX_DOCUMENT_BYTES",
     "MEMBER_INTENTS",
     "MEMBER_MANIFEST",
     "MEMBER_REFS",
@@ -47,6 +49,9 @@ MEMBER_INTENTS = "intents.jsonl"
 MEMBER_RESULTS = "results.jsonl"
 MEMBER_REFS = "refs.json"
 RECORD_MEMBERS = (MEMBER_INTENTS, MEMBER_REFS, MEMBER_RESULTS, MEMBER_RUN)
+DOCUMENT_MEMBERS = (MEMBER_MANIFEST, MEMBER_REFS, MEMBER_RUN)
+MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
+"""Largest manifest.json, run.json or refs.json: each is decoded whole, in memory."""
 """The members listed in ``manifest.files``, in their sorted order."""
 
 CAPTURE_MODES = ("reference", "raw")

@@ -28,6 +28,7 @@ from gait.runpack.intake import (
     open_checked_zip,
 )
 from gait.runpack.model import (
+    MAX_DOCUMENT_BYTES,
     MEMBER_INTENTS,
     MEMBER_REFS,
     MEMBER_RESULTS,
@@ -135,6 +136,12 @@ class PackStream(RecordSource):
         return entry
 
     def _read(self, name: str) -> bytes:
+        size = self._entry(name).size
+        if size > MAX_DOCUMENT_BYTES:  # decoded whole: only record members are streamed
+            raise InvalidInput(
+                f"runpack member too large to load into memory: {name} "
+                f"({size} bytes, limit {MAX_DOCUMENT_BYTES})"
+            )
         return b"".join(self._lines_raw(name, whole=True))
 
     def _lines_raw(self, name: str, *, whole: bool = False) -> Iterator[bytes]:

@@ -26,6 +26,7 @@ import msgspec
 from gait.errors import GaitError, InvalidInput, VerificationFailed
 from gait.runpack.model import (
     MANIFEST_SCHEMA,
+    MAX_DOCUMENT_BYTES,
     MEMBER_MANIFEST,
     MEMBER_REFS,
     RECORD_MEMBERS,
@@ -184,18 +185,21 @@ def load_manifest(archive: ZipArchive) -> tuple[dict[str, Any], Manifest]:
             details={"missing_files": [MEMBER_MANIFEST]},
         )
     try:
-        data = archive.read(entry)
+        data = archive.read(entry, max_bytes=MAX_DOCUMENT_BYTES)
     except ZipEntryError as err:
         raise VerificationFailed(
             f"read manifest.json: {err.message}", code="runpack_manifest_unreadable"
         ) from err
-    from gait.safejson import DuplicateKey, loads
+    from gait.safejson import DuplicateKey, NestingTooDeep, loads
 
     try:
         raw = loads(data, "parse manifest.json")
     except DuplicateKey as err:
         # the manifest is signed: a second spelling of a field is tampering
         raise VerificationFailed(err.message, code="runpack_manifest_duplicate_key") from None
+    except NestingTooDeep as err:
+        # no writer nests a manifest that deep: a failed check (exit 2), not unreadable input
+        raise VerificationFailed(err.message, code="runpack_manifest_too_deep") from None
     if not isinstance(raw, dict):
         raise InvalidInput("parse manifest.json: manifest must be a JSON object")
     try:
@@ -290,7 +294,7 @@ def _context_errors(archive: ZipArchive) -> list[str]:
     if entry is None:
         return []
     try:
-        refs = loads(archive.read(entry), "parse refs.json")
+        refs = loads(archive.read(entry, max_bytes=MAX_DOCUMENT_BYTES), "parse refs.json")
     except (GaitError, ZipEntryError):
         return []  # unreadable members are reported by the hash checks
     return refs_context_errors(refs) if isinstance(refs, dict) else []

@@ -8,8 +8,15 @@ before any member byte is inflated:
   non-regular files → :attr:`ZipArchive.unsafe` (name, reason) pairs;
 * duplicate names (after trimming and ``\\`` → ``/``) → :attr:`ZipArchive.duplicates`;
 * declared sizes: each entry ≤ :data:`MAX_ENTRY_BYTES`, the sum ≤
-  :data:`MAX_TOTAL_BYTES` (zip bombs) → :class:`ZipFormatError` at open time;
-  while inflating, output beyond the declared size is cut off and reported.
+  :data:`MAX_TOTAL_BYTES`, ratio ≤ :data:`MAX_COMPRESSION_RATIO` (zip bombs)
+  → :class:`ZipFormatError` at open time; while inflating, output beyond the
+  declared size is cut off and reported, so the declared sum also bounds what
+  streaming can produce.
+
+Those limits are for members that are streamed (hashed, or read record by
+record). :meth:`ZipArchive.read` loads a member into memory and has its own,
+smaller caps: :data:`MAX_READ_BYTES` per member and
+:data:`MAX_READ_TOTAL_BYTES` for everything one archive loads.
 
 With ``strict=True`` it also checks that the container has the exact shape
 deterministic writers produce (:mod:`gait.runpack.zipwrite`, and the Go
@@ -20,7 +27,7 @@ modes, zero deflate padding bits. Violations are collected in
 report which members are intact. This is what makes *any* single-byte change
 of a runpack detectable, including bytes the zip format itself ignores.
 
-Whole files up to :data:`MAX_IN_MEMORY_BYTES` are read into memory; larger
+Zip files up to :data:`MAX_IN_MEMORY_BYTES` are read into memory; larger
 ones are read in chunks through the open file.
 """
 
@@ -51,6 +58,8 @@ __all__ = [
     "MAX_COMPRESSION_RATIO",
     "MAX_ENTRY_BYTES",
     "MAX_IN_MEMORY_BYTES",
+    "MAX_READ_BYTES",
+    "MAX_READ_TOTAL_BYTES",
     "MAX_TOTAL_BYTES",
     "ZipArchive",
     "ZipEntry",
@@ -62,8 +71,14 @@ __all__ = [
     "unsafe_name_reason",
 ]
 
-MAX_ENTRY_BYTES = 100 * 1024 * 1024
-MAX_TOTAL_BYTES = 256 * 1024 * 1024
+MAX_ENTRY_BYTES = 4 * 1024**3
+"""Largest uncompressed member (streamed, never held whole in memory)."""
+MAX_TOTAL_BYTES = 16 * 1024**3
+"""Largest sum of uncompressed members a zip may declare."""
+MAX_READ_BYTES = 100 * 1024 * 1024
+"""Largest member :meth:`ZipArchive.read` loads into memory whole."""
+MAX_READ_TOTAL_BYTES = 256 * 1024 * 1024
+"""Largest sum of members one archive loads into memory whole."""
 MAX_IN_MEMORY_BYTES = 8 * 1024 * 1024
 MAX_ENTRIES = 4096
 MAX_COMPRESSION_RATIO = 500
@@ -230,6 +245,7 @@ class ZipArchive:
     layout_errors: list[str] = field(default_factory=list)
     strict: bool = True
     _source: _Source | None = None
+    _loaded: int = 0  # bytes handed out whole by read(), against MAX_READ_TOTAL_BYTES
 
     def __enter__(self) -> ZipArchive:
         return self
@@ -256,8 +272,25 @@ class ZipArchive:
     def names(self) -> list[str]:
         return [e.name for e in self.entries]
 
-    def read(self, entry: ZipEntry, *, check_crc: bool = True) -> bytes:
-        """The decompressed bytes of ``entry``; :class:`ZipEntryError` if they cannot be trusted."""
+    def read(
+        self, entry: ZipEntry, *, check_crc: bool = True, max_bytes: int = MAX_READ_BYTES
+    ) -> bytes:
+        """The decompressed bytes of ``entry``; :class:`ZipEntryError` if they cannot be trusted.
+
+        The member is held whole in memory, so it must declare at most
+        ``max_bytes`` and, with what this archive already loaded, at most
+        :data:`MAX_READ_TOTAL_BYTES`; :meth:`iter_member` then cuts off any
+        output beyond the declared size. Larger members can only be streamed.
+        """
+        limit = min(max_bytes, MAX_READ_BYTES)
+        if entry.size > limit or self._loaded + entry.size > MAX_READ_TOTAL_BYTES:
+            raise ZipEntryError(
+                entry.name,
+                f"zip entry too large to load into memory: {entry.size} bytes "
+                f"(limit {limit} per member, {MAX_READ_TOTAL_BYTES} in all)",
+                reason="zip_entry_too_large",
+            )
+        self._loaded += entry.size
         return b"".join(bytes(c) for c in self.iter_member(entry, check_crc=check_crc))
 
     def sha256(self, entry: ZipEntry, *, check_crc: bool = True) -> str:
@@ -773,10 +806,12 @@ def safe_extract(path: str | os.PathLike[str], dest: str | os.PathLike[str]) -> 
 
     Any unsafe or duplicate entry, declared size over the limits, or member
     that fails to inflate aborts the whole extraction *before* the first file
-    is written (members are inflated into memory first; the size limits bound
-    that memory).
+    is written (members are inflated into memory first; the in-memory limits
+    :data:`MAX_READ_BYTES` and :data:`MAX_READ_TOTAL_BYTES` bound that memory).
     """
-    with open_zip(path, strict=False) as archive:
+    with open_zip(
+        path, strict=False, max_entry_bytes=MAX_READ_BYTES, max_total_bytes=MAX_READ_TOTAL_BYTES
+    ) as archive:
         if archive.duplicates:
             raise ZipFormatError(
                 "zip contains duplicate entries: " + ", ".join(archive.duplicates),

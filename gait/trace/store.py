@@ -156,7 +156,7 @@ def read_trace(path: str | os.PathLike[str]) -> dict[str, Any]:
         data = read_regular_file(path, MAX_TRACE_BYTES)
     except OSError as err:
         raise InvalidInput(f"read trace record: {err}") from err
-    from gait.safejson import DuplicateKey, loads
+    from gait.safejson import DuplicateKey, NestingTooDeep, loads
 
     try:
         parsed = loads(data.decode("utf-8"), "parse trace record")
@@ -165,6 +165,9 @@ def read_trace(path: str | os.PathLike[str]) -> dict[str, Any]:
     except DuplicateKey as err:
         # a second spelling of a signed field is tampering: the record does not verify
         raise VerificationFailed(err.message, details=dict(err.details)) from None
+    except NestingTooDeep as err:
+        # well-formed but deeper than any writer nests a trace: it does not verify
+        raise VerificationFailed(err.message) from None
     if not isinstance(parsed, dict):
         raise InvalidInput("parse trace record: expected a JSON object")
     _check_schema(parsed)
