@@ -11,8 +11,9 @@ its last result, then runs each command in a fresh Python process with its
 output going to /dev/null and reports wall time and peak RSS
 (``VmHWM`` of the child; ``ru_maxrss`` where /proc is missing) next to the pack's uncompressed record bytes. ``--in-memory``
 adds the same work done the old way (whole pack parsed, whole payload built)
-for comparison. The zip reader's limits (100 MiB per member, 256 MiB in all)
-cap how many records fit.
+for comparison. With ``--in-memory``, the in-memory limits (100 MiB per
+member, 256 MiB per zip) cap how many records fit; the streamed commands
+accept up to 4 GiB per member (docs/limits.md).
 """
 
 from __future__ import annotations
