@@ -274,17 +274,19 @@ class MissingVariableError(LarkError):
 
 
 import sys, re
-import logging
 from dataclasses import dataclass
 from typing import Generic, AnyStr
 
-logger: logging.Logger = logging.getLogger("lark")
-logger.addHandler(logging.StreamHandler())
+class _QuietLogger:
+    # gait: lark logs only below CRITICAL, which its logger dropped anyway.
+    def _drop(self, *args: Any, **kwargs: Any) -> None:
+        pass
+    debug = info = warning = error = exception = _drop
+logger = _QuietLogger()
 ##
 
 ##
 
-logger.setLevel(logging.CRITICAL)
 
 
 NO_VALUE = object()
