@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -209,8 +209,19 @@ def _create_with(path: str, data: bytes) -> None:
             os.unlink(tmp)
 
 
-def append_event(path: str, event: dict[str, Any], *, now: str = "") -> dict[str, Any]:
-    """Append one gated call; returns the stored record (with its sequence)."""
+def append_event(
+    path: str,
+    event: dict[str, Any],
+    *,
+    now: str = "",
+    allocate: Callable[[int], int] | None = None,
+) -> dict[str, Any]:
+    """Append one gated call; returns the stored record (with its sequence).
+
+    ``allocate`` (local next sequence -> sequence) lets a shared counter number
+    the event, e.g. several servers appending to one session; it may only skip
+    ahead, never reuse a number.
+    """
     verdict = str(event.get("verdict") or "").strip().lower()
     if verdict not in VERDICTS:
         raise InvalidInput(f"--verdict must be one of {', '.join(VERDICTS)}")
@@ -221,9 +232,17 @@ def append_event(path: str, event: dict[str, Any], *, now: str = "") -> dict[str
         # Cost independent of the journal's length: the header says it is a
         # journal, the last record holds the last sequence number.
         _check_header(path, handle.readline())
+        sequence = _last_sequence(path, handle) + 1
+        if allocate is not None:
+            shared = allocate(sequence)
+            if shared < sequence:
+                raise InvalidInput(
+                    f"session journal {path}: shared sequence {shared} is behind {sequence}"
+                )
+            sequence = shared
         record: dict[str, Any] = {
             "record_type": "event",
-            "sequence": _last_sequence(path, handle) + 1,
+            "sequence": sequence,
             "created_at": now or _now(),
             "tool_name": tool,
             "verdict": verdict,

@@ -307,6 +307,7 @@ class DecisionService:
                 runpack_dir=self.config.runpack_dir,
                 checkpoint_interval=request.checkpoint_interval,
                 event=event,
+                store=getattr(self.gate, "store", None),
             )
         except GaitError as err:
             # The decision and its trace exist; a journal fault must still not pass silently.
@@ -335,13 +336,33 @@ class DecisionService:
             "pack": cfg.pack_dir,
             "session": cfg.session_dir,
         }
-        now = time.time_ns()
+        store = getattr(self.gate, "store", None)
         warnings = []
         for name in sorted(cfg.retention):
-            by_age, by_count = sweep(dirs[name], name, cfg.retention[name], now)
+            if not dirs[name] or not cfg.retention[name].active:
+                continue
+            # One sweeper per directory among servers sharing a store: a sweep that
+            # finds the lease taken is skipped (the holder is sweeping the same files).
+            if store is not None and getattr(store, "shared", False):
+                key = f"serve_retention:{name}:{os.path.abspath(dirs[name])}"
+                try:
+                    with store.lease(key, ttl=RETENTION_LEASE_TTL, wait=0) as held:
+                        if not held:
+                            continue
+                        by_age, by_count = sweep(
+                            dirs[name], name, cfg.retention[name], time.time_ns()
+                        )
+                except GaitError as err:
+                    warnings.append(f"retention_{name}_skipped={err.code}")
+                    continue
+            else:
+                by_age, by_count = sweep(dirs[name], name, cfg.retention[name], time.time_ns())
             if by_age or by_count:
                 warnings.append(f"retention_{name}_removed_age={by_age} removed_count={by_count}")
         return warnings
+
+
+RETENTION_LEASE_TTL = 60.0  # seconds; a sweep that outlives it may overlap the next one
 
 
 def _log(message: str) -> None:

@@ -11,6 +11,12 @@ session append``: they read only the journal's header and its last record, so
 a long session costs no more per request than a new one, and they hold an
 exclusive ``flock``, so threads, worker processes and the CLI never reuse a
 sequence number. Journals are created with their header in one step.
+
+With a shared state store (``--state redis://…``) several servers may append
+to one session: each append (and its checkpoint) holds a store lease on the
+session, and the sequence number comes from a counter in the store, so two
+servers never hand out one number. The journal file is the record and must be
+on a directory all those servers share (docs/scale.md).
 """
 
 from __future__ import annotations
@@ -64,14 +70,52 @@ def journal_decision(
     runpack_dir: str,
     checkpoint_interval: int,
     event: dict[str, Any],
+    store: Any = None,
 ) -> list[str]:
-    """Append one decision; checkpoint when due. Returns the response warnings."""
+    """Append one decision; checkpoint when due. Returns the response warnings.
+
+    ``store``: a shared state store (``store.shared``) makes appends exact across servers.
+    """
     stem = sanitize_session(session_id)
     path = journal_path or os.path.join(session_dir, f"{stem}.journal.jsonl")
+    if store is None or not getattr(store, "shared", False):
+        return _append(path, stem, session_id, run_id, runpack_dir, checkpoint_interval, event)
+    from gait.errors import StateUnavailable
+
+    name = f"serve_session:{os.path.basename(path)}"
+    with store.lease(name, ttl=SESSION_LEASE_TTL, wait=SESSION_LEASE_WAIT) as held:
+        if not held:
+            raise StateUnavailable(f"session {session_id}: another server holds its lease")
+        return _append(
+            path,
+            stem,
+            session_id,
+            run_id,
+            runpack_dir,
+            checkpoint_interval,
+            event,
+            allocate=lambda floor: int(store.next_sequence(name, floor)),
+        )
+
+
+SESSION_LEASE_TTL = 30.0  # seconds; longer than any append plus checkpoint
+SESSION_LEASE_WAIT = 10.0
+
+
+def _append(
+    path: str,
+    stem: str,
+    session_id: str,
+    run_id: str,
+    runpack_dir: str,
+    checkpoint_interval: int,
+    event: dict[str, Any],
+    allocate: Any = None,
+) -> list[str]:
     path = _open_journal(path, session_id, run_id)
     from gait.runpack.session import append_event
 
-    record = append_event(path, event)
+    record = append_event(path, event, allocate=allocate)
     sequence = int(record["sequence"])
     warnings = [f"session_journal={path} sequence={sequence}"]
     if checkpoint_interval > 0 and runpack_dir and sequence % checkpoint_interval == 0:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -101,6 +102,22 @@ class StateStore(ABC):
     @abstractmethod
     def journal_read(self, session_id: str, limit: int = 50) -> list[dict[str, Any]]:
         """The newest ``limit`` entries of a session's journal, oldest first."""
+
+    @contextmanager
+    def lease(self, name: str, *, ttl: float = 30.0, wait: float = 10.0) -> Iterator[bool]:
+        """Hold ``name`` against every process sharing this store; yields whether it was taken.
+
+        Local stores yield True at once: their callers already serialise with
+        file locks, and a local file is not shared between machines.
+        """
+        yield True
+
+    def next_sequence(self, name: str, floor: int) -> int | None:
+        """The next number of the shared counter ``name``, at least ``floor``, never twice.
+
+        None for local stores: the local file numbers itself (its last record + 1).
+        """
+        return None
 
     def health(self) -> tuple[bool, str]:
         """``(ok, detail)`` for health endpoints; local stores are always reachable."""

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -44,6 +47,25 @@ return {1, count}
 """
 
 # KEYS token-use keys; ARGV[1] ttl seconds -> indexes (1-based) of keys already present
+# Next sequence number, raised to the caller's floor (a journal appended outside
+# the servers, e.g. by ``gait run session append``, must never be renumbered).
+_SEQUENCE = """
+local value = redis.call('INCR', KEYS[1])
+local floor = tonumber(ARGV[1])
+if value < floor then
+  redis.call('SET', KEYS[1], floor)
+  value = floor
+end
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
+return value
+"""
+# Release a lease only if it is still ours (it may have expired and been taken).
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
 _CLAIM = """
 local used = {}
 for i, key in ipairs(KEYS) do
@@ -123,6 +145,8 @@ class RedisStore(StateStore):
             raise InvalidInput(f"invalid state URL {redact_url(url)}: {err}") from err
         self._spend = self._client.register_script(_SPEND)
         self._claim = self._client.register_script(_CLAIM)
+        self._sequence = self._client.register_script(_SEQUENCE)
+        self._release = self._client.register_script(_RELEASE)
 
     @property
     def location(self) -> str:
@@ -198,6 +222,42 @@ class RedisStore(StateStore):
             if isinstance(doc, dict):
                 out.append(doc)
         return out
+
+    def _name_key(self, kind: str, name: str) -> str:
+        return f"{self._prefix}:{kind}:{hashlib.sha256(name.encode()).hexdigest()[:32]}"
+
+    @contextmanager
+    def lease(self, name: str, *, ttl: float = 30.0, wait: float = 10.0) -> Iterator[bool]:
+        key = self._name_key("lease", name)
+        token = uuid.uuid4().hex
+        ttl_ms = max(int(ttl * 1000), 1)
+        deadline = time.monotonic() + max(wait, 0.0)
+        delay = 0.002
+        while True:
+            taken = self._call("lease", lambda: self._client.set(key, token, nx=True, px=ttl_ms))
+            if taken or time.monotonic() >= deadline:
+                break
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+        if not taken:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            # A release that fails leaves the lease to expire after ``ttl``.
+            try:
+                self._release(keys=[key], args=[token])
+            except self._errors:
+                pass
+
+    def next_sequence(self, name: str, floor: int) -> int | None:
+        key = self._name_key("sequence", name)
+        value = self._call(
+            "sequence allocation",
+            lambda: self._sequence(keys=[key], args=[int(floor), JOURNAL_TTL_SECONDS]),
+        )
+        return int(value)
 
     def health(self) -> tuple[bool, str]:
         try:

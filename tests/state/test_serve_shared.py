@@ -1,0 +1,150 @@
+"""``mcp serve`` session journals and trace retention shared by several servers on one Redis."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gait.runpack.session import chain_path_for, read_journal, verify_chain
+
+POLICY = """
+schema_id: gait.gate.policy
+schema_version: 1.0.0
+default_verdict: block
+rules:
+  - name: reads
+    effect: allow
+    match:
+      tool_names: [tool.read]
+"""
+START_TIMEOUT = 60.0
+
+
+class Server:
+    def __init__(self, workdir: Path, args: list[str]) -> None:
+        self.stderr = open(workdir / f"serve_{time.monotonic_ns()}.log", "wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gait.cli.main", "mcp", "serve", "--json", *args],
+            cwd=workdir,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        )
+        box: list[bytes] = []
+        reader = threading.Thread(target=lambda: box.append(self.proc.stdout.readline()))
+        reader.daemon = True
+        reader.start()
+        reader.join(START_TIMEOUT)
+        if not box or not box[0]:
+            self.stop()
+            raise AssertionError("mcp serve did not start")
+        self.url = f"http://{json.loads(box[0])['listen']}"
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        self.stderr.close()
+
+
+@pytest.fixture
+def two_servers(
+    tmp_path: Path, shared_redis_url: str, prefix: str
+) -> Iterator[Callable[[list[str]], list[Server]]]:
+    pytest.importorskip("uvicorn")
+    started: list[Server] = []
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY)
+    sep = "&" if "?" in shared_redis_url else "?"
+    state = f"{shared_redis_url}{sep}key_prefix={prefix}"
+
+    def start(extra: list[str]) -> list[Server]:
+        args = ["--policy", str(policy), "--listen", "127.0.0.1:0", "--state", state, *extra]
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            servers = list(pool.map(lambda _i: Server(tmp_path, args), range(2)))
+        started.extend(servers)
+        return servers
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+def body(i: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "run_id": "shared",
+        "call": {
+            "name": "tool.read",
+            "args": {"path": f"/w/f{i}"},
+            "targets": [{"kind": "path", "value": f"/w/f{i}", "operation": "read"}],
+            "context": {"identity": "alice", "workspace": "/w", "phase": "plan"},
+        },
+        **extra,
+    }
+
+
+def post_all(servers: list[Server], count: int, clients: int, **extra: Any) -> list[dict]:
+    import httpx
+
+    def one(i: int) -> dict[str, Any]:
+        with httpx.Client(timeout=20.0) as client:
+            resp = client.post(
+                f"{servers[i % len(servers)].url}/v1/evaluate", json=body(i, **extra)
+            )
+            assert resp.status_code == 200, resp.text
+            return resp.json()
+
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        return list(pool.map(one, range(count)))
+
+
+def test_two_servers_one_session_get_unique_gapless_sequences(
+    two_servers: Callable[[list[str]], list[Server]], tmp_path: Path
+) -> None:
+    sessions, runpacks = tmp_path / "sessions", tmp_path / "runpacks"
+    servers = two_servers(
+        ["--session-dir", str(sessions), "--runpack-dir", str(runpacks), "--trace-dir", "traces"]
+    )
+    results = post_all(servers, 40, 8, session_id="team-one", checkpoint_interval=10)
+    assert all(r["verdict"] == "allow" for r in results)
+    sequences = sorted(
+        int(w.split("sequence=")[1])
+        for r in results
+        for w in r.get("warnings", [])
+        if w.startswith("session_journal=")
+    )
+    assert sequences == list(range(1, 41))
+    journal = read_journal(str(sessions / "team-one.journal.jsonl"))
+    assert [e["sequence"] for e in journal.events] == list(range(1, 41))
+    assert len(journal.checkpoints) == 4
+    chain = verify_chain(chain_path_for(str(sessions / "team-one.journal.jsonl")))
+    assert chain["ok"] is True, chain
+
+
+def test_retention_with_two_servers_keeps_the_newest_traces(
+    two_servers: Callable[[list[str]], list[Server]], tmp_path: Path
+) -> None:
+    traces = tmp_path / "traces"
+    servers = two_servers(["--trace-dir", str(traces), "--trace-max-count", "5"])
+    post_all(servers, 40, 8)
+    # Sequential tail: these five are the newest files, so the policy keeps exactly them.
+    tail = post_all(servers, 5, 1)
+    expected = sorted(os.path.basename(r["trace_path"]) for r in tail)
+    assert sorted(p.name for p in traces.iterdir() if not p.name.startswith(".")) == expected
