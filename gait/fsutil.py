@@ -29,11 +29,9 @@ def atomic_write(
     so two concurrent writers can never clobber each other (used for keys).
     The parent directory must exist. ``OSError`` propagates to the caller.
     """
-    import tempfile  # only writers pay for it; readers import this module too
-
     target = _writable_target(os.fspath(path))
     directory = os.path.dirname(os.path.abspath(target))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=directory)
+    fd, tmp = _mkstemp(directory, os.path.basename(target))
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -49,6 +47,31 @@ def atomic_write(
             os.unlink(tmp)
         raise
     _fsync_dir(directory)
+
+
+_TEMP_FLAGS = (
+    os.O_RDWR
+    | os.O_CREAT
+    | os.O_EXCL
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+
+
+def _mkstemp(directory: str, base: str) -> tuple[int, str]:
+    """``tempfile.mkstemp`` for ``.<base>.<random>.tmp`` in ``directory`` (mode 0600).
+
+    Local so that a one-shot command that writes one file does not import
+    tempfile, which pulls in shutil and the compression modules (~3 ms).
+    """
+    for _ in range(100):
+        tmp = os.path.join(directory, f".{base}.{os.urandom(6).hex()}.tmp")
+        try:
+            return os.open(tmp, _TEMP_FLAGS, 0o600), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no usable temporary name", directory)
 
 
 def _writable_target(target: str) -> str:
@@ -212,13 +235,9 @@ class GroupCommit:
         if self.wait or self._closed:
             atomic_write(path, data, mode, overwrite=overwrite)
             return
-        import tempfile
-
         target = _writable_target(os.fspath(path))
         directory = os.path.dirname(os.path.abspath(target))
-        fd, tmp = tempfile.mkstemp(
-            prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=directory
-        )
+        fd, tmp = _mkstemp(directory, os.path.basename(target))
         try:
             view = memoryview(data)
             while view:
