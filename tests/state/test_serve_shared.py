@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -148,3 +149,99 @@ def test_retention_with_two_servers_keeps_the_newest_traces(
     tail = post_all(servers, 5, 1)
     expected = sorted(os.path.basename(r["trace_path"]) for r in tail)
     assert sorted(p.name for p in traces.iterdir() if not p.name.startswith(".")) == expected
+
+
+def test_two_servers_with_their_own_session_dirs_never_share_a_sequence(
+    two_servers: Callable[[list[str]], list[Server]], tmp_path: Path
+) -> None:
+    # Each server keeps its own file (no shared volume): the numbers still come from Redis.
+    import httpx
+
+    first, second = tmp_path / "a", tmp_path / "b"
+    servers = [
+        two_servers(["--session-dir", str(first), "--trace-dir", "ta"])[0],
+        two_servers(["--session-dir", str(second), "--trace-dir", "tb"])[0],
+    ]
+    post_all(servers, 30, 6, session_id="roaming")
+    with httpx.Client(timeout=20.0) as client:
+        for server in servers:
+            assert client.get(f"{server.url}/healthz").status_code == 200
+    numbers = [
+        e["sequence"]
+        for d in (first, second)
+        for e in read_journal(str(d / "roaming.journal.jsonl")).events
+    ]
+    assert sorted(numbers) == list(range(1, 31))
+    assert all(read_journal(str(d / "roaming.journal.jsonl")).events for d in (first, second))
+
+
+# ---- the store primitives ---------------------------------------------------------------
+
+
+@pytest.fixture
+def redis_pair(shared_redis_url: str, prefix: str) -> Iterator[tuple[Any, Any]]:
+    from gait.state import open_store
+
+    sep = "&" if "?" in shared_redis_url else "?"
+    a = open_store(f"{shared_redis_url}{sep}key_prefix={prefix}")
+    b = open_store(f"{shared_redis_url}{sep}key_prefix={prefix}")
+    try:
+        yield a, b
+    finally:
+        a.close()
+        b.close()
+
+
+def test_next_sequence_is_unique_across_clients_and_respects_the_floor(
+    redis_pair: tuple[Any, Any],
+) -> None:
+    a, b = redis_pair
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        got = list(pool.map(lambda i: (a, b)[i % 2].next_sequence("s", 1), range(50)))
+    assert sorted(got) == list(range(1, 51))
+    # A journal appended elsewhere (floor 80) moves the counter on, never back.
+    assert b.next_sequence("s", 80) == 80
+    assert a.next_sequence("s", 1) == 81
+
+
+def test_lease_is_exclusive_and_released(redis_pair: tuple[Any, Any]) -> None:
+    a, b = redis_pair
+    with a.lease("dir", ttl=5, wait=0) as held:
+        assert held is True
+        with b.lease("dir", ttl=5, wait=0.05) as other:
+            assert other is False
+    with b.lease("dir", ttl=5, wait=0) as again:
+        assert again is True
+
+
+def test_an_expired_lease_is_not_released_by_its_old_holder(redis_pair: tuple[Any, Any]) -> None:
+    a, b = redis_pair
+    with contextlib.ExitStack() as b_side:
+        with a.lease("short", ttl=0.05, wait=0) as held:
+            assert held is True
+            time.sleep(0.15)  # a's lease expires while a still "works"
+            assert b_side.enter_context(b.lease("short", ttl=5, wait=0)) is True
+        # a's exit must not have deleted b's lease.
+        with a.lease("short", ttl=5, wait=0) as late:
+            assert late is False
+
+
+def test_file_store_keeps_local_numbering(tmp_path: Path) -> None:
+    from gait.serve.sessions import journal_decision
+    from gait.state import open_store
+
+    store = open_store(str(tmp_path / "limits.json"))
+    event = {"tool_name": "tool.read", "verdict": "allow"}
+    assert store.next_sequence("x", 7) is None
+    for expected in (1, 2):
+        warnings = journal_decision(
+            session_id="s",
+            run_id="r",
+            session_dir=str(tmp_path),
+            journal_path="",
+            runpack_dir="",
+            checkpoint_interval=0,
+            event=event,
+            store=store,
+        )
+        assert warnings[0].endswith(f"sequence={expected}")
