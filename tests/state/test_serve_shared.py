@@ -245,3 +245,49 @@ def test_file_store_keeps_local_numbering(tmp_path: Path) -> None:
             store=store,
         )
         assert warnings[0].endswith(f"sequence={expected}")
+
+
+# ---- Redis down: nothing deleted, no journal entry without a number ---------------------
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_redis_down_skips_retention_and_rejects_the_journal_append(tmp_path: Path) -> None:
+    from gait.serve.config import RetentionRule, ServeConfig
+    from gait.serve.request import decode_request
+    from gait.serve.service import DecisionService, RequestRejected
+
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY)
+    traces = tmp_path / "traces"
+    traces.mkdir()
+    for n in range(3):
+        (traces / f"trace_old{n}.json").write_text("{}")
+    config = ServeConfig(
+        policy=str(policy),
+        trace_dir=str(traces),
+        session_dir=str(tmp_path / "sessions"),
+        retention={"trace": RetentionRule(max_count=1)},
+        state=f"redis://127.0.0.1:{_free_port()}/0",
+    )
+    service = DecisionService(config)
+    try:
+        status, payload = service.evaluate(decode_request(json.dumps(body(1)).encode()))
+        assert status == 200 and payload["verdict"] == "allow"
+        assert "retention_trace_skipped=state_unavailable" in payload["warnings"]
+        assert len(list(traces.glob("trace_old*.json"))) == 3  # nothing deleted
+        with pytest.raises(RequestRejected) as err:
+            service.evaluate(decode_request(json.dumps(body(2, session_id="s")).encode()))
+        assert err.value.status == 400
+        assert err.value.message.startswith("session journal: ")
+        assert "unavailable" in err.value.message
+        journal = tmp_path / "sessions" / "s.journal.jsonl"
+        assert not journal.exists() or read_journal(str(journal)).events == []
+    finally:
+        service.close()
