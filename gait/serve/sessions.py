@@ -16,7 +16,8 @@ With a shared state store (``--state redis://…``) several servers may append
 to one session: each append (and its checkpoint) holds a store lease on the
 session, and the sequence number comes from a counter in the store, so two
 servers never hand out one number. The journal file is the record and must be
-on a directory all those servers share (docs/scale.md).
+on a directory all those servers share (docs/scale.md); a server with its own
+directory keeps its own journal, numbered on its own.
 """
 
 from __future__ import annotations
@@ -94,8 +95,15 @@ def journal_decision(
             runpack_dir,
             checkpoint_interval,
             event,
-            allocate=lambda floor: int(store.next_sequence(name, floor)),
+            store=store,
         )
+
+
+def _header_digest(path: str) -> str:
+    import hashlib
+
+    with open(path, "rb") as handle:
+        return hashlib.sha256(handle.readline()).hexdigest()[:16]
 
 
 SESSION_LEASE_TTL = 30.0  # seconds; longer than any append plus checkpoint
@@ -110,10 +118,20 @@ def _append(
     runpack_dir: str,
     checkpoint_interval: int,
     event: dict[str, Any],
-    allocate: Any = None,
+    store: Any = None,
 ) -> list[str]:
     path = _open_journal(path, session_id, run_id)
     from gait.runpack.session import append_event
+
+    allocate = None
+    if store is not None:
+        # One counter per journal instance (file name and header): a fallback
+        # journal of another run, or a journal re-created after retention
+        # removed it, numbers from 1 again, so its checkpoint chain stays valid.
+        counter = f"serve_session:{os.path.basename(path)}:{_header_digest(path)}"
+
+        def allocate(floor: int) -> int:
+            return int(store.next_sequence(counter, floor))
 
     record = append_event(path, event, allocate=allocate)
     sequence = int(record["sequence"])

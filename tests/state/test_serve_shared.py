@@ -117,7 +117,10 @@ def post_all(servers: list[Server], count: int, clients: int, **extra: Any) -> l
 
 
 def test_two_servers_one_session_get_unique_gapless_sequences(
-    two_servers: Callable[[list[str]], list[Server]], tmp_path: Path
+    two_servers: Callable[[list[str]], list[Server]],
+    tmp_path: Path,
+    shared_redis_url: str,
+    prefix: str,
 ) -> None:
     sessions, runpacks = tmp_path / "sessions", tmp_path / "runpacks"
     servers = two_servers(
@@ -132,6 +135,14 @@ def test_two_servers_one_session_get_unique_gapless_sequences(
         if w.startswith("session_journal=")
     )
     assert sequences == list(range(1, 41))
+    import redis
+
+    client = redis.Redis.from_url(shared_redis_url)
+    try:
+        counters = [int(client.get(k)) for k in client.scan_iter(f"{prefix}:sequence:*")]
+    finally:
+        client.close()
+    assert counters == [40]  # the numbers came from the store
     journal = read_journal(str(sessions / "team-one.journal.jsonl"))
     assert [e["sequence"] for e in journal.events] == list(range(1, 41))
     assert len(journal.checkpoints) == 4
@@ -151,28 +162,30 @@ def test_retention_with_two_servers_keeps_the_newest_traces(
     assert sorted(p.name for p in traces.iterdir() if not p.name.startswith(".")) == expected
 
 
-def test_two_servers_with_their_own_session_dirs_never_share_a_sequence(
-    two_servers: Callable[[list[str]], list[Server]], tmp_path: Path
+def test_a_recreated_journal_numbers_from_one_again(
+    redis_pair: tuple[Any, Any], tmp_path: Path
 ) -> None:
-    # Each server keeps its own file (no shared volume): the numbers still come from Redis.
-    import httpx
+    from gait.serve.sessions import journal_decision
 
-    first, second = tmp_path / "a", tmp_path / "b"
-    servers = [
-        two_servers(["--session-dir", str(first), "--trace-dir", "ta"])[0],
-        two_servers(["--session-dir", str(second), "--trace-dir", "tb"])[0],
-    ]
-    post_all(servers, 30, 6, session_id="roaming")
-    with httpx.Client(timeout=20.0) as client:
-        for server in servers:
-            assert client.get(f"{server.url}/healthz").status_code == 200
-    numbers = [
-        e["sequence"]
-        for d in (first, second)
-        for e in read_journal(str(d / "roaming.journal.jsonl")).events
-    ]
-    assert sorted(numbers) == list(range(1, 31))
-    assert all(read_journal(str(d / "roaming.journal.jsonl")).events for d in (first, second))
+    store = redis_pair[0]
+
+    def append() -> int:
+        warnings = journal_decision(
+            session_id="s",
+            run_id="r",
+            session_dir=str(tmp_path),
+            journal_path="",
+            runpack_dir="",
+            checkpoint_interval=0,
+            event={"tool_name": "tool.read", "verdict": "allow"},
+            store=store,
+        )
+        return int(warnings[0].rsplit("sequence=", 1)[1])
+
+    assert [append(), append()] == [1, 2]
+    (tmp_path / "s.journal.jsonl").unlink()  # e.g. session retention removed it
+    time.sleep(1.1)  # a new header (created_at has second resolution)
+    assert [append(), append()] == [1, 2]
 
 
 # ---- the store primitives ---------------------------------------------------------------
