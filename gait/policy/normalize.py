@@ -240,30 +240,31 @@ def _normalize_match(m: Match, name: str, path: PathKey, fail: Callable[..., Pol
     tool_names = [*m.tool_names]
     if m.tool_name.strip():
         tool_names.append(m.tool_name)
+    # Most fields are empty: the inline check skips a call for each.
     return msgspec.structs.replace(
         m,
         tool_names=norm_lower(tool_names),
-        risk_classes=norm_lower(m.risk_classes),
-        target_kinds=norm_lower(m.target_kinds),
-        target_values=norm(m.target_values),
+        risk_classes=norm_lower(_v) if (_v := m.risk_classes) else (),
+        target_kinds=norm_lower(_v) if (_v := m.target_kinds) else (),
+        target_values=norm(_v) if (_v := m.target_values) else (),
         endpoint_classes=classes,
         discovery_method=methods,
-        skill_publishers=norm_lower(m.skill_publishers),
-        skill_sources=norm_lower(m.skill_sources),
-        data_classes=norm_lower(m.data_classes),
-        destination_kinds=norm_lower(m.destination_kinds),
-        destination_values=norm(m.destination_values),
-        destination_operations=norm_lower(m.destination_operations),
-        provenance_sources=norm_lower(m.provenance_sources),
-        identities=norm(m.identities),
-        workspace_prefixes=norm(m.workspace_prefixes),
-        context_tool_names=norm_lower(m.context_tool_names),
-        context_data_classes=norm_lower(m.context_data_classes),
-        context_endpoint_classes=norm_lower(m.context_endpoint_classes),
-        context_autonomy_levels=norm_lower(m.context_autonomy_levels),
-        allowed_delegator_identities=norm(m.allowed_delegator_identities),
-        allowed_delegate_identities=norm(m.allowed_delegate_identities),
-        delegation_scopes=norm_lower(m.delegation_scopes),
+        skill_publishers=norm_lower(_v) if (_v := m.skill_publishers) else (),
+        skill_sources=norm_lower(_v) if (_v := m.skill_sources) else (),
+        data_classes=norm_lower(_v) if (_v := m.data_classes) else (),
+        destination_kinds=norm_lower(_v) if (_v := m.destination_kinds) else (),
+        destination_values=norm(_v) if (_v := m.destination_values) else (),
+        destination_operations=norm_lower(_v) if (_v := m.destination_operations) else (),
+        provenance_sources=norm_lower(_v) if (_v := m.provenance_sources) else (),
+        identities=norm(_v) if (_v := m.identities) else (),
+        workspace_prefixes=norm(_v) if (_v := m.workspace_prefixes) else (),
+        context_tool_names=norm_lower(_v) if (_v := m.context_tool_names) else (),
+        context_data_classes=norm_lower(_v) if (_v := m.context_data_classes) else (),
+        context_endpoint_classes=norm_lower(_v) if (_v := m.context_endpoint_classes) else (),
+        context_autonomy_levels=norm_lower(_v) if (_v := m.context_autonomy_levels) else (),
+        allowed_delegator_identities=norm(_v) if (_v := m.allowed_delegator_identities) else (),
+        allowed_delegate_identities=norm(_v) if (_v := m.allowed_delegate_identities) else (),
+        delegation_scopes=norm_lower(_v) if (_v := m.delegation_scopes) else (),
         after=_normalize_flow(m.after or (), name, (*path, "after"), fail) or msgspec.UNSET,
         not_after=_normalize_flow(m.not_after or (), name, (*path, "not_after"), fail)
         or msgspec.UNSET,
@@ -316,9 +317,17 @@ def _normalize_flow(
     return tuple(out[k] for k in sorted(out))
 
 
+# Unset sections normalize to themselves (tests/policy pin this).
+_NO_ENDPOINT = Endpoint()
+_NO_DATAFLOW = Dataflow()
+_NO_LIMIT = Limit()
+
+
 def _normalize_endpoint(
     e: Endpoint, name: str, path: PathKey, fail: Callable[..., PolicyError]
 ) -> Endpoint:
+    if e == _NO_ENDPOINT:  # most rules: already normal (frozen, so shared safely)
+        return e
     egress = norm_lower(e.egress_classes)
     for cls in egress:
         if cls not in ENDPOINT_CLASSES:
@@ -364,6 +373,8 @@ def _normalize_endpoint(
 def _normalize_dataflow(
     d: Dataflow, name: str, path: PathKey, fail: Callable[..., PolicyError]
 ) -> Dataflow:
+    if d == _NO_DATAFLOW:  # most rules: already normal
+        return d
     tainted = norm_lower(d.tainted_sources)
     kinds, values = norm_lower(d.destination_kinds), norm(d.destination_values)
     ops = norm_lower(d.destination_operations)
@@ -391,6 +402,8 @@ def _normalize_dataflow(
 def _normalize_limit(
     limit: Limit, key: str, name: str, base: PathKey, fail: Callable[..., PolicyError]
 ) -> Limit:
+    if limit == _NO_LIMIT:  # most rules: already normal
+        return limit
     path = (*base, key)
     window, scope = limit.window.strip().lower(), limit.scope.strip().lower()
     if limit.requests < 0:
