@@ -55,12 +55,22 @@ def _plain(value: Any) -> bool:
         return 1e-4 <= abs(value) < 1e16 and not value.is_integer()
     if t is dict:
         for k, v in value.items():
-            if type(k) is not str or not k.isascii() or not _plain(v):
+            if type(k) is not str or not k.isascii():
+                return False
+            # Strings, bools and lists of strings are most values: no call for them.
+            tv = type(v)
+            if tv is str or tv is bool:
+                continue
+            if tv is list:
+                for x in v:
+                    if type(x) is not str and not _plain(x):
+                        return False
+            elif not _plain(v):
                 return False
         return True
     if t is list or t is tuple:
         for v in value:
-            if not _plain(v):
+            if type(v) is not str and not _plain(v):
                 return False
         return True
     return False

@@ -72,3 +72,13 @@ def test_errors_are_the_libraries_errors() -> None:
                 raise AssertionError(f"no error for {bad!r}")
         else:
             assert canonical_bytes(bad) == reference(bad)
+
+
+def test_lists_inside_dicts_are_checked_item_by_item() -> None:
+    # _plain walks a dict's list values inline; anything non-plain inside still counts.
+    assert _plain({"a": ["x", "y"], "b": [["z"], {"k": 1}], "c": True})
+    for bad in (2**53, 1.0, 1e21, {"é": 1}, [2**60], object()):
+        value = {"a": ["x", bad]}
+        assert not _plain(value)
+        if type(bad) is not object:  # not JSON: only _plain's answer matters
+            assert canonical_bytes(value) == reference(value)
