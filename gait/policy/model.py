@@ -22,14 +22,12 @@ class ToolAnnotations(msgspec.Struct, **_OPTS):
     openWorldHint: bool | None = None
 
     def is_set(self) -> bool:
-        return any(
-            v is not None
-            for v in (
-                self.readOnlyHint,
-                self.destructiveHint,
-                self.idempotentHint,
-                self.openWorldHint,
-            )
+        # Plain boolean chain: called twice per rule on compile, no generator.
+        return not (
+            self.readOnlyHint is None
+            and self.destructiveHint is None
+            and self.idempotentHint is None
+            and self.openWorldHint is None
         )
 
 

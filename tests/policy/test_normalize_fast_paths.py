@@ -56,3 +56,18 @@ def test_match_fields_as_list_or_tuple_normalize_alike(
     assert a.risk_classes == tuple(sorted({r.strip().lower() for r in risk if r.strip()}))
     assert a.identities == tuple(sorted({i.strip() for i in ids if i.strip()}))
     assert type(a.target_values) is tuple
+
+
+def test_tool_annotations_is_set_on_every_combination() -> None:
+    import itertools
+
+    from gait.policy.model import ToolAnnotations
+
+    for combo in itertools.product([None, True, False], repeat=4):
+        hints = ToolAnnotations(
+            readOnlyHint=combo[0],
+            destructiveHint=combo[1],
+            idempotentHint=combo[2],
+            openWorldHint=combo[3],
+        )
+        assert hints.is_set() == any(v is not None for v in combo)
