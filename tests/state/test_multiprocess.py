@@ -21,6 +21,8 @@ import pytest
 
 from gait.state.filestore import FileLock, FileStore
 
+from .serve_process import ServeProcess as Server
+
 BUDGET_POLICY = """
 schema_id: gait.gate.policy
 schema_version: 1.0.0
@@ -42,7 +44,6 @@ INTENT = {
     "arg_provenance": [{"arg_path": "$.path", "source": "user"}],
     "context": {"identity": "alice", "workspace": "/w", "risk_class": "medium", "phase": "plan"},
 }
-START_TIMEOUT = 60.0
 
 
 def _env() -> dict[str, str]:
@@ -140,52 +141,6 @@ def test_a_killed_lock_holder_blocks_nobody() -> None:
 # ---- mcp serve over one Redis -------------------------------------------------------------
 
 
-class Server:
-    def __init__(self, workdir: Path, policy: Path, state: str) -> None:
-        self.stderr = open(workdir / f"serve_{time.monotonic_ns()}.log", "wb")
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gait.cli.main",
-                "mcp",
-                "serve",
-                "--json",
-                "--policy",
-                str(policy),
-                "--listen",
-                "127.0.0.1:0",
-                "--state",
-                state,
-            ],
-            cwd=workdir,
-            stdout=subprocess.PIPE,
-            stderr=self.stderr,
-            env=_env(),
-        )
-        box: list[bytes] = []
-        reader = threading.Thread(target=lambda: box.append(self.proc.stdout.readline()))
-        reader.daemon = True
-        reader.start()
-        reader.join(START_TIMEOUT)
-        if not box or not box[0]:
-            self.stop()
-            raise AssertionError("mcp serve did not start")
-        self.url = f"http://{json.loads(box[0])['listen']}"
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
-        self.stderr.close()
-
-
 @pytest.fixture
 def serve_cluster(tmp_path: Path) -> Iterator[Callable[[int, str, int], list[Server]]]:
     pytest.importorskip("uvicorn")
@@ -195,7 +150,15 @@ def serve_cluster(tmp_path: Path) -> Iterator[Callable[[int, str, int], list[Ser
         policy = tmp_path / "policy.yaml"
         policy.write_text(BUDGET_POLICY.format(n=budget))
         with ThreadPoolExecutor(max_workers=count) as pool:
-            servers = list(pool.map(lambda _i: Server(tmp_path, policy, state), range(count)))
+            servers = list(
+                pool.map(
+                    lambda _i: Server(
+                        tmp_path,
+                        ["--policy", str(policy), "--listen", "127.0.0.1:0", "--state", state],
+                    ),
+                    range(count),
+                )
+            )
         started.extend(servers)
         return servers
 

@@ -5,10 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +14,8 @@ from typing import Any
 import pytest
 
 from gait.runpack.session import chain_path_for, read_journal, verify_chain
+
+from .serve_process import ServeProcess as Server
 
 POLICY = """
 schema_id: gait.gate.policy
@@ -29,40 +27,6 @@ rules:
     match:
       tool_names: [tool.read]
 """
-START_TIMEOUT = 60.0
-
-
-class Server:
-    def __init__(self, workdir: Path, args: list[str]) -> None:
-        self.stderr = open(workdir / f"serve_{time.monotonic_ns()}.log", "wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gait.cli.main", "mcp", "serve", "--json", *args],
-            cwd=workdir,
-            stdout=subprocess.PIPE,
-            stderr=self.stderr,
-            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
-        )
-        box: list[bytes] = []
-        reader = threading.Thread(target=lambda: box.append(self.proc.stdout.readline()))
-        reader.daemon = True
-        reader.start()
-        reader.join(START_TIMEOUT)
-        if not box or not box[0]:
-            self.stop()
-            raise AssertionError("mcp serve did not start")
-        self.url = f"http://{json.loads(box[0])['listen']}"
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
-        self.stderr.close()
 
 
 @pytest.fixture
