@@ -312,6 +312,7 @@ def _verify_legacy_runpack(
         hash_mismatches=[m.to_json() for m in inner.hash_mismatches],
         undeclared_files=list(inner.unexpected_files),
         zip_errors=list(inner.zip_errors),
+        errors=list(inner.context_errors),  # receipts that no longer match: not ok
         signature_status=inner.signature_status,
         signature_errors=list(inner.signature_errors),
         signatures_total=inner.signatures_total,

@@ -7,10 +7,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -19,21 +15,7 @@ import pytest
 
 from gait.canonical import digest
 
-
-def gait(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    exe = shutil.which("gait")
-    base = [exe] if exe else [sys.executable, "-m", "gait.cli.main"]
-    env = {**os.environ, "GAIT_NO_CACHE": "1", "HOME": str(cwd)}
-    return subprocess.run(
-        [*base, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60
-    )
-
-
-def gait_json(*args: str, cwd: Path, code: int = 0) -> dict[str, Any]:
-    proc = gait(*args, "--json", cwd=cwd)
-    assert proc.returncode == code, (proc.stdout, proc.stderr)
-    (line,) = proc.stdout.splitlines()
-    return json.loads(line)
+from .cli_helpers import gait, gait_json
 
 
 def record(ref_id: str = "ctx_001", content: str = "2" * 64, at: str = "") -> dict[str, Any]:
@@ -221,6 +203,10 @@ def test_verify_catches_receipts_that_no_longer_match_the_digest(work: Path) -> 
     assert verified["ok"] is False
     assert verified["context_errors"] == ["refs: context_set_digest mismatch"]
     assert "hash_mismatches" not in verified
+    # the unified `pack verify` reads a legacy runpack through the same check
+    packed = gait_json("pack", "verify", "forged/runpack_run_ctx.zip", cwd=work, code=2)
+    assert packed["ok"] is False
+    assert packed["errors"] == ["refs: context_set_digest mismatch"]
 
 
 def test_regress_context_conformance_through_envelopes(work: Path) -> None:
