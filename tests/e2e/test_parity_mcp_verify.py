@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from gait.cli.mcp_verify import resolve_risk_class
+
+from .cli_helpers import gait_json
 
 POLICY = """\
 schema_id: gait.gate.policy
@@ -33,22 +30,6 @@ SNAPSHOT = {
         {"server_id": "weak", "publisher": "acme", "status": "trusted", "score": 0.1},
     ],
 }  # fmt: skip
-
-
-def gait(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    exe = shutil.which("gait")
-    base = [exe] if exe else [sys.executable, "-m", "gait.cli.main"]
-    env = {**os.environ, "GAIT_NO_CACHE": "1", "HOME": str(cwd)}
-    return subprocess.run(
-        [*base, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60
-    )
-
-
-def gait_json(*args: str, cwd: Path, code: int = 0) -> dict[str, Any]:
-    proc = gait(*args, "--json", cwd=cwd)
-    assert proc.returncode == code, (proc.stdout, proc.stderr)
-    (line,) = proc.stdout.splitlines()
-    return json.loads(line)
 
 
 @pytest.fixture

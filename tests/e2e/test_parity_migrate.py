@@ -4,30 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
-from typing import Any
 
-
-def gait(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    exe = shutil.which("gait")
-    base = [exe] if exe else [sys.executable, "-m", "gait.cli.main"]
-    env = {**os.environ, "GAIT_NO_CACHE": "1", "HOME": str(cwd)}
-    return subprocess.run(
-        [*base, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60
-    )
-
-
-def gait_json(*args: str, cwd: Path, code: int = 0) -> dict[str, Any]:
-    proc = gait(*args, "--json", cwd=cwd)
-    assert proc.returncode == code, (proc.stdout, proc.stderr)
-    (line,) = proc.stdout.splitlines()
-    return json.loads(line)
-
+from .cli_helpers import gait, gait_json
 
 # A run record as the reference CLI's Go structs marshal it: every field present,
 # zero values included (empty schema ids, zero times, null timeline and receipts).

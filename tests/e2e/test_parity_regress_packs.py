@@ -3,34 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from .cli_helpers import gait_json
+
 REPO = Path(__file__).resolve().parents[2]
 POLICY = REPO / "examples" / "policy" / "base_high_risk.yaml"
-
-
-def gait(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    exe = shutil.which("gait")
-    base = [exe] if exe else [sys.executable, "-m", "gait.cli.main"]
-    env = {**os.environ, "GAIT_NO_CACHE": "1", "HOME": str(cwd)}
-    return subprocess.run(
-        [*base, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60
-    )
-
-
-def gait_json(*args: str, cwd: Path, code: int = 0) -> dict[str, Any]:
-    proc = gait(*args, "--json", cwd=cwd)
-    assert proc.returncode == code, (proc.stdout, proc.stderr)
-    (line,) = proc.stdout.splitlines()
-    return json.loads(line)
 
 
 @pytest.fixture
