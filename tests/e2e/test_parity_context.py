@@ -203,6 +203,10 @@ def test_verify_catches_receipts_that_no_longer_match_the_digest(work: Path) -> 
     assert verified["ok"] is False
     assert verified["context_errors"] == ["refs: context_set_digest mismatch"]
     assert "hash_mismatches" not in verified
+    # the unified `pack verify` reads a legacy runpack through the same check
+    packed = gait_json("pack", "verify", "forged/runpack_run_ctx.zip", cwd=work, code=2)
+    assert packed["ok"] is False
+    assert packed["errors"] == ["refs: context_set_digest mismatch"]
 
 
 def test_regress_context_conformance_through_envelopes(work: Path) -> None:
