@@ -393,6 +393,8 @@ def _target_domains(t: Target) -> tuple[str, ...] | None:
     ``endpoint_domain`` that disagrees is checked too and never replaces it.
     """
     declared = canonical_domain(t.endpoint_domain) if t.endpoint_domain else ""
+    if declared is None:
+        return None  # a declared domain that is not a hostname cannot be checked
     if t.kind in ("url", "host"):
         derived = matching_domain(t.kind, t.value)
         if derived is None:

@@ -283,10 +283,19 @@ def _authority_host(authority: str) -> str | None:
     return _clean_host(host)
 
 
-def canonical_domain(text: str) -> str:
-    """A declared domain in the form :func:`matching_domain` returns (best effort)."""
-    cleaned = _clean_host(trim(text))
-    return cleaned if cleaned is not None else lower(trim(text))
+def canonical_domain(text: str) -> str | None:
+    """A declared domain in the form :func:`matching_domain` returns, or ``None``.
+
+    A port or userinfo is dropped as in a URL authority; anything else that is not
+    a hostname (a path, a bad escape, an invalid label) gives ``None``, so a
+    malformed declaration cannot slip past a denylist.
+    """
+    text = trim(text)
+    if any(c <= " " or c == "\x7f" or c in GO_SPACE for c in text):
+        return None
+    if any(c in text for c in _AUTHORITY_END):
+        return None
+    return _authority_host(text)
 
 
 @lru_cache(maxsize=4096)

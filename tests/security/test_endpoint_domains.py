@@ -84,3 +84,16 @@ def test_idna_and_userinfo() -> None:
     assert matching_domain("url", "https://a@b@c.example.com:1/") == "c.example.com"
     assert matching_domain("host", "db.internal:5432") == "db.internal"
     assert matching_domain("url", "https://exa mple.com/") is None
+
+
+@pytest.mark.parametrize("declared", ["evil.com:443", "evil.com/x", "%zz.evil.com", "a@EVIL.com."])
+def test_malformed_declared_domain_cannot_pass_a_denylist(compile_yaml, declared: str) -> None:
+    target = {"kind": "bucket", "value": "b", "endpoint_domain": declared}
+    d = _decide(compile_yaml(DENY), target)
+    assert d.verdict == "block", declared
+    assert "endpoint_domain_denied" in d.reason_codes
+
+
+def test_declared_domain_with_port_is_still_checked_by_its_host(compile_yaml) -> None:
+    target = {"kind": "bucket", "value": "b", "endpoint_domain": "api.example.com:443"}
+    assert _decide(compile_yaml(ALLOW), target).verdict == "allow"
