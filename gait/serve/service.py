@@ -55,7 +55,10 @@ class DecisionService:
 
         self.config = config
         env = os.environ if environ is None else environ
-        token = env.get(config.auth_token_env, "") if config.auth_mode == "token" else ""
+        # Anything but an explicit "off" requires the token (fail closed on a config
+        # built without validate_config, e.g. auth_mode="Token"); an empty token matches nothing.
+        self._auth = config.auth_mode != "off"
+        token = env.get(config.auth_token_env, "") if self._auth else ""
         self._token = token.strip().encode("utf-8")
         # Read and verified once, before the policy (the proxy's order) and before binding:
         # a bad envelope stops start-up (exit 6) instead of failing every request.
@@ -104,7 +107,7 @@ class DecisionService:
 
     def check_auth(self, authorization: str | None) -> None:
         """§3.3: ``Authorization: Bearer <token>``, compared in constant time; 401 otherwise."""
-        if self.config.auth_mode != "token":
+        if not self._auth:
             return
         if not authorization:
             raise RequestRejected(401, "missing bearer authorization")
@@ -112,7 +115,7 @@ class DecisionService:
         if scheme.lower() != "bearer" or not value.strip():
             raise RequestRejected(401, "missing bearer authorization")
         given = value.strip().encode("utf-8", "surrogateescape")
-        if not hmac.compare_digest(given, self._token):
+        if not self._token or not hmac.compare_digest(given, self._token):
             raise RequestRejected(401, "invalid bearer authorization")
 
     # --- health -----------------------------------------------------------

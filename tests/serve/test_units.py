@@ -122,3 +122,34 @@ def test_state_changing_calls_get_packs(tool, operations, changing):
 )
 def test_session_ids_become_safe_file_names(session, stem):
     assert sanitize_session(session) == stem
+
+
+@pytest.mark.parametrize("mode", ["Token", "TOKEN", "", "bearer"])
+def test_auth_mode_other_than_off_fails_closed_without_validate_config(tmp_path, mode):
+    # A library caller may build the service without validate_config: a mode that
+    # is not exactly "off" must still demand the bearer token, never open the door.
+    from gait.serve.config import ServeConfig
+    from gait.serve.service import DecisionService
+    from tests.serve.conftest import POLICY
+
+    config = ServeConfig(
+        policy=str(POLICY), auth_mode=mode, auth_token_env="T", trace_dir=str(tmp_path)
+    )
+    service = DecisionService(config, environ={"T": "s3cret"})
+    try:
+        for header in (None, "", "Bearer wrong", "Basic s3cret"):
+            with pytest.raises(RequestRejected) as err:
+                service.check_auth(header)
+            assert err.value.status == 401
+        service.check_auth("Bearer s3cret")
+        # An unset token matches nothing, not the empty string.
+        empty = DecisionService(config, environ={})
+        try:
+            with pytest.raises(RequestRejected):
+                empty.check_auth("Bearer  ")
+            with pytest.raises(RequestRejected):
+                empty.check_auth("Bearer x")
+        finally:
+            empty.close()
+    finally:
+        service.close()
