@@ -22,7 +22,8 @@ RAW_RECEIPT = {
 def test_record_runpack_refuses_raw_receipts() -> None:
     with pytest.raises(InvalidInput, match="redaction_mode=raw"):
         record_runpack(RUN, refs={"receipts": [RAW_RECEIPT]})
-    assert record_runpack(RUN, refs={"receipts": [RAW_RECEIPT]}, unsafe_context_raw=True).run_id
+    allowed = record_runpack(RUN, refs={"receipts": [RAW_RECEIPT]}, unsafe_context_raw=True)
+    assert allowed.run_id == "run_safety"
 
 
 def test_record_runpack_refuses_required_evidence_without_digest() -> None:

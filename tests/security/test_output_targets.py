@@ -52,4 +52,11 @@ def test_policy_fmt_write_goes_through_a_symlink(tmp_path: Path, capsys) -> None
     capsys.readouterr()
     assert code == 0
     assert link.is_symlink() and os.readlink(link) == "real.yaml"
-    assert real.read_text(encoding="utf-8") != "rules:\n  -   {name: a,   effect: allow}\n"
+    assert real.read_text(encoding="utf-8") == (
+        "schema_id: gait.gate.policy\n"
+        "schema_version: 1.0.0\n"
+        "default_verdict: require_approval\n"
+        "rules:\n"
+        "  - name: a\n"
+        "    effect: allow\n"
+    )
