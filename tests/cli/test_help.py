@@ -144,8 +144,12 @@ def _complete(words: str, cword: int) -> list[str]:
 
 def test_shell_completion_completes_commands_and_options() -> None:
     assert _complete("gait pol", 1) == ["policy"]
-    assert "test" in _complete("gait policy t", 2)
-    assert "--approval-token" in _complete("gait gate eval --approval-t", 3)
+    assert _complete("gait policy t", 2) == ["test"]
+    assert sorted(_complete("gait gate eval --approval-t", 3)) == [
+        "--approval-token",
+        "--approval-token-chain",
+        "--approval-token-ref",
+    ]
 
 
 def test_shell_completion_is_documented() -> None:
