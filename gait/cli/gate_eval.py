@@ -116,7 +116,10 @@ def run_gate_eval(args: tuple[str, ...] | list[str], opts: dict[str, Any]) -> Ou
 
         given = frozenset(k for k, v in opts.items() if isinstance(v, str) and v.strip())
         defaults = load_gate_defaults(
-            opts.get("config"), trust_project_keys=opts["trust_project_keys"], given=given
+            opts.get("config"),
+            trust_project_keys=opts["trust_project_keys"],
+            given=given,
+            profile=opts["profile"].strip(),
         )
         builtin = {"profile": "standard", "key_mode": "dev"}
         for name, value in defaults.items():

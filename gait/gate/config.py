@@ -60,6 +60,17 @@ TRUST_ANCHOR_OPTIONS = frozenset(
         "credential_command_args",
     }
 )
+# The signing key verifies approvals, delegations and scripts when no verify key is given
+# (standard profile only), so it is a trust anchor unless the user names an approval key.
+SIGNING_KEY_OPTIONS = frozenset({"private_key", "private_key_env"})
+_APPROVAL_KEY_OPTIONS = frozenset(
+    {
+        "approval_public_key",
+        "approval_public_key_env",
+        "approval_private_key",
+        "approval_private_key_env",
+    }
+)
 
 
 def _privately_owned(target: Path) -> bool:
@@ -78,14 +89,20 @@ def _privately_owned(target: Path) -> bool:
 
 
 def load_gate_defaults(
-    path: str | None, *, trust_project_keys: bool = False, given: frozenset[str] = frozenset()
+    path: str | None,
+    *,
+    trust_project_keys: bool = False,
+    given: frozenset[str] = frozenset(),
+    profile: str = "standard",
 ) -> dict[str, str]:
     """The ``gate:`` map of the config file as option name → string value.
 
     Raises :class:`InvalidInput` when an untrusted file (the working-directory
     default, or one another user could write) names a trust anchor and
     ``trust_project_keys`` is false. Options in ``given`` (set by the user's own
-    flags, which win anyway) are not checked.
+    flags, which win anyway) are not checked. ``profile`` is the user's own
+    profile: unless it (or the file) says ``oss-prod``, a signing key from the
+    file is an anchor too when the user names no approval verify key.
     """
     explicit = bool(path and path.strip())
     target = Path(path.strip() if explicit and path else DEFAULT_CONFIG)
@@ -123,7 +140,10 @@ def load_gate_defaults(
         raise InvalidInput(f"parse config {target}: state must be a string")
     if state and state.strip() and "state" not in out:
         out["state"] = state.strip()
-    anchors = sorted((TRUST_ANCHOR_OPTIONS & out.keys()) - given)
+    options = TRUST_ANCHOR_OPTIONS
+    if "oss-prod" not in (profile, out.get("profile")) and not (_APPROVAL_KEY_OPTIONS & given):
+        options = options | SIGNING_KEY_OPTIONS
+    anchors = sorted((options & out.keys()) - given)
     if anchors and not trust_project_keys and (not explicit or not _privately_owned(target)):
         why = "is a project file" if not explicit else "is not yours alone to write"
         raise InvalidInput(
