@@ -83,6 +83,8 @@ def calls_from_journal(entries: list[Mapping[str, Any]]) -> tuple[FlowCall, ...]
     """
     out = []
     for entry in entries:
+        if not isinstance(entry, Mapping):
+            raise InvalidInput(f"session journal: entry is not an object: {type(entry).__name__}")
         if entry.get("kind") != JOURNAL_KIND:
             continue
         try:

@@ -257,6 +257,8 @@ def test_journal_round_trip_and_damaged_records() -> None:
     assert calls_from_journal([{"kind": "other"}, entry]) == (call,)
     with pytest.raises(InvalidInput):
         calls_from_journal([{**entry, "at_ns": "soon"}])
+    with pytest.raises(InvalidInput):
+        calls_from_journal([entry, ["gait.flow.call", "e2"]])  # not an object
     assert check_flow(
         _compile(FLOW_POLICY).rows[1].flow, intent, FlowHistory(calls=(call,), now_ns=7)
     ) == (False, ())  # a delete is not a read
