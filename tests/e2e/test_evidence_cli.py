@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 from pathlib import Path
 
 import pytest
 
-
-def _cli(*args: str) -> tuple[int, str]:
-    from gait.cli.main import main
-
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
-        code = main(list(args))
-    return code, out.getvalue()
+from tests.inproc import run_cli as _cli
 
 
 @pytest.fixture

@@ -4,8 +4,6 @@ is a command that exists and accepts the flags it is suggested with."""
 from __future__ import annotations
 
 import ast
-import contextlib
-import io
 import json
 import re
 import shlex
@@ -14,17 +12,9 @@ from pathlib import Path
 import pytest
 
 from gait.runpack.demo import build_demo_runpack
+from tests.inproc import run_cli as _cli
 
 PKG = Path(__file__).resolve().parents[2] / "gait"
-
-
-def _cli(*args: str) -> tuple[int, str]:
-    from gait.cli.main import main
-
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
-        code = main(list(args))
-    return code, out.getvalue()
 
 
 def _suggestions(payload: dict) -> list[str]:

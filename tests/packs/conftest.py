@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from gait.runpack.demo import build_demo_runpack
+from tests.inproc import run_cli
 
 PRODUCER = "0.1.0"
 DEMO_ZIP = build_demo_runpack(PRODUCER).zip_bytes
@@ -22,19 +21,9 @@ def demo_path(tmp_path: Path) -> Path:
     return path
 
 
-def cli(*args: str) -> tuple[int, str]:
-    """``gait <args>`` in-process: (exit code, stdout)."""
-    from gait.cli.main import main
-
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(args))
-    return code, out.getvalue()
-
-
 @pytest.fixture
 def gait_inproc() -> Callable[..., tuple[int, str]]:
-    return cli
+    return run_cli
 
 
 @pytest.fixture

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from gait.scout.signal import (
     regress_reasons,
     trace_reasons,
 )
+from tests.inproc import run_cli as _cli
 
 DEMO = build_demo_runpack("0.1.0")
 
@@ -36,15 +35,6 @@ rules:
     reason_codes: [fetch_blocked_by_policy]
     violations: [external_fetch]
 """
-
-
-def _cli(*args: str) -> tuple[int, str]:
-    from gait.cli.main import main
-
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
-        code = main(list(args))
-    return code, out.getvalue()
 
 
 def _records(run_id: str, *, shape_change: bool = False) -> dict:

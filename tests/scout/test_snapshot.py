@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 from pathlib import Path
 
@@ -11,6 +9,7 @@ import pytest
 
 from gait.errors import InvalidInput
 from gait.scout.snapshot import build_snapshot, coverage, diff_snapshots
+from tests.inproc import run_cli as _cli
 
 AGENT = """\
 from langchain.tools import tool
@@ -35,15 +34,6 @@ default_verdict: block
 rules:
   - {name: reads, effect: allow, match: {tool_names: [search_docs]}, reason_codes: [ok]}
 """
-
-
-def _cli(*args: str) -> tuple[int, str]:
-    from gait.cli.main import main
-
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
-        code = main(list(args))
-    return code, out.getvalue()
 
 
 @pytest.fixture
