@@ -15,8 +15,6 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import msgspec
-
 from gait.canonical import digest
 from gait.errors import InvalidInput, VerificationFailed
 from gait.packs.common import open_pack_zip
@@ -107,7 +105,8 @@ def read_pack_manifest(archive: ZipArchive, code_prefix: str) -> dict[str, Any]:
 
     Duplicates or an unreadable manifest → VerificationFailed (2). A missing
     manifest is invalid input (6) unless the container is damaged, in which
-    case the damage is the finding (2). Malformed JSON → InvalidInput (6).
+    case the damage is the finding (2). Malformed JSON → InvalidInput (6);
+    a repeated key or too deep nesting in the signed manifest → VerificationFailed (2).
     """
     if archive.duplicates:
         raise VerificationFailed(
@@ -128,10 +127,17 @@ def read_pack_manifest(archive: ZipArchive, code_prefix: str) -> dict[str, Any]:
         raise VerificationFailed(
             f"read {PACK_MANIFEST}: {err.message}", code=f"{code_prefix}_manifest_unreadable"
         ) from err
+    from gait.safejson import DuplicateKey, NestingTooDeep, loads
+
     try:
-        raw = msgspec.json.decode(data)
-    except msgspec.DecodeError as err:
-        raise InvalidInput(f"parse {PACK_MANIFEST}: {err}") from err
+        raw = loads(data, f"parse {PACK_MANIFEST}")
+    except DuplicateKey as err:
+        # the manifest is signed: a second spelling of a field is tampering (as for runpacks)
+        raise VerificationFailed(
+            err.message, code=f"{code_prefix}_manifest_duplicate_key"
+        ) from None
+    except NestingTooDeep as err:
+        raise VerificationFailed(err.message, code=f"{code_prefix}_manifest_too_deep") from None
     if not isinstance(raw, dict):
         raise InvalidInput(f"parse {PACK_MANIFEST}: manifest must be a JSON object")
     return raw

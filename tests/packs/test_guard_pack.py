@@ -188,6 +188,18 @@ def test_duplicate_entries_are_a_verification_failure(
     assert info.value.code == "guard_pack_duplicate_entries"
 
 
+def test_repeated_manifest_key_is_a_verification_failure(demo_path: Path, tmp_path: Path) -> None:
+    # a second spelling of a signed field: readers could disagree on which one counts
+    members = _members(_write(tmp_path, _build(demo_path).zip_bytes))
+    manifest = members["pack_manifest.json"]
+    members["pack_manifest.json"] = b'{"run_id":"other",' + manifest.lstrip()[1:]
+    path = _write(tmp_path, write_zip(ZipMember(k, v) for k, v in members.items()), "t.zip")
+    for verify in (verify_guard_pack, verify_any_pack):
+        with pytest.raises(VerificationFailed, match="duplicate key 'run_id'") as info:
+            verify(path)
+        assert info.value.code.endswith("_manifest_duplicate_key")
+
+
 def test_missing_manifest_is_invalid_input(tmp_path: Path) -> None:
     path = _write(tmp_path, write_zip([ZipMember("a.json", b"{}")]))
     with pytest.raises(InvalidInput, match=r"missing pack_manifest\.json"):
