@@ -35,10 +35,5 @@ def rank(verdict: str) -> int:
         ) from None
 
 
-def parse_verdict(text: str) -> Verdict:
-    rank(text)
-    return Verdict(text)
-
-
 def most_restrictive(a: str, b: str) -> str:
     return b if rank(b) > rank(a) else a
