@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from gait.engine import Decision, evaluate
 from gait.errors import InvalidInput, StateUnavailable
+from gait.gate.choices import PROFILES
 from gait.intent.model import Intent
 from gait.policy.compiler import CompiledPolicy
 
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
 
 SIMULATE_REASON = "simulate_mode_non_enforcing"
 STATE_UNAVAILABLE = "state_unavailable"
-PROFILES = ("standard", "oss-prod")
 
 
 # ---- injected I/O -------------------------------------------------------------------------
