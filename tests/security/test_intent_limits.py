@@ -44,11 +44,17 @@ def test_deeper_than_the_limit_is_exit_6_naming_it(tmp_path: Path, capsys, depth
     assert f"nesting exceeds {MAX_DEPTH} levels" in payload["error"]
 
 
-@pytest.mark.parametrize("digits", [310, 4400])
-def test_huge_integers_are_exit_6(tmp_path: Path, capsys, digits: int) -> None:
+@pytest.mark.parametrize(
+    ("digits", "problem"),
+    [
+        (310, f"json: cannot unmarshal number {'9' * 310} into Go value of type float64"),
+        (4400, "Integer value out of range - at `$.args[...]`"),
+    ],
+)
+def test_huge_integers_are_exit_6(tmp_path: Path, capsys, digits: int, problem: str) -> None:
     code, payload = _eval(tmp_path, capsys, _intent("9" * digits))
     assert code == 6
-    assert payload["error"].startswith("parse intent json")
+    assert payload["error"] == f"parse intent json: {problem}"
 
 
 def test_runpack_records_nested_too_deep_are_invalid_input() -> None:
