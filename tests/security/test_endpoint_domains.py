@@ -76,7 +76,11 @@ def test_declared_domain_cannot_hide_a_denied_url(compile_yaml) -> None:
 
 def test_network_target_without_any_domain_fails_the_allowlist(compile_yaml) -> None:
     target = {"kind": "other", "value": "socket-7", "endpoint_class": "net.http"}
-    assert _decide(compile_yaml(ALLOW), target).verdict == "block"
+    d = _decide(compile_yaml(ALLOW), target)
+    assert d.verdict == "block"
+    assert {"endpoint_domain_not_allowlisted", "endpoint_domain_undeterminable"} <= set(
+        d.reason_codes
+    )
 
 
 def test_idna_and_userinfo() -> None:
@@ -97,3 +101,19 @@ def test_malformed_declared_domain_cannot_pass_a_denylist(compile_yaml, declared
 def test_declared_domain_with_port_is_still_checked_by_its_host(compile_yaml) -> None:
     target = {"kind": "bucket", "value": "b", "endpoint_domain": "api.example.com:443"}
     assert _decide(compile_yaml(ALLOW), target).verdict == "allow"
+
+
+@pytest.mark.parametrize(
+    "value", ["http://2130706433/", "http://0x7f.1/", "http://0177.0.0.1/", "http://127.1/"]
+)
+def test_numeric_ipv4_spellings_cannot_pass_a_denylist(compile_yaml, value: str) -> None:
+    policy = DENY.replace("evil.com", "127.0.0.1")
+    d = _decide(compile_yaml(policy), {"kind": "url", "value": value})
+    assert d.verdict == "block", value
+    assert "endpoint_domain_denied" in d.reason_codes
+
+
+def test_numeric_host_that_is_no_address_is_undeterminable() -> None:
+    assert matching_domain("url", "http://999.1.1.1/") is None
+    assert matching_domain("url", "http://v1.example.123/") is None
+    assert matching_domain("url", "http://1a.example.com/") == "1a.example.com"
