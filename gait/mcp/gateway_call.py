@@ -74,13 +74,20 @@ def _name_tokens(name: str) -> list[str]:
 
 
 def tool_operation(name: str, hints: Mapping[str, bool]) -> str:
-    """The operation a call performs: read-only tools read; otherwise the verb in the name."""
+    """The operation a call performs: a delete/execute/write verb in the name wins, then
+    ``readOnlyHint`` (read), then a read verb, then ``destructiveHint`` (delete).
+
+    The hint comes from the wrapped server, so it may only fill a gap: a server that
+    marks ``delete_file`` read-only must not turn its targets into ``fs.read``.
+    """
+    tokens = set(_name_tokens(name))
+    verb = next((op for op, verbs in _VERBS if tokens.intersection(verbs)), "")
+    if verb not in ("", "read"):
+        return verb
     if hints.get("read_only_hint") is True:
         return "read"
-    tokens = set(_name_tokens(name))
-    for operation, verbs in _VERBS:
-        if tokens.intersection(verbs):
-            return operation
+    if verb:
+        return verb
     if hints.get("destructive_hint") is True:
         return "delete"
     return ""

@@ -41,11 +41,16 @@ def test_non_boolean_annotation_values_are_ignored() -> None:
         ("run_shell", {}, "execute"),
         ("frobnicate", {}, ""),
         ("frobnicate", {"destructive_hint": True}, "delete"),
-        # a read-only tool reads, whatever its name says
-        ("delete_cache_view", {"read_only_hint": True}, "read"),
+        # the server's read-only hint fills a gap; it never overrides a riskier verb
+        ("frobnicate", {"read_only_hint": True}, "read"),
+        ("delete_cache_view", {"read_only_hint": True}, "delete"),
+        ("run_query", {"read_only_hint": True}, "execute"),
+        ("write_note", {"read_only_hint": True, "destructive_hint": True}, "write"),
+        ("get_item", {"read_only_hint": True}, "read"),
+        ("get_item", {"destructive_hint": True}, "read"),
     ],
 )
-def test_operation_comes_from_read_only_hint_then_name_verbs(
+def test_operation_comes_from_risky_name_verbs_then_read_only_hint(
     name: str, hints: dict[str, bool], operation: str
 ) -> None:
     assert tool_operation(name, hints) == operation
