@@ -67,7 +67,8 @@ def test_every_printed_suggestion_exists(project: Path) -> None:
     suggestions: set[str] = set()
     for args in runs:
         code, text = _cli(*args, "--json")
-        assert code in (0, 2), (args, text)
+        # only production readiness fails here: a demo project has no production keys
+        assert code == (2 if "--production-readiness" in args else 0), (args, text)
         suggestions.update(_suggestions(json.loads(text)))
         code, text = _cli(*args)
         suggestions.update(_text_suggestions(text))
