@@ -112,15 +112,13 @@ def normalized_entry(entry: dict[str, Any]) -> dict[str, Any]:
     return normalized
 
 
-def verify_entry(entry: dict[str, Any], key: KeyPair) -> None:
-    """Raise VerificationFailed/InvalidInput unless ``entry`` is well-formed and signed by key."""
-    from gait.signing import verify_signature
+def verify_entry(entry: dict[str, Any], key: KeyPair) -> dict[str, Any]:
+    """The normalized entry; VerificationFailed/InvalidInput unless well-formed and signed by key."""
+    from gait.signing import record_digest, verify_signature
 
-    normalized = _normalized(entry)
-    _check(normalized)
-    from gait.signing import record_digest
-
+    normalized = normalized_entry(entry)
     verify_signature(entry.get("signature"), record_digest(normalized), key)
+    return normalized
 
 
 def read_registry(path: str, *, missing_ok: bool = False) -> list[dict[str, Any]]:
@@ -172,10 +170,7 @@ def entry_status(entry: dict[str, Any], key: KeyPair | None, now_ns: int) -> tup
     from gait.signing import parse_rfc3339
 
     try:
-        normalized = _normalized(entry)
-        _check(normalized)
-        if key is not None:
-            verify_entry(entry, key)
+        normalized = normalized_entry(entry) if key is None else verify_entry(entry, key)
         seconds, nanos = parse_rfc3339(normalized["expires_at"])
     except GaitError as err:
         return "invalid", err.message

@@ -53,7 +53,7 @@ def load_verified_entries(path: str, key: KeyPair) -> list[dict[str, Any]]:
     Errors (GaitError): unreadable or malformed file, or ``verification failed at
     entry N: …`` for the first entry that is malformed or not signed by ``key``.
     """
-    from gait.gate.approved_scripts import normalized_entry, read_registry, verify_entry
+    from gait.gate.approved_scripts import read_registry, verify_entry
 
     clean = path.strip()
     if not clean:
@@ -61,8 +61,7 @@ def load_verified_entries(path: str, key: KeyPair) -> list[dict[str, Any]]:
     out = []
     for index, entry in enumerate(read_registry(clean)):
         try:
-            verify_entry(entry, key)
-            out.append(normalized_entry(entry))
+            out.append(verify_entry(entry, key))
         except GaitError as err:
             raise InvalidInput(
                 f"approved script registry verification failed at entry {index}: {err.message}"
