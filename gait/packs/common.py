@@ -14,8 +14,6 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-import msgspec
-
 from gait.canonical import canonical_bytes
 from gait.errors import InvalidInput, VerificationFailed
 from gait.runpack.zipread import ZipArchive, ZipFormatError, open_zip
@@ -92,16 +90,18 @@ def check_member_path(path: str) -> str:
 
 
 def read_json_file(path: str, what: str) -> Any:
-    """Parse a JSON input file; unreadable or malformed → InvalidInput naming the file."""
+    """Parse a JSON input file under the shared untrusted-JSON rules (:mod:`gait.safejson`).
+
+    Unreadable, malformed or repeated-key input → InvalidInput naming the file.
+    """
     try:
         with open(path, "rb") as handle:
             data = handle.read()
     except OSError as err:
         raise InvalidInput(f"read {what} {path}: {err.strerror or err}") from err
-    try:
-        return msgspec.json.decode(data)
-    except msgspec.DecodeError as err:
-        raise InvalidInput(f"parse {what} {path}: {err}") from err
+    from gait.safejson import loads
+
+    return loads(data, f"parse {what} {path}")
 
 
 def zip_bytes(members: dict[str, bytes]) -> bytes:

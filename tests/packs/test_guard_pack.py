@@ -140,6 +140,16 @@ def test_unreadable_evidence_file_is_invalid_input(demo_path: Path, tmp_path: Pa
         _build(demo_path, traces=[str(bad)])
 
 
+def test_evidence_file_with_a_repeated_key_is_invalid_input(
+    demo_path: Path, tmp_path: Path
+) -> None:
+    # the pack would embed one of two spellings; which one is the reader's guess
+    audit = tmp_path / "audit.json"
+    audit.write_text('{"approved": false, "approved": true}')
+    with pytest.raises(InvalidInput, match=r"audit\.json: duplicate key 'approved'"):
+        _build(demo_path, approval_audit=[str(audit)])
+
+
 def test_signed_pack_verifies_with_its_key_only(
     demo_path: Path, tmp_path: Path, fixed_key: KeyPair, other_key: KeyPair
 ) -> None:
