@@ -260,10 +260,28 @@ def _clean_host(host: str) -> str | None:
     decoded = decoded.lower()
     if not decoded or len(decoded) > 253:
         return None
-    for label in decoded.split("."):
+    labels = decoded.split(".")
+    for label in labels:
         if not label or len(label) > 63 or any(c not in _LABEL_OK for c in label):
             return None
+    if _NUMERIC_LABEL.fullmatch(labels[-1]):
+        return _ipv4(decoded)
     return decoded
+
+
+# A host whose last label is a number is an IPv4 address to clients, in any of the
+# inet_aton spellings (2130706433, 0x7f.1, 0177.0.0.1): match it as a dotted quad.
+_NUMERIC_LABEL = re.compile(r"[0-9]+|0x[0-9a-f]*")
+
+
+def _ipv4(host: str) -> str | None:
+    import ipaddress
+    import socket
+
+    try:
+        return str(ipaddress.IPv4Address(socket.inet_aton(host)))
+    except (OSError, ValueError):
+        return None  # numeric but not an address: where it goes is unknown
 
 
 def _authority_host(authority: str) -> str | None:
