@@ -15,11 +15,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import msgspec
-
 from gait.canonical import digest
 from gait.errors import GaitError, InvalidInput
-from gait.packs.common import normalize_identifier, unique_sorted
+from gait.packs.common import normalize_identifier, read_json_file, unique_sorted
 
 __all__ = [
     "Observation",
@@ -207,16 +205,6 @@ def observe_runpack(path: str) -> tuple[Observation, list[str]]:
     return obs, statuses
 
 
-def _load_json(path: str, what: str) -> Any:
-    try:
-        with open(path, "rb") as handle:
-            return msgspec.json.decode(handle.read())
-    except OSError as err:
-        raise InvalidInput(f"read {what} {path}: {err.strerror or err}") from err
-    except msgspec.DecodeError as err:
-        raise InvalidInput(f"parse {what} {path}: {err}") from err
-
-
 def trace_reasons(record: dict[str, Any]) -> tuple[str, list[str]]:
     """(run_id or "", reasons) of one gate trace record."""
     run_id = ""
@@ -283,7 +271,7 @@ def build_signal_report(
     trace_by_run: dict[str, list[str]] = {}
     trace_count: dict[str, int] = {}
     for path in unique_sorted(trace_paths):
-        record = _load_json(path, "trace")
+        record = read_json_file(path, "trace")
         if not isinstance(record, dict):
             raise InvalidInput(f"trace {path} must be a JSON object")
         run_id, reasons = trace_reasons(record)
@@ -292,7 +280,7 @@ def build_signal_report(
             trace_count[run_id] = trace_count.get(run_id, 0) + 1
     regress_by_run: dict[str, list[str]] = {}
     for path in unique_sorted(regress_paths):
-        result = _load_json(path, "regress result")
+        result = read_json_file(path, "regress result")
         if not isinstance(result, dict):
             raise InvalidInput(f"regress result {path} must be a JSON object")
         for run_id, reasons in regress_reasons(result).items():
