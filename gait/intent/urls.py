@@ -245,9 +245,11 @@ def _clean_host(host: str) -> str | None:
         import ipaddress
 
         try:
-            return str(ipaddress.IPv6Address(host[1:-1]))
+            address = ipaddress.IPv6Address(host[1:-1])
         except ValueError:
             return None
+        # an IPv4-mapped address reaches the IPv4 host: match it as that
+        return str(address.ipv4_mapped or address)
     decoded = _percent_decode(host)
     if decoded is None:
         return None

@@ -117,3 +117,9 @@ def test_numeric_host_that_is_no_address_is_undeterminable() -> None:
     assert matching_domain("url", "http://999.1.1.1/") is None
     assert matching_domain("url", "http://v1.example.123/") is None
     assert matching_domain("url", "http://1a.example.com/") == "1a.example.com"
+
+
+def test_ipv4_mapped_ipv6_is_matched_as_the_ipv4_address() -> None:
+    assert matching_domain("url", "http://[::ffff:127.0.0.1]/") == "127.0.0.1"
+    assert matching_domain("url", "http://[::ffff:7f00:1]:80/") == "127.0.0.1"
+    assert matching_domain("url", "http://[::1]/") == "::1"
