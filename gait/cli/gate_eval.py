@@ -122,6 +122,10 @@ def run_gate_eval(args: tuple[str, ...] | list[str], opts: dict[str, Any]) -> Ou
             profile=opts["profile"].strip(),
         )
         builtin = {"profile": "standard", "key_mode": "dev"}
+        if {"state", "rate_limit_state"} & given:
+            # One setting under two names: the user's flag for either beats the file's.
+            defaults.pop("state", None)
+            defaults.pop("rate_limit_state", None)
         for name, value in defaults.items():
             current = opts.get(name)
             if current in (None, "") or current == builtin.get(name):

@@ -77,6 +77,15 @@ def test_config_state_is_used(
     assert gait(capsys, "--state", "local.json")[0] == 0
 
 
+def test_legacy_state_flag_beats_config_state(capsys: pytest.CaptureFixture[str]) -> None:
+    Path(".gait").mkdir()
+    Path(".gait/config.yaml").write_text("state: from-config.json\n")
+    code, out = gait(capsys, "--rate-limit-state", "mine.json")
+    assert code == 0, out
+    assert Path("mine.json").exists()
+    assert not Path("from-config.json").exists()
+
+
 def test_unreachable_redis_blocks_the_budgeted_call(capsys: pytest.CaptureFixture[str]) -> None:
     from .redis_server import free_port
 
