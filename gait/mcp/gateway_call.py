@@ -101,6 +101,10 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
+def _fold(key: str) -> str:
+    return key.lower().replace("_", "").replace("-", "")
+
+
 def _kind_of(value: str, declared: str) -> str:
     if declared == "path" and "://" in value:
         return "url"  # file:// and friends given under a path argument
@@ -113,17 +117,23 @@ def derive_targets(
     """Targets for the gate from the call's arguments, with the tool's hints on each."""
     hints = annotation_hints(annotations)
     operation = tool_operation(name, hints)
+    # Argument names are matched without case, ``_`` or ``-`` (``filePath``, ``File-Path``),
+    # so a server's spelling of ``file_path`` cannot leave its path out of the targets.
+    by_name: dict[str, list[str]] = {}
+    for key, raw in arguments.items():
+        if isinstance(key, str):
+            by_name.setdefault(_fold(key), []).extend(_strings(raw))
     targets: list[dict[str, Any]] = []
     groups = (("path", _PATH_ARGS), ("url", _URL_ARGS), ("host", _HOST_ARGS))
     for kind, keys in groups:
-        for key in keys:
-            for value in _strings(arguments.get(key)):
+        for key in dict.fromkeys(_fold(k) for k in keys):  # file_path and filepath: once
+            for value in by_name.get(key, ()):
                 target: dict[str, Any] = {"kind": _kind_of(value, kind), "value": value}
                 if operation:
                     target["operation"] = operation
                 targets.append(target)
     for key in _COMMAND_ARGS:
-        for value in _strings(arguments.get(key)):
+        for value in by_name.get(_fold(key), ()):
             targets.append({"kind": "other", "value": value, "operation": "execute"})
     for target in targets:
         target["discovery_method"] = DISCOVERY_METHOD

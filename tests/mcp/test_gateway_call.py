@@ -213,3 +213,21 @@ def test_refusal_text_says_a_forwarded_call_may_have_run() -> None:
     assert "may or may not have run: closed" in text
     assert "not executed" not in text
     assert refusal_text({"verdict": "allow", "error": "gone"}).endswith(": gone")
+
+
+def test_argument_names_match_without_case_underscores_or_dashes() -> None:
+    # A server that spells file_path as filePath must not hide the path from the policy.
+    targets = derive_targets(
+        "delete_file",
+        {"filePath": "/etc/a", "File-Name": ["/etc/b"], "URL": "https://x.test/", "Cmd": "ls"},
+        None,
+    )
+    values = sorted((t["kind"], t["value"], t["operation"]) for t in targets)
+    assert values == [
+        ("other", "ls", "execute"),
+        ("path", "/etc/a", "delete"),
+        ("path", "/etc/b", "delete"),
+        ("url", "https://x.test/", "delete"),
+    ]
+    # file_path and filepath are one name: one target per value, not two
+    assert len(derive_targets("read_file", {"file_path": "/a"}, None)) == 1
