@@ -26,6 +26,8 @@ from typing import Any, NamedTuple
 
 import pytest
 
+from tests.serve_process import ServeProcess
+
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples" / "policy"
 HIGH = str(EXAMPLES / "base_high_risk.yaml")
@@ -243,45 +245,29 @@ def mcp_library(case: Case, work: Path) -> Observed:
 # --- mcp serve (HTTP) -----------------------------------------------------------
 # One real server per policy, started on first use and stopped when the module ends.
 
-_SERVE_SERVERS: dict[str, tuple[subprocess.Popen[bytes], str, str]] = {}
+_SERVE_SERVERS: dict[str, tuple[ServeProcess, str]] = {}
 
 
 def _serve_url(policy: str) -> str:
     import tempfile
-    import threading
 
     if policy not in _SERVE_SERVERS:
         workdir = tempfile.mkdtemp(prefix="gait-surface-serve-")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "gait.cli.main", "mcp", "serve", "--json",
-             "--policy", policy, "--listen", "127.0.0.1:0", "--reload-interval", "0"],
-            cwd=workdir,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        box: list[bytes] = []
-        reader = threading.Thread(target=lambda: box.append(proc.stdout.readline()), daemon=True)
-        reader.start()
-        reader.join(30)
-        _SERVE_SERVERS[policy] = (proc, "", workdir)
-        assert box and box[0], "mcp serve did not start"
-        url = "http://" + json.loads(box[0])["listen"]
-        _SERVE_SERVERS[policy] = (proc, url, workdir)
-    return _SERVE_SERVERS[policy][1]
+        args = ["--policy", policy, "--listen", "127.0.0.1:0", "--reload-interval", "0"]
+        try:
+            server = ServeProcess(Path(workdir), args)
+        except BaseException:
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise
+        _SERVE_SERVERS[policy] = (server, workdir)
+    return _SERVE_SERVERS[policy][0].url
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _stop_serve_servers() -> Any:
     yield
-    for proc, _url, workdir in _SERVE_SERVERS.values():
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        if proc.stdout is not None:
-            proc.stdout.close()
+    for server, workdir in _SERVE_SERVERS.values():
+        server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
     _SERVE_SERVERS.clear()
 

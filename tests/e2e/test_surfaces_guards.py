@@ -13,7 +13,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -21,6 +20,7 @@ from typing import Any, NamedTuple
 import pytest
 
 from gait.mcp.gateway_call import build_tool_call
+from tests.serve_process import ServeProcess
 
 REPO = Path(__file__).resolve().parents[2]
 LOW = (REPO / "examples" / "policy" / "base_low_risk.yaml").read_text()
@@ -111,33 +111,22 @@ def _proxy(world: dict[str, Any], case: Case, work: Path) -> Seen:
 def _serve(world: dict[str, Any], cases: list[Case], work: Path) -> dict[str, Seen]:
     import httpx
 
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gait.cli.main", "mcp", "serve", "--json", "--policy",
-         world["policy"], "--listen", "127.0.0.1:0", "--reload-interval", "0",
+    server = ServeProcess(
+        work,
+        ["--policy", world["policy"], "--listen", "127.0.0.1:0", "--reload-interval", "0",
          "--job-root", world["jobs"]],
-        cwd=work, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        box: list[bytes] = []
-        reader = threading.Thread(target=lambda: box.append(proc.stdout.readline()), daemon=True)
-        reader.start()
-        reader.join(30)
-        assert box and box[0], "mcp serve did not start"
-        url = "http://" + json.loads(box[0])["listen"] + "/v1/evaluate"
         seen = {}
         for case in cases:
-            response = httpx.post(url, json={"call": _call(case)}, timeout=30)
+            response = httpx.post(
+                server.url + "/v1/evaluate", json={"call": _call(case)}, timeout=30
+            )
             assert response.status_code == 200, response.text
             seen[case.name] = _seen(response.json())
         return seen
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        proc.stdout.close()
+        server.stop()
 
 
 def _wrap(world: dict[str, Any], case: Case, work: Path) -> Seen:

@@ -20,8 +20,9 @@ from typing import Any
 import pytest
 
 from gait.state.filestore import FileLock, FileStore
+from tests.serve_process import ServeProcess
 
-from .serve_process import ServeProcess as Server
+SERVE_ENV = {"PYTHONDONTWRITEBYTECODE": "1"}
 
 BUDGET_POLICY = """
 schema_id: gait.gate.policy
@@ -142,19 +143,21 @@ def test_a_killed_lock_holder_blocks_nobody() -> None:
 
 
 @pytest.fixture
-def serve_cluster(tmp_path: Path) -> Iterator[Callable[[int, str, int], list[Server]]]:
+def serve_cluster(tmp_path: Path) -> Iterator[Callable[[int, str, int], list[ServeProcess]]]:
     pytest.importorskip("uvicorn")
-    started: list[Server] = []
+    started: list[ServeProcess] = []
 
-    def start(count: int, state: str, budget: int) -> list[Server]:
+    def start(count: int, state: str, budget: int) -> list[ServeProcess]:
         policy = tmp_path / "policy.yaml"
         policy.write_text(BUDGET_POLICY.format(n=budget))
         with ThreadPoolExecutor(max_workers=count) as pool:
             servers = list(
                 pool.map(
-                    lambda _i: Server(
+                    lambda _i: ServeProcess(
                         tmp_path,
                         ["--policy", str(policy), "--listen", "127.0.0.1:0", "--state", state],
+                        SERVE_ENV,
+                        start_timeout=60.0,  # several servers start at once on a busy machine
                     ),
                     range(count),
                 )
@@ -179,7 +182,7 @@ def call_body(i: int) -> dict[str, Any]:
 
 
 def hammer(
-    servers: list[Server],
+    servers: list[ServeProcess],
     requests: int,
     clients: int,
     on_progress: Callable[[int], None] | None = None,
@@ -230,7 +233,7 @@ def budget_counters(url: str, prefix: str) -> dict[str, int]:
 
 
 def test_four_servers_one_redis_spend_exactly_the_budget(
-    serve_cluster: Callable[[int, str, int], list[Server]], shared_redis_url: str, prefix: str
+    serve_cluster: Callable[[int, str, int], list[ServeProcess]], shared_redis_url: str, prefix: str
 ) -> None:
     """4 ``mcp serve`` processes, 32 concurrent clients, a destructive budget of 100."""
     servers = serve_cluster(4, f"{shared_redis_url}?key_prefix={prefix}", 100)
@@ -245,7 +248,7 @@ def test_four_servers_one_redis_spend_exactly_the_budget(
 
 
 def test_server_killed_mid_run_loses_nothing_beyond_its_request_in_flight(
-    serve_cluster: Callable[[int, str, int], list[Server]], shared_redis_url: str, prefix: str
+    serve_cluster: Callable[[int, str, int], list[ServeProcess]], shared_redis_url: str, prefix: str
 ) -> None:
     servers = serve_cluster(2, f"{shared_redis_url}?key_prefix={prefix}", 100)
     victim = servers[0]
@@ -272,17 +275,17 @@ def test_server_killed_mid_run_loses_nothing_beyond_its_request_in_flight(
 
 
 def test_redis_restart_mid_run_fails_closed_then_recovers(
-    serve_cluster: Callable[[int, str, int], list[Server]], redis_server: Any
+    serve_cluster: Callable[[int, str, int], list[ServeProcess]], redis_server: Any
 ) -> None:
     import httpx
 
     servers = serve_cluster(2, redis_server.url, 1000)
     with httpx.Client(timeout=15.0) as client:
 
-        def verdict(server: Server, i: int) -> str:
+        def verdict(server: ServeProcess, i: int) -> str:
             return client.post(f"{server.url}/v1/evaluate", json=call_body(i)).json()["verdict"]
 
-        def health(server: Server) -> dict[str, Any]:
+        def health(server: ServeProcess) -> dict[str, Any]:
             return client.get(f"{server.url}/healthz").json()
 
         assert [verdict(s, 0) for s in servers] == ["dry_run", "dry_run"]

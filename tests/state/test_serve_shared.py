@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 
 from gait.runpack.session import chain_path_for, read_journal, verify_chain
+from tests.serve_process import ServeProcess
 
-from .serve_process import ServeProcess as Server
+SERVE_ENV = {"PYTHONDONTWRITEBYTECODE": "1"}
 
 POLICY = """
 schema_id: gait.gate.policy
@@ -32,18 +33,22 @@ rules:
 @pytest.fixture
 def two_servers(
     tmp_path: Path, shared_redis_url: str, prefix: str
-) -> Iterator[Callable[[list[str]], list[Server]]]:
+) -> Iterator[Callable[[list[str]], list[ServeProcess]]]:
     pytest.importorskip("uvicorn")
-    started: list[Server] = []
+    started: list[ServeProcess] = []
     policy = tmp_path / "policy.yaml"
     policy.write_text(POLICY)
     sep = "&" if "?" in shared_redis_url else "?"
     state = f"{shared_redis_url}{sep}key_prefix={prefix}"
 
-    def start(extra: list[str]) -> list[Server]:
+    def start(extra: list[str]) -> list[ServeProcess]:
         args = ["--policy", str(policy), "--listen", "127.0.0.1:0", "--state", state, *extra]
         with ThreadPoolExecutor(max_workers=2) as pool:
-            servers = list(pool.map(lambda _i: Server(tmp_path, args), range(2)))
+            servers = list(
+                pool.map(
+                    lambda _i: ServeProcess(tmp_path, args, SERVE_ENV, start_timeout=60.0), range(2)
+                )
+            )
         started.extend(servers)
         return servers
 
@@ -65,7 +70,7 @@ def body(i: int, **extra: Any) -> dict[str, Any]:
     }
 
 
-def post_all(servers: list[Server], count: int, clients: int, **extra: Any) -> list[dict]:
+def post_all(servers: list[ServeProcess], count: int, clients: int, **extra: Any) -> list[dict]:
     import httpx
 
     def one(i: int) -> dict[str, Any]:
@@ -81,7 +86,7 @@ def post_all(servers: list[Server], count: int, clients: int, **extra: Any) -> l
 
 
 def test_two_servers_one_session_get_unique_gapless_sequences(
-    two_servers: Callable[[list[str]], list[Server]],
+    two_servers: Callable[[list[str]], list[ServeProcess]],
     tmp_path: Path,
     shared_redis_url: str,
     prefix: str,
@@ -115,7 +120,7 @@ def test_two_servers_one_session_get_unique_gapless_sequences(
 
 
 def test_retention_with_two_servers_keeps_the_newest_traces(
-    two_servers: Callable[[list[str]], list[Server]], tmp_path: Path
+    two_servers: Callable[[list[str]], list[ServeProcess]], tmp_path: Path
 ) -> None:
     traces = tmp_path / "traces"
     servers = two_servers(["--trace-dir", str(traces), "--trace-max-count", "5"])
