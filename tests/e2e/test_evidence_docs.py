@@ -51,6 +51,7 @@ def test_quickstart_runs_and_prints_what_the_page_says(doc: str, name: str, tmp_
     assert ran.returncode == 0, ran.stdout + ran.stderr
     printed = ran.stdout.splitlines()
     expected = doc_block(doc, f"{name}-output", "text").splitlines()
+    assert expected, f"docs/{doc}: the {name}-output block is empty, so nothing is checked"
     # Every line the page shows appears, in order (other lines may sit between them).
     position = 0
     for line in expected:
