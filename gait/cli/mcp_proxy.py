@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Any
 
@@ -140,8 +139,10 @@ def _run(args: tuple[str, ...], **opts: Any) -> Outcome:
         raise InvalidInput("oss-prod profile requires --key-mode prod")
     pack_out = opts["pack_out"].strip()
     # Checked before deciding, so a bad path leaves no trace behind.
-    if pack_out and not os.path.isabs(pack_out) and ".." in pack_out.replace("\\", "/").split("/"):
-        raise InvalidInput("relative pack output path must not traverse parent directories")
+    if pack_out:
+        from gait.serve.packs import check_pack_out
+
+        check_pack_out(pack_out)
     job_root = opts["job_root"].strip() or "./gait-out/jobs"
     gate = Gate.from_policy_file(policy, options)
     try:

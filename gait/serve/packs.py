@@ -11,7 +11,7 @@ import re
 import tempfile
 from typing import Any
 
-__all__ = ["READ_ONLY_TOKENS", "is_state_changing", "write_decision_pack"]
+__all__ = ["READ_ONLY_TOKENS", "check_pack_out", "is_state_changing", "write_decision_pack"]
 
 READ_ONLY_TOKENS = frozenset(
     ("read", "list", "query", "search", "inspect", "get", "fetch", "head", "describe")
@@ -31,6 +31,18 @@ def is_state_changing(intent: Any) -> bool:
         return not operations <= READ_ONLY_TOKENS
     tokens = set(_TOKEN_SPLIT.split(intent.tool_name.lower()))
     return not (tokens & READ_ONLY_TOKENS)
+
+
+def check_pack_out(out: str) -> None:
+    """Refuse a relative pack path with a ``..`` segment; checked before deciding.
+
+    Shared by ``mcp serve`` (a client's ``pack_out``) and ``mcp proxy --pack-out``.
+    """
+    from gait.errors import InvalidInput
+
+    path = out.strip()
+    if path and not os.path.isabs(path) and ".." in path.replace("\\", "/").split("/"):
+        raise InvalidInput("relative pack output path must not traverse parent directories")
 
 
 def write_decision_pack(gate: Any, result: Any, out: str) -> tuple[str, str]:

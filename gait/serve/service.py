@@ -240,11 +240,13 @@ class DecisionService:
                     raise RequestRejected(
                         400, f"request.{name} is not allowed by server configuration"
                     )
-        pack_out = request.pack_out.strip().replace("\\", "/")
-        if pack_out and not os.path.isabs(pack_out) and ".." in pack_out.split("/"):
-            raise RequestRejected(
-                400, "relative pack output path must not traverse parent directories"
-            )
+        from gait.errors import InvalidInput
+        from gait.serve.packs import check_pack_out
+
+        try:
+            check_pack_out(request.pack_out)
+        except InvalidInput as err:
+            raise RequestRejected(400, err.message) from None
         if request.emit_pack and not cfg.pack_dir:
             raise RequestRejected(400, "request.emit_pack requires the server's --pack-dir")
 

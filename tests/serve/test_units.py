@@ -153,3 +153,27 @@ def test_auth_mode_other_than_off_fails_closed_without_validate_config(tmp_path,
             empty.close()
     finally:
         service.close()
+
+
+@pytest.mark.parametrize(
+    ("path", "refused"),
+    [
+        ("../p.zip", True),
+        ("a/../../p.zip", True),
+        ("a\\..\\p.zip", True),
+        ("\\x\\..\\p.zip", True),  # not absolute on POSIX: still a relative traversal
+        ("a/..b/p.zip", False),
+        ("/abs/../p.zip", False),
+        ("packs/p.zip", False),
+        ("", False),
+    ],
+)
+def test_check_pack_out_refuses_relative_parent_traversal(path, refused):
+    from gait.errors import InvalidInput
+    from gait.serve.packs import check_pack_out
+
+    if refused:
+        with pytest.raises(InvalidInput, match="must not traverse parent directories"):
+            check_pack_out(path)
+    else:
+        check_pack_out(path)
