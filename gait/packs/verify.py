@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from gait.canonical import digest
 from gait.errors import InvalidInput, VerificationFailed
 from gait.packs.common import open_pack_zip
-from gait.runpack.verify import HashMeter, ProgressFn, count_valid_signatures
+from gait.runpack.verify import HashMeter, ProgressFn, signature_status
 from gait.runpack.zipread import ZipArchive, ZipEntryError, normalize_entry_name
 
 if TYPE_CHECKING:
@@ -205,19 +205,13 @@ def check_signatures(
     if not isinstance(signatures, list):
         raise InvalidInput(f"{PACK_MANIFEST}: signatures must be a list")
     report.signatures_total = len(signatures)
-    if not signatures:
-        report.signature_status = "missing"
-        if require_signature:
-            report.signature_errors.append("manifest has no signatures")
-        return
-    if public_key is None:
-        report.signature_status = "skipped"
-        report.signature_errors.append("public key not configured")
-        return
-    expected = digest({k: v for k, v in raw.items() if k != "signatures"})
-    valid = count_valid_signatures(signatures, expected, public_key, report.signature_errors)
-    report.signatures_valid = valid
-    report.signature_status = "verified" if valid else "failed"
+    report.signature_status, report.signatures_valid = signature_status(
+        signatures,
+        lambda: digest({k: v for k, v in raw.items() if k != "signatures"}),
+        public_key,
+        require_signature,
+        report.signature_errors,
+    )
 
 
 def guard_pack_id(run_id: str, contents: list[dict[str, Any]]) -> str:

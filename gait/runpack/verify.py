@@ -54,6 +54,7 @@ __all__ = [
     "count_valid_signatures",
     "load_manifest",
     "open_runpack_zip",
+    "signature_status",
     "verify_runpack",
 ]
 
@@ -332,6 +333,29 @@ def count_valid_signatures(
     return valid
 
 
+def signature_status(
+    signatures: list[Any],
+    expected: Callable[[], str],
+    public_key: KeyPair | None,
+    require_signature: bool,
+    errors: list[str],
+) -> tuple[str, int]:
+    """(status, valid count) of a manifest's signatures; shared by runpacks and packs.
+
+    ``missing`` without signatures, ``skipped`` without a key, else ``verified``
+    when at least one verifies over ``expected()`` and ``failed`` otherwise.
+    """
+    if not signatures:
+        if require_signature:
+            errors.append("manifest has no signatures")
+        return "missing", 0
+    if public_key is None:
+        errors.append("public key not configured")
+        return "skipped", 0
+    valid = count_valid_signatures(signatures, expected(), public_key, errors)
+    return ("verified" if valid else "failed"), valid
+
+
 def _check_signatures(
     report: VerifyReport,
     raw: dict[str, Any],
@@ -339,19 +363,13 @@ def _check_signatures(
     public_key: KeyPair | None,
     require_signature: bool,
 ) -> None:
-    signatures = raw.get("signatures") or []
-    if not manifest.signatures:
-        report.signature_status = "missing"
-        if require_signature:
-            report.signature_errors.append("manifest has no signatures")
-        return
-    if public_key is None:
-        report.signature_status = "skipped"
-        report.signature_errors.append("public key not configured")
-        return
     from gait.canonical import digest
 
-    expected = digest(signable_manifest(raw))
-    valid = count_valid_signatures(signatures, expected, public_key, report.signature_errors)
-    report.signatures_valid = valid
-    report.signature_status = "verified" if valid else "failed"
+    signatures = (raw.get("signatures") or []) if manifest.signatures else []
+    report.signature_status, report.signatures_valid = signature_status(
+        signatures,
+        lambda: digest(signable_manifest(raw)),
+        public_key,
+        require_signature,
+        report.signature_errors,
+    )
