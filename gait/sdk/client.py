@@ -39,8 +39,15 @@ class LocalGate:
         self.gate = gate
         check_broker_config(gate.options.credential_broker, gate.options.credential_command)
         o = gate.options
-        # The no-trace shortcut is only taken where the full pipeline adds nothing.
-        self._shortcut = not o.simulate and o.profile == "standard"
+        # The no-trace shortcut is only taken where the full pipeline adds nothing: not
+        # with a wrkr inventory (its context can turn an allow into a block, and an
+        # unreadable one fails closed) nor with an approved-script registry.
+        self._shortcut = (
+            not o.simulate
+            and o.profile == "standard"
+            and not (o.wrkr_inventory or "").strip()
+            and not (o.approved_script_registry or "").strip()
+        )
         from gait.engine import evaluate
 
         self._evaluate = evaluate

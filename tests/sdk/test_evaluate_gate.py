@@ -203,3 +203,38 @@ def test_top_level_names_load_lazily() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_no_trace_shortcut_still_applies_the_wrkr_inventory(tmp_path: Path) -> None:
+    # The inventory marks tool.write as handling PII; the policy blocks that. Deciding
+    # without a trace must not skip the inventory and answer allow.
+    policy = tmp_path / "p.yaml"
+    policy.write_text(
+        "default_verdict: allow\nrules:\n  - name: block-pii\n    effect: block\n"
+        "    match:\n      tool_names: [tool.write]\n      context_data_classes: [pii]\n"
+    )
+    inventory = tmp_path / "inv.json"
+    inventory.write_text(json.dumps({"items": [{"tool_name": "tool.write", "data_class": "pii"}]}))
+    i = capture_intent(
+        "tool.write",
+        {},
+        {"identity": "a", "workspace": "/w", "risk_class": "low"},
+        targets=[path_target("/tmp/a", "write")],
+    )
+    gate = local_gate(str(policy), GateOptions(wrkr_inventory=str(inventory)))
+    fast = gate.decide(i, write_trace=False)
+    full = gate.decide(i, trace_out=str(tmp_path / "full.json"))
+    assert full.verdict == "block"
+    assert fast.verdict == "block"
+    assert fast.reason_codes == full.reason_codes
+    # An unreadable inventory fails closed in the shortcut too, as in the full pipeline.
+    inventory.unlink()
+    missing = local_gate(str(policy), GateOptions(wrkr_inventory=str(inventory), simulate=False))
+    high = capture_intent(
+        "tool.write",
+        {},
+        {"identity": "a", "workspace": "/w", "risk_class": "high"},
+        targets=[path_target("/tmp/a", "write")],
+    )
+    with pytest.raises(GaitError):
+        missing.decide(high, write_trace=False)
