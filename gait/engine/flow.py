@@ -41,6 +41,8 @@ class FlowHistory(msgspec.Struct, frozen=True, kw_only=True):
     now_ns: int = 0
     available: bool = True
     reason: str = ""  # reason code when unavailable
+    # The journal kept only its newest entries: calls before this instant may be missing.
+    complete_since_ns: int = 0
 
     @classmethod
     def unavailable(cls, reason: str = HISTORY_UNAVAILABLE) -> FlowHistory:
@@ -115,14 +117,23 @@ def _counts(p: FlowPredicateIR, call: FlowCall, now_ns: int, current: frozenset)
     )
 
 
-def check_flow(flow: FlowIR, intent: Intent, history: FlowHistory) -> tuple[bool, tuple[str, ...]]:
+def check_flow(
+    flow: FlowIR, intent: Intent, history: FlowHistory
+) -> tuple[bool, tuple[str, ...] | None]:
     """Whether a row's flow conditions hold, and the ids of the earlier calls they matched.
 
     For ``after`` the refs are the newest ``min_count`` matching calls; ``not_after``
-    holds when fewer than ``min_count`` calls match, so it refers to none.
+    holds when fewer than ``min_count`` calls match, so it refers to none. Refs are
+    None when a condition looks further back than the truncated journal reaches: the
+    answer is unknown, so the rule blocks as if history were unavailable.
     """
-    current = frozenset((t.kind, t.value) for t in intent.targets)
     now = history.now_ns
+    since = history.complete_since_ns
+    if since and any(
+        not p.within_ns or now - p.within_ns < since for p in (*flow.after, *flow.not_after)
+    ):
+        return True, None
+    current = frozenset((t.kind, t.value) for t in intent.targets)
     refs: set[str] = set()
     for p in flow.after:
         hits = [c for c in history.calls if _counts(p, c, now, current)]

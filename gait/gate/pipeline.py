@@ -400,7 +400,9 @@ def read_flow_history(
     except InvalidInput as err:
         warnings.append(f"flow history: {err}")
         return FlowHistory.unavailable(HISTORY_UNAVAILABLE)
-    return FlowHistory(calls=calls, now_ns=_now_ns(now))
+    # A full read may have lost older calls to the journal cap; say from when it is complete.
+    since = min((c.at_ns for c in calls), default=0) if len(entries) >= env.store.journal_max else 0
+    return FlowHistory(calls=calls, now_ns=_now_ns(now), complete_since_ns=since)
 
 
 def record_flow_call(env: GateEnv, st: DecisionState, result: GateResult) -> None:

@@ -99,3 +99,39 @@ def test_redis_journal(tmp_path: Path) -> None:
         assert fresh.decision.matched_rules == ("no-blind-delete",)
     finally:
         server.stop()
+
+
+def test_a_truncated_journal_blocks_rules_that_look_past_it(tmp_path: Path) -> None:
+    """Calls the journal cap dropped may be the ones a rule needs: that rule blocks."""
+    from gait.state import open_store
+
+    store = open_store(str(tmp_path / "state.json"))
+    store.journal_max = 3
+    gate = Gate(
+        compile_policy(FLOW_POLICY, use_cache=False),
+        GateOptions(state=str(tmp_path / "state.json")),
+        store=store,
+    )
+    read = gate.decide(
+        _intent("fs.read", "/k", "fs.read", sens="secret"),
+        write_trace=False,
+        now="2026-01-01T00:00:00Z",
+    )
+    assert read.verdict == "allow"
+    for second in range(1, 4):  # three more allowed calls push the secret read out
+        other = _intent("fs.read", f"/pub{second}", "fs.read")
+        assert (
+            gate.decide(other, write_trace=False, now=f"2026-01-01T00:00:0{second}Z").verdict
+            == "allow"
+        )
+    assert [e["tool_name"] for e in store.journal_read("s-1", limit=3)] == ["fs.read"] * 3
+    egress = _intent("http.post", "https://x.example/u", "net.http")
+    out = gate.decide(egress, write_trace=False, now="2026-01-01T00:00:05Z")
+    assert out.verdict == "block"
+    assert out.reason_codes == ["flow_history_unavailable"]
+    # Still unknown while the 10m window reaches before the oldest kept call (00:00:01).
+    edge = gate.decide(egress, write_trace=False, now="2026-01-01T00:10:00Z")
+    assert edge.reason_codes == ["flow_history_unavailable"]
+    # Once the kept journal covers the whole window, it is decided from it as usual.
+    late = gate.decide(egress, write_trace=False, now="2026-01-01T00:10:04Z")
+    assert late.verdict == "allow"
