@@ -160,28 +160,43 @@ def _atomic_replace(path: Path, data: bytes) -> None:
 @gait_command(
     group,
     "compile",
-    explain="Compile a policy and show its canonical DSL or its decision table.",
-    help="Compile POLICY; --emit dsl prints the canonical DSL, --emit ir the decision table (JSON).",
+    explain="Compile a policy and show its canonical DSL, its YAML twin or its decision table.",
+    help=(
+        "Compile POLICY (YAML or .gaitpol); --emit dsl prints the canonical DSL, --emit yaml "
+        "the canonical YAML (what policy fmt prints; a .gaitpol keeps its comments), "
+        "--emit ir the decision table (JSON)."
+    ),
 )
 @click.argument("args", nargs=-1, metavar="POLICY")
 @click.option(
     "--emit",
-    type=click.Choice(["dsl", "ir"]),
+    type=click.Choice(["dsl", "yaml", "ir"]),
     default="dsl",
     show_default=True,
-    help="dsl: the canonical rule language; ir: the compiled decision table as JSON.",
+    help=(
+        "dsl: the canonical rule language; yaml: the canonical YAML, a twin with the same "
+        "policy_digest; ir: the compiled decision table as JSON."
+    ),
+)
+@click.option(
+    "--full",
+    is_flag=True,
+    help="With --emit yaml: write every key with its normalized value, defaults included.",
 )
 @click.option(
     "--no-cache", is_flag=True, help="Accepted for compatibility; every compile reads the source."
 )
-def compile_(args: tuple[str, ...], emit: str, no_cache: bool, json: bool) -> Outcome:
+def compile_(args: tuple[str, ...], emit: str, full: bool, no_cache: bool, json: bool) -> Outcome:
     import msgspec
 
-    from gait.policy import compile_policy_file
-    from gait.policy.dsl import render_dsl
+    from gait.policy import compile_policy
+    from gait.policy.source import read_policy_bytes
 
     path = one_positional(args, "<policy.yaml>")
-    compiled = compile_policy_file(path, use_cache=not no_cache)
+    if full and emit != "yaml":
+        raise InvalidInput(f"--full applies to --emit yaml, not --emit {emit}")
+    data = read_policy_bytes(path)  # read once: every emit describes the same bytes
+    compiled = compile_policy(data, path=path, use_cache=not no_cache)
     payload: dict[str, Any] = {
         "ok": True,
         "path": path,
@@ -190,8 +205,17 @@ def compile_(args: tuple[str, ...], emit: str, no_cache: bool, json: bool) -> Ou
         "rule_count": len(compiled.rows),
     }
     if emit == "dsl":
+        from gait.policy.dsl import render_dsl
+
         text = render_dsl(compiled.policy)
         payload["dsl"] = text
+        return Outcome(payload, raw=text)
+    if emit == "yaml":
+        from gait.policy.compiler import source_kind
+        from gait.policy.emit_yaml import emit_yaml
+
+        _policy, text = emit_yaml(data, path, source_kind(path), full=full)
+        payload["yaml"] = text
         return Outcome(payload, raw=text)
     ir = msgspec.to_builtins(compiled.ir, order="deterministic")
     payload["ir"] = ir
