@@ -53,6 +53,12 @@ class NestingTooDeep(InvalidInput):
     code = "json_nesting_too_deep"
 
 
+class NotJSON(InvalidInput):
+    """The bytes are not JSON at all (syntax or encoding), as opposed to JSON that
+    breaks a rule above. Readers that try JSON first and then another format
+    fall back only on this one: a repeated key must never be retried as YAML."""
+
+
 @contextmanager
 def deep_recursion(levels: int = MAX_DEPTH) -> Iterator[None]:
     """Room on the Python stack for ``levels`` of nesting (restored afterwards)."""
@@ -177,7 +183,12 @@ def loads(data: bytes | str, what: str) -> Any:
     except RecursionError:
         raise NestingTooDeep(f"{what}: JSON nesting exceeds {MAX_DEPTH} levels") from None
     except (ValueError, UnicodeDecodeError) as err:
-        raise InvalidInput(f"{what}: invalid JSON: {err}") from None
+        raise NotJSON(f"{what}: invalid JSON: {err}") from None
+
+
+def loads_line(line: bytes | str, what: str, number: int) -> Any:
+    """One line of a JSONL file under the same rules; errors name ``what`` and the line."""
+    return loads(line, f"{what} line {number}")
 
 
 def check_depth(data: bytes | str, what: str) -> None:
@@ -196,6 +207,8 @@ def check_duplicate_keys(data: bytes, what: str) -> None:
     Only the keys matter here, so numbers are not converted; malformed JSON is
     left for the real decoder to report in its own words.
     """
+    if _no_repeated_keys(data):
+        return
     try:  # depth is bounded by the caller (check_depth); the recursion floor covers it
         json.loads(data, object_pairs_hook=_pairs, parse_int=_zero, parse_float=_zero,
                    parse_constant=_zero)  # fmt: skip
@@ -205,3 +218,23 @@ def check_duplicate_keys(data: bytes, what: str) -> None:
         raise
     except (ValueError, UnicodeDecodeError, RecursionError):
         return
+
+
+def _no_repeated_keys(data: bytes) -> bool:
+    """Cheap proof, in C, that ``data`` repeats no key in one object, ignoring case.
+
+    ASCII text without ``\\u`` escapes is lowercased (so case variants become
+    equal), decoded (a repeated key collapses into one entry) and encoded again:
+    getting the same bytes back proves nothing collapsed. Compact JSON that
+    msgspec wrote (runpack records, journals) passes; anything else, or
+    ``False``, means "not proven" and the full check runs.
+    """
+    if not isinstance(data, bytes) or not data.isascii() or b"\\u" in data:
+        return False
+    import msgspec
+
+    low = data.lower()
+    try:
+        return msgspec.json.encode(msgspec.json.decode(low)) == low
+    except (msgspec.DecodeError, RecursionError, OverflowError, ValueError):
+        return False

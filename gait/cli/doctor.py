@@ -137,8 +137,6 @@ def check_temp_dir() -> Check:
 
 
 def check_registry_cache() -> Check:
-    import msgspec
-
     name, scope = "registry_cache", "universal"
     cache = Path.home() / ".gait" / "registry"
     if not cache.exists():
@@ -153,13 +151,22 @@ def check_registry_cache() -> Check:
         )
     pins = cache / "pins.json"
     if pins.exists():
+        from gait.safejson import loads
+
+        problem = ""
         try:
-            value = msgspec.json.decode(pins.read_bytes())
-        except (OSError, msgspec.DecodeError):
+            value = loads(pins.read_bytes(), "parse pins.json")
+        except OSError:
             value = None
+        except InvalidInput as err:  # also a repeated key: named, as every reader does
+            value, problem = None, f" ({err.message})"
         if not isinstance(value, dict):
             return Check(
-                name, scope, WARN, f"{pins} is unreadable or inconsistent", f"rm -f {pins}"
+                name,
+                scope,
+                WARN,
+                f"{pins} is unreadable or inconsistent{problem}",
+                f"rm -f {pins}",
             )
     return Check(name, scope, PASS, f"{cache} is present")
 
@@ -520,7 +527,7 @@ def summarize_adoption(path: str) -> dict[str, Any]:
     """Counts per command, success rate and median time from adoption events (JSONL)."""
     import statistics
 
-    import msgspec
+    from gait.safejson import DuplicateKey, loads
 
     try:
         with open(path, "rb") as handle:
@@ -531,13 +538,15 @@ def summarize_adoption(path: str) -> dict[str, Any]:
     workflows: set[str] = set()
     skipped = 0
     elapsed: list[float] = []
-    for line in lines:
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            event = msgspec.json.decode(line)
-        except msgspec.DecodeError:
-            skipped += 1
+            event = loads(line, f"adoption events {path} line {number}")
+        except DuplicateKey:
+            raise  # no writer repeats a key: a changed log, not a torn line
+        except InvalidInput:
+            skipped += 1  # torn or partial lines from concurrent appends
             continue
         if not isinstance(event, dict) or not isinstance(event.get("command"), str):
             skipped += 1

@@ -102,7 +102,7 @@ def record_command(
     except UnicodeDecodeError as err:
         raise InvalidInput(f"parse input json: {err}") from err
     override = run_id.strip()
-    inp = parse_record_input(text, run_id=override)
+    inp = parse_record_input(text, run_id=override, source=input_path)
     if override:
         inp.run["run_id"] = override
         if inp.refs is not None:

@@ -136,10 +136,9 @@ def read_registry(path: str, *, missing_ok: bool = False) -> list[dict[str, Any]
 
 def parse_registry(data: bytes, path: str) -> list[dict[str, Any]]:
     """Entries of a registry document (not yet normalized or verified)."""
-    try:
-        doc = msgspec.json.decode(data)
-    except msgspec.DecodeError as err:
-        raise InvalidInput(f"parse approved script registry {path}: {err}") from err
+    from gait.safejson import loads
+
+    doc = loads(data, f"parse approved script registry {path}")
     entries = doc.get("entries") if isinstance(doc, dict) else doc
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         raise InvalidInput(f"approved script registry {path}: entries must be a list of objects")

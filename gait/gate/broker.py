@@ -195,10 +195,12 @@ def _issue_command(req: BrokerRequest, command: str, args: tuple[str, ...], now:
         raise BrokerFailure("credential command output exceeds 16 KiB")
     if proc.returncode != 0:
         raise BrokerFailure(f"credential command exited {proc.returncode}")
+    from gait.safejson import loads
+
     try:
-        doc = json.loads(proc.stdout)
-    except ValueError as err:
-        raise BrokerFailure(f"credential command output is not JSON: {err}") from err
+        doc = loads(proc.stdout, "credential command output")
+    except InvalidInput as err:  # not JSON, a repeated key, a huge number: no credential
+        raise BrokerFailure(err.message) from err
     ref = doc.get("credential_ref") if isinstance(doc, dict) else None
     if (
         not isinstance(ref, str)

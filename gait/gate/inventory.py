@@ -84,12 +84,12 @@ class WrkrInventory(msgspec.Struct, frozen=True):
         return msgspec.structs.replace(intent, context=context)
 
 
-def parse_inventory(data: bytes | str) -> dict[str, ToolContext]:
-    """Tools of an inventory document. Errors: InvalidInput ``parse wrkr inventory: …``."""
-    try:
-        doc = msgspec.json.decode(data)
-    except msgspec.DecodeError as err:
-        raise InvalidInput(f"parse wrkr inventory: {err}") from err
+def parse_inventory(data: bytes | str, path: str = "") -> dict[str, ToolContext]:
+    """Tools of an inventory document. Errors: InvalidInput ``parse wrkr inventory: …``
+    (JSON errors name ``path`` when given)."""
+    from gait.safejson import loads
+
+    doc = loads(data, f"parse wrkr inventory {path}" if path else "parse wrkr inventory")
     items: Any = doc
     where = "inventory"
     if isinstance(doc, dict):
@@ -130,7 +130,7 @@ def load_inventory(path: str) -> WrkrInventory:
         data = read_regular_file(clean, MAX_INVENTORY_BYTES)
     except OSError as err:
         raise InvalidInput(f"read wrkr inventory: {go_os_error(clean, err)}") from err
-    return WrkrInventory(clean, parse_inventory(data))
+    return WrkrInventory(clean, parse_inventory(data, clean))
 
 
 class InventorySource:

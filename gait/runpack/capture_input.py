@@ -22,7 +22,6 @@ it), ``result``, ``error``.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,22 +64,39 @@ def _list(value: Any, what: str) -> list[Any]:
     return value
 
 
-def parse_record_input(text: str, *, run_id: str = "") -> RecordInput:
+def parse_record_input(text: str, *, run_id: str = "", source: str = "") -> RecordInput:
     """Parse either format (see module docstring); raises InvalidInput (exit 6).
 
     ``run_id`` (from ``--run-id``) names an event log's run when it has no
     ``run`` event; for both formats the caller still applies the override.
+    ``source`` (the input file) is named in JSON errors.
     """
+    from gait.safejson import NotJSON, loads
+
     stripped = text.strip()
     if not stripped:
         raise InvalidInput("parse run record input: empty input")
     try:
-        whole = json.loads(stripped)
-    except json.JSONDecodeError:
-        whole = None
+        whole = loads(stripped, _named("parse run record input", source))
+    except NotJSON:
+        whole = None  # an event log (several documents), or bad JSON the log parse reports
+    except InvalidInput as err:
+        # JSON that breaks a rule (a repeated key...). If it is an event log, name the
+        # line; if the log parse cannot read it line by line, it was one document.
+        if "\n" not in stripped:
+            raise
+        try:
+            parse_events(stripped.splitlines(), run_id=run_id, source=source)
+        except NotJSON:
+            raise err from None
+        raise
     if isinstance(whole, dict) and "type" not in whole:
         return _from_record_json(whole)
-    return parse_events(stripped.splitlines(), run_id=run_id)
+    return parse_events(stripped.splitlines(), run_id=run_id, source=source)
+
+
+def _named(what: str, source: str) -> str:
+    return f"{what} {source}" if source else what
 
 
 def _from_record_json(doc: dict[str, Any]) -> RecordInput:
@@ -111,21 +127,21 @@ class _EventClock:
         return self.current
 
 
-def parse_events(lines: list[str], *, run_id: str = "") -> RecordInput:
+def parse_events(lines: list[str], *, run_id: str = "", source: str = "") -> RecordInput:
     """Parse a JSONL event log into a :class:`RecordInput`."""
-    return _EventLog(lines, run_id=run_id).to_input()
+    return _EventLog(lines, run_id=run_id, source=source).to_input()
 
 
 class _EventLog:
-    def __init__(self, lines: list[str], *, run_id: str) -> None:
+    def __init__(self, lines: list[str], *, run_id: str, source: str = "") -> None:
+        from gait.safejson import loads_line
+
         self.events: list[tuple[int, dict[str, Any]]] = []
+        what = _named("parse events", source)
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
-            try:
-                event = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise InvalidInput(f"parse events line {number}: {err.msg}") from err
+            event = loads_line(line, what, number)
             if not isinstance(event, dict):
                 raise InvalidInput(f"parse events line {number}: event must be a JSON object")
             kind = event.get("type")

@@ -35,7 +35,7 @@ from gait.runpack.model import (
     ResultRecord,
     Run,
 )
-from gait.safejson import check_depth
+from gait.safejson import DuplicateKey, check_depth, check_duplicate_keys
 
 __all__ = [
     "Runpack",
@@ -94,6 +94,8 @@ def resolve_runpack(arg: str, *, cwd: str | os.PathLike[str] | None = None) -> s
 
 def _decode(data: bytes, kind: type[Any], member: str) -> Any:
     check_depth(data, f"parse {member}")
+    # msgspec keeps the last of two equal keys and ignores a case variant: refuse both first
+    check_duplicate_keys(data, f"parse {member}")
     try:
         return msgspec.json.decode(data, type=kind)
     except (msgspec.DecodeError, msgspec.ValidationError) as err:
@@ -103,16 +105,22 @@ def _decode(data: bytes, kind: type[Any], member: str) -> Any:
 
 
 def _decode_lines(data: bytes, kind: type[Any], member: str) -> list[Any]:
-    """JSONL → records, decoded as one JSON array (fast); on error, find the bad line."""
+    """JSONL → records, decoded as one JSON array (fast); on error, find the bad line.
+
+    Each line is checked as :mod:`gait.runpack.stream` checks it (repeated keys,
+    then the record type), so both report the same first bad line.
+    """
     lines = [line for line in data.split(b"\n") if line.strip()]
     if not lines:
         return []
     check_depth(data, f"parse {member}")
+    joined = b"[" + b",".join(lines) + b"]"
     try:
-        records = msgspec.json.decode(b"[" + b",".join(lines) + b"]", type=list[kind])  # type: ignore[valid-type]
+        records = msgspec.json.decode(joined, type=list[kind])  # type: ignore[valid-type]
         if len(records) == len(lines):
+            check_duplicate_keys(joined, f"parse {member}")
             return records
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError, DuplicateKey):
         pass
     except RecursionError:
         raise InvalidInput(f"parse {member}: JSON nesting too deep") from None
@@ -120,6 +128,7 @@ def _decode_lines(data: bytes, kind: type[Any], member: str) -> list[Any]:
     for number, line in enumerate(data.split(b"\n"), start=1):
         if not line.strip():
             continue
+        check_duplicate_keys(line, f"parse {member} line {number}")
         try:
             decoder.decode(line)
         except (msgspec.DecodeError, msgspec.ValidationError) as err:

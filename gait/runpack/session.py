@@ -102,14 +102,13 @@ def _locked(path: str, mode: str) -> Iterator[IO[bytes]]:
 
 
 def _parse(path: str, data: bytes) -> Journal:
+    from gait.safejson import loads_line
+
     journal: Journal | None = None
     for number, line in enumerate(data.split(b"\n"), start=1):
         if not line.strip():
             continue
-        try:
-            record = msgspec.json.decode(line)
-        except msgspec.DecodeError as err:
-            raise InvalidInput(f"session journal {path} line {number}: {err}") from err
+        record = loads_line(line, f"session journal {path}", number)
         if not isinstance(record, dict):
             raise InvalidInput(f"session journal {path} line {number}: not a JSON object")
         kind = record.get("record_type")
@@ -263,10 +262,9 @@ def append_event(
 
 
 def _decode_record(path: str, line: bytes, what: str) -> dict[str, Any]:
-    try:
-        record = msgspec.json.decode(line)
-    except msgspec.DecodeError as err:
-        raise InvalidInput(f"session journal {path}: {what}: {err}") from None
+    from gait.safejson import loads
+
+    record = loads(line, f"session journal {path}: {what}")
     if not isinstance(record, dict):
         raise InvalidInput(f"session journal {path}: {what} is not a JSON object")
     return record
@@ -444,6 +442,7 @@ def checkpoint(path: str, out: str, *, chain_out: str = "") -> tuple[dict[str, A
 def compact(path: str, out: str = "", *, dry_run: bool = False) -> dict[str, Any]:
     """Drop events already covered by a checkpoint (their runpacks hold them)."""
     from gait.fsutil import atomic_write
+    from gait.safejson import loads_line
 
     target = out.strip() or path
     with _locked(path, "r+b") as handle:
@@ -453,8 +452,8 @@ def compact(path: str, out: str = "", *, dry_run: bool = False) -> dict[str, Any
         kept = [line for line in data.split(b"\n") if line.strip()]
         out_lines = []
         dropped = 0
-        for line in kept:
-            record = msgspec.json.decode(line)
+        for number, line in enumerate(kept, start=1):
+            record = loads_line(line, f"session journal {path}", number)
             if record.get("record_type") == "event" and record["sequence"] <= done:
                 dropped += 1
                 continue
@@ -487,13 +486,16 @@ def status(path: str) -> dict[str, Any]:
 
 
 def read_chain(path: str) -> dict[str, Any]:
+    """The chain document; a repeated key or over-deep nesting raises DuplicateKey /
+    NestingTooDeep (InvalidInput), which :func:`verify_chain` reports as a failed check."""
+    from gait.safejson import loads
+
     try:
         with open(path, "rb") as handle:
-            chain = msgspec.json.decode(handle.read())
+            data = handle.read()
     except OSError as err:
         raise InvalidInput(f"read session chain {path}: {err.strerror or err}") from err
-    except msgspec.DecodeError as err:
-        raise InvalidInput(f"parse session chain {path}: {err}") from err
+    chain = loads(data, f"parse session chain {path}")
     if not isinstance(chain, dict) or chain.get("schema_id") != CHAIN_SCHEMA:
         raise InvalidInput(f"{path} is not a {CHAIN_SCHEMA} file")
     if chain.get("schema_version") != SCHEMA_VERSION:
@@ -504,11 +506,18 @@ def read_chain(path: str) -> dict[str, Any]:
 
 
 def is_session_chain(path: str) -> bool:
-    """True when ``path`` is a readable JSON file with the session chain schema."""
+    """True when ``path`` is a readable JSON file with the session chain schema.
+
+    A repeated key is not "some other file": it is refused here, naming the key.
+    """
+    from gait.safejson import DuplicateKey
+
     if not path.lower().endswith(".json") or not os.path.isfile(path):
         return False
     try:
         read_chain(path)
+    except DuplicateKey:
+        raise
     except InvalidInput:
         return False
     return True
@@ -549,9 +558,17 @@ def verify_chain(
     path: str, *, public_key: KeyPair | None = None, require_signature: bool = False
 ) -> dict[str, Any]:
     """Re-check every checkpoint's runpack and the links between checkpoints."""
+    from gait.errors import VerificationFailed
     from gait.runpack.verify import verify_runpack
+    from gait.safejson import DuplicateKey, NestingTooDeep
 
-    chain = read_chain(path)
+    try:
+        chain = read_chain(path)
+    except DuplicateKey as err:
+        # the chain links digests: a second spelling of a field is a changed chain
+        raise VerificationFailed(err.message, code="session_chain_duplicate_key") from None
+    except NestingTooDeep as err:
+        raise VerificationFailed(err.message, code="session_chain_too_deep") from None
     run_id = str(chain.get("run_id") or "")
     linkage: list[str] = []
     problems: list[str] = []

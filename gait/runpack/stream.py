@@ -41,7 +41,7 @@ from gait.runpack.model import (
     Run,
 )
 from gait.runpack.zipread import ZipArchive, ZipEntry, ZipEntryError
-from gait.safejson import check_depth
+from gait.safejson import check_depth, check_duplicate_keys
 
 __all__ = [
     "LazyList",
@@ -105,6 +105,8 @@ def source_of(pack: Any) -> RecordSource:
 
 def _decode_doc(data: bytes, kind: type[Any], member: str) -> Any:
     check_depth(data, f"parse {member}")
+    # msgspec keeps the last of two equal keys and ignores a case variant: refuse both first
+    check_duplicate_keys(data, f"parse {member}")
     try:
         return msgspec.json.decode(data, type=kind)
     except (msgspec.DecodeError, msgspec.ValidationError) as err:
@@ -182,6 +184,7 @@ class PackStream(RecordSource):
             if not line.strip():
                 continue
             check_depth(line, f"parse {name}")
+            check_duplicate_keys(line, f"parse {name} line {number}")
             try:
                 yield decoder.decode(line)
             except (msgspec.DecodeError, msgspec.ValidationError) as err:

@@ -55,7 +55,9 @@ def record_runpack(
                 text = handle.read()
         except (OSError, UnicodeDecodeError) as err:
             raise InvalidInput(f"read input: {err}") from None
-    inp = parse_record_input(text)
+    inp = parse_record_input(
+        text, source="" if isinstance(record_input, Mapping) else os.fspath(record_input)
+    )
     if not str(inp.run.get("run_id") or "").strip():
         raise InvalidInput("input run.run_id is required")
     refs = dict(inp.refs or {})
@@ -152,19 +154,15 @@ def write_trace(
     trace_path: str | os.PathLike[str], destination_path: str | os.PathLike[str]
 ) -> str:
     """Copy a trace file after checking it is one (``schema_id == "gait.gate.trace"``)."""
-    import msgspec
-
     from gait.fsutil import atomic_write
+    from gait.safejson import loads
 
     try:
         with open(trace_path, "rb") as handle:
             data = handle.read()
     except OSError as err:
         raise InvalidInput(f"read trace: {err.strerror or err}: {os.fspath(trace_path)}") from None
-    try:
-        doc = msgspec.json.decode(data)
-    except msgspec.DecodeError as err:
-        raise InvalidInput(f"parse trace: {err}") from None
+    doc = loads(data, f"parse trace {os.fspath(trace_path)}")
     if not isinstance(doc, dict) or doc.get("schema_id") != "gait.gate.trace":
         raise InvalidInput(
             f"not a gait trace (schema_id must be gait.gate.trace): {os.fspath(trace_path)}"

@@ -17,7 +17,6 @@ inferred targets (pass ``targets=`` to add some).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -41,10 +40,13 @@ def _arguments(value: Any, field: str) -> dict[str, Any]:
     if value is None or value == "":
         return {}
     if isinstance(value, str):
+        from gait.safejson import NotJSON, loads
+
         try:
-            value = json.loads(value)
-        except ValueError as err:
-            raise InvalidInput(f"{field} is not valid JSON: {err.msg}") from None
+            value = loads(value, field)  # a repeated key is an error naming it, as elsewhere
+        except NotJSON as err:
+            detail = err.message.removeprefix(f"{field}: invalid JSON: ")
+            raise InvalidInput(f"{field} is not valid JSON: {detail}") from None
     if not isinstance(value, Mapping):
         raise InvalidInput(f"{field} must be a JSON object")
     return dict(value)
