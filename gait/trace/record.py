@@ -8,13 +8,26 @@ inputs. Time fields are RFC 3339 UTC text from the start and stay text.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+import math
+import time
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
+import msgspec
+
+from gait.canonical import digest
 from gait.errors import InvalidInput
-from gait.signing import KeyPair, now_rfc3339, parse_rfc3339, sign_record, to_rfc3339
-from gait.trace.schema import TRACE_FIELDS, shape
+from gait.signing import (
+    KeyPair,
+    format_rfc3339,
+    parse_rfc3339,
+    sign_digest,
+    sign_record,
+    to_rfc3339,
+)
+from gait.trace.schema import TRACE_FIELDS, TraceRecord, shape
 
 __all__ = [
     "DEFAULT_CREATED_AT",
@@ -45,6 +58,7 @@ def compute_event_id(trace_id: str, observed_at: str) -> str:
     return hashlib.sha256(f"{trace_id}:{observed_at}".encode()).hexdigest()[:24]
 
 
+@lru_cache(maxsize=256)
 def _keep_text(text: str) -> str:
     parse_rfc3339(text)  # validate only; the original text is what was signed
     return text
@@ -56,7 +70,7 @@ def project_trace(record: Mapping[str, Any]) -> dict[str, Any]:
     This is what the reference re-serializes before hashing, so verifying the
     projection matches it exactly; time text is kept as written.
     """
-    return shape(record, TRACE_FIELDS, time_text=_keep_text)
+    return _projection(record, _keep_text)
 
 
 def _unique_sorted(values: Iterable[str]) -> list[str]:
@@ -130,12 +144,15 @@ def build_trace_record(
         raise InvalidInput("intent digest missing after normalization")
     steps = [_plain(step) for step in step_verdicts]
     rule_ids = list(matched_rule_ids) or [str(s.get("matched_rule") or "") for s in steps]
-    observed = to_rfc3339(observed_at) if observed_at else now_rfc3339()
+    observed = _time_text(observed_at) if observed_at else _now_text()
     trace_id = compute_trace_id(policy_digest, intent_digest, verdict)
+    latency = max(latency_ms, 0)
+    if type(latency) is float and latency == 0:
+        latency = 0  # omitted either way; as an int the fast projection takes it
     raw: dict[str, Any] = {
         "schema_id": TRACE_SCHEMA_ID,
         "schema_version": TRACE_SCHEMA_VERSION,
-        "created_at": to_rfc3339(created_at) if created_at else DEFAULT_CREATED_AT,
+        "created_at": _time_text(created_at) if created_at else DEFAULT_CREATED_AT,
         "observed_at": observed,
         "producer_version": (producer_version or "").strip() or PRODUCER_VERSION or "0.0.0-dev",
         "trace_id": trace_id,
@@ -162,7 +179,7 @@ def build_trace_record(
         "pattern_id": pattern_id.strip(),
         "registry_reason": registry_reason.strip(),
         "violations": _unique_sorted(violations),
-        "latency_ms": max(latency_ms, 0),
+        "latency_ms": latency,
         "approval_token_ref": approval_token_ref.strip(),
         "delegation_ref": _plain(delegation_ref),
         "mcp_trust": _plain(mcp_trust),
@@ -170,8 +187,65 @@ def build_trace_record(
         "skill_provenance": _plain(skill_provenance),
         "flow_refs": _unique_sorted(flow_refs),
     }
-    # Both time fields were normalized just above: shaping need not parse them again.
-    return shape(raw, TRACE_FIELDS, time_text=_as_is)
+    return _project_built(raw)
+
+
+def _project_built(raw: dict[str, Any]) -> dict[str, Any]:
+    # both time fields were normalized by the builder: no need to parse them again
+    return _projection(raw, _as_is)
+
+
+def _projection(raw: Mapping[str, Any], time_text: Callable[[str], str]) -> dict[str, Any]:
+    """``shape(raw, TRACE_FIELDS, time_text=time_text)``, through the Struct when it can.
+
+    Fast path: msgspec checks the types against :class:`TraceRecord` and leaves
+    the omit-empty zeros out while encoding. It covers the records writers
+    build and the files they write; anything it does not take as is (a wrong
+    type, a ``null`` where the rules read a zero value, a zero or non-finite
+    float, a ``mcp_trust`` value, which is kept verbatim, a non-dict mapping)
+    goes to :func:`shape`, the general rules, which also word the errors.
+    """
+    if type(raw) is dict and raw.get("mcp_trust") is None:
+        latency = raw.get("latency_ms", 0)
+        kind = type(latency)
+        if kind is int or (kind is float and latency != 0 and math.isfinite(latency)):
+            try:
+                built = msgspec.convert(raw, TraceRecord, strict=True)
+            except msgspec.ValidationError:
+                pass
+            else:
+                out: dict[str, Any] = msgspec.to_builtins(built)
+                out["created_at"] = time_text(out["created_at"])
+                out["observed_at"] = time_text(out["observed_at"])
+                return out
+    return shape(raw, TRACE_FIELDS, time_text=time_text)
+
+
+@lru_cache(maxsize=256)
+def _text_time(text: str) -> str:
+    return to_rfc3339(text)
+
+
+def _time_text(value: str | datetime) -> str:
+    """:func:`to_rfc3339`; text (mostly the same few ``created_at`` values) is memoized."""
+    if isinstance(value, str):
+        return _text_time(value)
+    return to_rfc3339(value)
+
+
+_LAST_SECOND: list[Any] = [None, ""]
+
+
+def _now_text() -> str:
+    """:func:`gait.signing.now_rfc3339`, rendering the date part once per second."""
+    seconds, nanos = divmod(time.time_ns(), 1_000_000_000)
+    cached_seconds, prefix = _LAST_SECOND
+    if seconds != cached_seconds:
+        prefix = format_rfc3339(seconds)[:-1]
+        _LAST_SECOND[:] = [seconds, prefix]
+    if nanos:
+        return f"{prefix}.{nanos:09d}".rstrip("0") + "Z"
+    return prefix + "Z"
 
 
 def _as_is(text: str) -> str:
@@ -189,4 +263,8 @@ def sign_built_trace(record: dict[str, Any], key: KeyPair) -> dict[str, Any]:
     That record already is its own projection (shaping is idempotent), so the
     second projection is skipped: same signed bytes, about a third less work.
     """
-    return sign_record(record, key)
+    if "signature" in record:
+        return sign_record(record, key)
+    signed = dict(record)
+    signed["signature"] = sign_digest(key, digest(record))
+    return signed

@@ -1,7 +1,11 @@
-"""The field rules of the ``gait.gate.trace`` record (trace.md §4), as data.
+"""The ``gait.gate.trace`` record (trace.md §4) as msgspec Structs.
 
-One table drives both directions, so what is signed and what is verified can
-never drift apart:
+The Structs are the one definition of the record: field names (JSON spelling),
+order (as the reference writes it), types, and which fields are always
+written (no default) or omit-empty (``?`` in §4: a default, left out when the
+value equals it). Writers encode from them; the reader's projection rules
+(:data:`TRACE_FIELDS`, :func:`shape`) are derived from them, so what is signed
+and what is verified can never drift apart:
 
 * building: caller values are checked, zero values of omit-empty fields are
   dropped, times are normalized to RFC 3339 UTC text;
@@ -21,26 +25,178 @@ nothing.
 from __future__ import annotations
 
 import math
+import types
+import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, ClassVar
+
+import msgspec
 
 from gait.errors import InvalidInput
 
-__all__ = ["TRACE_FIELDS", "Field", "shape"]
+__all__ = [
+    "TRACE_FIELDS",
+    "AgentLineage",
+    "ChainAgent",
+    "DelegationRef",
+    "Edge",
+    "Field",
+    "Node",
+    "PolicyRef",
+    "Relationship",
+    "Signature",
+    "SkillProvenance",
+    "StepVerdict",
+    "TraceRecord",
+    "fields_of",
+    "shape",
+]
 
 _INT64 = 2**63
+Int64 = Annotated[int, msgspec.Meta(ge=-_INT64, le=_INT64 - 1)]
+"""Go's int: the reference reads integers as int64."""
+
+
+class _Record(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """Base: keyword construction, omit-empty fields left out when encoded."""
+
+    time_fields: ClassVar[tuple[str, ...]] = ()
+
+
+class Node(_Record, kw_only=True):
+    kind: str
+    id: str
+
+
+class PolicyRef(_Record, kw_only=True):
+    policy_id: str = ""
+    policy_version: str = ""
+    policy_digest: str = ""
+    matched_rule_ids: list[str] = msgspec.field(default_factory=list)
+
+
+class ChainAgent(_Record, kw_only=True):
+    identity: str
+    role: str
+
+
+class Edge(_Record, kw_only=True):
+    kind: str
+    from_: Node = msgspec.field(name="from")
+    to: Node
+
+
+class AgentLineage(_Record, kw_only=True):
+    agent_id: str
+    delegated_by: str = ""
+    delegation_record_id: str = ""
+
+
+class Relationship(_Record, kw_only=True):
+    parent_ref: Node | None = None
+    entity_refs: list[Node] = msgspec.field(default_factory=list)
+    policy_ref: PolicyRef | None = None
+    agent_chain: list[ChainAgent] = msgspec.field(default_factory=list)
+    edges: list[Edge] = msgspec.field(default_factory=list)
+    parent_record_id: str = ""
+    related_record_ids: list[str] = msgspec.field(default_factory=list)
+    related_entity_ids: list[str] = msgspec.field(default_factory=list)
+    agent_lineage: list[AgentLineage] = msgspec.field(default_factory=list)
+
+
+class StepVerdict(_Record, kw_only=True):
+    index: Int64
+    tool_name: str
+    verdict: str
+    reason_codes: list[str] = msgspec.field(default_factory=list)
+    violations: list[str] = msgspec.field(default_factory=list)
+    matched_rule: str = ""
+
+
+class DelegationRef(_Record, kw_only=True):
+    delegation_token_ref: str = ""
+    requester_identity: str = ""
+    delegation_depth: Int64 = 0
+    scope_class: str = ""
+    chain_digest: str = ""
+    reason_codes: list[str] = msgspec.field(default_factory=list)
+
+
+class SkillProvenance(_Record, kw_only=True):
+    skill_name: str
+    skill_version: str = ""
+    source: str
+    publisher: str
+    digest: str = ""
+    signature_key_id: str = ""
+
+
+class Signature(_Record, kw_only=True):
+    """trace.md §3. Not covered by the digest, so the reader refuses unknown fields in it."""
+
+    alg: str
+    key_id: str
+    sig: str
+    signed_digest: str = ""
+
+
+class TraceRecord(_Record, kw_only=True):
+    """One ``gait.gate.trace`` record, fields in the order the reference writes them."""
+
+    time_fields: ClassVar[tuple[str, ...]] = ("created_at", "observed_at")
+
+    schema_id: str
+    schema_version: str
+    created_at: str
+    observed_at: str
+    producer_version: str
+    trace_id: str
+    event_id: str = ""
+    correlation_id: str = ""
+    tool_name: str
+    args_digest: str
+    intent_digest: str
+    policy_digest: str
+    policy_id: str = ""
+    policy_version: str = ""
+    matched_rule_ids: list[str] = msgspec.field(default_factory=list)
+    verdict: str
+    context_set_digest: str = ""
+    context_evidence_mode: str = ""
+    context_ref_count: Int64 = 0
+    context_source: str = ""
+    script: bool = False
+    step_count: Int64 = 0
+    script_hash: str = ""
+    composite_risk_class: str = ""
+    step_verdicts: list[StepVerdict] = msgspec.field(default_factory=list)
+    pre_approved: bool = False
+    pattern_id: str = ""
+    registry_reason: str = ""
+    violations: list[str] = msgspec.field(default_factory=list)
+    latency_ms: int | float = 0
+    approval_token_ref: str = ""
+    delegation_ref: DelegationRef | None = None
+    mcp_trust: Any = None  # kept verbatim (its own format, trace.md §4)
+    relationship: Relationship | None = None
+    skill_provenance: SkillProvenance | None = None
+    flow_refs: list[str] = msgspec.field(default_factory=list)  # gait's own: flow rule matches
+    signature: Signature | None = None
+
+
+# ----------------------------------------------------------- projection rules ---
 
 
 @dataclass(frozen=True, slots=True)
 class Field:
-    """One JSON field: its kind and whether a zero value is still written.
+    """One JSON field as the projection sees it, derived from a Struct field.
 
     Kinds: ``str``, ``time``, ``int``, ``float``, ``bool``, ``strs`` (list of
     strings), ``obj`` (nested object; with ``keep_empty=False`` it is omitted
     only when absent/null, like a Go pointer), ``objs`` (list of objects) and
     ``any`` (kept verbatim). Time fields are always written. ``keep_empty``
-    fields (and time fields) are required.
+    fields (required in the Struct, and time fields) are required.
     """
 
     name: str
@@ -49,115 +205,60 @@ class Field:
     fields: tuple[Field, ...] = ()
 
 
-def _f(
-    name: str, kind: str = "str", *, keep: bool = False, fields: tuple[Field, ...] = ()
-) -> Field:
-    return Field(name, kind, keep, fields)
+def _kind(tp: Any) -> tuple[str, type[msgspec.Struct] | None]:
+    """The projection kind of a Struct field type (and the nested Struct, if any)."""
+    if typing.get_origin(tp) is Annotated:
+        tp = typing.get_args(tp)[0]
+    if tp is str:
+        return "str", None
+    if tp is bool:
+        return "bool", None
+    if tp is int:
+        return "int", None
+    if tp is Any:
+        return "any", None
+    if isinstance(tp, type) and issubclass(tp, msgspec.Struct):
+        return "obj", tp
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is list:
+        kind, nested = _kind(args[0])
+        if kind == "str":
+            return "strs", None
+        if kind == "obj":
+            return "objs", nested
+    if origin in (typing.Union, types.UnionType):
+        members = [a for a in args if a is not type(None)]
+        if set(members) == {int, float}:
+            return "float", None
+        if len(members) == 1 and type(None) in args:
+            kind, nested = _kind(members[0])
+            if kind == "obj":
+                return "obj", nested
+    raise TypeError(f"no projection rule for field type {tp!r}")
 
 
-_NODE = (_f("kind", keep=True), _f("id", keep=True))
-_RELATIONSHIP = (
-    _f("parent_ref", "obj", fields=_NODE),
-    _f("entity_refs", "objs", fields=_NODE),
-    _f(
-        "policy_ref",
-        "obj",
-        fields=(
-            _f("policy_id"),
-            _f("policy_version"),
-            _f("policy_digest"),
-            _f("matched_rule_ids", "strs"),
-        ),
-    ),
-    _f("agent_chain", "objs", fields=(_f("identity", keep=True), _f("role", keep=True))),
-    _f(
-        "edges",
-        "objs",
-        fields=(
-            _f("kind", keep=True),
-            _f("from", "obj", keep=True, fields=_NODE),
-            _f("to", "obj", keep=True, fields=_NODE),
-        ),
-    ),
-    _f("parent_record_id"),
-    _f("related_record_ids", "strs"),
-    _f("related_entity_ids", "strs"),
-    _f(
-        "agent_lineage",
-        "objs",
-        fields=(_f("agent_id", keep=True), _f("delegated_by"), _f("delegation_record_id")),
-    ),
-)
-_STEP_VERDICT = (
-    _f("index", "int", keep=True),
-    _f("tool_name", keep=True),
-    _f("verdict", keep=True),
-    _f("reason_codes", "strs"),
-    _f("violations", "strs"),
-    _f("matched_rule"),
-)
-_DELEGATION_REF = (
-    _f("delegation_token_ref"),
-    _f("requester_identity"),
-    _f("delegation_depth", "int"),
-    _f("scope_class"),
-    _f("chain_digest"),
-    _f("reason_codes", "strs"),
-)
-_SKILL_PROVENANCE = (
-    _f("skill_name", keep=True),
-    _f("skill_version"),
-    _f("source", keep=True),
-    _f("publisher", keep=True),
-    _f("digest"),
-    _f("signature_key_id"),
-)
-_SIGNATURE = (
-    _f("alg", keep=True),
-    _f("key_id", keep=True),
-    _f("sig", keep=True),
-    _f("signed_digest"),
-)
+_DERIVED: dict[type, tuple[Field, ...]] = {}
 
-TRACE_FIELDS: tuple[Field, ...] = (
-    _f("schema_id", keep=True),
-    _f("schema_version", keep=True),
-    _f("created_at", "time"),
-    _f("observed_at", "time"),
-    _f("producer_version", keep=True),
-    _f("trace_id", keep=True),
-    _f("event_id"),
-    _f("correlation_id"),
-    _f("tool_name", keep=True),
-    _f("args_digest", keep=True),
-    _f("intent_digest", keep=True),
-    _f("policy_digest", keep=True),
-    _f("policy_id"),
-    _f("policy_version"),
-    _f("matched_rule_ids", "strs"),
-    _f("verdict", keep=True),
-    _f("context_set_digest"),
-    _f("context_evidence_mode"),
-    _f("context_ref_count", "int"),
-    _f("context_source"),
-    _f("script", "bool"),
-    _f("step_count", "int"),
-    _f("script_hash"),
-    _f("composite_risk_class"),
-    _f("step_verdicts", "objs", fields=_STEP_VERDICT),
-    _f("pre_approved", "bool"),
-    _f("pattern_id"),
-    _f("registry_reason"),
-    _f("violations", "strs"),
-    _f("latency_ms", "float"),
-    _f("approval_token_ref"),
-    _f("delegation_ref", "obj", fields=_DELEGATION_REF),
-    _f("mcp_trust", "any"),
-    _f("relationship", "obj", fields=_RELATIONSHIP),
-    _f("skill_provenance", "obj", fields=_SKILL_PROVENANCE),
-    _f("flow_refs", "strs"),  # gait's own: event ids of the earlier calls flow rules matched
-    _f("signature", "obj", fields=_SIGNATURE),
-)
+
+def fields_of(cls: type[_Record]) -> tuple[Field, ...]:
+    """The projection rules of a record Struct, in its field order (computed once)."""
+    found = _DERIVED.get(cls)
+    if found is not None:
+        return found
+    hints = typing.get_type_hints(cls, include_extras=True)
+    out = []
+    for info in msgspec.structs.fields(cls):
+        kind, nested = _kind(hints[info.name])
+        keep = info.required
+        if info.name in cls.time_fields:
+            kind, keep = "time", False  # required by kind
+        children = fields_of(nested) if nested is not None else ()
+        out.append(Field(info.encode_name, kind, keep, children))
+    _DERIVED[cls] = result = tuple(out)
+    return result
+
+
+TRACE_FIELDS: tuple[Field, ...] = fields_of(TraceRecord)
 """Field order as the reference writes it; ``?`` fields of §4 are omit-empty."""
 
 
