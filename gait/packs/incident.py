@@ -15,8 +15,6 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import msgspec
-
 from gait.errors import InvalidInput
 from gait.packs.common import unique_sorted
 from gait.packs.guard import GuardPackInputs, GuardPackResult, build_guard_pack
@@ -53,10 +51,19 @@ class IncidentPackResult:
 
 
 def _load(path: str) -> dict[str, Any] | None:
+    """A candidate evidence file, or None if it is unreadable or not a JSON object.
+
+    A repeated key is refused (InvalidInput naming the file and key), not skipped:
+    no writer produces one, so the file was changed and must not be evidence.
+    """
+    from gait.safejson import DuplicateKey, loads
+
     try:
         with open(path, "rb") as handle:
-            value = msgspec.json.decode(handle.read())
-    except (OSError, msgspec.DecodeError):
+            value = loads(handle.read(), f"parse incident evidence {path}")
+    except DuplicateKey:
+        raise
+    except (OSError, InvalidInput):
         return None
     return value if isinstance(value, dict) else None
 

@@ -83,14 +83,18 @@ class JobStore:
             yield
 
     def load(self, job_id: str) -> dict[str, Any]:
+        from gait.safejson import loads
+
         path = self.state_path(job_id)
         try:
             with open(path, "rb") as handle:
-                state = msgspec.json.decode(handle.read())
+                data = handle.read()
         except FileNotFoundError as err:
             raise InvalidInput(f"job not found: {job_id}") from err
-        except (OSError, msgspec.DecodeError) as err:
+        except OSError as err:
             raise InvalidInput(f"read job state {path}: {err}") from err
+        # another process may write this file: its status decides whether calls may run
+        state = loads(data, f"read job state {path}")
         if not isinstance(state, dict) or state.get("schema_id") != STATE_SCHEMA:
             raise InvalidInput(f"job state {path} is not a {STATE_SCHEMA} document")
         return state
@@ -100,12 +104,18 @@ class JobStore:
         return str(self.load(job_id)["status"])
 
     def events(self, job_id: str) -> list[dict[str, Any]]:
+        from gait.safejson import loads_line
+
+        path = self.events_path(job_id)
         try:
-            with open(self.events_path(job_id), "rb") as handle:
+            with open(path, "rb") as handle:
                 lines = handle.read().splitlines()
         except FileNotFoundError:
             return []
-        return [msgspec.json.decode(line) for line in lines if line.strip()]
+        except OSError as err:
+            raise InvalidInput(f"read job events {path}: {err.strerror or err}") from err
+        what = f"read job events {path}"
+        return [loads_line(line, what, n) for n, line in enumerate(lines, 1) if line.strip()]
 
     def _commit(self, state: dict[str, Any], action: str, detail: dict[str, Any]) -> dict[str, Any]:
         from gait.fsutil import atomic_write

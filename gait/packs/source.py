@@ -66,6 +66,12 @@ def read_source_run(path: str | os.PathLike[str]) -> SourceRun:
         raw, manifest, expected = checked_manifest(archive)
         members = read_record_members(archive, expected)
     check_manifest_digest(raw, manifest)
+    from gait.safejson import check_depth, check_duplicate_keys
+
+    for member in (MEMBER_RUN, MEMBER_REFS):
+        # msgspec keeps the last of two equal keys and ignores a case variant: refuse both
+        check_depth(members[member], f"parse runpack {fspath} {member}")
+        check_duplicate_keys(members[member], f"parse runpack {fspath} {member}")
     try:
         run = msgspec.json.decode(members[MEMBER_RUN], type=Run)
         refs = msgspec.json.decode(members[MEMBER_REFS], type=Refs)

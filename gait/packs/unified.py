@@ -16,8 +16,6 @@ import tempfile
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import msgspec
-
 from gait.canonical import canonical_bytes, digest, sha256_hex
 from gait.errors import GaitError, InvalidInput
 from gait.packs.common import ZERO_TIME, entry_type, jcs, zip_bytes
@@ -253,11 +251,16 @@ def _check_proof_chain(
     expected = sorted(p for p in contents if p != PROOF_RECORDS)
     previous = ""
     seen: list[str] = []
+    from gait.safejson import NotJSON, loads_line
+
     for number, line in enumerate(data.split(b"\n")[:-1], start=1):
         try:
-            record = msgspec.json.decode(line)
-        except msgspec.DecodeError:
+            record = loads_line(line, PROOF_RECORDS, number)
+        except NotJSON:
             report.errors.append(f"{PROOF_RECORDS} line {number}: invalid JSON")
+            return
+        except InvalidInput as err:  # a repeated key in a signed record: a changed pack
+            report.errors.append(err.message)
             return
         if not isinstance(record, dict):
             report.errors.append(f"{PROOF_RECORDS} line {number}: not an object")
@@ -291,11 +294,16 @@ def _check_proof_chain(
 def _check_job_payload(archive: ZipArchive, raw: dict[str, Any], report: PackVerifyReport) -> None:
     data = _read(archive, JOB_PAYLOAD)
     state_data = _read(archive, "job/state.json")
+    from gait.safejson import NotJSON, loads
+
     try:
-        payload = msgspec.json.decode(data or b"null")
-        state = msgspec.json.decode(state_data or b"null")
-    except msgspec.DecodeError:
+        payload = loads(data or b"null", JOB_PAYLOAD)
+        state = loads(state_data or b"null", "job/state.json")
+    except NotJSON:
         report.errors.append("job pack payload is not valid JSON")
+        return
+    except InvalidInput as err:  # a repeated key: a changed pack, named
+        report.errors.append(err.message)
         return
     if not isinstance(payload, dict) or payload.get("schema_id") != JOB_PAYLOAD_SCHEMA:
         report.errors.append(f"{JOB_PAYLOAD}: schema_id must be {JOB_PAYLOAD_SCHEMA}")
@@ -318,10 +326,15 @@ def _check_payloads(archive: ZipArchive, raw: dict[str, Any], report: PackVerify
         if raw.get("pack_type") == "run":
             report.errors.append(f"run pack without a readable {RUN_PAYLOAD}")
         return
+    from gait.safejson import NotJSON, loads
+
     try:
-        payload = msgspec.json.decode(data)
-    except msgspec.DecodeError:
+        payload = loads(data, RUN_PAYLOAD)
+    except NotJSON:
         report.errors.append(f"{RUN_PAYLOAD}: invalid JSON")
+        return
+    except InvalidInput as err:  # a repeated key: a changed pack, named
+        report.errors.append(err.message)
         return
     if not isinstance(payload, dict) or payload.get("schema_id") != RUN_PAYLOAD_SCHEMA:
         report.errors.append(f"{RUN_PAYLOAD}: schema_id must be {RUN_PAYLOAD_SCHEMA}")

@@ -270,10 +270,9 @@ def _read_json(path: Path) -> Any:
         data = path.read_bytes()
     except OSError as err:
         raise InvalidInput(f"read policy test fixture {path}: {err.strerror or err}") from err
-    try:
-        return json.loads(data)
-    except (ValueError, UnicodeDecodeError) as err:
-        raise InvalidInput(f"parse policy test fixture {path}: {err}") from err
+    from gait.safejson import loads
+
+    return loads(data, f"parse policy test fixture {path}")
 
 
 def _string_list(value: Any, key: str, where: str) -> tuple[str, ...]:

@@ -15,8 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import msgspec
-
 from gait.errors import GaitError, InvalidInput
 
 __all__ = ["SourceRef", "read_capture_receipt", "resolve_regress_source"]
@@ -53,11 +51,18 @@ class SourceRef:
 
 
 def read_capture_receipt(path: str) -> dict[str, Any] | None:
-    """The receipt if ``path`` is a JSON file with the capture schema, else None."""
+    """The receipt if ``path`` is a JSON file with the capture schema, else None.
+
+    A repeated key is refused (InvalidInput naming it) rather than read as "no receipt".
+    """
+    from gait.safejson import DuplicateKey, loads
+
     try:
         with open(path, "rb") as handle:
-            value = msgspec.json.decode(handle.read())
-    except (OSError, msgspec.DecodeError):
+            value = loads(handle.read(), f"parse capture receipt {path}")
+    except DuplicateKey:
+        raise
+    except (OSError, InvalidInput):
         return None
     if not isinstance(value, dict) or value.get("schema_id") != CAPTURE_SCHEMA:
         return None
@@ -116,10 +121,12 @@ def _pack_runpack(path: str, verify_pack: PackVerifier | None) -> bytes | None:
         inner = archive.find(SOURCE_RUNPACK)
         if manifest_entry is None or archive.duplicates:
             raise InvalidInput(f"pack {path}: unreadable {PACK_MANIFEST}")
+        from gait.safejson import loads
+
         try:
-            manifest = msgspec.json.decode(archive.read(manifest_entry))
+            manifest = loads(archive.read(manifest_entry), f"pack {path}: {PACK_MANIFEST}")
             data = archive.read(inner) if inner is not None else b""
-        except (ZipEntryError, msgspec.DecodeError) as err:
+        except ZipEntryError as err:
             raise InvalidInput(f"pack {path}: {err}") from err
     if not isinstance(manifest, dict):
         raise InvalidInput(f"pack {path}: {PACK_MANIFEST} must be a JSON object")

@@ -21,6 +21,7 @@ from typing import Any
 from gait.errors import InvalidInput, StateContention
 from gait.fsutil import atomic_write
 from gait.policy.model import Limit
+from gait.safejson import loads
 from gait.state.base import JOURNAL_MAX, LimitUse, StateStore, counter_key
 
 STATE_SCHEMA = "gait.gate.rate_limit_state"
@@ -87,10 +88,9 @@ def _read_json(path: Path, what: str) -> Any:
         return {}
     except OSError as err:
         raise InvalidInput(f"read {what}: {err}") from err
-    try:
-        return json.loads(data) if data.strip() else {}
-    except ValueError as err:
-        raise InvalidInput(f"parse {what} {path}: {err}") from err
+    # Another local process may write this file and its counts decide verdicts: it is
+    # read as untrusted input (a repeated key is refused, naming it; so is deep nesting).
+    return loads(data, f"parse {what} {path}") if data.strip() else {}
 
 
 def _write_json(path: Path, doc: Any) -> None:
@@ -234,10 +234,7 @@ class FileStore(StateStore):
             lines = self._journal_lines(path)[-min(limit, self.journal_max) :]
         out: list[dict[str, Any]] = []
         for line in lines:
-            try:
-                doc = json.loads(line)
-            except ValueError as err:
-                raise InvalidInput(f"parse session journal {path}: {err}") from err
+            doc = loads(line, f"parse session journal {path}")
             if isinstance(doc, dict):
                 out.append(doc)
         return out
