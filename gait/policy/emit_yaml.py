@@ -23,7 +23,7 @@ from gait.policy.source import KEY_MARK, PathKey, Positions
 # Characters a YAML reader refuses anywhere in a stream, or reads as a line break
 # (which would turn the rest of a comment into YAML content): written as \uXXXX text.
 _YAML_UNSAFE = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\x85\u2028\u2029\ud800-\udfff\ufffe\uffff]"
+    "[\x00-\x08\x0b-\x1f\x7f-\x84\x86-\x9f\x85\u2028\u2029\ud800-\udfff\ufffe\uffff]"
 )
 
 
