@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
 from gait.errors import InvalidInput, VerificationFailed
 from gait.intent._text import is_sha256_hex
 from gait.signing import (
@@ -28,36 +30,53 @@ APPROVAL_SCHEMA = "gait.gate.approval_token"
 DELEGATION_SCHEMA = "gait.gate.delegation_token"
 TOKEN_VERSION = "1.0.0"
 
-APPROVAL_FIELDS = (
-    "schema_id",
-    "schema_version",
-    "created_at",
-    "producer_version",
-    "token_id",
-    "approver_identity",
-    "reason_code",
-    "intent_digest",
-    "policy_digest",
-    "delegation_binding_digest",
-    "scope",
-    "max_targets",
-    "max_ops",
-    "expires_at",
-)
-DELEGATION_FIELDS = (
-    "schema_id",
-    "schema_version",
-    "created_at",
-    "producer_version",
-    "token_id",
-    "delegator_identity",
-    "delegate_identity",
-    "scope",
-    "scope_class",
-    "intent_digest",
-    "policy_digest",
-    "expires_at",
-)
+
+class _Token(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """A token's signed fields in written order; ``?`` fields (a default) are left out when empty."""
+
+
+class ApprovalToken(_Token, kw_only=True):
+    """``gait.gate.approval_token`` (trace.md §6.1), normalized, without its signature."""
+
+    schema_id: str
+    schema_version: str
+    created_at: str
+    producer_version: str = ""
+    token_id: str
+    approver_identity: str
+    reason_code: str
+    intent_digest: str
+    policy_digest: str
+    delegation_binding_digest: str = ""
+    scope: list[str]
+    max_targets: int = 0
+    max_ops: int = 0
+    expires_at: str
+
+
+class DelegationToken(_Token, kw_only=True):
+    """``gait.gate.delegation_token`` (trace.md §6.2), normalized, without its signature."""
+
+    schema_id: str
+    schema_version: str
+    created_at: str
+    producer_version: str = ""
+    token_id: str
+    delegator_identity: str
+    delegate_identity: str
+    scope: list[str]
+    scope_class: str = ""
+    intent_digest: str = ""
+    policy_digest: str = ""
+    expires_at: str
+
+
+APPROVAL_FIELDS = tuple(f.encode_name for f in msgspec.structs.fields(ApprovalToken))
+DELEGATION_FIELDS = tuple(f.encode_name for f in msgspec.structs.fields(DelegationToken))
+
+
+def _signed(token: _Token, key: KeyPair) -> dict[str, Any]:
+    return sign_record(msgspec.to_builtins(token), key)
 
 
 def norm_scope(values: Iterable[str]) -> list[str]:
@@ -164,12 +183,12 @@ def mint_approval(
         raise InvalidInput("--max-targets and --max-ops must be >= 0")
     created = now or now_rfc3339()
     expires = _expires(created, ttl_nanos)
-    token: dict[str, Any] = {
-        "schema_id": APPROVAL_SCHEMA,
-        "schema_version": TOKEN_VERSION,
-        "created_at": created,
-        "producer_version": PRODUCER_VERSION,
-        "token_id": approval_token_id(
+    token = ApprovalToken(
+        schema_id=APPROVAL_SCHEMA,
+        schema_version=TOKEN_VERSION,
+        created_at=created,
+        producer_version=PRODUCER_VERSION,
+        token_id=approval_token_id(
             intent_digest,
             policy_digest,
             approver,
@@ -179,20 +198,17 @@ def mint_approval(
             max_ops,
             expires,
         ),
-        "approver_identity": approver.strip(),
-        "reason_code": reason_code.strip(),
-        "intent_digest": intent_digest,
-        "policy_digest": policy_digest,
-        "scope": scopes,
-        "expires_at": expires,
-    }
-    if binding:
-        token["delegation_binding_digest"] = binding
-    if max_targets:
-        token["max_targets"] = max_targets
-    if max_ops:
-        token["max_ops"] = max_ops
-    return sign_record(_ordered(token, APPROVAL_FIELDS), key)
+        approver_identity=approver.strip(),
+        reason_code=reason_code.strip(),
+        intent_digest=intent_digest,
+        policy_digest=policy_digest,
+        delegation_binding_digest=binding,
+        scope=scopes,
+        max_targets=max_targets,
+        max_ops=max_ops,
+        expires_at=expires,
+    )
+    return _signed(token, key)
 
 
 def mint_delegation(
@@ -224,28 +240,23 @@ def mint_delegation(
             raise InvalidInput(f"--{name} must be 64 hex characters")
     created = now or now_rfc3339()
     expires = _expires(created, ttl_nanos)
-    token: dict[str, Any] = {
-        "schema_id": DELEGATION_SCHEMA,
-        "schema_version": TOKEN_VERSION,
-        "created_at": created,
-        "producer_version": PRODUCER_VERSION,
-        "token_id": delegation_token_id(
+    token = DelegationToken(
+        schema_id=DELEGATION_SCHEMA,
+        schema_version=TOKEN_VERSION,
+        created_at=created,
+        producer_version=PRODUCER_VERSION,
+        token_id=delegation_token_id(
             delegator, delegate, scopes, scope_class, intent_digest, policy_digest, expires
         ),
-        "delegator_identity": delegator.strip(),
-        "delegate_identity": delegate.strip(),
-        "scope": scopes,
-        "scope_class": scope_class.strip().lower(),
-        "intent_digest": intent_digest,
-        "policy_digest": policy_digest,
-        "expires_at": expires,
-    }
-    token = {k: v for k, v in token.items() if v not in ("", None)}
-    return sign_record(_ordered(token, DELEGATION_FIELDS), key)
-
-
-def _ordered(token: Mapping[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
-    return {k: token[k] for k in fields if k in token}
+        delegator_identity=delegator.strip(),
+        delegate_identity=delegate.strip(),
+        scope=scopes,
+        scope_class=scope_class.strip().lower(),
+        intent_digest=intent_digest,
+        policy_digest=policy_digest,
+        expires_at=expires,
+    )
+    return _signed(token, key)
 
 
 MAX_TOKEN_BYTES = 1024 * 1024
@@ -308,7 +319,8 @@ def _int(token: Mapping[str, Any], key: str) -> int | None:
     return int(value)
 
 
-def _normalized_approval(token: Mapping[str, Any]) -> dict[str, Any] | None:
+def _normalized_approval(token: Mapping[str, Any]) -> ApprovalToken | None:
+    """The token as signed (trimmed, digests and scope lowercased), or None when invalid."""
     if _str(token, "schema_id") not in ("", APPROVAL_SCHEMA):
         return None
     if _str(token, "schema_version") not in ("", TOKEN_VERSION):
@@ -317,40 +329,42 @@ def _normalized_approval(token: Mapping[str, Any]) -> dict[str, Any] | None:
     if not isinstance(scope, list) or not all(isinstance(s, str) for s in scope):
         return None
     max_targets, max_ops = _int(token, "max_targets"), _int(token, "max_ops")
-    out: dict[str, Any] = {
-        "schema_id": APPROVAL_SCHEMA,
-        "schema_version": TOKEN_VERSION,
-        "created_at": token.get("created_at"),
-        "producer_version": _str(token, "producer_version"),
-        "token_id": _str(token, "token_id"),
-        "approver_identity": _str(token, "approver_identity"),
-        "reason_code": _str(token, "reason_code"),
-        "intent_digest": _str(token, "intent_digest").lower(),
-        "policy_digest": _str(token, "policy_digest").lower(),
-        "delegation_binding_digest": _str(token, "delegation_binding_digest").lower(),
-        "scope": norm_scope(scope),
-        "max_targets": max_targets,
-        "max_ops": max_ops,
-        "expires_at": token.get("expires_at"),
-    }
+    created, expires = token.get("created_at"), token.get("expires_at")
     if (
-        not out["token_id"]
-        or not out["approver_identity"]
-        or not out["reason_code"]
-        or not is_sha256_hex(out["intent_digest"])
-        or not is_sha256_hex(out["policy_digest"])
-        or not out["scope"]
-        or max_targets is None
+        max_targets is None
         or max_targets < 0
         or max_ops is None
         or max_ops < 0
-        or _time_nanos(out["created_at"]) is None
-        or _time_nanos(out["expires_at"]) is None
+        or _time_nanos(created) is None
+        or _time_nanos(expires) is None
     ):
         return None
-    out["created_at"] = out["created_at"].strip()
-    out["expires_at"] = out["expires_at"].strip()
-    return {k: v for k, v in out.items() if v not in ("", 0, None) or k in ("scope",)}
+    norm = ApprovalToken(
+        schema_id=APPROVAL_SCHEMA,
+        schema_version=TOKEN_VERSION,
+        created_at=created.strip(),
+        producer_version=_str(token, "producer_version"),
+        token_id=_str(token, "token_id"),
+        approver_identity=_str(token, "approver_identity"),
+        reason_code=_str(token, "reason_code"),
+        intent_digest=_str(token, "intent_digest").lower(),
+        policy_digest=_str(token, "policy_digest").lower(),
+        delegation_binding_digest=_str(token, "delegation_binding_digest").lower(),
+        scope=norm_scope(scope),
+        max_targets=max_targets,
+        max_ops=max_ops,
+        expires_at=expires.strip(),
+    )
+    if (
+        not norm.token_id
+        or not norm.approver_identity
+        or not norm.reason_code
+        or not is_sha256_hex(norm.intent_digest)
+        or not is_sha256_hex(norm.policy_digest)
+        or not norm.scope
+    ):
+        return None
+    return norm
 
 
 def validate_approval(
@@ -369,39 +383,37 @@ def validate_approval(
     norm = _normalized_approval(token)
     if norm is None:
         return TokenCheck(False, _str(token, "token_id"), "approval_token_invalid")
-    tid = norm["token_id"]
+    tid = norm.token_id
     if key is None:
         return TokenCheck(False, tid, "approval_token_signature_invalid")
     signature = token.get("signature")
     if not isinstance(signature, dict) or not signature:
         return TokenCheck(False, tid, "approval_token_signature_missing")
     try:
-        verify_record({**_ordered(norm, APPROVAL_FIELDS), "signature": signature}, key)
+        verify_record({**msgspec.to_builtins(norm), "signature": signature}, key)
     except (VerificationFailed, InvalidInput):
         return TokenCheck(False, tid, "approval_token_signature_invalid")
-    if norm["intent_digest"] != intent_digest.lower():
+    if norm.intent_digest != intent_digest.lower():
         return TokenCheck(False, tid, "approval_token_intent_mismatch")
-    if norm["policy_digest"] != policy_digest.lower():
+    if norm.policy_digest != policy_digest.lower():
         return TokenCheck(False, tid, "approval_token_policy_mismatch")
-    if (
-        delegation_binding_digest
-        and norm.get("delegation_binding_digest", "") != delegation_binding_digest
-    ):
+    if delegation_binding_digest and norm.delegation_binding_digest != delegation_binding_digest:
         return TokenCheck(False, tid, "approval_token_delegation_binding_mismatch")
-    expires = _time_nanos(norm["expires_at"])
+    expires = _time_nanos(norm.expires_at)
     if expires is None or _now_nanos(now) >= expires:
         return TokenCheck(False, tid, "approval_token_expired")
-    scopes = set(norm["scope"])
+    scopes = set(norm.scope)
     if "*" not in scopes and not set(required_scope) <= scopes:
         return TokenCheck(False, tid, "approval_token_scope_mismatch")
-    if norm.get("max_targets", 0) and target_count > norm["max_targets"]:
+    if norm.max_targets and target_count > norm.max_targets:
         return TokenCheck(False, tid, "approval_token_max_targets_exceeded")
-    if norm.get("max_ops", 0) and op_count > norm["max_ops"]:
+    if norm.max_ops and op_count > norm.max_ops:
         return TokenCheck(False, tid, "approval_token_max_ops_exceeded")
     return TokenCheck(True, tid)
 
 
-def _normalized_delegation(token: Mapping[str, Any]) -> dict[str, Any] | None:
+def _normalized_delegation(token: Mapping[str, Any]) -> DelegationToken | None:
+    """The token as signed (trimmed, lowercased where §6.2 says), or None when invalid."""
     if _str(token, "schema_id") not in ("", DELEGATION_SCHEMA):
         return None
     if _str(token, "schema_version") not in ("", TOKEN_VERSION):
@@ -409,34 +421,33 @@ def _normalized_delegation(token: Mapping[str, Any]) -> dict[str, Any] | None:
     scope = token.get("scope")
     if not isinstance(scope, list) or not all(isinstance(s, str) for s in scope):
         return None
-    out: dict[str, Any] = {
-        "schema_id": DELEGATION_SCHEMA,
-        "schema_version": TOKEN_VERSION,
-        "created_at": token.get("created_at"),
-        "producer_version": _str(token, "producer_version"),
-        "token_id": _str(token, "token_id"),
-        "delegator_identity": _str(token, "delegator_identity"),
-        "delegate_identity": _str(token, "delegate_identity"),
-        "scope": norm_scope(scope),
-        "scope_class": _str(token, "scope_class").lower(),
-        "intent_digest": _str(token, "intent_digest").lower(),
-        "policy_digest": _str(token, "policy_digest").lower(),
-        "expires_at": token.get("expires_at"),
-    }
+    created, expires = token.get("created_at"), token.get("expires_at")
+    if _time_nanos(created) is None or _time_nanos(expires) is None:
+        return None
+    norm = DelegationToken(
+        schema_id=DELEGATION_SCHEMA,
+        schema_version=TOKEN_VERSION,
+        created_at=created.strip(),
+        producer_version=_str(token, "producer_version"),
+        token_id=_str(token, "token_id"),
+        delegator_identity=_str(token, "delegator_identity"),
+        delegate_identity=_str(token, "delegate_identity"),
+        scope=norm_scope(scope),
+        scope_class=_str(token, "scope_class").lower(),
+        intent_digest=_str(token, "intent_digest").lower(),
+        policy_digest=_str(token, "policy_digest").lower(),
+        expires_at=expires.strip(),
+    )
     if (
-        not out["token_id"]
-        or not out["delegator_identity"]
-        or not out["delegate_identity"]
-        or not out["scope"]
-        or _time_nanos(out["created_at"]) is None
-        or _time_nanos(out["expires_at"]) is None
-        or (out["intent_digest"] and not is_sha256_hex(out["intent_digest"]))
-        or (out["policy_digest"] and not is_sha256_hex(out["policy_digest"]))
+        not norm.token_id
+        or not norm.delegator_identity
+        or not norm.delegate_identity
+        or not norm.scope
+        or (norm.intent_digest and not is_sha256_hex(norm.intent_digest))
+        or (norm.policy_digest and not is_sha256_hex(norm.policy_digest))
     ):
         return None
-    out["created_at"] = out["created_at"].strip()
-    out["expires_at"] = out["expires_at"].strip()
-    return {k: v for k, v in out.items() if v not in ("", None) or k == "scope"}
+    return norm
 
 
 def validate_delegation(
@@ -454,38 +465,30 @@ def validate_delegation(
     norm = _normalized_delegation(token)
     if norm is None:
         return TokenCheck(False, _str(token, "token_id"), "delegation_token_invalid")
-    tid = norm["token_id"]
+    tid = norm.token_id
     signature = token.get("signature")
     if not isinstance(signature, dict) or not signature:
         return TokenCheck(False, tid, "delegation_token_signature_missing")
     if key is None:
         return TokenCheck(False, tid, "delegation_token_signature_invalid")
     try:
-        verify_record({**_ordered(norm, DELEGATION_FIELDS), "signature": signature}, key)
+        verify_record({**msgspec.to_builtins(norm), "signature": signature}, key)
     except (VerificationFailed, InvalidInput):
         return TokenCheck(False, tid, "delegation_token_signature_invalid")
-    expires = _time_nanos(norm["expires_at"])
+    expires = _time_nanos(norm.expires_at)
     if expires is None or _now_nanos(now) >= expires:
         return TokenCheck(False, tid, "delegation_token_expired")
-    if delegator and norm["delegator_identity"] != delegator:
+    if delegator and norm.delegator_identity != delegator:
         return TokenCheck(False, tid, "delegation_token_delegator_mismatch")
-    if delegate and norm["delegate_identity"] != delegate:
+    if delegate and norm.delegate_identity != delegate:
         return TokenCheck(False, tid, "delegation_token_delegate_mismatch")
-    if (
-        intent_digest
-        and norm.get("intent_digest")
-        and norm["intent_digest"] != intent_digest.lower()
-    ):
+    if intent_digest and norm.intent_digest and norm.intent_digest != intent_digest.lower():
         return TokenCheck(False, tid, "delegation_token_intent_mismatch")
-    if (
-        policy_digest
-        and norm.get("policy_digest")
-        and norm["policy_digest"] != policy_digest.lower()
-    ):
+    if policy_digest and norm.policy_digest and norm.policy_digest != policy_digest.lower():
         return TokenCheck(False, tid, "delegation_token_policy_mismatch")
     required = {s.strip().lower() for s in required_scope if s.strip()}
     if required:
-        have = set(norm["scope"]) | ({norm["scope_class"]} if norm.get("scope_class") else set())
+        have = set(norm.scope) | ({norm.scope_class} if norm.scope_class else set())
         if "*" not in have and not (have & required):
             return TokenCheck(False, tid, "delegation_token_scope_mismatch")
     return TokenCheck(True, tid)
