@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json as jsonlib
 import os
 from pathlib import Path
 from typing import Any
@@ -32,12 +31,13 @@ def _no_positionals(args: tuple[str, ...]) -> None:
 def _policy_context(path: str) -> dict[str, Any] | None:
     if not path.strip():
         return None
+    from gait.safejson import loads
+
     try:
-        value = jsonlib.loads(Path(path).read_bytes())
+        data = Path(path).read_bytes()
     except OSError as err:
         raise InvalidInput(f"read policy context: {err.strerror or err}: {path}") from err
-    except ValueError as err:
-        raise InvalidInput(f"parse policy context: {err}: {path}") from err
+    value = loads(data, f"parse policy context {path}")
     if not isinstance(value, dict):
         raise InvalidInput(f"policy context must be a JSON object: {path}")
     return value

@@ -439,15 +439,14 @@ def replay_command(
 
 
 def _load_context(path: str) -> dict[str, Any]:
-    import json as jsonlib
+    from gait.safejson import loads
 
     try:
-        with open(path, encoding="utf-8") as handle:
-            value = jsonlib.load(handle)
+        with open(path, "rb") as handle:
+            data = handle.read()
     except OSError as err:
         raise InvalidInput(f"read context: {err.strerror or err}") from err
-    except (ValueError, UnicodeDecodeError) as err:
-        raise InvalidInput(f"parse context json: {err}") from err
+    value = loads(data, f"parse context json {path}")
     if not isinstance(value, dict):
         raise InvalidInput("context must be a JSON object")
     return value

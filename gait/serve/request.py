@@ -81,6 +81,13 @@ def decode_request(body: bytes) -> EvaluateRequest:
     raw = bytes(request.call).strip()
     if raw in (b"", b"null"):
         raise RequestRejected(400, "request.call is required")
+    from gait.errors import InvalidInput
+    from gait.safejson import check_duplicate_keys
+
+    try:  # msgspec keeps the last of two equal keys ("call" twice): refuse, as every reader does
+        check_duplicate_keys(body, "decode request")
+    except InvalidInput as err:
+        raise RequestRejected(400, err.message) from None
     return request
 
 
