@@ -9,29 +9,65 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from gait.cli.output import envelope, error_payload, write_json
 from gait.errors import GaitError
 
 
-@dataclass
 class Outcome:
-    """What a command produced: a JSON payload, its exit code and optional text lines."""
+    """What a command produced: a JSON payload, its exit code and optional text lines.
 
-    payload: dict[str, Any]
-    exit_code: int = 0
-    # Lines may be produced lazily (a generator): they are written as they come.
-    text: Iterable[str] | None = None
-    raw: str | None = None  # printed verbatim in text mode (e.g. formatted YAML)
-    stderr: list[str] = field(default_factory=list)
-    # In text mode payload["warnings"] go to stderr, unless the text already shows them.
-    warnings_in_text: bool = False
-    # Text for a person at a terminal (aligned tables); pipes and files get ``text``.
-    tty_text: Iterable[str] | Callable[[], Iterable[str]] | None = None
-    # Run after the outcome has been written (e.g. close a runpack read lazily).
-    closers: list[Callable[[], None]] = field(default_factory=list)
+    A plain class, not a dataclass: building a dataclass costs every one-shot
+    command about a millisecond at import (issue 12).
+    """
+
+    _FIELDS = (
+        "payload",
+        "exit_code",
+        "text",
+        "raw",
+        "stderr",
+        "warnings_in_text",
+        "tty_text",
+        "closers",
+    )
+    __slots__ = _FIELDS
+
+    def __init__(
+        self,
+        payload: dict[str, Any],
+        exit_code: int = 0,
+        text: Iterable[str] | None = None,
+        raw: str | None = None,
+        stderr: list[str] | None = None,
+        warnings_in_text: bool = False,
+        tty_text: Iterable[str] | Callable[[], Iterable[str]] | None = None,
+        closers: list[Callable[[], None]] | None = None,
+    ) -> None:
+        self.payload = payload
+        self.exit_code = exit_code
+        # Lines may be produced lazily (a generator): they are written as they come.
+        self.text = text
+        self.raw = raw  # printed verbatim in text mode (e.g. formatted YAML)
+        self.stderr = [] if stderr is None else stderr
+        # In text mode payload["warnings"] go to stderr, unless the text already shows them.
+        self.warnings_in_text = warnings_in_text
+        # Text for a person at a terminal (aligned tables); pipes and files get ``text``.
+        self.tty_text = tty_text
+        # Run after the outcome has been written (e.g. close a runpack read lazily).
+        self.closers = [] if closers is None else closers
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._FIELDS)
+        return f"Outcome({fields})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in self._FIELDS)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the dataclass was
 
 
 class Exit(Exception):
