@@ -17,8 +17,9 @@ import base64
 import binascii
 import hashlib
 import os
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+import msgspec
 
 from gait.errors import InvalidInput
 from gait.fsutil import atomic_write
@@ -59,8 +60,9 @@ DEV_EPHEMERAL_WARNING = (
 _TRIM = " \t\r\n"
 
 
-@dataclass(frozen=True)
-class KeyPair:
+# A frozen Struct rather than a frozen dataclass: same positional fields, equality
+# and repr, without paying for dataclass creation at import (issue 12).
+class KeyPair(msgspec.Struct, frozen=True):
     """A public key, optionally its private key, its id and where it came from.
 
     ``source`` is ``path:<p>``, ``env:<NAME>``, ``derived`` (public key computed

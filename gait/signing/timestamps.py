@@ -8,10 +8,9 @@ UTC: ``Z`` suffix, fractional digits with trailing zeros trimmed, up to 9.
 
 from __future__ import annotations
 
-import calendar
 import re
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from gait.errors import InvalidInput
 
@@ -23,9 +22,16 @@ __all__ = [
 ]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_DAY = 719163  # date(1970, 1, 1).toordinal()
 _RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})"
 )
+
+
+def _timegm(year: int, month: int, day: int, hour: int, minute: int, second: int) -> int:
+    """``calendar.timegm`` for a valid date, without importing calendar (and locale)."""
+    days = date(year, month, day).toordinal() - _EPOCH_DAY
+    return ((days * 24 + hour) * 60 + minute) * 60 + second
 
 
 def parse_rfc3339(text: str) -> tuple[int, int]:
@@ -49,7 +55,7 @@ def parse_rfc3339(text: str) -> tuple[int, int]:
         if zh > 23 or zm > 59:
             raise InvalidInput(f"invalid RFC 3339 time: {text!r}")
         offset = (zh * 3600 + zm * 60) * (-1 if zone[0] == "-" else 1)
-    seconds = calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0)) - offset
+    seconds = _timegm(year, month, day, hour, minute, second) - offset
     return seconds, int(fraction.ljust(9, "0")) if fraction else 0
 
 
@@ -77,7 +83,7 @@ def to_rfc3339(value: str | datetime) -> str:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
-        seconds = calendar.timegm(value.utctimetuple())
+        seconds = _timegm(*value.utctimetuple()[:6])
         return format_rfc3339(seconds, value.microsecond * 1000)
     return format_rfc3339(*parse_rfc3339(value.strip()))
 
