@@ -17,7 +17,19 @@ from typing import Any
 import msgspec
 
 from gait.errors import Location, PolicyError
-from gait.policy.model import Policy, Rule
+from gait.policy.model import (
+    Dataflow,
+    Endpoint,
+    FailClosed,
+    FlowCondition,
+    Limit,
+    Match,
+    McpTrust,
+    Policy,
+    Rule,
+    Scripts,
+    ToolAnnotations,
+)
 from gait.policy.source import PathKey, Positions
 from gait.safejson import MAX_DEPTH, MAX_INT_DIGITS, deep_recursion
 from gait.vocab import VERDICTS
@@ -118,6 +130,29 @@ def render_dsl(policy: Policy) -> str:
 
 
 # ------------------------------------------------------------- parsing ---
+#
+# grammar/gait.lark names every block and field of the policy format with the
+# type of its value, so the parser itself rejects a field in the wrong block or
+# a value of the wrong type. Two readers share its generated tables:
+# parse_dsl_policy (any author's text: a parse tree with positions, then a
+# Transformer that builds the model) and parse_canonical_dsl (text render_dsl
+# wrote: the plain mapping built while parsing, no positions).
+
+# The struct each block of the format decodes into, by the field that opens it.
+_SECTIONS: dict[str, type[msgspec.Struct]] = {
+    "scripts": Scripts,
+    "fail_closed": FailClosed,
+    "mcp_trust": McpTrust,
+    "match": Match,
+    "endpoint": Endpoint,
+    "rate_limit": Limit,
+    "destructive_budget": Limit,
+    "dataflow": Dataflow,
+    "tool_annotations": ToolAnnotations,
+}
+# Fields whose value is a list of blocks, and the struct of each block.
+_BLOCK_LISTS: dict[str, type[msgspec.Struct]] = {"after": FlowCondition, "not_after": FlowCondition}
+_FLOAT_FIELDS = frozenset({"min_score"})
 
 
 @lru_cache(maxsize=1)
@@ -129,38 +164,23 @@ def _parser() -> Any:
     return Lark_StandAlone()
 
 
-def parse_dsl(text: str, path_name: str) -> tuple[dict[str, Any], Positions]:
-    """Parse DSL text into the plain policy mapping and the positions of its values."""
-    from gait.policy._dsl_parser import (
-        LarkError,
-        UnexpectedCharacters,
-        UnexpectedInput,
-        UnexpectedToken,
-    )
-
+def parse_dsl_policy(text: str, path_name: str) -> tuple[Policy, Positions]:
+    """Parse DSL text into the policy model (not yet normalized) and the positions
+    of its values, for the errors normalization reports."""
     parser = _parser()
-    try:
-        with deep_recursion(MAX_DEPTH):
-            tree = _parse_within_budget(parser, text, path_name)
-    except UnexpectedInput as err:
-        line, col = getattr(err, "line", 0) or 0, getattr(err, "column", 0) or 0
-        if isinstance(err, UnexpectedToken):
-            tok = err.token
-            what = "end of file" if tok.type == "$END" else f"{tok.type.lower()} {str(tok)!r}"
-            expected = ", ".join(sorted(e.lower() for e in err.expected)[:8])
-            problem = f"unexpected {what}; expected one of: {expected}"
-        elif isinstance(err, UnexpectedCharacters):
-            problem = f"unexpected character {text[err.pos_in_stream]!r}"
-        else:
-            problem = "unexpected end of input"
-        raise PolicyError(
-            f"parse policy dsl: [{line}:{col}] {problem}",
-            location=Location(path_name, line, col),
-        ) from err
-    except LarkError as err:
-        raise PolicyError(f"parse policy dsl: {err}", location=Location(path_name)) from err
     with deep_recursion(MAX_DEPTH):
-        return _Builder(path_name).build(tree)
+        tree = _parse_within_budget(parser, text, path_name)
+    return _model_builder().build(tree, path_name)
+
+
+def parse_dsl(text: str, path_name: str) -> tuple[dict[str, Any], Positions]:
+    """Parse DSL text into the plain mapping a YAML file would give, and positions.
+
+    For readers that decode mappings (``decode_policy``); the compiler takes the
+    model from :func:`parse_dsl_policy` directly.
+    """
+    policy, positions = parse_dsl_policy(text, path_name)
+    return msgspec.to_builtins(policy), positions
 
 
 MAX_DSL_TOKENS = 5_000_000
@@ -174,9 +194,10 @@ def _parse_within_budget(parser: Any, text: str, path_name: str) -> Any:
 
     One lexing pass: each token the parser's own lexer produces is counted
     before it is fed, so a budget stops the parse before any tree is built
-    (the loop is the parser's own ``parse``, with the check added).
+    (the loop is the parser's own ``parse``, with the check added). Syntax
+    errors are reported with the block they occur in and what it accepts.
     """
-    from gait.policy._dsl_parser import Token
+    from gait.policy._dsl_parser import LarkError, Token, UnexpectedInput
 
     def fail(message: str, tok: Any) -> PolicyError:
         line, col = getattr(tok, "line", 0) or 0, getattr(tok, "column", 0) or 0
@@ -188,26 +209,432 @@ def _parse_within_budget(parser: Any, text: str, path_name: str) -> Any:
     feed = state.feed_token
     tokens = rules = depth = 0
     token = None
-    for token in state.lexer.lex(state):
-        tokens += 1
-        kind = token.type
-        if kind in ("LBRACE", "LSQB"):
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise fail(f"nesting exceeds {MAX_DEPTH} levels", token)
-        elif kind in ("RBRACE", "RSQB"):
-            depth -= 1
-        elif kind == "RULE":
-            rules += 1
-            if rules > MAX_DSL_RULES:
-                raise fail(f"more than {MAX_DSL_RULES} rules", token)
-        elif kind == "INT_LIT" and len(token.lstrip("+-")) > MAX_INT_DIGITS:
-            raise fail(f"number has more than {MAX_INT_DIGITS} digits", token)
-        if tokens > MAX_DSL_TOKENS:
-            raise fail(f"more than {MAX_DSL_TOKENS} tokens", token)
-        feed(token)
-    end = Token.new_borrow_pos("$END", "", token) if token else Token("$END", "", 0, 1, 1)
-    return feed(end, True)
+    try:
+        for token in state.lexer.lex(state):
+            tokens += 1
+            kind = token.type
+            if kind in ("LBRACE", "LSQB"):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise fail(f"nesting exceeds {MAX_DEPTH} levels", token)
+            elif kind in ("RBRACE", "RSQB"):
+                depth -= 1
+            elif kind == "_RULE":
+                rules += 1
+                if rules > MAX_DSL_RULES:
+                    raise fail(f"more than {MAX_DSL_RULES} rules", token)
+            elif kind == "INT_LIT" and len(token.lstrip("+-")) > MAX_INT_DIGITS:
+                raise fail(f"number has more than {MAX_INT_DIGITS} digits", token)
+            if tokens > MAX_DSL_TOKENS:
+                raise fail(f"more than {MAX_DSL_TOKENS} tokens", token)
+            feed(token)
+        end = Token.new_borrow_pos("$END", "", token) if token else Token("$END", "", 0, 1, 1)
+        return feed(end, True)
+    except UnexpectedInput as err:
+        raise syntax_error(err, state.value_stack, text, path_name) from err
+    except LarkError as err:
+        raise PolicyError(f"parse policy dsl: {err}", location=Location(path_name)) from err
+
+
+# ------------------------------------------------------ syntax errors ---
+
+# What a terminal stands for, in the words of an error message.
+_TERMINAL_WORDS = {
+    "STRING": "a quoted string",
+    "WORD": "a bare word",
+    "INT_LIT": "an integer",
+    "FLOAT": "a decimal number",
+    "TRUE": "true",
+    "FALSE": "false",
+    "NULL": "null",
+    "VERDICT": "a verdict (allow, block, dry_run or require_approval)",
+    "ENFORCEMENT": "block or require_approval",
+    "LSQB": '"["',
+    "RSQB": '"]"',
+    "LBRACE": '"{"',
+    "RBRACE": '"}"',
+    "COMMA": '","',
+    "_ARROW": '"=>"',
+    "_POLICY": "a policy block",
+    "_RULE": "a rule block",
+    "$END": "end of file",
+}
+# What a field's value must be, by the set of terminals that may start it.
+_VALUE_WORDS = {
+    frozenset({"LSQB", "NULL"}): 'a list of strings ["a", b] or null',
+    frozenset({"STRING", "WORD", "NULL"}): "a string (quoted, or a bare word) or null",
+    frozenset({"VERDICT", "STRING", "NULL"}): (
+        "a verdict (allow, block, dry_run or require_approval), a quoted string or null"
+    ),
+    frozenset({"ENFORCEMENT", "STRING", "NULL"}): (
+        "block or require_approval, a quoted string or null"
+    ),
+    frozenset({"TRUE", "FALSE", "NULL"}): "true, false or null",
+    frozenset({"INT_LIT", "NULL"}): "an integer or null",
+    frozenset({"INT_LIT", "FLOAT", "NULL"}): "a number or null",
+}
+_FLOW_LIST_WORDS = "a list of flow blocks [{ ... }] or null"
+
+
+@cache
+def _field_places() -> dict[str, tuple[str, ...]]:
+    """Field name -> the blocks it may be written in (for "belongs in" hints)."""
+    places: dict[str, list[str]] = {}
+    blocks: list[tuple[str, type[msgspec.Struct]]] = [
+        ("policy", Policy),
+        ("rule", Rule),
+        *_SECTIONS.items(),
+        *((f"{k} [{{...}}]", v) for k, v in _BLOCK_LISTS.items()),
+    ]
+    for block, cls in blocks:
+        for name in cls.__struct_fields__:
+            if (cls, name) not in ((Policy, "rules"), (Rule, "name")):
+                places.setdefault(name, [])
+                if block not in places[name]:
+                    places[name].append(block)
+    return {k: tuple(v) for k, v in places.items()}
+
+
+def _open_block(stack: list[Any]) -> str:
+    """The block the parser is inside, read from the tokens still on its stack."""
+    closed = 0
+    for i in range(len(stack) - 1, -1, -1):
+        kind = getattr(stack[i], "type", None)
+        if kind == "RBRACE":
+            closed += 1
+        if kind != "LBRACE":
+            continue
+        if closed:
+            closed -= 1
+            continue
+        before = stack[i - 1] if i else None
+        kind = getattr(before, "type", None)
+        if kind == "_POLICY":
+            return "policy"
+        if kind in ("LSQB", "COMMA"):
+            for j in range(i - 1, -1, -1):
+                if getattr(stack[j], "type", None) in ("AFTER", "NOT_AFTER"):
+                    return f"a {stack[j]} block"
+            return "a flow block"
+        if isinstance(before, str) and kind not in ("STRING", None):
+            return str(before)
+        return "rule"
+    return "the file"
+
+
+def _words(expected: frozenset[str], fields: dict[str, str]) -> str:
+    """``expected`` terminals in words; ``fields`` (terminal -> field name) grouped."""
+    parts = sorted({_TERMINAL_WORDS.get(e, e.lower()) for e in expected if e not in fields})
+    if fields:
+        parts.insert(0, "a field (" + ", ".join(sorted(fields.values())) + ")")
+    if len(parts) == 1:
+        return parts[0]
+    return ", ".join(parts[:-1]) + " or " + parts[-1]
+
+
+def _found(tok: Any) -> str:
+    kind, text = tok.type, str(tok)
+    if kind == "$END":
+        return "end of file"
+    if kind == "STRING":
+        return f"string {text}"
+    if kind in ("INT_LIT", "FLOAT"):
+        return f"number {text}"
+    return f'"{text}"'
+
+
+def _snippet(text: str, path_name: str, line: int, col: int) -> str:
+    lines = text.split("\n")
+    if not 1 <= line <= len(lines):
+        return f"  --> {path_name}:{line}:{col}"
+    source = lines[line - 1].rstrip("\r")
+    pad = "".join("\t" if ch == "\t" else " " for ch in source[: max(col - 1, 0)])
+    gutter = " " * len(str(line))
+    return f"  --> {path_name}:{line}:{col}\n {gutter} |\n {line} | {source}\n {gutter} | {pad}^"
+
+
+def syntax_error(err: Any, stack: list[Any], text: str, path_name: str) -> PolicyError:
+    """A parser error as a PolicyError: position, what was found, what the block
+    accepts there in words, and the source line with a caret under the column."""
+    from gait.policy._dsl_parser import UnexpectedCharacters, UnexpectedToken
+
+    line, col = getattr(err, "line", 0) or 0, getattr(err, "column", 0) or 0
+    if isinstance(err, UnexpectedToken):
+        tok = err.token
+        expected = frozenset(err.expected)
+        if tok.type == "$END" and getattr(tok, "end_line", None):
+            # the end-of-file token borrows the last token's place: point just after it
+            line, col = tok.end_line, tok.end_column
+    elif isinstance(err, UnexpectedCharacters):
+        tok = None
+        expected = frozenset(err.allowed or ())
+    else:
+        tok, expected = None, frozenset()
+    problem = _problem(tok, expected, stack, text, err)
+    return PolicyError(
+        f"parse policy dsl: [{line}:{col}] {problem}\n{_snippet(text, path_name, line, col)}",
+        location=Location(path_name, line, col),
+    )
+
+
+def _problem(tok: Any, expected: frozenset[str], stack: list[Any], text: str, err: Any) -> str:
+    places = _field_places()
+    spelled = _spellings()
+    fields = {e: spelled[e][0] for e in expected if e in spelled and spelled[e][0] in places}
+    last = stack[-1] if stack else None
+    if tok is None:
+        pos = getattr(err, "pos_in_stream", None)
+        char = text[pos] if pos is not None and pos < len(text) else ""
+        found = f"unexpected character {char!r}" if char else "unexpected end of input"
+        return f"{found}; expected {_words(expected, fields)}" if expected else found
+    name = str(tok)
+    if fields and "RBRACE" in expected:  # at the start of a statement inside a block
+        block = _open_block(stack)
+        if name in places and tok.type != "STRING":
+            where = ", ".join(places[name])
+            problem = f'"{name}" is not a field of {block} (it is a field of {where})'
+        elif block == "rule" and name == "name":
+            problem = 'the rule name is written in the header: rule "NAME" { ... }'
+        elif block == "policy" and name == "rules":
+            problem = '"rules" are written as rule blocks after the policy block'
+        elif tok.type == "WORD" or name.isidentifier():
+            problem = f'unknown field "{name}" in {block}'
+            if block == "policy":
+                legacy = _legacy_hint(name)
+                problem += f" ({legacy})" if legacy else ""
+        else:
+            problem = f"unexpected {_found(tok)} in {block}"
+        return f"{problem}; expected {_words(expected, fields)}"
+    key = str(last) if isinstance(last, str) and getattr(last, "type", "") in spelled else ""
+    if key in places:  # right after a field name: its value
+        if key in _BLOCK_LISTS:
+            want = _FLOW_LIST_WORDS
+        else:
+            want = _VALUE_WORDS.get(expected) or _words(expected, {})
+        return f'"{key}" takes {want}; found {_found(tok)}'
+    return f"unexpected {_found(tok)}; expected {_words(expected, {})}"
+
+
+def _legacy_hint(name: str) -> str:
+    from gait.policy.source import LEGACY_KEYS
+
+    for key, _, note in LEGACY_KEYS:
+        if key == name:
+            return f"a legacy policy proposal field: {note}"
+    return ""
+
+
+@lru_cache(maxsize=1)
+def _spellings() -> dict[str, tuple[str, ...]]:
+    """Keyword terminal -> the words it matches (``VERDICT`` -> allow, block, ...).
+
+    Keywords are written ``"word" _E`` in the grammar, which Lark compiles to
+    ``word(?![...])`` or ``(?:a|b)(?![...])``: the words are read back from that.
+    """
+    from gait.policy._dsl_parser import MEMO
+
+    out: dict[str, tuple[str, ...]] = {}
+    for entry in MEMO.values():
+        if entry.get("__type__") != "TerminalDef":
+            continue
+        pattern = entry["pattern"]["value"]
+        if not pattern.endswith(_KEYWORD_END):
+            continue
+        body = pattern[: -len(_KEYWORD_END)]
+        while body.startswith("(?:") and body.endswith(")"):
+            body = body[3:-1]
+        words = tuple(body.split("|"))
+        if all(w.isidentifier() for w in words):
+            out[entry["name"]] = words
+    return out
+
+
+_KEYWORD_END = r"(?![A-Za-z0-9_.\-])"
+
+
+# ------------------------------------------------------ model builder ---
+
+
+@lru_cache(maxsize=1)
+def _model_builder() -> Any:
+    from gait.policy._dsl_parser import Transformer, v_args
+
+    class ModelBuilder(Transformer):
+        """Parse tree -> policy model, bottom up, with the position of every value.
+
+        Each value becomes ``(value, position, sub-positions, problems)``; paths in
+        sub-positions and problems are relative and gain their prefix on the way
+        up, so the whole document's positions are complete at the top. Problems
+        the grammar cannot see (a field set twice, a lone surrogate escape) are
+        collected and the first in the text is raised.
+        """
+
+        def build(self, tree: Any, path_name: str) -> tuple[Policy, Positions]:
+            from gait.policy._dsl_parser import VisitError
+
+            try:
+                policy, positions, problems = self.transform(tree)
+            except VisitError as err:  # pragma: no cover - callbacks raise nothing
+                raise err.orig_exc from err
+            if problems:
+                path, (line, col), message = min(problems, key=lambda p: p[1])
+                from gait.policy.source import field_name
+
+                raise PolicyError(
+                    f"parse policy dsl: [{line}:{col}] {message}",
+                    location=Location(path_name, line, col, field_name(path)),
+                )
+            return policy, positions
+
+        # ---- leaves
+        def string(self, c: list[Any]) -> Any:
+            tok = c[0]
+            value = json.loads(str(tok))
+            pos = (tok.line, tok.column)
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return (None, pos, None, [((), pos, "string contains a lone surrogate escape")])
+            return (value, pos, None, None)
+
+        def _token(self, c: list[Any], value: Any) -> Any:
+            tok = c[0]
+            return (value, (tok.line, tok.column), None, None)
+
+        def word(self, c: list[Any]) -> Any:
+            return self._token(c, str(c[0]))
+
+        def signed_int(self, c: list[Any]) -> Any:
+            return self._token(c, int(str(c[0])))
+
+        def float(self, c: list[Any]) -> Any:
+            return self._token(c, float(str(c[0])))
+
+        def true(self, c: list[Any]) -> Any:
+            return self._token(c, True)
+
+        def false(self, c: list[Any]) -> Any:
+            return self._token(c, False)
+
+        def null(self, c: list[Any]) -> Any:
+            return self._token(c, None)
+
+        # ---- lists
+        @v_args(meta=True)
+        def list(self, meta: Any, c: list[Any]) -> Any:
+            return self._items(meta, c)
+
+        flow_list = list
+
+        def _items(self, meta: Any, c: list[Any]) -> Any:
+            # the list's own position is its "[" (comments are placed by it)
+            value = tuple(item[0] for item in c)
+            sub: dict[PathKey, tuple[int, int]] = {}
+            problems: list[Any] = []
+            for i, (_, pos, isub, iprob) in enumerate(c):
+                sub[(i,)] = pos
+                if isub:
+                    sub.update({(i, *rel): p for rel, p in isub.items()})
+                if iprob:
+                    problems.extend(((i, *rel), p, m) for rel, p, m in iprob)
+            return (value, (meta.line, meta.column), sub, problems)
+
+        @v_args(meta=True)
+        def flow_block(self, meta: Any, c: list[Any]) -> Any:
+            struct, sub, problems = self._struct(FlowCondition, c)
+            return (struct, (meta.line, meta.column), sub, problems)
+
+        # ---- statements
+        def field(self, c: list[Any]) -> Any:
+            key = c[0]
+            return (str(key), (key.line, key.column), c[1])
+
+        def section(self, c: list[Any]) -> Any:
+            key = c[0]
+            struct, sub, problems = self._struct(_SECTIONS[str(key)], c[1:])
+            pos = (key.line, key.column)
+            return (str(key), pos, (struct, pos, sub, problems))
+
+        def _struct(self, cls: type[msgspec.Struct], fields: list[Any]) -> Any:
+            values: dict[str, Any] = {}
+            seen: dict[str, tuple[int, int]] = {}
+            sub: dict[PathKey, tuple[int, int]] = {}
+            problems: list[Any] = []
+            for key, key_pos, (value, pos, vsub, vprob) in fields:
+                if key in seen:
+                    problems.append(((key,), key_pos, f'mapping key "{key}" already defined'))
+                seen[key] = key_pos
+                sub[(key,)] = pos or key_pos
+                if vsub:
+                    sub.update({(key, *rel): p for rel, p in vsub.items()})
+                if vprob:
+                    problems.extend(((key, *rel), p, m) for rel, p, m in vprob)
+                if value is not None:
+                    values[key] = float(value) if key in _FLOAT_FIELDS else value
+            return cls(**values), sub, problems
+
+        # ---- blocks
+        def header_priority(self, c: list[Any]) -> Any:
+            key = c[0]
+            return ("priority", (key.line, key.column), c[1], True)
+
+        def header_effect(self, c: list[Any]) -> Any:
+            tok = c[0]
+            pos = (tok.line, tok.column)
+            return ("effect", pos, (str(tok), pos, None, None), True)
+
+        @v_args(meta=True)
+        def rule_block(self, meta: Any, c: list[Any]) -> Any:
+            name, name_pos, _, name_problems = self.string([c[0]])
+            problems = [(("name",), p, m) for _, p, m in name_problems or ()]
+            header: dict[str, tuple[int, int]] = {}
+            fields: list[Any] = [("name", name_pos, (name, name_pos, None, None))]
+            for item in c[1:]:
+                key, pos, value = item[:3]
+                if len(item) == 4:  # from the header
+                    if key in header:
+                        problems.append(((key,), pos, f'duplicate "{key}" in rule header'))
+                        continue
+                    header[key] = pos
+                elif key in header:
+                    problems.append(((key,), pos, f'"{key}" is already set in the rule header'))
+                    continue
+                fields.append((key, pos, value))
+            struct, sub, more = self._struct(Rule, fields)
+            return (struct, (meta.line, meta.column), sub, problems + more)
+
+        @v_args(meta=True)
+        def policy_block(self, meta: Any, c: list[Any]) -> Any:
+            struct, sub, problems = self._struct(Policy, c)
+            return (struct, (meta.line, meta.column), sub, problems)
+
+        def start(self, c: list[Any]) -> Any:
+            positions: Positions = {}
+            problems: list[Any] = []
+            policy: Policy | None = None
+            rules: list[Rule] = []
+            for value, pos, sub, prob in c:
+                if isinstance(value, Policy):
+                    if policy is not None:
+                        problems.append(((), pos, "only one policy block is allowed"))
+                        continue
+                    policy = value
+                    positions[()] = pos
+                    positions.update(sub)
+                    problems.extend(prob)
+                else:
+                    base: PathKey = ("rules", len(rules))
+                    rules.append(value)
+                    positions[base] = pos
+                    positions.update({(*base, *rel): p for rel, p in sub.items()})
+                    problems.extend(((*base, *rel), p, m) for rel, p, m in prob)
+            positions.setdefault((), (1, 1))
+            policy = policy or Policy()
+            if rules:
+                policy = msgspec.structs.replace(policy, rules=tuple(rules))
+            return policy, positions, problems
+
+    return ModelBuilder()
 
 
 def parse_canonical_dsl(text: str) -> dict[str, Any]:
@@ -230,29 +657,29 @@ def parse_canonical_dsl(text: str) -> dict[str, Any]:
 
 
 # One pattern for every terminal of the grammar (same expressions as grammar/gait.lark),
-# leading whitespace absorbed, groups named after Lark's terminal types. Names are
-# typed afterwards from the parser state, as Lark's contextual lexer does: KEY, WORD,
-# VERDICT and the keywords share one spelling. ERROR catches any other character.
-_CANONICAL_TOKEN = re.compile(
-    r"[ \t\f\r\n]*(?:"
-    r"(?P<KEYNAME>[A-Za-z_][A-Za-z0-9_]*(?![A-Za-z0-9_.\-]))"
-    r"|(?P<WORDNAME>[A-Za-z_][A-Za-z0-9_.\-]*)"
-    r'|(?P<STRING>"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*")'
-    r"|(?P<LBRACE>\{)|(?P<RBRACE>\})|(?P<LSQB>\[)|(?P<RSQB>\])|(?P<COMMA>,)|(?P<__ANON_0>=>)"
-    r"|(?P<INT_LIT>[-+]?[0-9]+(?![0-9.eE]))"
-    r"|(?P<FLOAT>[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[-+]?[0-9]+[eE][-+]?[0-9]+)"
-    r"|(?P<COMMENT>#[^\n]*)"
-    r"|(?P<ERROR>[^ \t\f\r\n])"
-    r")"
-)
-_KEYWORD_TYPES = {
-    "policy": "POLICY",
-    "rule": "RULE",
-    "priority": "PRIORITY",
-    "true": "TRUE",
-    "false": "FALSE",
-    "null": "NULL",
-}
+
+
+# ------------------------------------------------------ canonical fast path ---
+
+
+@lru_cache(maxsize=1)
+def _canonical_token() -> re.Pattern[str]:
+    # One pattern for every terminal of the grammar (same expressions as grammar/gait.lark),
+    # leading whitespace absorbed, groups named after Lark's terminal types. Names are
+    # typed afterwards from the parser state, as Lark's contextual lexer does: keywords,
+    # field names and WORD share one spelling. ERROR catches any other character.
+    return re.compile(
+        r"[ \t\f\r\n]*(?:"
+        r"(?P<KEYNAME>[A-Za-z_][A-Za-z0-9_]*(?![A-Za-z0-9_.\-]))"
+        r"|(?P<WORDNAME>[A-Za-z_][A-Za-z0-9_.\-]*)"
+        r'|(?P<STRING>"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*")'
+        r"|(?P<LBRACE>\{)|(?P<RBRACE>\})|(?P<LSQB>\[)|(?P<RSQB>\])|(?P<COMMA>,)|(?P<_ARROW>=>)"
+        r"|(?P<INT_LIT>[-+]?[0-9]+(?![0-9.eE]))"
+        r"|(?P<FLOAT>[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[-+]?[0-9]+[eE][-+]?[0-9]+)"
+        r"|(?P<COMMENT>#[^\n]*)"
+        r"|(?P<ERROR>[^ \t\f\r\n])"
+        r")"
+    )
 
 
 @lru_cache(maxsize=1)
@@ -260,16 +687,18 @@ def _fast_tables() -> tuple[Any, ...]:
     """The generated LALR tables and the canonical transformer's callbacks, flattened
     for the driver below: per state, token type -> (True, next state, its actions)
     or (False, rule size, rule origin, callback or None where it would return
-    its only child); and per state, how a name is typed
-    there: (keyword or verdict spelling -> type, type of another KEY-shaped name,
-    type of a name with dots or dashes), None where no terminal accepts it."""
+    its only child); and per state, how a name is typed there: (spelling of each
+    keyword accepted there -> its type, type of any other name or None where no
+    terminal accepts it). A state where two keywords share a spelling types it
+    as None (the driver gives up there and Lark decides)."""
     from gait.policy._dsl_parser import ExpandSingleChild, Shift
 
     inner = _canonical_parser().parser.parser.parser
     table = inner.parse_table
     callbacks = inner.callbacks
+    keywords = _spellings()
     states: dict[int, dict[str, Any]] = {}
-    names: dict[int, tuple[dict[str, str], str | None, str | None]] = {}
+    names: dict[int, tuple[dict[str, str | None], str | None]] = {}
     for state in table.states:
         states[state] = {}
     for state, actions in table.states.items():
@@ -282,16 +711,11 @@ def _fast_tables() -> tuple[Any, ...]:
                 if size == 1 and type(callback) is ExpandSingleChild:
                     callback = None  # returns its one child: the value stays as it is
                 flat[kind] = (False, size, arg.origin.name, callback)
-        spelled = {k: t for k, t in _KEYWORD_TYPES.items() if t in actions}
-        if "VERDICT" in actions:
-            spelled.update(dict.fromkeys(VERDICTS, "VERDICT"))
-            names[state] = (spelled, None, None)
-        elif "KEY" in actions:
-            names[state] = (spelled, "KEY", None)
-        elif "WORD" in actions:
-            names[state] = (spelled, "WORD", "WORD")
-        else:
-            names[state] = (spelled, None, None)
+        spelled: dict[str, str | None] = {}
+        for kind in actions:
+            for word in keywords.get(kind, ()):
+                spelled[word] = kind if spelled.get(word, kind) == kind else None
+        names[state] = (spelled, "WORD" if "WORD" in actions else None)
     token_callbacks = frozenset(k for k in callbacks if isinstance(k, str))
     return states, names, table.start_states["start"], table.end_states["start"], token_callbacks
 
@@ -317,14 +741,14 @@ def _fast_canonical_parse(text: str, trace: list[Any] | None = None) -> dict[str
     push_state, push_value = stack.append, values.append
     accepts = states[start]
     try:
-        for m in _CANONICAL_TOKEN.finditer(text):
+        for m in _canonical_token().finditer(text):
             kind = m.lastgroup
             value = m[kind]
             if kind == "KEYNAME":
-                spelled, kind, _ = names[stack[-1]]
+                spelled, kind = names[stack[-1]]
                 kind = spelled.get(value, kind)
             elif kind == "WORDNAME":
-                kind = names[stack[-1]][2]
+                kind = names[stack[-1]][1]
             elif kind == "COMMENT":
                 continue
             while True:
@@ -394,28 +818,27 @@ def _canonical_parser() -> Any:
             return doc
 
         def policy_block(self, c: list[Any]) -> tuple[str, Any]:
-            return ("policy", c[0])
+            return ("policy", dict(c))
 
         def rule_block(self, c: list[Any]) -> tuple[str, Any]:
             out: dict[str, Any] = {"name": _json_string(c[0])}
-            for key, value in c[1:-1]:
-                out[key] = value
-            out.update(c[-1])
+            out.update(c[1:])
             return ("rule", out)
 
         def header_priority(self, c: list[Any]) -> tuple[str, Any]:
-            return ("priority", c[0])
+            return ("priority", c[1])
 
         def header_effect(self, c: list[Any]) -> tuple[str, Any]:
             return ("effect", str(c[0]))
 
-        def block(self, c: list[Any]) -> dict[str, Any]:
-            return dict(c)
-
-        def assign(self, c: list[Any]) -> tuple[str, Any]:
+        def field(self, c: list[Any]) -> tuple[str, Any]:
             return (str(c[0]), c[1])
 
-        section = assign
+        def section(self, c: list[Any]) -> tuple[str, Any]:
+            return (str(c[0]), dict(c[1:]))
+
+        def flow_block(self, c: list[Any]) -> dict[str, Any]:
+            return dict(c)
 
         def string(self, c: list[Any]) -> str:
             return _json_string(c[0])
@@ -423,7 +846,7 @@ def _canonical_parser() -> Any:
         def signed_int(self, c: list[Any]) -> int:
             return int(c[0])
 
-        def number(self, c: list[Any]) -> float:
+        def float(self, c: list[Any]) -> float:
             return float(c[0])
 
         def true(self, _c: list[Any]) -> bool:
@@ -441,6 +864,8 @@ def _canonical_parser() -> Any:
         def list(self, c: list[Any]) -> list[Any]:
             return c
 
+        flow_list = list
+
     return Lark_StandAlone(transformer=Plain(), propagate_positions=False)
 
 
@@ -450,125 +875,3 @@ def _json_string(tok: Any) -> str:
         # the STRING terminal admits no quote or control character unescaped
         return text[1:-1]
     return json.loads(text)
-
-
-class _Builder:
-    """Turns the parse tree into the plain mapping (a Lark tree walk, positions kept)."""
-
-    def __init__(self, path_name: str) -> None:
-        self.path_name = path_name
-        self.positions: Positions = {}
-
-    def _err(self, message: str, meta_or_tok: Any, path: PathKey) -> PolicyError:
-        line = getattr(meta_or_tok, "line", 0) or 0
-        col = getattr(meta_or_tok, "column", 0) or 0
-        from gait.policy.source import field_name
-
-        return PolicyError(
-            f"parse policy dsl: [{line}:{col}] {message}",
-            location=Location(self.path_name, line, col, field_name(path)),
-        )
-
-    def build(self, tree: Any) -> tuple[dict[str, Any], Positions]:
-        doc: dict[str, Any] = {}
-        rules: list[dict[str, Any]] = []
-        seen_policy = False
-        for item in tree.children:
-            if item.data == "policy_block":
-                if seen_policy:
-                    raise self._err("only one policy block is allowed", item.meta, ())
-                seen_policy = True
-                self.positions[()] = (item.meta.line, item.meta.column)
-                doc.update(self._block(item.children[0], ()))
-            else:
-                rules.append(self._rule(item, len(rules)))
-        if rules:
-            if "rules" in doc:
-                raise self._err('"rules" is written as rule blocks', tree, ("rules",))
-            doc["rules"] = rules
-        self.positions.setdefault((), (1, 1))
-        return doc, self.positions
-
-    def _rule(self, node: Any, index: int) -> dict[str, Any]:
-        path: PathKey = ("rules", index)
-        name_tok = node.children[0]
-        self.positions[path] = (node.meta.line, node.meta.column)
-        out: dict[str, Any] = {"name": self._string(name_tok, (*path, "name"))}
-        self.positions[(*path, "name")] = (name_tok.line, name_tok.column)
-        for header in node.children[1:-1]:
-            if header.data == "header_priority":
-                key, value, tok = (
-                    "priority",
-                    self._int(header.children[0]),
-                    header.children[0].children[0],
-                )
-            else:
-                tok = header.children[0]
-                key, value = "effect", str(tok)
-            if key in out:
-                raise self._err(f'duplicate "{key}" in rule header', tok, (*path, key))
-            out[key] = value
-            self.positions[(*path, key)] = (tok.line, tok.column)
-        body = self._block(node.children[-1], path)
-        for key, value in body.items():
-            if key in out:
-                raise self._err(
-                    f'"{key}" is already set in the rule header', node.meta, (*path, key)
-                )
-            out[key] = value
-        return out
-
-    def _block(self, node: Any, path: PathKey) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for stmt in node.children:
-            key_tok = stmt.children[0]
-            key = str(key_tok)
-            sub = (*path, key)
-            if key in out:
-                raise self._err(f'mapping key "{key}" already defined', key_tok, sub)
-            target = stmt.children[1]
-            if stmt.data == "section":
-                self.positions[sub] = (key_tok.line, key_tok.column)
-                out[key] = self._block(target, sub)
-            else:
-                out[key] = self._value(target, sub)
-                if sub not in self.positions:
-                    self.positions[sub] = (key_tok.line, key_tok.column)
-        return out
-
-    def _string(self, tok: Any, path: PathKey) -> str:
-        """A JSON string literal; ``\\uD800``-style lone surrogates are not text."""
-        value = json.loads(str(tok))
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as err:
-            raise self._err("string contains a lone surrogate escape", tok, path) from err
-        return value
-
-    def _int(self, node: Any) -> int:
-        return int(str(node.children[0]))
-
-    def _value(self, node: Any, path: PathKey) -> Any:
-        kind = node.data
-        meta = node.meta
-        if not getattr(meta, "empty", True):
-            self.positions[path] = (meta.line, meta.column)
-        if kind == "string":
-            return self._string(node.children[0], path)
-        if kind == "signed_int":
-            return self._int(node)
-        if kind == "number":
-            return float(str(node.children[0]))
-        if kind == "true":
-            return True
-        if kind == "false":
-            return False
-        if kind == "null":
-            return None
-        if kind == "word":
-            return str(node.children[0])
-        if kind == "list":
-            return [self._value(child, (*path, i)) for i, child in enumerate(node.children)]
-        if kind == "block":
-            return self._block(node, path)
-        raise self._err(f"unsupported value {kind}", meta, path)

@@ -179,14 +179,23 @@ def test_dsl_unknown_key_is_unknown_field_with_position() -> None:
     assert err.location is not None and err.location.line == 2 and err.location.column > 0
 
 
-def test_dsl_scalar_for_list_is_sequence_error() -> None:
+def test_dsl_scalar_for_list_is_a_syntax_error() -> None:
     err = dsl_error('rule "r" => allow { match { tool_names "fs.read" } }\n')
-    assert "string was used where sequence is expected" in err.message
+    assert err.message.startswith(
+        'parse policy dsl: [1:40] "tool_names" takes a list of strings ["a", b] or null; '
+        'found string "fs.read"'
+    )
 
 
-def test_dsl_invalid_effect_uses_spec_wording() -> None:
+def test_dsl_unknown_bare_effect_is_a_syntax_error() -> None:
+    err = dsl_error('rule "r" { effect blocked }\n')
+    assert err.message.startswith('parse policy dsl: [1:19] "effect" takes a verdict')
+
+
+def test_dsl_invalid_quoted_effect_uses_spec_wording() -> None:
     assert (
-        dsl_error('rule "r" { effect blocked }\n').message == 'invalid rule effect "blocked" for r'
+        dsl_error('rule "r" { effect "blocked" }\n').message
+        == 'invalid rule effect "blocked" for r'
     )
 
 

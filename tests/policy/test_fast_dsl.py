@@ -97,6 +97,7 @@ def test_gives_up_where_lark_fails(text: str) -> None:
 
 PIECES = [
     "policy", "rule", "priority", "=>", "{", "}", "[", "]", ",", "true", "false", "null",
+    "match", "tool_names", "tool_name", "min_approvals", "enabled", "after", "readOnlyHint",
     "allow", "block", "dry_run", "require_approval", "key_1", "a.b-c", "x", '"s"',
     '"\\u00e9\\n"', "12", "-3", "+4", "1.5", ".5", "2e3", "1.", "# note\n", "\n", " ",
 ]  # fmt: skip
@@ -112,20 +113,39 @@ def test_random_token_soup_agrees_with_lark(pieces: list[str], rng: random.Rando
     assert (tokens, mapping) == lark_view(text)
 
 
+MATCH_STMTS = [
+    'tool_names ["fs.read", w.x]',
+    "tool_name rule",
+    'risk_classes [high, "low",]',
+    "require_delegation true",
+    "max_delegation_depth 3",
+    "max_delegation_depth null",
+    "tool_annotations { readOnlyHint false destructiveHint null }",
+    'after [{ tool_names [a] within "5m" same_target true }, {}]',
+    "not_after null",
+    "target_kinds []",
+    'identities [null.x, "true"]',
+]
+RULE_STMTS = [
+    "min_approvals 2", "violations [v]", 'broker_reference "b"', "broker_reference null",
+    "rate_limit { requests 5 window minute scope tool }", "require_distinct_approvers false",
+    'endpoint { enabled true action "block" destructive_action require_approval }',
+    "dataflow { tainted_sources [external] action block }", "action allow",
+]  # fmt: skip
+
+
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    st.lists(
-        st.tuples(
-            st.sampled_from(["tool_names", "policy", "rule", "true", "x_y"]),
-            st.sampled_from(['"v"', "w.x", "true", "null", "rule", "block", "7", "[a, 1.5]"]),
-        ),
-        max_size=6,
-    ),
+    st.lists(st.sampled_from(MATCH_STMTS), max_size=6, unique=True),
+    st.lists(st.sampled_from(RULE_STMTS), max_size=4, unique=True),
     st.sampled_from(["", " priority 3", " => block", " priority -2 => dry_run"]),
 )
-def test_valid_rules_parse_fast_and_agree(stmts: list[tuple[str, str]], header: str) -> None:
-    body = " ".join(f"{k} {v}" for k, v in stmts)
-    text = f'policy {{ default_verdict allow }}\nrule "r"{header} {{ match {{ {body} }} }}\n'
+def test_valid_rules_parse_fast_and_agree(match: list[str], body: list[str], header: str) -> None:
+    inner = " ".join(body)
+    text = (
+        "policy { default_verdict allow mcp_trust { min_score 0.5 } }\n"
+        f'rule "r"{header} {{ match {{ {" ".join(match)} }} {inner} }}\n'
+    )
     tokens, mapping = fast_view(text)
     assert mapping is not None  # well-formed text never falls back
     assert (tokens, mapping) == lark_view(text)
