@@ -93,13 +93,13 @@ def load_policy_source(data: bytes, path_name: str, kind: str) -> Policy:
 
     text = decode_text(data, path_name)
     if kind == "dsl":
-        from gait.policy.dsl import parse_dsl
+        from gait.policy.dsl import parse_dsl_policy
 
-        raw, positions = parse_dsl(text, path_name)
-        texts: dict[Any, str] = {}
+        # the grammar types every value: the parser's transformer builds the model
+        decoded, positions = parse_dsl_policy(text, path_name)
     else:
         raw, positions, texts = load_yaml(text, path_name)
-    decoded = decode_policy(raw, positions, texts, path_name, kind)
+        decoded = decode_policy(raw, positions, texts, path_name, kind)
     return normalize_policy(decoded, lambda p: locate(path_name, positions, p))
 
 
