@@ -6,6 +6,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from gait.errors import InvalidInput, StateUnavailable
 from gait.gate.tokens import read_token, validate_approval
 from gait.signing import KeyPair, parse_rfc3339, resolve_verify_key
@@ -14,6 +16,41 @@ if TYPE_CHECKING:
     from gait.engine import Decision
 
 REPLAYED = "approval_token_replayed"
+APPROVAL_AUDIT_SCHEMA = "gait.gate.approval_audit_record"
+
+
+class ApprovalAuditEntry(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """One token's line in the approval audit (trace.md §5.9); empty fields are left out."""
+
+    token_id: str = ""
+    approver_identity: str = ""
+    reason_code: str = ""
+    scope: list[str] = msgspec.field(default_factory=list)
+    expires_at: str = ""
+    valid: bool
+    error_code: str = ""
+
+
+class ApprovalAudit(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """``gait.gate.approval_audit_record`` v1.0.0 (trace.md §5.9), in written order.
+
+    ``trace_id`` is filled in by whoever writes the record (it names the signed
+    trace); ``approvers`` follows ``entries``, as gait has always written it.
+    """
+
+    schema_id: str
+    schema_version: str
+    created_at: str
+    producer_version: str
+    trace_id: str = ""
+    tool_name: str
+    intent_digest: str
+    policy_digest: str
+    required_approvals: int
+    valid_approvals: int
+    approved: bool
+    entries: list[ApprovalAuditEntry]
+    approvers: list[str] = msgspec.field(default_factory=list)
 
 
 @dataclass
@@ -143,10 +180,10 @@ def consume_approvals(
     out = ApprovalOutcome(required=required)
     paths = sorted({p.strip() for p in tokens_in if isinstance(p, str) and p.strip()})
     inline = [dict(t) for t in tokens_in if not isinstance(t, str)]
-    entries: list[dict[str, Any]] = []
+    entries: list[ApprovalAuditEntry] = []
     approvers: set[str] = set()
     valid_ids: list[str] = []
-    by_id: dict[str, dict[str, Any]] = {}
+    by_id: dict[str, ApprovalAuditEntry] = {}
     if not paths and not inline:
         out.reason_codes.add("approval_token_missing")
         out.violations.add("approval_not_granted")
@@ -166,24 +203,24 @@ def consume_approvals(
                 op_count=op_count,
                 now=now,
             )
-            entry: dict[str, Any] = {
-                "token_id": check.token_id,
-                "approver_identity": _s(token.get("approver_identity")),
-                "reason_code": _s(token.get("reason_code")),
-                "scope": sorted({_s(x).lower() for x in token.get("scope") or [] if _s(x)})
+            entry = ApprovalAuditEntry(
+                token_id=check.token_id,
+                approver_identity=_s(token.get("approver_identity")),
+                reason_code=_s(token.get("reason_code")),
+                scope=sorted({_s(x).lower() for x in token.get("scope") or [] if _s(x)})
                 if isinstance(token.get("scope"), list)
                 else [],
-                "expires_at": _s(token.get("expires_at")),
-                "valid": check.valid,
-            }
+                expires_at=_s(token.get("expires_at")),
+                valid=check.valid,
+            )
             if check.valid and check.token_id in seen_ids:
                 check_valid = False
-                entry["valid"] = False
-                entry["error_code"] = "approval_token_duplicate"
+                entry.valid = False
+                entry.error_code = "approval_token_duplicate"
             else:
                 check_valid = check.valid
-            if not check_valid and "error_code" not in entry:
-                entry["error_code"] = check.error_code
+            if not check_valid and not entry.error_code:
+                entry.error_code = check.error_code
                 out.reason_codes.add(check.error_code)
             if check_valid:
                 seen_ids.add(check.token_id)
@@ -191,7 +228,7 @@ def consume_approvals(
                 by_id[check.token_id] = entry
             entries.append(entry)
         while True:
-            approvers = {by_id[t]["approver_identity"] for t in valid_ids}
+            approvers = {by_id[t].approver_identity for t in valid_ids}
             out.valid_count = len(valid_ids)
             if out.valid_count < required:
                 out.reason_codes.add("approval_chain_insufficient")
@@ -202,7 +239,7 @@ def consume_approvals(
                 out.violations.add("approval_not_granted")
                 break
             if claim is not None:
-                expiry = max(_unix(by_id[t]["expires_at"]) for t in valid_ids)
+                expiry = max(_unix(by_id[t].expires_at) for t in valid_ids)
                 try:
                     replayed = claim(valid_ids, expires_at=expiry, now=_unix(now))
                 except StateUnavailable as err:
@@ -210,8 +247,8 @@ def consume_approvals(
                     break
                 if replayed:
                     for token_id in replayed:
-                        by_id[token_id]["valid"] = False
-                        by_id[token_id]["error_code"] = REPLAYED
+                        by_id[token_id].valid = False
+                        by_id[token_id].error_code = REPLAYED
                     out.reason_codes.add(REPLAYED)
                     valid_ids = [t for t in valid_ids if t not in replayed]
                     continue
@@ -219,33 +256,31 @@ def consume_approvals(
             out.reason_codes.add("approval_granted")
             out.ref = ",".join(sorted(valid_ids))
             break
-    entries = [{k: v for k, v in e.items() if v not in ("", []) or k == "valid"} for e in entries]
     intent = decision.intent
     entries.sort(
         key=lambda e: (
-            e.get("token_id", ""),
-            e.get("approver_identity", ""),
-            e.get("reason_code", ""),
-            e.get("expires_at", ""),
-            ",".join(e.get("scope", [])),
+            e.token_id,
+            e.approver_identity,
+            e.reason_code,
+            e.expires_at,
+            ",".join(e.scope),
         )
     )
-    audit: dict[str, Any] = {
-        "schema_id": "gait.gate.approval_audit_record",
-        "schema_version": "1.0.0",
-        "created_at": now,
-        "producer_version": PRODUCER_VERSION,
-        "tool_name": intent.tool_name if intent is not None else "",
-        "intent_digest": intent_digest,
-        "policy_digest": policy_digest,
-        "required_approvals": required,
-        "valid_approvals": out.valid_count,
-        "approved": out.valid_count >= required and out.granted,
-        "entries": entries,
-    }
-    if approvers and out.valid_count:
-        audit["approvers"] = sorted(approvers)
-    out.audit = audit
+    audit = ApprovalAudit(
+        schema_id=APPROVAL_AUDIT_SCHEMA,
+        schema_version="1.0.0",
+        created_at=now,
+        producer_version=PRODUCER_VERSION,
+        tool_name=intent.tool_name if intent is not None else "",
+        intent_digest=intent_digest,
+        policy_digest=policy_digest,
+        required_approvals=required,
+        valid_approvals=out.valid_count,
+        approved=out.valid_count >= required and out.granted,
+        entries=entries,
+        approvers=sorted(approvers) if approvers and out.valid_count else [],
+    )
+    out.audit = msgspec.to_builtins(audit)
     return out
 
 

@@ -17,6 +17,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+import gait
 from gait.gate import tokens as T
 from gait.signing import KeyPair, key_id_for
 from gait.trace.store import pretty_json
@@ -94,6 +95,11 @@ DELEGATION_VARIANTS: list[dict[str, Any]] = [
     {"scope": ["Z", "z"]},
     {"delegate_identity": " e "},
 ]
+
+
+@pytest.fixture(autouse=True)
+def _fixed_producer_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(gait, "PRODUCER_VERSION", "0.1.0")  # the golden records carry it
 
 
 @pytest.fixture(scope="module")
