@@ -330,11 +330,17 @@ class HttpGate:
                 exit_code=-1,
                 stderr=str(err),
             ) from None
+        from gait.safejson import NotJSON, loads
+
         text = response.text
         try:
-            payload = msgspec.json.decode(response.content)
-        except msgspec.DecodeError:
+            payload = loads(response.content, "gait service answer")
+        except NotJSON:
             payload = None
+        except InvalidInput as err:  # a repeated "verdict": no answer to act on
+            raise GaitCommandError(
+                err.message, command=command, exit_code=response.status_code, stdout=text
+            ) from None
         if not isinstance(payload, dict):
             raise GaitCommandError(
                 f"gait service answered HTTP {response.status_code} without a JSON object",
