@@ -35,13 +35,12 @@ def emit_yaml(data: bytes, path_name: str, kind: str, *, full: bool = False) -> 
     """
     if kind != "dsl":
         return format_source(data, path_name, "yaml", full=full)
-    from gait.policy.dsl import parse_dsl
+    from gait.policy.dsl import parse_dsl_policy
     from gait.policy.normalize import normalize_policy
-    from gait.policy.source import decode_policy, decode_text, locate
+    from gait.policy.source import decode_text, locate
 
     text = decode_text(data, path_name)
-    raw, positions = parse_dsl(text, path_name)
-    decoded = decode_policy(raw, positions, {}, path_name, "dsl")
+    decoded, positions = parse_dsl_policy(text, path_name)
     policy = normalize_policy(decoded, lambda p: locate(path_name, positions, p))
     comments = dsl_comments(text, positions, rule_order(decoded))
     return policy, format_policy(policy, comments, full=full)
