@@ -11,8 +11,10 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from gait.errors import InvalidInput
 from gait.signing import format_rfc3339, now_rfc3339, parse_rfc3339
@@ -38,14 +40,75 @@ class BrokerRequest:
     scope: tuple[str, ...]
 
 
-@dataclass
-class Credential:
+class Credential(msgspec.Struct, gc=False):
+    """What a broker issued: a reference to the credential, never the secret."""
+
     issued_by: str
     credential_ref: str
     issued_at: str
     expires_at: str
     ttl_seconds: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+CREDENTIAL_RECORD_SCHEMA = "gait.gate.broker_credential_record"
+
+
+class BrokerCredentialRecord(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """``gait.gate.broker_credential_record`` v1.0.0 (trace.md §5.6), in written order.
+
+    Optional fields are left out when empty; ``issued_at`` and ``expires_at``
+    are always written, empty or not. ``identity`` is left out when the intent
+    carried none.
+    """
+
+    schema_id: str
+    schema_version: str
+    created_at: str
+    producer_version: str
+    trace_id: str
+    tool_name: str
+    identity: str = ""
+    broker: str
+    reference: str = ""
+    scope: list[str] = msgspec.field(default_factory=list)
+    credential_ref: str
+    issued_at: str
+    expires_at: str
+    ttl_seconds: int = 0
+
+
+def credential_record(
+    credential: Credential,
+    *,
+    created_at: str,
+    trace_id: str,
+    tool_name: str,
+    identity: str,
+    broker: str,
+    reference: str,
+    scope: list[str],
+) -> dict[str, Any]:
+    """The evidence record for an issued credential (written next to the signed trace)."""
+    from gait import PRODUCER_VERSION
+
+    record = BrokerCredentialRecord(
+        schema_id=CREDENTIAL_RECORD_SCHEMA,
+        schema_version="1.0.0",
+        created_at=created_at,
+        producer_version=PRODUCER_VERSION,
+        trace_id=trace_id,
+        tool_name=tool_name,
+        identity=identity,
+        broker=broker,
+        reference=reference,
+        scope=scope,
+        credential_ref=credential.credential_ref,
+        issued_at=credential.issued_at,
+        expires_at=credential.expires_at,
+        ttl_seconds=credential.ttl_seconds or 0,  # a command broker's false is no TTL
+    )
+    return msgspec.to_builtins(record)
 
 
 def check_broker_config(name: str, command: str, names: Mapping[str, str] | None = None) -> str:
