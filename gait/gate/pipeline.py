@@ -813,26 +813,17 @@ def _ordered_audit(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def _credential_record(env: GateEnv, st: DecisionState, trace_id: str) -> dict[str, Any]:
-    from gait import PRODUCER_VERSION
+    from gait.gate.broker import credential_record
 
     cred, d, intent = st.credential, st.decision, st.intent
     assert cred is not None
-    doc: dict[str, Any] = {
-        "schema_id": "gait.gate.broker_credential_record",
-        "schema_version": "1.0.0",
-        "created_at": env.clock.now_rfc3339(),
-        "producer_version": PRODUCER_VERSION,
-        "trace_id": trace_id,
-        "tool_name": intent.tool_name,
-        "identity": intent.context.identity,
-        "broker": env.broker.name,
-        "reference": env.credential_ref.strip() or d.broker_reference,
-        "scope": _broker_scope(env, d),
-        "credential_ref": cred.credential_ref,
-        "issued_at": cred.issued_at,
-        "expires_at": cred.expires_at,
-        "ttl_seconds": cred.ttl_seconds,
-    }
-    return {
-        k: v for k, v in doc.items() if v not in ("", [], 0) or k in ("issued_at", "expires_at")
-    }
+    return credential_record(
+        cred,
+        created_at=env.clock.now_rfc3339(),
+        trace_id=trace_id,
+        tool_name=intent.tool_name,
+        identity=intent.context.identity,
+        broker=env.broker.name,
+        reference=env.credential_ref.strip() or d.broker_reference,
+        scope=_broker_scope(env, d),
+    )
