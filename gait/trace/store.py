@@ -13,10 +13,13 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
+
 from gait.errors import InvalidInput, VerificationFailed
 from gait.fsutil import atomic_write
 from gait.signing import KeyPair, record_digest, verify_signature
 from gait.trace.record import TRACE_SCHEMA_ID, project_trace
+from gait.trace.schema import Signature
 
 __all__ = [
     "TRACE_SIGNATURE_MISSING",
@@ -190,7 +193,7 @@ def _check_schema(parsed: dict[str, Any]) -> None:
         raise InvalidInput(f"unsupported trace schema_version: {json.dumps(version)}")
 
 
-_SIGNATURE_FIELDS = frozenset(("alg", "key_id", "sig", "signed_digest"))
+_SIGNATURE_FIELDS = frozenset(f.encode_name for f in msgspec.structs.fields(Signature))
 
 
 def _unknown_signature_fields(record: dict[str, Any]) -> str:
