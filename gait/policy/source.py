@@ -112,6 +112,11 @@ def _scalar(node: Any) -> Any:
         return value
     if tag == "tag:yaml.org,2002:str" and node.style is not None:
         return value
+    return _core_scalar(value)
+
+
+def _core_scalar(value: str) -> Any:
+    """A plain scalar's value under the YAML 1.2 core schema (``value`` itself if a string)."""
     low = value.lower()
     if value in ("", "~") or low == "null":
         return None
@@ -141,8 +146,15 @@ def load_yaml(
 
     Positions and raw texts are only read when something needs reporting (or
     by ``policy fmt``): they are built on first use, from a second reading of
-    ``text``, so a valid policy pays for neither.
+    ``text``, so a valid policy pays for neither. Text in the plain shape most
+    policies have is read without libyaml (gait/policy/_yaml_lite.py).
     """
+    from gait.policy import _yaml_lite
+
+    plain = _yaml_lite.read(text, _MAX_NODES)
+    if plain is not None:
+        detail = _LazyDetail(text, None, path_name)
+        return plain, _LazyView(detail, 0), _LazyView(detail, 1)
     import yaml
 
     loader_cls = _loader_class(yaml)
@@ -245,6 +257,7 @@ class _LazyDetail:
 
             assert self._source is not None
             text, loader_cls, path_name = self._source
+            loader_cls = loader_cls or _loader_class(yaml)
             node = _compose(yaml, text, loader_cls, path_name)
             _, positions, texts = _walk_with_positions(node, path_name)
             self._parts, self._source = (positions, texts), None
