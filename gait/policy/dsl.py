@@ -645,11 +645,11 @@ def parse_canonical_dsl(text: str) -> dict[str, Any]:
     rendered text has no author to point at. Any difference from the policy it
     was rendered from is caught by the compiler's comparison, not here.
     """
-    from gait.policy._dsl_parser import LarkError
-
     fast = _fast_canonical_parse(text)
     if fast is not None:
         return fast
+    from gait.policy._dsl_parser import LarkError  # only now: the runtime costs ~15 ms
+
     try:
         return _canonical_parser().parse(text)
     except LarkError as err:
@@ -682,42 +682,96 @@ def _canonical_token() -> re.Pattern[str]:
     )
 
 
+class _Splice(list):  # type: ignore[type-arg]
+    """Children of a helper rule (``__x_star_0``, ``_rule``): spliced into its parent."""
+
+    __slots__ = ()
+
+
+def _compose(fn: Any, size: int, expand1: bool, keep: tuple[Any, ...], splice: bool) -> Any:
+    """One rule's callback as Lark composes it: drop filtered tokens, splice helper
+    rules' children, let a ``?rule``'s lone child stand for it, then the callback."""
+    identity = keep == tuple((i, False) for i in range(size))
+    if identity and not expand1 and not splice:
+        return fn
+    if splice and keep and all(not spliced for _, spliced in keep[1:]):
+        # the helper rules of `x*` lists: start a list, or grow the one on the left
+        rest = tuple(i for i, _ in keep[1:])
+        if keep[0] == (0, True) and len(rest) == 1:
+            (j,) = rest
+
+            def grow(children: list[Any]) -> Any:
+                kept = children[0]
+                kept.append(children[j])
+                return kept
+
+            return grow
+        if not keep[0][1]:
+            first = tuple(i for i, _ in keep)
+            return lambda children: _Splice([children[i] for i in first])
+
+    def callback(children: list[Any]) -> Any:
+        if identity:
+            kept = children
+        else:
+            kept = []
+            for i, spliced in keep:
+                if not spliced:
+                    kept.append(children[i])
+                elif kept:
+                    kept.extend(children[i])
+                else:
+                    kept = children[i]  # left recursion: grow the same list, as Lark does
+        if splice:
+            return kept if type(kept) is _Splice else _Splice(kept)
+        if expand1 and len(kept) == 1:
+            return kept[0]
+        return fn(kept)
+
+    return callback
+
+
 @lru_cache(maxsize=1)
 def _fast_tables() -> tuple[Any, ...]:
-    """The generated LALR tables and the canonical transformer's callbacks, flattened
-    for the driver below: per state, token type -> (True, next state, its actions)
-    or (False, rule size, rule origin, callback or None where it would return
-    its only child); and per state, how a name is typed there: (spelling of each
-    keyword accepted there -> its type, type of any other name or None where no
-    terminal accepts it). A state where two keywords share a spelling types it
-    as None (the driver gives up there and Lark decides)."""
-    from gait.policy._dsl_parser import ExpandSingleChild, Shift
+    """The generated LALR tables (gait/policy/_dsl_tables.py) and the canonical
+    callbacks, flattened for the driver below: per state, token type -> (True,
+    next state, its actions) or (False, rule size, rule origin, callback or None
+    where it would return its only child); and per state, how a name is typed
+    there: (spelling of each keyword accepted there -> its type, type of any other
+    name or None where no terminal accepts it). A state where two keywords share
+    a spelling types it as None (the driver gives up there and Lark decides).
 
-    inner = _canonical_parser().parser.parser.parser
-    table = inner.parse_table
-    callbacks = inner.callbacks
-    keywords = _spellings()
-    states: dict[int, dict[str, Any]] = {}
+    No Lark runtime is imported or built: the tables module is plain literals.
+    """
+    from gait.policy import _dsl_tables as t
+
+    plain = _PLAIN_CALLBACKS
+    rules = []
+    for origin, name, size, expand1, keep in t.RULES:
+        splice = origin.startswith("_")
+        if size == 1 and expand1 and keep == ((0, False),):
+            rules.append((size, origin, None))  # returns its one child: the value stays
+            continue
+        fn = plain.get(name)
+        if fn is None and not splice and not expand1:
+            raise AssertionError(f"no canonical callback for grammar rule {name}")
+        rules.append((size, origin, _compose(fn, size, expand1, keep, splice)))
+    states: dict[int, dict[str, Any]] = {state: {} for state in t.STATES}
     names: dict[int, tuple[dict[str, str | None], str | None]] = {}
-    for state in table.states:
-        states[state] = {}
-    for state, actions in table.states.items():
+    for state, actions in t.STATES.items():
         flat = states[state]
-        for kind, (action, arg) in actions.items():
-            if action is Shift:
-                flat[kind] = (True, arg, states[arg])
+        for kind, code in actions.items():
+            if code >= 0:
+                flat[kind] = (True, code, states[code])
             else:
-                size, callback = len(arg.expansion), callbacks[arg]
-                if size == 1 and type(callback) is ExpandSingleChild:
-                    callback = None  # returns its one child: the value stays as it is
-                flat[kind] = (False, size, arg.origin.name, callback)
+                size, origin, callback = rules[~code]
+                flat[kind] = (False, size, origin, callback)
         spelled: dict[str, str | None] = {}
         for kind in actions:
-            for word in keywords.get(kind, ()):
+            for word in t.KEYWORDS.get(kind, ()):
                 spelled[word] = kind if spelled.get(word, kind) == kind else None
         names[state] = (spelled, "WORD" if "WORD" in actions else None)
-    token_callbacks = frozenset(k for k in callbacks if isinstance(k, str))
-    return states, names, table.start_states["start"], table.end_states["start"], token_callbacks
+    return states, names, t.START, t.END
 
 
 def _only_child(children: list[Any]) -> Any:
@@ -733,9 +787,7 @@ def _fast_canonical_parse(text: str, trace: list[Any] | None = None) -> dict[str
     then runs Lark's parser, which reports the error. ``trace`` (tests) receives
     the ``(type, text)`` of every terminal shifted.
     """
-    states, names, start, end_state, token_callbacks = _fast_tables()
-    if token_callbacks:
-        return None
+    states, names, start, end_state = _fast_tables()
     stack = [start]
     values: list[Any] = []
     push_state, push_value = stack.append, values.append
@@ -800,73 +852,60 @@ def _fast_canonical_parse(text: str, trace: list[Any] | None = None) -> dict[str
             return result if isinstance(result, dict) else None
 
 
+def _p_start(items: list[Any]) -> dict[str, Any]:
+    doc: dict[str, Any] = {}
+    rules = []
+    for kind, value in items:
+        if kind == "policy":
+            doc.update(value)
+        else:
+            rules.append(value)
+    if rules:
+        doc["rules"] = rules
+    return doc
+
+
+def _p_rule_block(c: list[Any]) -> tuple[str, Any]:
+    out: dict[str, Any] = {"name": _json_string(c[0])}
+    out.update(c[1:])
+    return ("rule", out)
+
+
+def _p_list(c: list[Any]) -> list[Any]:
+    return c
+
+
+# The canonical reading: one function per grammar rule or alias, applied while parsing.
+_PLAIN_CALLBACKS: dict[str, Any] = {
+    "start": _p_start,
+    "policy_block": lambda c: ("policy", dict(c)),
+    "rule_block": _p_rule_block,
+    "header_priority": lambda c: ("priority", c[1]),
+    "header_effect": lambda c: ("effect", str(c[0])),
+    "field": lambda c: (str(c[0]), c[1]),
+    "section": lambda c: (str(c[0]), dict(c[1:])),
+    "flow_block": dict,
+    "string": lambda c: _json_string(c[0]),
+    "signed_int": lambda c: int(c[0]),
+    "float": lambda c: float(c[0]),
+    "true": lambda _c: True,
+    "false": lambda _c: False,
+    "null": lambda _c: None,
+    "word": lambda c: str(c[0]),
+    "list": _p_list,
+    "flow_list": _p_list,
+}
+
+
 @lru_cache(maxsize=1)
 def _canonical_parser() -> Any:
+    """Lark's own parser with the canonical callbacks: reports the errors the fast
+    driver gives up on, and is what tests/policy/test_fast_dsl.py compares it with."""
     from gait.policy._dsl_parser import Lark_StandAlone, Transformer
 
-    class Plain(Transformer):  # one method per grammar rule or alias, applied inline
-        def start(self, items: list[Any]) -> dict[str, Any]:
-            doc: dict[str, Any] = {}
-            rules = []
-            for kind, value in items:
-                if kind == "policy":
-                    doc.update(value)
-                else:
-                    rules.append(value)
-            if rules:
-                doc["rules"] = rules
-            return doc
-
-        def policy_block(self, c: list[Any]) -> tuple[str, Any]:
-            return ("policy", dict(c))
-
-        def rule_block(self, c: list[Any]) -> tuple[str, Any]:
-            out: dict[str, Any] = {"name": _json_string(c[0])}
-            out.update(c[1:])
-            return ("rule", out)
-
-        def header_priority(self, c: list[Any]) -> tuple[str, Any]:
-            return ("priority", c[1])
-
-        def header_effect(self, c: list[Any]) -> tuple[str, Any]:
-            return ("effect", str(c[0]))
-
-        def field(self, c: list[Any]) -> tuple[str, Any]:
-            return (str(c[0]), c[1])
-
-        def section(self, c: list[Any]) -> tuple[str, Any]:
-            return (str(c[0]), dict(c[1:]))
-
-        def flow_block(self, c: list[Any]) -> dict[str, Any]:
-            return dict(c)
-
-        def string(self, c: list[Any]) -> str:
-            return _json_string(c[0])
-
-        def signed_int(self, c: list[Any]) -> int:
-            return int(c[0])
-
-        def float(self, c: list[Any]) -> float:
-            return float(c[0])
-
-        def true(self, _c: list[Any]) -> bool:
-            return True
-
-        def false(self, _c: list[Any]) -> bool:
-            return False
-
-        def null(self, _c: list[Any]) -> None:
-            return None
-
-        def word(self, c: list[Any]) -> str:
-            return str(c[0])
-
-        def list(self, c: list[Any]) -> list[Any]:
-            return c
-
-        flow_list = list
-
-    return Lark_StandAlone(transformer=Plain(), propagate_positions=False)
+    methods = {name: staticmethod(fn) for name, fn in _PLAIN_CALLBACKS.items()}
+    plain = type("Plain", (Transformer,), methods)
+    return Lark_StandAlone(transformer=plain(), propagate_positions=False)
 
 
 def _json_string(tok: Any) -> str:
