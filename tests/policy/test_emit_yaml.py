@@ -397,3 +397,20 @@ def test_compile_help_names_yaml(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "[dsl|yaml|ir]" in out
     assert "--full" in out
+
+
+def test_policy_cli_doc_example_runs_as_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = (REPO / "docs" / "policy-cli.md").read_text(encoding="utf-8")
+    found = re.search(
+        r"\$ cat guard\.gaitpol\n(.*?)\$ gait policy compile guard\.gaitpol --emit yaml "
+        r"> guard\.yaml\n\$ cat guard\.yaml\n(.*?)```",
+        doc,
+        re.DOTALL,
+    )
+    assert found, "docs/policy-cli.md lost its --emit yaml example"
+    monkeypatch.chdir(tmp_path)
+    Path("guard.gaitpol").write_text(found.group(1), encoding="utf-8")
+    assert main(["policy", "compile", "guard.gaitpol", "--emit", "yaml"]) == 0
+    assert capsys.readouterr().out == found.group(2)
