@@ -300,6 +300,66 @@ def test_generated_full_form_is_fmt_full(doc: dict[str, Any]) -> None:
     assert (twin, twin_policy) == (full, policy)
 
 
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
+_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
+_HEADER = re.compile(
+    r'^rule ("(?:[^"\\]|\\.)*")((?: priority -?[0-9]+)?)(?: => ([a-z_]+))? \{', re.M
+)
+
+
+def restyle(text: str, policy: Any, draw: st.DrawFn) -> str:
+    """Canonical DSL rewritten as an author might: bare words, header fields in the
+    body, trailing commas, everything on one line; the same policy either way."""
+    from gait.policy import model
+
+    reserved = {"policy", "rule", "true", "false", "null", "allow", "block", "dry_run"}
+    reserved |= {"require_approval"}
+    for cls in vars(model).values():
+        if isinstance(cls, type) and cls.__module__ == model.__name__:
+            reserved |= set(cls.__struct_fields__)
+    rule_lines = text.split("\n")
+    out = []
+    for line in rule_lines:
+        head = _HEADER.match(line)
+        if head and draw(st.booleans()):
+            body = []
+            if head.group(2):
+                body.append(head.group(2).strip())
+            if head.group(3):
+                body.append(f"effect {head.group(3)}")
+            line = f"rule {head.group(1)} {{ {' '.join(body)}" + line[head.end() :]
+        if not line.startswith("rule ") and draw(st.booleans()):
+
+            def bare(m: re.Match[str]) -> str:
+                word = m.group(1)
+                ok = _WORD.fullmatch(word) and word not in reserved
+                return word if ok else m.group(0)
+
+            line = _QUOTED.sub(bare, line)
+        if line.rstrip().endswith("]") and "[" in line and draw(st.booleans()):
+            line = line.rstrip()[:-1] + ",]" if not line.rstrip().endswith("[]") else line
+        out.append(line)
+    joiner = draw(st.sampled_from(["\n", " ", "\n\n  "]))
+    return joiner.join(line for line in out if not line.startswith("#"))
+
+
+@SETTINGS
+@given(policies_with_flow(), st.data())
+def test_author_styled_dsl_has_a_faithful_yaml_twin(
+    doc: dict[str, Any], data: st.DataObject
+) -> None:
+    policy = load_policy_source(to_yaml(doc), "g.yaml", "yaml")
+    styled = restyle(render_dsl(policy), policy, data.draw)
+    twin_policy, twin = emit_yaml(styled.encode(), "s.gaitpol", "dsl")
+    assert twin_policy == policy, styled
+    assert twin == format_policy(policy)
+    assert (
+        compile_policy(twin.encode(), path="t.yaml").policy_digest
+        == compile_policy(styled.encode(), path="s.gaitpol").policy_digest
+        == policy_digest(policy)
+    )
+
+
 comment_text = st.text(
     alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",), exclude_characters="\n"),
     max_size=12,
