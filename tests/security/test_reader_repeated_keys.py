@@ -589,20 +589,7 @@ def test_policy_and_replay_context_files(demo: Path, variant: bool) -> None:
     refused(code, out, "risk_class", variant)
 
 
-# ------------------------------------------------------------ state journal (file store)
-
-
-@pytest.mark.parametrize("variant", VARIANTS)
-def test_file_state_session_journal(tmp_path: Path, variant: bool) -> None:
-    from gait.state.filestore import FileStore
-
-    store = FileStore(tmp_path / "state.json")
-    store.journal_append("s1", {"tool_name": "tool.read", "verdict": "allow"})
-    path = store.journal_path("s1")
-    path.write_bytes(repeat_key(path.read_bytes(), "verdict", variant))
-    with pytest.raises(DuplicateKey) as err:
-        store.journal_read("s1")
-    assert_names_key(err.value.message, "verdict", variant)
+# (shared-state session journals, file and Redis: tests/state/test_journal_repeated_keys.py)
 
 
 # ------------------------------------------------------------ SDK and serve
