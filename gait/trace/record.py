@@ -233,16 +233,17 @@ def _time_text(value: str | datetime) -> str:
     return to_rfc3339(value)
 
 
-_LAST_SECOND: list[Any] = [None, ""]
+_last_second: tuple[int, str] = (-1, "")  # (unix second, its text up to the seconds)
 
 
 def _now_text() -> str:
     """:func:`gait.signing.now_rfc3339`, rendering the date part once per second."""
+    global _last_second
     seconds, nanos = divmod(time.time_ns(), 1_000_000_000)
-    cached_seconds, prefix = _LAST_SECOND
+    cached_seconds, prefix = _last_second  # one tuple: threads never see half an update
     if seconds != cached_seconds:
         prefix = format_rfc3339(seconds)[:-1]
-        _LAST_SECOND[:] = [seconds, prefix]
+        _last_second = (seconds, prefix)
     if nanos:
         return f"{prefix}.{nanos:09d}".rstrip("0") + "Z"
     return prefix + "Z"
