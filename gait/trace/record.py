@@ -79,8 +79,6 @@ def _unique_sorted(values: Iterable[str]) -> list[str]:
 
 def _plain(value: Any) -> Any:
     """msgspec Structs (e.g. the intent model's skill provenance) to plain data."""
-    import msgspec
-
     if isinstance(value, msgspec.Struct):
         return msgspec.to_builtins(value)
     if isinstance(value, list | tuple):
