@@ -16,6 +16,7 @@ every error and its location stay those of the full reader.
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 from typing import Any
@@ -27,17 +28,12 @@ _FLOAT_RE = re.compile(r"[-+]?[0-9]+\.[0-9]+\Z")
 _KEY_RE = re.compile(r"([A-Za-z0-9_][A-Za-z0-9_./-]*):(?: +(.*))?\Z")
 # ASCII control characters other than newline (tabs, CR and the rest): not for us.
 _ODD_CHARS = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
-# Printable characters libyaml reads as text (not NEL, line or paragraph separators, BOM).
-_ODD_WIDE = re.compile(
-    "[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
-)
 # A line that is neither blank nor only a comment: (indentation, the rest).
 _LINE_RE = re.compile(r"^( *)([^ #\n][^\n]*)$", re.MULTILINE)
 _AFTER_VALUE_RE = re.compile(r"(?: +(?:#.*)?)?\Z")
-_DOUBLE_RE = re.compile(r'"([^"\\]*)"(?: +(?:#.*)?)?\Z')
-_SINGLE_RE = re.compile(r"'((?:[^']|'')*)'(?: +(?:#.*)?)?\Z")
 
 
+@functools.cache
 def _flow_patterns(close: str) -> tuple[Any, Any, Any]:
     """Double-quoted, single-quoted and plain scalars of a flow collection, each
     with the separator after it ("," or ``close``)."""
@@ -57,9 +53,21 @@ def _flow_patterns(close: str) -> tuple[Any, Any, Any]:
 # a one-line list of plain scalars without ":" (and not empty: "[ ]" goes the long way)
 _ITEM = r""" *[^\[\]{}#:'\", ][^\[\]{}#:'\",]*"""
 _SIMPLE_FLOW_RE = re.compile(rf"\[({_ITEM}(?:,{_ITEM})*)\](?: +(?:#.*)?)?\Z")
-_SEQ_ITEMS = _flow_patterns("\\]")
-_MAP_ITEMS = _flow_patterns("}")
-_FLOW_KEY_RE = re.compile(r" *([A-Za-z0-9_][A-Za-z0-9_./-]*): +")
+
+
+@functools.cache
+def _quoted_patterns() -> tuple[Any, Any]:
+    """Double- and single-quoted block scalars (compiled on first use)."""
+    return (
+        re.compile(r'"([^"\\]*)"(?: +(?:#.*)?)?\Z'),
+        re.compile(r"'((?:[^']|'')*)'(?: +(?:#.*)?)?\Z"),
+    )
+
+
+@functools.cache
+def _flow_key_pattern() -> Any:
+    return re.compile(r" *([A-Za-z0-9_][A-Za-z0-9_./-]*): +")
+
 
 # Plain scalars whose meaning YAML 1.1 resolution and the core schema agree on.
 _WORDS: dict[str, Any] = {
@@ -91,8 +99,10 @@ def read(text: str, max_nodes: int) -> dict[str, Any] | None:
         return None
     lines = [(len(indent), content) for indent, content in _LINE_RE.findall(text)]
     if not text.isascii():
-        # other text than ASCII is only taken in comments
-        if _ODD_WIDE.search(text) is not None or not all(c.isascii() for _, c in lines):
+        # other text than ASCII is only taken in comments, and only characters libyaml
+        # reads as printable text (not C1 controls, NEL, line/paragraph separators, BOM)
+        odd = re.compile("[\x80-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
+        if odd.search(text) is not None or not all(c.isascii() for _, c in lines):
             return None
     if not lines or lines[0][0] != 0:
         return None
@@ -210,12 +220,12 @@ class _Reader:
         if first == "[":
             return self.flow(rest)
         if first == '"':
-            m = _DOUBLE_RE.match(rest)
+            m = _quoted_patterns()[0].match(rest)
             if m is None:
                 raise _NotPlain
             return _quoted(m[1])
         if first == "'":
-            m = _SINGLE_RE.match(rest)
+            m = _quoted_patterns()[1].match(rest)
             if m is None:
                 raise _NotPlain
             return _quoted(m[1].replace("''", "'"))
@@ -247,7 +257,7 @@ class _Reader:
         else:
             pos, closer = 1, ","
             while closer == ",":
-                value, pos, closer = self.flow_item(rest, pos, _SEQ_ITEMS)
+                value, pos, closer = self.flow_item(rest, pos, _flow_patterns("\\]"))
                 out.append(value)
             end = pos
         if _AFTER_VALUE_RE.match(rest, end) is None:
@@ -264,13 +274,13 @@ class _Reader:
         else:
             pos, closer = 1, ","
             while closer == ",":
-                m = _FLOW_KEY_RE.match(rest, pos)
+                m = _flow_key_pattern().match(rest, pos)
                 if m is None:
                     raise _NotPlain
                 key = sys.intern(m[1])
                 if key in out:
                     raise _NotPlain
-                out[key], pos, closer = self.flow_item(rest, m.end(), _MAP_ITEMS)
+                out[key], pos, closer = self.flow_item(rest, m.end(), _flow_patterns("}"))
             end = pos
         if _AFTER_VALUE_RE.match(rest, end) is None:
             raise _NotPlain
