@@ -5,7 +5,8 @@ normalized policy: normalization returns a new, fully defaulted instance. Every
 key of the format is here, core and advanced alike, so nothing is dropped.
 """
 
-from __future__ import annotations
+# No "from __future__ import annotations": msgspec reads these annotations on
+# first use, and evaluating them from strings cost about 3 ms per process.
 
 import msgspec
 from msgspec import UNSET, UnsetType

@@ -521,6 +521,14 @@ def decode_policy(
             location=locate(path_name, positions, ()),
         )
     check_legacy(raw, path_name)
+    # The Go-semantics pass below only changes what strict decoding refuses (a
+    # number or null in a string field, "yes" in a boolean one) or drops a null
+    # from an optional field whose default is null anyway; so a mapping that
+    # decodes as it is needs no pass (the common case, and no type info to build).
+    try:
+        return msgspec.convert(raw, Policy)
+    except msgspec.ValidationError:
+        pass
     if _POLICY_TYPE_INFO is None:
         import msgspec.inspect as mi
 
