@@ -178,13 +178,16 @@ class PackStream(RecordSource):
         if hasher.hexdigest() != self._expected[name]:
             raise InvalidInput(f"runpack hash mismatch: {name}")
 
-    def _records(self, name: str, kind: type[R]) -> Iterator[R]:
+    def _records(self, name: str, kind: type[R], *, first_read: bool = False) -> Iterator[R]:
+        """Records of ``name``. Repeated keys are refused on the first read (at open);
+        a later read that met other bytes fails the member's hash check at its end."""
         decoder = msgspec.json.Decoder(kind)
         for number, line in enumerate(self._lines_raw(name), start=1):
             if not line.strip():
                 continue
             check_depth(line, f"parse {name}")
-            check_duplicate_keys(line, f"parse {name} line {number}")
+            if first_read:
+                check_duplicate_keys(line, f"parse {name} line {number}")
             try:
                 yield decoder.decode(line)
             except (msgspec.DecodeError, msgspec.ValidationError) as err:
@@ -233,8 +236,8 @@ def _checked(fspath: str, archive: ZipArchive) -> PackStream:
         _check_records(pack)
     except InvalidInput:
         # Report the first bad record in reading order (all intents, then results).
-        _count(pack.intents)
-        _count(pack.results)
+        _count(lambda: pack._records(MEMBER_INTENTS, IntentRecord, first_read=True))
+        _count(lambda: pack._records(MEMBER_RESULTS, ResultRecord, first_read=True))
         raise
     pack.refs = _decode_doc(pack._read(MEMBER_REFS), Refs, MEMBER_REFS)
     return pack
@@ -245,8 +248,8 @@ def _check_records(pack: PackStream) -> None:
     seen: set[str] = set()
     aligned = True
     intents_total = results_total = 0
-    results = pack.results()
-    for intent in pack.intents():
+    results = pack._records(MEMBER_RESULTS, ResultRecord, first_read=True)
+    for intent in pack._records(MEMBER_INTENTS, IntentRecord, first_read=True):
         intents_total += 1
         result = next(results, None)
         if result is None:
