@@ -318,7 +318,22 @@ def corpus() -> list[tuple[str, str]]:
     every_key = REPO / "tests" / "policy" / "data" / "every_key.yaml"
     docs.append(("canonical DSL of every_key.yaml", render_dsl(load_policy_file(every_key))))
     docs.append(("sample", SAMPLE))
+    for page in sorted((REPO / "docs").glob("*.md")):
+        blocks = re.findall(r"^```[a-z]*\n(.*?)^```", page.read_text(encoding="utf-8"), re.M | re.S)
+        for n, block in enumerate(blocks):
+            shown = re.match(r"\$ cat \S+\.gaitpol\n(.*?)(?=^\$ |\Z)", block, re.M | re.S)
+            block = shown.group(1) if shown else block  # a transcript: the file it shows
+            if re.match(r"\s*(#.*\n\s*)*(policy|rule)\b", block) and _valid_text(block):
+                docs.append((f"docs/{page.name} block {n}", block))
     return docs
+
+
+def _valid_text(text: str) -> bool:
+    try:
+        load_policy_source(text.encode("utf-8"), "doc.gaitpol", "dsl")
+    except PolicyError:
+        return False
+    return True
 
 
 # What the files above lack: escapes, flow predicates, floats, comments after braces.
@@ -402,6 +417,7 @@ def test_corpus_is_not_empty() -> None:
     names = [name for name, _ in CORPUS]
     assert "tests/policy/data/handwritten.gaitpol" in names
     assert sum(name.startswith("canonical DSL of policies/") for name in names) >= 4
+    assert any(name.startswith("docs/policy-cli.md") for name in names)
 
 
 @pytest.mark.parametrize("engine", sorted(ENGINES))

@@ -88,7 +88,6 @@ def header_keywords(text: str, rule_fields: set[str]) -> list[str]:
 
 def model_fields() -> tuple[set[str], set[str], set[str], set[str]]:
     """(block keys, flow-predicate keys, value keys, rule fields) of the policy model."""
-    sys.path.insert(0, str(REPO))
     import msgspec
 
     from gait.policy import model
@@ -136,6 +135,8 @@ def words(names: list[str] | set[str]) -> str:
 
 
 def build() -> dict[str, Any]:
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))  # run from a checkout without gait installed
     from gait.vocab import VERDICTS
 
     text = GRAMMAR.read_text(encoding="utf-8")
