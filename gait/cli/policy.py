@@ -214,7 +214,11 @@ def compile_(args: tuple[str, ...], emit: str, full: bool, no_cache: bool, json:
         from gait.policy.compiler import source_kind
         from gait.policy.emit_yaml import emit_yaml
 
-        _policy, text = emit_yaml(data, path, source_kind(path), full=full)
+        policy, text = emit_yaml(data, path, source_kind(path), full=full)
+        if policy != compiled.policy:  # the YAML must describe what the digest names
+            from gait.errors import InternalFailure
+
+            raise InternalFailure(f"policy compile: the YAML of {path} is not its compiled policy")
         payload["yaml"] = text
         return Outcome(payload, raw=text)
     ir = msgspec.to_builtins(compiled.ir, order="deterministic")
