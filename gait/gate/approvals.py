@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from gait.errors import InvalidInput, StateUnavailable
-from gait.gate.tokens import read_token, validate_approval
 from gait.signing import KeyPair, parse_rfc3339, resolve_verify_key
 
 if TYPE_CHECKING:
@@ -175,6 +174,7 @@ def consume_approvals(
     (``approval_token_replayed``), so one approval buys one execution, on any server.
     """
     from gait import PRODUCER_VERSION
+    from gait.gate.tokens import read_token, validate_approval  # only when tokens are checked
 
     required = max(decision.min_approvals, 1)
     out = ApprovalOutcome(required=required)
