@@ -14,6 +14,7 @@ import re
 import sys
 import time
 from collections.abc import Iterable, Sequence
+from functools import cache
 from typing import IO, Any
 
 __all__ = [
@@ -54,16 +55,26 @@ _VERDICT_STYLE = {
     "require_approval": "yellow",
     "dry_run": "yellow",
 }
-# A verdict as a value: after "=", "-> ", or a table gap, and ending the word.
-_VERDICT = re.compile(r"(^|=|-> |  )(allow|block|require_approval|dry_run)(?=$|\s|,)")
-_STATUS = re.compile(r"^(\s*)(PASS|FAIL|ok|failed)\b")
-_PREFIX = re.compile(r"^(\S[^:]* (error|failed)|error|warning|tip)(:)")
+
+
+@cache
+def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """Compiled on first colouring: pipes and --json output never pay for them."""
+    return (
+        # A verdict as a value: after "=", "-> ", or a table gap, and ending the word.
+        re.compile(r"(^|=|-> |  )(allow|block|require_approval|dry_run)(?=$|\s|,)"),
+        re.compile(r"^(\s*)(PASS|FAIL|ok|failed)\b"),
+        re.compile(r"^(\S[^:]* (error|failed)|error|warning|tip)(:)"),
+    )
 
 
 def colorize(line: str) -> str:
     """Colour the parts of a text line a reader scans for: verdicts, PASS/FAIL, errors."""
-    line = _VERDICT.sub(lambda m: m.group(1) + paint(m.group(2), _VERDICT_STYLE[m.group(2)]), line)
-    line = _STATUS.sub(
+    verdict_re, status_re, prefix_re = _patterns()
+    line = verdict_re.sub(
+        lambda m: m.group(1) + paint(m.group(2), _VERDICT_STYLE[m.group(2)]), line
+    )
+    line = status_re.sub(
         lambda m: (
             m.group(1) + paint(m.group(2), "green" if m.group(2) in ("PASS", "ok") else "red")
         ),
@@ -75,7 +86,7 @@ def colorize(line: str) -> str:
         style = "yellow" if word in ("warning", "tip") else "red"
         return paint(word, style) + m.group(3)
 
-    return _PREFIX.sub(prefix, line)
+    return prefix_re.sub(prefix, line)
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], indent: str = "") -> list[str]:
