@@ -108,6 +108,7 @@ def hot_argvs(work: Path) -> list[list[str]]:
         ["verify", str(work / "garbage.json"), "--json"],
         ["verify", "run_that_does_not_exist", "--json"],
     ]
+    out += [["version"], ["version", "--json"], ["version", "-json"]]
     return out
 
 
@@ -152,6 +153,7 @@ def test_fast_path_output_equals_click(work: Path, capsys: pytest.CaptureFixture
     assert {("policy", 0), ("policy", 3), ("policy", 6)} <= codes
     assert {("trace", 0), ("trace", 2), ("trace", 6)} <= codes
     assert {("verify", 0), ("verify", 2), ("verify", 6)} <= codes
+    assert ("version", 0) in codes
 
 
 def test_gate_eval_fast_path_equals_click(
@@ -231,6 +233,10 @@ def test_gate_eval_fast_options_are_the_click_options() -> None:
         ["gate", "eval", "--policy", "--intent", "b.json"],
         ["gate", "eval", "a.yaml", "--", "b.json"],
         ["gate", "evaluate", "a.yaml", "b.json"],
+        ["version", "--help"],
+        ["version", "--explain"],
+        ["version", "extra"],
+        ["version", "--json=false"],
     ],
 )
 def test_unusual_spellings_go_to_click(argv: list[str]) -> None:

@@ -1,7 +1,7 @@
 """A click-free path for the hot one-shot commands.
 
 ``gait policy test POLICY INTENT``, ``gait gate eval``, ``gait verify RUNPACK``
-and ``gait trace verify`` run once per tool call, fixture or artifact from
+and ``gait trace verify`` (and ``gait version``) run once per tool call, fixture or artifact from
 scripts and CI loops; importing click costs more than the work they do. For
 the plain spellings of these commands (known options only, no ``--help`` or
 ``--explain``) this module parses argv itself and calls
@@ -140,6 +140,19 @@ def _gate_eval(args: list[str]) -> tuple[str, bool, Callable[[], Outcome]] | Non
     return "gate eval", "json" in flags, body
 
 
+def _version(args: list[str]) -> tuple[str, bool, Callable[[], Outcome]] | None:
+    parsed = _parse(args, frozenset(), frozenset({"json"}))
+    if parsed is None or parsed[0]:
+        return None  # positionals are a usage error: the click command
+
+    def body() -> Outcome:
+        from gait.cli.about import version_outcome
+
+        return version_outcome()
+
+    return "version", "json" in parsed[2], body
+
+
 Plan = tuple[str, bool, Callable[[], Outcome]]
 
 # (group, command) -> argv parser returning (display name, --json, body) or None;
@@ -149,6 +162,7 @@ HOT: dict[tuple[str, str], Callable[[list[str]], Plan | None]] = {
     ("policy", "test"): _policy_test,
     ("trace", "verify"): _trace_verify,
     ("verify", ""): _verify,
+    ("version", ""): _version,
 }
 
 
