@@ -424,32 +424,11 @@ def _legacy_hint(name: str) -> str:
     return ""
 
 
-@lru_cache(maxsize=1)
 def _spellings() -> dict[str, tuple[str, ...]]:
-    """Keyword terminal -> the words it matches (``VERDICT`` -> allow, block, ...).
+    """Keyword terminal -> the words it matches (``VERDICT`` -> allow, block, ...)."""
+    from gait.policy._dsl_tables import KEYWORDS
 
-    Keywords are written ``"word" _E`` in the grammar, which Lark compiles to
-    ``word(?![...])`` or ``(?:a|b)(?![...])``: the words are read back from that.
-    """
-    from gait.policy._dsl_parser import MEMO
-
-    out: dict[str, tuple[str, ...]] = {}
-    for entry in MEMO.values():
-        if entry.get("__type__") != "TerminalDef":
-            continue
-        pattern = entry["pattern"]["value"]
-        if not pattern.endswith(_KEYWORD_END):
-            continue
-        body = pattern[: -len(_KEYWORD_END)]
-        while body.startswith("(?:") and body.endswith(")"):
-            body = body[3:-1]
-        words = tuple(body.split("|"))
-        if all(w.isidentifier() for w in words):
-            out[entry["name"]] = words
-    return out
-
-
-_KEYWORD_END = r"(?![A-Za-z0-9_.\-])"
+    return KEYWORDS
 
 
 # ------------------------------------------------------ model builder ---
@@ -709,6 +688,20 @@ def _compose(fn: Any, size: int, expand1: bool, keep: tuple[Any, ...], splice: b
         if not keep[0][1]:
             first = tuple(i for i, _ in keep)
             return lambda children: _Splice([children[i] for i in first])
+
+    if not splice and not expand1 and len(keep) <= 2:
+        # the common shapes, without the general loop: `KEY "{" fields "}"`, `"[" items "]"`
+        if not keep:
+            return lambda _children: fn([])
+        (a, a_spliced), (b, b_spliced) = (*keep, (-1, False))[:2]
+        if len(keep) == 1 and not a_spliced:
+            return lambda children: fn([children[a]])
+        if len(keep) == 1:
+            return lambda children: fn(list(children[a]))
+        if not a_spliced and b_spliced:
+            return lambda children: fn([children[a], *children[b]])
+        if not a_spliced and not b_spliced:
+            return lambda children: fn([children[a], children[b]])
 
     def callback(children: list[Any]) -> Any:
         if identity:

@@ -8,6 +8,7 @@ parser Lark builds from the grammar at test time.
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,12 @@ SOURCES = sorted(
 )
 BROKEN = [
     "policy {",
+    'rule "a" { match { min_approvals 1 } }',
+    "policy { tool_names [a] }",
+    'rule "a" { match { tool_names "x" } }',
+    'rule "a" { effect blocked }',
+    'rule "a" { match { tool_namesx [a] } }',
+    'rule "a" { match { after [{ within 5 }] } }',
     "rule {}",
     'rule "a" => maybe {}',
     'rule "a" priority x {}',
@@ -94,3 +101,47 @@ def test_same_errors_as_lark(text: str, reference: Lark) -> None:
     assert sorted(getattr(got.value, "expected", ()) or ()) == sorted(
         getattr(want.value, "expected", ()) or ()
     )
+
+
+def test_tables_generated_from_the_current_grammar() -> None:
+    from gait.policy import _dsl_tables
+
+    assert _dsl_tables.GRAMMAR_SHA256 == hashlib.sha256(grammar_text().encode()).hexdigest(), (
+        "grammar/gait.lark changed: run python tools/gen_dsl_parser.py"
+    )
+
+
+def test_tables_hold_the_grammars_lalr_table(reference: Lark) -> None:
+    """State numbers differ between generations; the shape of the table does not."""
+    from gait.policy import _dsl_tables
+
+    table = reference.parser.parser.parser.parse_table
+
+    def shape(states: dict[Any, dict[str, Any]], reduce_of: Any) -> list[Any]:
+        rows = []
+        for actions in states.values():
+            rows.append(sorted((str(k), repr(reduce_of(v))) for k, v in actions.items()))
+        return sorted(rows)
+
+    def ours(code: int) -> Any:
+        return "shift" if code >= 0 else _dsl_tables.RULES[~code][:3]
+
+    def lark(action: Any) -> Any:
+        kind, arg = action
+        if kind.name == "Shift":
+            return "shift"
+        name = arg.alias or arg.options.template_source or arg.origin.name
+        return (str(arg.origin.name), str(name), len(arg.expansion))
+
+    assert shape(_dsl_tables.STATES, ours) == shape(table.states, lark)
+    assert len(_dsl_tables.STATES) == len(table.states)
+
+
+def test_keyword_spellings_match_the_grammar(reference: Lark) -> None:
+    from gait.policy import _dsl_tables
+
+    for name, words in _dsl_tables.KEYWORDS.items():
+        term = reference.get_terminal(name)
+        for word in words:
+            assert re.fullmatch(term.pattern.to_regexp(), word), (name, word)
+            assert not re.match(term.pattern.to_regexp(), word + "x"), (name, word)
