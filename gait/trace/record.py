@@ -27,7 +27,7 @@ from gait.signing import (
     sign_record,
     to_rfc3339,
 )
-from gait.trace.schema import TRACE_FIELDS, TraceRecord, shape
+from gait.trace.schema import TraceRecord, fields_of, shape
 
 __all__ = [
     "DEFAULT_CREATED_AT",
@@ -216,7 +216,7 @@ def _projection(raw: Mapping[str, Any], time_text: Callable[[str], str]) -> dict
                 out["created_at"] = time_text(out["created_at"])
                 out["observed_at"] = time_text(out["observed_at"])
                 return out
-    return shape(raw, TRACE_FIELDS, time_text=time_text)
+    return shape(raw, fields_of(TraceRecord), time_text=time_text)
 
 
 @lru_cache(maxsize=256)

@@ -36,7 +36,6 @@ import msgspec
 from gait.errors import InvalidInput
 
 __all__ = [
-    "TRACE_FIELDS",
     "AgentLineage",
     "ChainAgent",
     "DelegationRef",
@@ -241,14 +240,17 @@ _DERIVED: dict[type, tuple[Field, ...]] = {}
 
 
 def fields_of(cls: type[_Record]) -> tuple[Field, ...]:
-    """The projection rules of a record Struct, in its field order (computed once)."""
+    """The projection rules of a record Struct, in its field order (computed once).
+
+    ``fields_of(TraceRecord)`` (also spelt ``TRACE_FIELDS``) is the field order
+    as the reference writes it; ``?`` fields of §4 are omit-empty.
+    """
     found = _DERIVED.get(cls)
     if found is not None:
         return found
-    hints = typing.get_type_hints(cls, include_extras=True)
     out = []
     for info in msgspec.structs.fields(cls):
-        kind, nested = _kind(hints[info.name])
+        kind, nested = _kind(info.type)
         keep = info.required
         if info.name in cls.time_fields:
             kind, keep = "time", False  # required by kind
@@ -258,8 +260,12 @@ def fields_of(cls: type[_Record]) -> tuple[Field, ...]:
     return result
 
 
-TRACE_FIELDS: tuple[Field, ...] = fields_of(TraceRecord)
-"""Field order as the reference writes it; ``?`` fields of §4 are omit-empty."""
+def __getattr__(name: str) -> Any:
+    # TRACE_FIELDS is derived on first use: resolving the Struct types costs about
+    # a millisecond, which one-shot commands that only write traces never need.
+    if name == "TRACE_FIELDS":
+        return fields_of(TraceRecord)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def shape(
