@@ -193,30 +193,53 @@ def _project_built(raw: dict[str, Any]) -> dict[str, Any]:
     return _projection(raw, _as_is)
 
 
+_COLD_CALLS = 2
+_projections = 0  # racy under threads, harmlessly: both paths give the same result
+
+
 def _projection(raw: Mapping[str, Any], time_text: Callable[[str], str]) -> dict[str, Any]:
     """``shape(raw, TRACE_FIELDS, time_text=time_text)``, through the Struct when it can.
 
-    Fast path: msgspec checks the types against :class:`TraceRecord` and leaves
-    the omit-empty zeros out while encoding. It covers the records writers
-    build and the files they write; anything it does not take as is (a wrong
-    type, a ``null`` where the rules read a zero value, a zero or non-finite
-    float, a ``mcp_trust`` value, which is kept verbatim, a non-dict mapping)
-    goes to :func:`shape`, the general rules, which also word the errors.
+    The first calls of a process take the general rules: msgspec's first use of
+    :class:`TraceRecord` costs a few hundred µs, more than a one-shot command
+    that projects one or two records would save.
     """
-    if type(raw) is dict and raw.get("mcp_trust") is None:
-        latency = raw.get("latency_ms", 0)
-        kind = type(latency)
-        if kind is int or (kind is float and latency != 0 and math.isfinite(latency)):
-            try:
-                built = msgspec.convert(raw, TraceRecord, strict=True)
-            except msgspec.ValidationError:
-                pass
-            else:
-                out: dict[str, Any] = msgspec.to_builtins(built)
-                out["created_at"] = time_text(out["created_at"])
-                out["observed_at"] = time_text(out["observed_at"])
-                return out
+    global _projections
+    if _projections >= _COLD_CALLS:
+        out = _fast_projection(raw, time_text)
+        if out is not None:
+            return out
+    else:
+        _projections += 1
     return shape(raw, fields_of(TraceRecord), time_text=time_text)
+
+
+def _fast_projection(
+    raw: Mapping[str, Any], time_text: Callable[[str], str]
+) -> dict[str, Any] | None:
+    """:func:`_projection` through msgspec, or None where it does not apply.
+
+    msgspec checks the types against :class:`TraceRecord` and leaves the
+    omit-empty zeros out while encoding. That covers the records writers build
+    and the files they write; anything it does not take as is (a wrong type, a
+    ``null`` where the rules read a zero value, a zero or non-finite float, a
+    ``mcp_trust`` value, which is kept verbatim, a non-dict mapping) is left to
+    :func:`shape`, the general rules, which also word the errors.
+    """
+    if type(raw) is not dict or raw.get("mcp_trust") is not None:
+        return None
+    latency = raw.get("latency_ms", 0)
+    kind = type(latency)
+    if not (kind is int or (kind is float and latency != 0 and math.isfinite(latency))):
+        return None
+    try:
+        built = msgspec.convert(raw, TraceRecord, strict=True)
+    except msgspec.ValidationError:
+        return None
+    out: dict[str, Any] = msgspec.to_builtins(built)
+    out["created_at"] = time_text(out["created_at"])
+    out["observed_at"] = time_text(out["observed_at"])
+    return out
 
 
 @lru_cache(maxsize=256)

@@ -22,8 +22,6 @@ unnoticed; no file the reference writes lacks one, so failing closed costs
 nothing.
 """
 
-from __future__ import annotations
-
 import math
 import types
 import typing
@@ -201,7 +199,7 @@ class Field:
     name: str
     kind: str
     keep_empty: bool = False
-    fields: tuple[Field, ...] = ()
+    fields: tuple["Field", ...] = ()
 
 
 def _kind(tp: Any) -> tuple[str, type[msgspec.Struct] | None]:

@@ -7,7 +7,6 @@ import copy
 import json
 from typing import Any
 
-import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -17,6 +16,7 @@ from gait.signing import format_rfc3339, generate_keypair, now_rfc3339
 from gait.trace import record as record_module
 from gait.trace.record import (
     _as_is,
+    _fast_projection,
     _keep_text,
     _now_text,
     _projection,
@@ -24,7 +24,7 @@ from gait.trace.record import (
     sign_built_trace,
     sign_trace,
 )
-from gait.trace.schema import TRACE_FIELDS, TraceRecord, shape
+from gait.trace.schema import TRACE_FIELDS, shape
 
 # The rules as gait/trace/schema.py spelt them by hand before the Structs:
 # (name, kind, always written, nested rules).
@@ -293,21 +293,45 @@ edits = st.lists(
 def test_fast_projection_equals_the_general_rules(edits, time_check) -> None:
     raw = _mutated(FULL, edits)
     time_text = _keep_text if time_check == "keep" else _as_is
-    fast = _outcome(lambda: _projection(copy.deepcopy(raw), time_text))
     general = _outcome(lambda: shape(copy.deepcopy(raw), TRACE_FIELDS, time_text=time_text))
-    assert fast == general
+    fast = _fast_projection(copy.deepcopy(raw), time_text)
+    if fast is not None:  # where it applies, the fast path gives the same record
+        assert general == ("ok", json.dumps(fast, allow_nan=True))
+    # and so does the projection as a whole, warm or cold
+    assert _outcome(lambda: _projection(copy.deepcopy(raw), time_text)) == general
 
 
-def test_fast_path_is_taken_for_written_records(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fast_path_applies_to_written_records() -> None:
+    assert _fast_projection(FULL, _keep_text) == FULL
+    unsigned = {k: v for k, v in FULL.items() if k != "signature"}
+    assert _fast_projection(unsigned, _as_is) == unsigned
+
+
+def test_warm_projections_take_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("general path taken")
 
+    monkeypatch.setattr(record_module, "_projections", record_module._COLD_CALLS)
     monkeypatch.setattr(record_module, "shape", refuse)
     assert _projection(FULL, _keep_text) == FULL
-    assert list(msgspec.structs.fields(TraceRecord))[-1].name == "signature"
 
 
-def test_general_path_words_the_errors() -> None:
+def test_cold_projections_take_the_general_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return shape(*args, **kwargs)
+
+    monkeypatch.setattr(record_module, "_projections", 0)
+    monkeypatch.setattr(record_module, "shape", counting)
+    for _ in range(record_module._COLD_CALLS + 2):
+        assert _projection(FULL, _keep_text) == FULL
+    assert len(calls) == record_module._COLD_CALLS
+
+
+def test_general_path_words_the_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(record_module, "_projections", record_module._COLD_CALLS)
     broken = {**FULL, "context_ref_count": "2", "verdict": None}
     with pytest.raises(InvalidInput, match=r"^field verdict: missing$"):
         _projection(broken, _keep_text)  # field order decides which error is named
