@@ -22,19 +22,32 @@ DSL_POLICY = REPO / "tests" / "policy" / "data" / "handwritten.gaitpol"
 INTENT = REPO / "examples" / "policy" / "intents" / "intent_delete.json"
 
 PROBE = r"""
-import contextlib, io, json, sys
+import contextlib, io, sys
 from gait.cli.main import main
 with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-    code = main(sys.argv[2:])
+    code = main(sys.argv[3:])
 names = set(sys.modules)
 stdlib = set(sys.stdlib_module_names)
 third = {n.split(".")[0] for n in names} - stdlib - {"gait", "__main__"}
 third = {n for n in third if not n.startswith("_") and n != "cython_runtime"}
 gait = {".".join(n.split(".")[:2]) for n in names if n.startswith("gait.")}
+import json  # after the modules were listed: the probe's own imports do not count
 with open(sys.argv[1], "w") as f:
     json.dump({"code": code, "third": sorted(third), "gait": sorted(gait),
-               "pickle": "pickle" in names}, f)
+               "pickle": "pickle" in names, "stdlib": sorted(names & set(sys.argv[2].split(",")))}, f)
 """
+
+# Standard-library modules that cost a one-shot command milliseconds each, and the
+# hot commands that must not load them (they did once, for no use of theirs).
+WATCHED_STDLIB = ("calendar", "locale", "typing", "re", "json", "hashlib", "dataclasses")
+STDLIB_FORBIDDEN: dict[str, set[str]] = {
+    "policy test": {"calendar", "locale"},
+    "gate eval": {"calendar", "locale"},
+    "verify": {"calendar", "locale"},
+    "trace verify": {"calendar", "locale"},
+    # plain-text version output needs none of typing, regexes, JSON or hashing
+    "version": {"typing", "re", "json", "hashlib", "dataclasses"},
+}
 
 # Always off the one-shot paths: the web stack, MCP, Redis, and Lark (the DSL
 # parser is generated; the lark package is only a build-time tool).
@@ -125,7 +138,7 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def loaded(argv: list[str], cwd: Path) -> dict[str, object]:
     out = cwd / "probe.json"
     subprocess.run(
-        [sys.executable, "-c", PROBE, str(out), *argv],
+        [sys.executable, "-c", PROBE, str(out), ",".join(WATCHED_STDLIB), *argv],
         cwd=cwd,
         capture_output=True,
         timeout=60,
@@ -146,5 +159,7 @@ def test_hot_command_stays_in_its_import_budget(name: str, work: Path) -> None:
     assert not extra_gait, f"{name} now imports {sorted(extra_gait)}"
     everything = set(seen["third"]) | set(seen["gait"])  # type: ignore[arg-type]
     assert not everything & (forbidden | NEVER), f"{name} imports {everything & forbidden}"
+    heavy = set(seen["stdlib"]) & STDLIB_FORBIDDEN.get(name, set())  # type: ignore[arg-type]
+    assert not heavy, f"{name} imports {sorted(heavy)}"
     # Nothing on a one-shot path can unpickle anything (issue 11 A1).
     assert seen["pickle"] is False, f"{name} imports pickle"

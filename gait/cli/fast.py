@@ -14,9 +14,14 @@ click's usage errors and help text.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 
 from gait.cli.outcome import Exit, Outcome, run_body
+
+TYPE_CHECKING = False  # annotations only; importing typing/collections costs start-up
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    Plan = tuple[str, bool, Callable[[], Outcome]]
 
 Parsed = tuple[list[str], dict[str, str], set[str]]
 
@@ -152,8 +157,6 @@ def _version(args: list[str]) -> tuple[str, bool, Callable[[], Outcome]] | None:
 
     return "version", "json" in parsed[2], body
 
-
-Plan = tuple[str, bool, Callable[[], Outcome]]
 
 # (group, command) -> argv parser returning (display name, --json, body) or None;
 # a top-level command is keyed (name, "") and gets every argument after its name.

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING
 
 from gait import __version__
 from gait.cli.outcome import wants_json
 from gait.cli.output import dumps, envelope, write_line
 
+TYPE_CHECKING = False  # without importing typing (~10 ms of a one-shot command)
 if TYPE_CHECKING:
     from gait.cli.base import GaitGroup
 
