@@ -393,6 +393,52 @@ def _no_repeated_keys(data: bytes) -> bool:
     return _keys_in(again) == _keys_in(data)
 
 
+def _typed_no_repeats(data: bytes, raw: RawIntent) -> bool:
+    """True only if ``data``, which the typed decoder took as ``raw``, repeats no key.
+
+    When the compact encoding of ``raw`` is ``data`` byte for byte (compact JSON
+    in field order, as Go and our own encoders write it), every key written is
+    one kept, so none repeats exactly. Case variants cannot hide at struct level
+    (the typed decode refuses them as unknown fields), only in the free-form
+    maps (args, auth_context, relationship), checked with the full check's
+    folding. ``False`` means "not proven".
+    """
+    if _encode(raw) != data:
+        return False  # not compact, or another key order: not proven here
+    fold = _folded_keys_distinct
+    if (raw.args and not fold(raw.args)) or (raw.relationship and not fold(raw.relationship)):
+        return False
+    context = raw.context
+    if context is not None and context.auth_context and not fold(context.auth_context):
+        return False
+    script = raw.script
+    if script is not None:
+        return all(not step or not step.args or fold(step.args) for step in script.steps or ())
+    return True
+
+
+def _folded_keys_distinct(value: Any) -> bool:
+    """No object inside ``value`` has two keys equal ignoring (ASCII) case."""
+    if type(value) is dict:
+        if len(value) > 1:
+            joined = "".join(value)
+            # keys in ASCII lowercase already are their own folding
+            if not (joined.isascii() and joined.islower()) and len(
+                {key.lower() for key in value}
+            ) != len(value):
+                return False
+        items = value.values()
+    elif type(value) is list:
+        items = value
+    else:
+        return True
+    for item in items:
+        kind = type(item)
+        if (kind is dict or kind is list) and not _folded_keys_distinct(item):
+            return False
+    return True
+
+
 def decode_intent_bytes(data: bytes | bytearray | memoryview | str, source: str = "") -> dict:  # type: ignore[type-arg]
     """Decode one intent JSON object into a :class:`BoundIntent`.
 
@@ -410,7 +456,7 @@ def decode_intent_bytes(data: bytes | bytearray | memoryview | str, source: str 
             raise parse_error(err.message.removeprefix("intent: "), source) from None
     try:
         raw = _decode_raw(data)
-        if not _no_repeated_keys(data):
+        if not _typed_no_repeats(data, raw) and not _no_repeated_keys(data):
             _check_repeated_keys(data, source)
     except msgspec.ValidationError as err:
         _check_repeated_keys(data, source)
