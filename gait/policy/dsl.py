@@ -167,10 +167,14 @@ def _parser() -> Any:
 def parse_dsl_policy(text: str, path_name: str) -> tuple[Policy, Positions]:
     """Parse DSL text into the policy model (not yet normalized) and the positions
     of its values, for the errors normalization reports."""
+    fast = _fast_model_parse(text)
+    if fast is not None:
+        return _raise_first(fast, path_name)
+    # Lark's parser: reports the syntax error (or parses what the fast driver left to it)
     parser = _parser()
     with deep_recursion(MAX_DEPTH):
         tree = _parse_within_budget(parser, text, path_name)
-    return _model_builder().build(tree, path_name)
+    return _raise_first(_model_builder().transform(tree), path_name)
 
 
 def parse_dsl(text: str, path_name: str) -> tuple[dict[str, Any], Positions]:
@@ -432,188 +436,195 @@ def _spellings() -> dict[str, tuple[str, ...]]:
 
 
 # ------------------------------------------------------ model builder ---
+#
+# Parse tree -> policy model, bottom up, with the position of every value. Each
+# value becomes ``(value, position, sub-positions, problems)``; paths in
+# sub-positions and problems are relative and gain their prefix on the way up,
+# so the whole document's positions are complete at the top. Problems the
+# grammar cannot see (a field set twice, a lone surrogate escape) are collected
+# and the first in the text is raised. One function per grammar rule or alias:
+# the Lark Transformer (ModelBuilder) and the fast driver call the same ones;
+# those taking ``pos`` get the position of the rule's first token (Lark's meta).
+
+
+def _m_string(c: list[Any]) -> Any:
+    tok = c[0]
+    value = json.loads(str(tok))
+    pos = (tok.line, tok.column)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return (None, pos, None, [((), pos, "string contains a lone surrogate escape")])
+    return (value, pos, None, None)
+
+
+def _leaf(convert: Any) -> Any:
+    def leaf(c: list[Any]) -> Any:
+        tok = c[0]
+        return (convert(str(tok)), (tok.line, tok.column), None, None)
+
+    return leaf
+
+
+def _m_list(pos: tuple[int, int], c: list[Any]) -> Any:
+    # the list's own position is its "[" (comments are placed by it)
+    sub: dict[PathKey, tuple[int, int]] = {}
+    problems: list[Any] = []
+    for i, (_, ipos, isub, iprob) in enumerate(c):
+        sub[(i,)] = ipos
+        if isub:
+            sub.update({(i, *rel): p for rel, p in isub.items()})
+        if iprob:
+            problems.extend(((i, *rel), p, m) for rel, p, m in iprob)
+    return (tuple(item[0] for item in c), pos, sub, problems)
+
+
+def _m_struct(cls: type[msgspec.Struct], fields: list[Any]) -> Any:
+    values: dict[str, Any] = {}
+    seen: set[str] = set()
+    sub: dict[PathKey, tuple[int, int]] = {}
+    problems: list[Any] = []
+    for key, key_pos, (value, pos, vsub, vprob) in fields:
+        if key in seen:
+            problems.append(((key,), key_pos, f'mapping key "{key}" already defined'))
+        seen.add(key)
+        sub[(key,)] = pos or key_pos
+        if vsub:
+            sub.update({(key, *rel): p for rel, p in vsub.items()})
+        if vprob:
+            problems.extend(((key, *rel), p, m) for rel, p, m in vprob)
+        if value is not None:
+            values[key] = float(value) if key in _FLOAT_FIELDS else value
+    return cls(**values), sub, problems
+
+
+def _m_flow_block(pos: tuple[int, int], c: list[Any]) -> Any:
+    struct, sub, problems = _m_struct(FlowCondition, c)
+    return (struct, pos, sub, problems)
+
+
+def _m_field(c: list[Any]) -> Any:
+    key = c[0]
+    return (str(key), (key.line, key.column), c[1])
+
+
+def _m_section(c: list[Any]) -> Any:
+    key = c[0]
+    struct, sub, problems = _m_struct(_SECTIONS[str(key)], c[1:])
+    pos = (key.line, key.column)
+    return (str(key), pos, (struct, pos, sub, problems))
+
+
+def _m_header_priority(c: list[Any]) -> Any:
+    key = c[0]
+    return ("priority", (key.line, key.column), c[1], True)
+
+
+def _m_header_effect(c: list[Any]) -> Any:
+    tok = c[0]
+    pos = (tok.line, tok.column)
+    return ("effect", pos, (str(tok), pos, None, None), True)
+
+
+def _m_rule_block(pos: tuple[int, int], c: list[Any]) -> Any:
+    name, name_pos, _, name_problems = _m_string([c[0]])
+    problems = [(("name",), p, m) for _, p, m in name_problems or ()]
+    header: dict[str, tuple[int, int]] = {}
+    fields: list[Any] = [("name", name_pos, (name, name_pos, None, None))]
+    for item in c[1:]:
+        key, key_pos, value = item[:3]
+        if len(item) == 4:  # from the header
+            if key in header:
+                problems.append(((key,), key_pos, f'duplicate "{key}" in rule header'))
+                continue
+            header[key] = key_pos
+        elif key in header:
+            problems.append(((key,), key_pos, f'"{key}" is already set in the rule header'))
+            continue
+        fields.append((key, key_pos, value))
+    struct, sub, more = _m_struct(Rule, fields)
+    return (struct, pos, sub, problems + more)
+
+
+def _m_policy_block(pos: tuple[int, int], c: list[Any]) -> Any:
+    struct, sub, problems = _m_struct(Policy, c)
+    return (struct, pos, sub, problems)
+
+
+def _m_start(c: list[Any]) -> Any:
+    positions: Positions = {}
+    problems: list[Any] = []
+    policy: Policy | None = None
+    rules: list[Rule] = []
+    for value, pos, sub, prob in c:
+        if isinstance(value, Policy):
+            if policy is not None:
+                problems.append(((), pos, "only one policy block is allowed"))
+                continue
+            policy = value
+            positions[()] = pos
+            positions.update(sub)
+            problems.extend(prob)
+        else:
+            base: PathKey = ("rules", len(rules))
+            rules.append(value)
+            positions[base] = pos
+            positions.update({(*base, *rel): p for rel, p in sub.items()})
+            problems.extend(((*base, *rel), p, m) for rel, p, m in prob)
+    positions.setdefault((), (1, 1))
+    policy = policy or Policy()
+    if rules:
+        policy = msgspec.structs.replace(policy, rules=tuple(rules))
+    return policy, positions, problems
+
+
+# name -> (function, whether it takes the rule's position first)
+_MODEL_CALLBACKS: dict[str, tuple[Any, bool]] = {
+    "string": (_m_string, False),
+    "word": (_leaf(str), False),
+    "signed_int": (_leaf(int), False),
+    "float": (_leaf(float), False),
+    "true": (_leaf(lambda _t: True), False),
+    "false": (_leaf(lambda _t: False), False),
+    "null": (_leaf(lambda _t: None), False),
+    "list": (_m_list, True),
+    "flow_list": (_m_list, True),
+    "flow_block": (_m_flow_block, True),
+    "field": (_m_field, False),
+    "section": (_m_section, False),
+    "header_priority": (_m_header_priority, False),
+    "header_effect": (_m_header_effect, False),
+    "rule_block": (_m_rule_block, True),
+    "policy_block": (_m_policy_block, True),
+    "start": (_m_start, False),
+}
+
+
+def _raise_first(built: Any, path_name: str) -> tuple[Policy, Positions]:
+    policy, positions, problems = built
+    if problems:
+        from gait.policy.source import field_name
+
+        path, (line, col), message = min(problems, key=lambda p: p[1])
+        raise PolicyError(
+            f"parse policy dsl: [{line}:{col}] {message}",
+            location=Location(path_name, line, col, field_name(path)),
+        )
+    return policy, positions
 
 
 @lru_cache(maxsize=1)
 def _model_builder() -> Any:
+    """The model builder as a Lark Transformer over a parse tree with positions."""
     from gait.policy._dsl_parser import Transformer, v_args
 
-    class ModelBuilder(Transformer):
-        """Parse tree -> policy model, bottom up, with the position of every value.
+    def method(fn: Any, takes_pos: bool) -> Any:
+        if takes_pos:
+            return v_args(meta=True)(lambda _self, meta, c: fn((meta.line, meta.column), c))
+        return lambda _self, c: fn(c)
 
-        Each value becomes ``(value, position, sub-positions, problems)``; paths in
-        sub-positions and problems are relative and gain their prefix on the way
-        up, so the whole document's positions are complete at the top. Problems
-        the grammar cannot see (a field set twice, a lone surrogate escape) are
-        collected and the first in the text is raised.
-        """
-
-        def build(self, tree: Any, path_name: str) -> tuple[Policy, Positions]:
-            from gait.policy._dsl_parser import VisitError
-
-            try:
-                policy, positions, problems = self.transform(tree)
-            except VisitError as err:  # pragma: no cover - callbacks raise nothing
-                raise err.orig_exc from err
-            if problems:
-                path, (line, col), message = min(problems, key=lambda p: p[1])
-                from gait.policy.source import field_name
-
-                raise PolicyError(
-                    f"parse policy dsl: [{line}:{col}] {message}",
-                    location=Location(path_name, line, col, field_name(path)),
-                )
-            return policy, positions
-
-        # ---- leaves
-        def string(self, c: list[Any]) -> Any:
-            tok = c[0]
-            value = json.loads(str(tok))
-            pos = (tok.line, tok.column)
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:
-                return (None, pos, None, [((), pos, "string contains a lone surrogate escape")])
-            return (value, pos, None, None)
-
-        def _token(self, c: list[Any], value: Any) -> Any:
-            tok = c[0]
-            return (value, (tok.line, tok.column), None, None)
-
-        def word(self, c: list[Any]) -> Any:
-            return self._token(c, str(c[0]))
-
-        def signed_int(self, c: list[Any]) -> Any:
-            return self._token(c, int(str(c[0])))
-
-        def float(self, c: list[Any]) -> Any:
-            return self._token(c, float(str(c[0])))
-
-        def true(self, c: list[Any]) -> Any:
-            return self._token(c, True)
-
-        def false(self, c: list[Any]) -> Any:
-            return self._token(c, False)
-
-        def null(self, c: list[Any]) -> Any:
-            return self._token(c, None)
-
-        # ---- lists
-        @v_args(meta=True)
-        def list(self, meta: Any, c: list[Any]) -> Any:
-            return self._items(meta, c)
-
-        flow_list = list
-
-        def _items(self, meta: Any, c: list[Any]) -> Any:
-            # the list's own position is its "[" (comments are placed by it)
-            value = tuple(item[0] for item in c)
-            sub: dict[PathKey, tuple[int, int]] = {}
-            problems: list[Any] = []
-            for i, (_, pos, isub, iprob) in enumerate(c):
-                sub[(i,)] = pos
-                if isub:
-                    sub.update({(i, *rel): p for rel, p in isub.items()})
-                if iprob:
-                    problems.extend(((i, *rel), p, m) for rel, p, m in iprob)
-            return (value, (meta.line, meta.column), sub, problems)
-
-        @v_args(meta=True)
-        def flow_block(self, meta: Any, c: list[Any]) -> Any:
-            struct, sub, problems = self._struct(FlowCondition, c)
-            return (struct, (meta.line, meta.column), sub, problems)
-
-        # ---- statements
-        def field(self, c: list[Any]) -> Any:
-            key = c[0]
-            return (str(key), (key.line, key.column), c[1])
-
-        def section(self, c: list[Any]) -> Any:
-            key = c[0]
-            struct, sub, problems = self._struct(_SECTIONS[str(key)], c[1:])
-            pos = (key.line, key.column)
-            return (str(key), pos, (struct, pos, sub, problems))
-
-        def _struct(self, cls: type[msgspec.Struct], fields: list[Any]) -> Any:
-            values: dict[str, Any] = {}
-            seen: dict[str, tuple[int, int]] = {}
-            sub: dict[PathKey, tuple[int, int]] = {}
-            problems: list[Any] = []
-            for key, key_pos, (value, pos, vsub, vprob) in fields:
-                if key in seen:
-                    problems.append(((key,), key_pos, f'mapping key "{key}" already defined'))
-                seen[key] = key_pos
-                sub[(key,)] = pos or key_pos
-                if vsub:
-                    sub.update({(key, *rel): p for rel, p in vsub.items()})
-                if vprob:
-                    problems.extend(((key, *rel), p, m) for rel, p, m in vprob)
-                if value is not None:
-                    values[key] = float(value) if key in _FLOAT_FIELDS else value
-            return cls(**values), sub, problems
-
-        # ---- blocks
-        def header_priority(self, c: list[Any]) -> Any:
-            key = c[0]
-            return ("priority", (key.line, key.column), c[1], True)
-
-        def header_effect(self, c: list[Any]) -> Any:
-            tok = c[0]
-            pos = (tok.line, tok.column)
-            return ("effect", pos, (str(tok), pos, None, None), True)
-
-        @v_args(meta=True)
-        def rule_block(self, meta: Any, c: list[Any]) -> Any:
-            name, name_pos, _, name_problems = self.string([c[0]])
-            problems = [(("name",), p, m) for _, p, m in name_problems or ()]
-            header: dict[str, tuple[int, int]] = {}
-            fields: list[Any] = [("name", name_pos, (name, name_pos, None, None))]
-            for item in c[1:]:
-                key, pos, value = item[:3]
-                if len(item) == 4:  # from the header
-                    if key in header:
-                        problems.append(((key,), pos, f'duplicate "{key}" in rule header'))
-                        continue
-                    header[key] = pos
-                elif key in header:
-                    problems.append(((key,), pos, f'"{key}" is already set in the rule header'))
-                    continue
-                fields.append((key, pos, value))
-            struct, sub, more = self._struct(Rule, fields)
-            return (struct, (meta.line, meta.column), sub, problems + more)
-
-        @v_args(meta=True)
-        def policy_block(self, meta: Any, c: list[Any]) -> Any:
-            struct, sub, problems = self._struct(Policy, c)
-            return (struct, (meta.line, meta.column), sub, problems)
-
-        def start(self, c: list[Any]) -> Any:
-            positions: Positions = {}
-            problems: list[Any] = []
-            policy: Policy | None = None
-            rules: list[Rule] = []
-            for value, pos, sub, prob in c:
-                if isinstance(value, Policy):
-                    if policy is not None:
-                        problems.append(((), pos, "only one policy block is allowed"))
-                        continue
-                    policy = value
-                    positions[()] = pos
-                    positions.update(sub)
-                    problems.extend(prob)
-                else:
-                    base: PathKey = ("rules", len(rules))
-                    rules.append(value)
-                    positions[base] = pos
-                    positions.update({(*base, *rel): p for rel, p in sub.items()})
-                    problems.extend(((*base, *rel), p, m) for rel, p, m in prob)
-            positions.setdefault((), (1, 1))
-            policy = policy or Policy()
-            if rules:
-                policy = msgspec.structs.replace(policy, rules=tuple(rules))
-            return policy, positions, problems
-
-    return ModelBuilder()
+    methods = {name: method(fn, pos) for name, (fn, pos) in _MODEL_CALLBACKS.items()}
+    return type("ModelBuilder", (Transformer,), methods)()
 
 
 def parse_canonical_dsl(text: str) -> dict[str, Any]:
@@ -724,31 +735,25 @@ def _compose(fn: Any, size: int, expand1: bool, keep: tuple[Any, ...], splice: b
     return callback
 
 
-@lru_cache(maxsize=1)
-def _fast_tables() -> tuple[Any, ...]:
-    """The generated LALR tables (gait/policy/_dsl_tables.py) and the canonical
-    callbacks, flattened for the driver below: per state, token type -> (True,
-    next state, its actions) or (False, rule size, rule origin, callback or None
-    where it would return its only child); and per state, how a name is typed
-    there: (spelling of each keyword accepted there -> its type, type of any other
-    name or None where no terminal accepts it). A state where two keywords share
-    a spelling types it as None (the driver gives up there and Lark decides).
+def _flatten(make_callback: Any) -> tuple[Any, ...]:
+    """The generated LALR tables (gait/policy/_dsl_tables.py), flattened for the
+    drivers below: per state, token type -> (True, next state, its actions) or
+    (False, rule size, rule origin, callback or None where it would return its
+    only child); and per state, how a name is typed there: (spelling of each
+    keyword accepted there -> its type, type of any other name or None where no
+    terminal accepts it). A state where two keywords share a spelling types it
+    as None (the driver gives up there and Lark decides).
 
     No Lark runtime is imported or built: the tables module is plain literals.
     """
     from gait.policy import _dsl_tables as t
 
-    plain = _PLAIN_CALLBACKS
     rules = []
     for origin, name, size, expand1, keep in t.RULES:
-        splice = origin.startswith("_")
         if size == 1 and expand1 and keep == ((0, False),):
             rules.append((size, origin, None))  # returns its one child: the value stays
             continue
-        fn = plain.get(name)
-        if fn is None and not splice and not expand1:
-            raise AssertionError(f"no canonical callback for grammar rule {name}")
-        rules.append((size, origin, _compose(fn, size, expand1, keep, splice)))
+        rules.append((size, origin, make_callback(origin, name, size, expand1, keep)))
     states: dict[int, dict[str, Any]] = {state: {} for state in t.STATES}
     names: dict[int, tuple[dict[str, str | None], str | None]] = {}
     for state, actions in t.STATES.items():
@@ -765,6 +770,160 @@ def _fast_tables() -> tuple[Any, ...]:
                 spelled[word] = kind if spelled.get(word, kind) == kind else None
         names[state] = (spelled, "WORD" if "WORD" in actions else None)
     return states, names, t.START, t.END
+
+
+@lru_cache(maxsize=1)
+def _fast_tables() -> tuple[Any, ...]:
+    """Tables with the canonical callbacks (plain mapping, no positions)."""
+
+    def make(origin: str, name: str, size: int, expand1: bool, keep: Any) -> Any:
+        splice = origin.startswith("_")
+        fn = _PLAIN_CALLBACKS.get(name)
+        if fn is None and not splice and not expand1:
+            raise AssertionError(f"no canonical callback for grammar rule {name}")
+        return _compose(fn, size, expand1, keep, splice)
+
+    return _flatten(make)
+
+
+@lru_cache(maxsize=1)
+def _model_tables() -> tuple[Any, ...]:
+    """Tables with the model builder's callbacks: each takes (children, position of
+    the rule's first token)."""
+
+    def make(origin: str, name: str, size: int, expand1: bool, keep: Any) -> Any:
+        select = _compose(_p_list, size, False, keep, origin.startswith("_"))
+        if origin.startswith("_"):
+            return lambda children, _start: select(children)
+        entry = _MODEL_CALLBACKS.get(name)
+        if entry is None:
+            if not expand1:
+                raise AssertionError(f"no model callback for grammar rule {name}")
+            return lambda children, _start: select(children)[0]
+        fn, takes_pos = entry
+        if takes_pos:
+            return lambda children, start: fn(start, select(children))
+        if expand1:
+
+            def one_or_call(children: list[Any], _start: Any) -> Any:
+                kept = select(children)
+                return kept[0] if len(kept) == 1 else fn(kept)
+
+            return one_or_call
+        return lambda children, _start: fn(select(children))
+
+    return _flatten(make)
+
+
+class _Tok:
+    """A terminal of the fast driver: its text and where it starts (as Lark's Token)."""
+
+    __slots__ = ("column", "line", "value")
+
+    def __init__(self, value: str, line: int, column: int) -> None:
+        self.value, self.line, self.column = value, line, column
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def _fast_model_parse(text: str, trace: list[Any] | None = None) -> Any:
+    """Parse any DSL text with the generated tables into ``(policy, positions,
+    problems)``, calling the same builder functions as the Lark Transformer.
+
+    The driver of :func:`_fast_canonical_parse`, plus line and column of every
+    terminal and the start of every rule (Lark's meta), and the token, rule and
+    digit budgets. Returns None on anything unexpected, a budget included: Lark's
+    parser then runs and reports it (tests/policy/test_fast_dsl.py compares both).
+    """
+    states, names, start, end_state = _model_tables()
+    stack = [start]
+    values: list[Any] = []
+    starts: list[Any] = []
+    push_state, push_value, push_start = stack.append, values.append, starts.append
+    accepts = states[start]
+    line, line_start, prev_end = 1, 0, 0
+    tokens = rules = 0
+    max_tokens, max_rules = MAX_DSL_TOKENS, MAX_DSL_RULES
+    count = text.count
+    try:
+        for m in _canonical_token().finditer(text):
+            kind = m.lastgroup
+            value = m[kind]
+            begin = m.start(kind)
+            if count("\n", prev_end, begin):  # newlines only ever sit in whitespace
+                line += count("\n", prev_end, begin)
+                line_start = text.rfind("\n", prev_end, begin) + 1
+            prev_end = m.end()
+            if kind == "KEYNAME":
+                spelled, kind = names[stack[-1]]
+                kind = spelled.get(value, kind)
+            elif kind == "WORDNAME":
+                kind = names[stack[-1]][1]
+            elif kind == "COMMENT":
+                continue
+            elif kind == "INT_LIT" and len(value.lstrip("+-")) > MAX_INT_DIGITS:
+                return None
+            tokens += 1
+            if tokens > max_tokens:
+                return None
+            if kind == "_RULE":
+                rules += 1
+                if rules > max_rules:
+                    return None
+            pos = (line, begin - line_start + 1)
+            while True:
+                step = accepts[kind]  # KeyError: not accepted here (None, ERROR included)
+                if step[0]:
+                    _, goto, accepts = step
+                    push_state(goto)
+                    push_value(_Tok(value, *pos))
+                    push_start(pos)
+                    if trace is not None:
+                        trace.append((kind, value))
+                    break
+                _, size, origin, callback = step
+                if callback is None:
+                    del stack[-1]
+                    _, goto, accepts = states[stack[-1]][origin]
+                    push_state(goto)
+                    continue
+                if size:
+                    children = values[-size:]
+                    first = starts[-size]
+                    del stack[-size:]
+                    del values[-size:]
+                    del starts[-size:]
+                else:
+                    children, first = [], None
+                _, goto, accepts = states[stack[-1]][origin]
+                push_state(goto)
+                push_value(callback(children, first))
+                push_start(first)
+    except KeyError:
+        return None
+    while True:
+        step = states[stack[-1]].get("$END")
+        if step is None or step[0]:
+            return None
+        _, size, origin, callback = step
+        if size:
+            children = values[-size:]
+            first = starts[-size]
+            del stack[-size:]
+            del values[-size:]
+            del starts[-size:]
+        else:
+            children, first = [], None
+        goto = states[stack[-1]].get(origin)
+        if goto is None:
+            return None
+        push_state(goto[1])
+        push_value(children[0] if callback is None else callback(children, first))
+        push_start(first)
+        if stack[-1] == end_state:
+            result = values[-1]
+            return result if isinstance(result, tuple) and len(result) == 3 else None
 
 
 def _only_child(children: list[Any]) -> Any:

@@ -149,3 +149,86 @@ def test_valid_rules_parse_fast_and_agree(match: list[str], body: list[str], hea
     tokens, mapping = fast_view(text)
     assert mapping is not None  # well-formed text never falls back
     assert (tokens, mapping) == lark_view(text)
+
+
+# ------------------------------------------------ any DSL text, with positions ---
+# parse_dsl_policy drives the same tables with the model builder's functions and
+# the position of every terminal; Lark's parser with the ModelBuilder Transformer
+# must build the same policy, positions and problems.
+
+
+def lark_model(text: str) -> Any:
+    from gait.policy.dsl import _model_builder, _parser
+
+    return _model_builder().transform(_parser().parse(text))
+
+
+def fast_model(text: str) -> tuple[list[tuple[str, str]], Any]:
+    from gait.policy.dsl import _fast_model_parse
+
+    trace: list[tuple[str, str]] = []
+    return trace, _fast_model_parse(text, trace)
+
+
+def lark_tokens(text: str) -> list[tuple[str, str]]:
+    from gait.policy.dsl import _parser
+
+    return [(tok.type, str(tok)) for tok in _parser().parse_interactive(text).iter_parse()]
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
+def test_model_driver_agrees_with_lark_on_rendered_policies(path: Path) -> None:
+    text = rendered(path)
+    tokens, built = fast_model(text)
+    assert built is not None
+    assert built == lark_model(text)
+    assert tokens == lark_tokens(text)
+
+
+def test_model_driver_agrees_on_handwritten_text_with_problems() -> None:
+    text = (Path(__file__).parent / "data" / "handwritten.gaitpol").read_text()
+    text += '\nrule "dup" => allow {\n  min_approvals 1\n\tmin_approvals 2 # again\n}\n'
+    text += 'rule "\\ud800" { effect "x" }\n'
+    tokens, built = fast_model(text)
+    assert built is not None and len(built[2]) == 2  # the repeated key, the lone surrogate
+    assert built == lark_model(text)
+    assert tokens == lark_tokens(text)
+
+
+def test_model_driver_gives_up_on_errors_and_budgets(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gait.policy.dsl as dsl
+
+    for text in ['rule "a" { match { min_approvals 1 } }', "policy {", "policy { } @"]:
+        assert fast_model(text)[1] is None
+    monkeypatch.setattr(dsl, "MAX_DSL_RULES", 2)
+    assert fast_model('rule "a" {}\nrule "b" {}\nrule "c" {}')[1] is None
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(PIECES), max_size=40), st.randoms(use_true_random=False))
+def test_model_driver_on_token_soup_agrees_with_lark(pieces: list[str], rng: random.Random) -> None:
+    text = "".join(p + rng.choice(("", " ", "\n", "\t")) for p in pieces)
+    _, built = fast_model(text)
+    if built is None:
+        return  # Lark decides
+    assert built == lark_model(text)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.sampled_from(MATCH_STMTS), max_size=6, unique=True),
+    st.lists(st.sampled_from(RULE_STMTS), max_size=4, unique=True),
+    st.sampled_from(["", " priority 3", " => block", " priority -2 => dry_run"]),
+    st.sampled_from([" ", "\n  ", "\n# c\n\t"]),
+)
+def test_model_driver_on_valid_rules(
+    match: list[str], body: list[str], header: str, gap: str
+) -> None:
+    text = (
+        f"policy {{{gap}default_verdict allow mcp_trust {{ min_score 1 }} }}\n"
+        f'rule "r"{header} {{{gap}match {{ {gap.join(match)} }}{gap}{gap.join(body)} }}\n'
+    )
+    tokens, built = fast_model(text)
+    assert built is not None
+    assert built == lark_model(text)
+    assert tokens == lark_tokens(text)
