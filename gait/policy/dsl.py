@@ -1,9 +1,11 @@
 """The rule DSL: canonical rendering of a normalized policy, and parsing DSL text.
 
 Rendering writes only non-default values, in the fixed key order of the model,
-so the text is short, stable and diff-friendly. Parsing (Lark, LALR) yields the
-same plain mapping a YAML file would, plus source positions; both surfaces then
-share one decoder and one normalizer.
+so the text is short, stable and diff-friendly. Parsing follows grammar/gait.lark,
+which names every block and field with its value type: the parser rejects a
+misplaced field or a wrong-typed value, and the model is built while parsing,
+with source positions for the normalizer's errors. Both surfaces then share one
+normalizer.
 """
 
 from __future__ import annotations
@@ -318,7 +320,7 @@ def _open_block(stack: list[Any]) -> str:
         if kind in ("LSQB", "COMMA"):
             for j in range(i - 1, -1, -1):
                 if getattr(stack[j], "type", None) in ("AFTER", "NOT_AFTER"):
-                    return f"a {stack[j]} block"
+                    return f"{stack[j]} [{{...}}]"
             return "a flow block"
         if isinstance(before, str) and kind not in ("STRING", None):
             return str(before)

@@ -178,7 +178,8 @@ def test_after_outside_match() -> None:
 def test_field_of_a_flow_block_is_checked() -> None:
     msg = error('rule "a" => block { match { after [{ min_approvals 1 }] } }')
     assert msg.startswith(
-        'parse policy dsl: [1:38] "min_approvals" is not a field of a after block'
+        'parse policy dsl: [1:38] "min_approvals" is not a field of after [{...}] '
+        "(it is a field of rule)"
     )
 
 
