@@ -135,10 +135,16 @@ def render_dsl(policy: Policy) -> str:
 #
 # grammar/gait.lark names every block and field of the policy format with the
 # type of its value, so the parser itself rejects a field in the wrong block or
-# a value of the wrong type. Two readers share its generated tables:
-# parse_dsl_policy (any author's text: a parse tree with positions, then a
-# Transformer that builds the model) and parse_canonical_dsl (text render_dsl
-# wrote: the plain mapping built while parsing, no positions).
+# a value of the wrong type. tools/gen_dsl_parser.py generates two modules from
+# it: _dsl_tables (the LALR tables as literals) and _dsl_parser (the same tables
+# with Lark's standalone runtime). parse_dsl_policy (any author's text) drives
+# the tables in one loop and builds the model with positions while parsing;
+# when that loop meets anything unexpected, Lark's parser runs instead: a parse
+# tree with positions, then the ModelBuilder Transformer over the same builder
+# functions, or the syntax error with the block's alternatives and a caret.
+# parse_canonical_dsl (text render_dsl wrote) builds the plain mapping the same
+# way, without positions. tests/policy/test_fast_dsl.py proves both loops equal
+# to Lark's parser.
 
 # The struct each block of the format decodes into, by the field that opens it.
 _SECTIONS: dict[str, type[msgspec.Struct]] = {
