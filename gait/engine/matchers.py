@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from functools import lru_cache
+from operator import attrgetter
 
 from gait.errors import PolicyError
 from gait.intent.model import Intent
@@ -28,6 +29,7 @@ from gait.policy.ir import (
 )
 
 Matcher = Callable[[Intent], bool]
+_SOURCE = attrgetter("source")
 
 
 def build_matcher(pred: Predicate, delegation: DelegationPredicate | None) -> Matcher:
@@ -41,11 +43,13 @@ def build_matcher(pred: Predicate, delegation: DelegationPredicate | None) -> Ma
     if s == WORKSPACE_PREFIX:
         prefixes = pred.prefixes
         return lambda i: i.context.workspace.startswith(prefixes)
+    # "some target / provenance entry has a value in the set", with the loop in C
+    # (isdisjoint stops at the first hit, as any() does)
     if s in TARGET_FIELDS:
-        field = TARGET_FIELDS[s]
-        return lambda i: any(getattr(t, field) in values for t in i.targets)
+        get = attrgetter(TARGET_FIELDS[s])
+        return lambda i: not values.isdisjoint(map(get, i.targets))
     if s == PROVENANCE_SOURCE:
-        return lambda i: any(p.source in values for p in i.arg_provenance)
+        return lambda i: not values.isdisjoint(map(_SOURCE, i.arg_provenance))
     if s == SKILL_PUBLISHER:
         return lambda i: (
             i.skill_provenance is not None and (i.skill_provenance.publisher.lower() in values)
