@@ -76,8 +76,18 @@ def _tl(value: str | None) -> str:
     """Trimmed, lowercased string ('' when absent)."""
     if not value:
         return ""
-    value = value.strip(GO_SPACE)
-    return value.lower() if value.isascii() else lower(value)
+    out = _TL_MEMO.get(value)
+    if out is None:
+        out = value.strip(GO_SPACE)
+        out = out.lower() if out.isascii() else lower(out)
+        if len(_TL_MEMO) < 4096:
+            _TL_MEMO[value] = out
+    return out
+
+
+# Kinds, operations, sources and risk classes repeat from call to call: _tl of a
+# value seen before is one dict lookup (bounded: an input cannot grow it forever).
+_TL_MEMO: dict[str, str] = {}
 
 
 # --- JSON values (args, auth_context) -------------------------------------
