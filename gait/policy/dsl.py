@@ -355,12 +355,22 @@ def _found(tok: Any) -> str:
     return f'"{text}"'
 
 
+_SNIPPET_WIDTH = 100
+
+
 def _snippet(text: str, path_name: str, line: int, col: int) -> str:
     lines = text.split("\n")
     if not 1 <= line <= len(lines):
         return f"  --> {path_name}:{line}:{col}"
     source = lines[line - 1].rstrip("\r")
-    pad = "".join("\t" if ch == "\t" else " " for ch in source[: max(col - 1, 0)])
+    at = max(col - 1, 0)
+    if len(source) > _SNIPPET_WIDTH:  # a long line: the part around the column
+        start = max(0, min(at - _SNIPPET_WIDTH // 2, len(source) - _SNIPPET_WIDTH))
+        head = "..." if start else ""
+        tail = "..." if start + _SNIPPET_WIDTH < len(source) else ""
+        source = head + source[start : start + _SNIPPET_WIDTH] + tail
+        at = at - start + len(head)
+    pad = "".join("\t" if ch == "\t" else " " for ch in source[:at])
     gutter = " " * len(str(line))
     return f"  --> {path_name}:{line}:{col}\n {gutter} |\n {line} | {source}\n {gutter} | {pad}^"
 

@@ -266,3 +266,11 @@ def test_every_key_twin_keeps_the_digest() -> None:
     policy = load_policy_file(DATA / "every_key.yaml")
     again, _ = parse_dsl_policy(render_dsl(policy), "x.gaitpol")
     assert policy_digest(normalize_policy(again)) == policy_digest(policy)
+
+
+def test_long_line_snippet_shows_the_part_around_the_column() -> None:
+    text = 'rule "a" { match { tool_names [' + "x, " * 2000 + "@, " + "y, " * 2000 + "] } }"
+    first, _, _, source, caret = error(text).split("\n")
+    assert first.startswith("parse policy dsl: [1:6032] unexpected character '@'")
+    assert len(source) < 120 and source.startswith(" 1 | ...") and source.endswith("...")
+    assert source[caret.index("^")] == "@"
