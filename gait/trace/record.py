@@ -17,6 +17,7 @@ from typing import Any
 
 import msgspec
 
+import gait
 from gait.canonical import digest
 from gait.errors import InvalidInput
 from gait.signing import (
@@ -79,6 +80,8 @@ def _unique_sorted(values: Iterable[str]) -> list[str]:
 
 def _plain(value: Any) -> Any:
     """msgspec Structs (e.g. the intent model's skill provenance) to plain data."""
+    if value is None or type(value) is dict:
+        return value
     if isinstance(value, msgspec.Struct):
         return msgspec.to_builtins(value)
     if isinstance(value, list | tuple):
@@ -133,8 +136,6 @@ def build_trace_record(
     Raises :class:`InvalidInput` when ``verdict`` or ``intent_digest`` is empty
     or a value has the wrong type.
     """
-    from gait import PRODUCER_VERSION
-
     verdict = verdict.strip()
     if not verdict:
         raise InvalidInput("gate result verdict is required for trace emission")
@@ -152,7 +153,9 @@ def build_trace_record(
         "schema_version": TRACE_SCHEMA_VERSION,
         "created_at": _time_text(created_at) if created_at else DEFAULT_CREATED_AT,
         "observed_at": observed,
-        "producer_version": (producer_version or "").strip() or PRODUCER_VERSION or "0.0.0-dev",
+        "producer_version": (producer_version or "").strip()
+        or gait.PRODUCER_VERSION
+        or "0.0.0-dev",
         "trace_id": trace_id,
         "event_id": compute_event_id(trace_id, observed),
         "correlation_id": correlation_id.strip(),
