@@ -29,6 +29,8 @@ from gait.policy.model import Limit
 
 _EGRESS_KINDS = frozenset({"host", "url", "bucket", "queue", "topic"})
 _DESTRUCTIVE = attrgetter("destructive")  # a bool: "True in map(...)" is any() in C
+_ENDPOINT_CLASS = attrgetter("endpoint_class")
+_UNKNOWN_CLASSES = frozenset(("", "other"))
 
 
 class _PerRow(dict):  # type: ignore[type-arg]
@@ -140,7 +142,7 @@ def evaluate(
             policy_digest=ir.policy_digest,
             intent=intent,
         )
-    rt = _runtime(compiled)
+    rt = compiled._runtime or _runtime(compiled)
     hist = UNAVAILABLE if history is None else history
     if intent.script is not None:
         return _evaluate_script(ir, rt, intent, enrich, hist)
@@ -157,7 +159,7 @@ def _fail_closed(ir: PolicyIR, intent: Intent) -> tuple[tuple[str, ...], tuple[s
     reasons: set[str] = set()
     violations: set[str] = set()
     targets = intent.targets
-    unknown_class = any(t.endpoint_class in ("", "other") for t in targets)
+    unknown_class = not _UNKNOWN_CLASSES.isdisjoint(map(_ENDPOINT_CLASS, targets))
     for field in fc.required_fields:
         if field == "targets" and not targets:
             reasons.add("fail_closed_missing_targets")

@@ -63,13 +63,8 @@ class _Reject(Exception):
         self.reason = reason
 
 
-# Hot-path call sites inline the absent check, ``_t(_v) if (_v := raw.x) else ""``,
-# which saves a function call for each of the many usually-absent fields.
-
-
-def _t(value: str | None) -> str:
-    """Trimmed string ('' when absent)."""
-    return value.strip(GO_SPACE) if value else ""
+# Hot-path call sites inline trimming and the absent check,
+# ``_v.strip(GO_SPACE) if (_v := raw.x) else ""``: no function call per field.
 
 
 def _tl(value: str | None) -> str:
@@ -198,7 +193,7 @@ def _norm_target(tool_name: str, raw: RawTarget | None) -> Target:
     if raw is None:
         raise _Reject("targets require kind and value")
     kind = _tl(_v) if (_v := raw.kind) else ""
-    value = _t(_v) if (_v := raw.value) else ""
+    value = _v.strip(GO_SPACE) if (_v := raw.value) else ""
     operation = _tl(_v) if (_v := raw.operation) else ""
     endpoint_class = _tl(_v) if (_v := raw.endpoint_class) else ""
     endpoint_domain = _tl(_v) if (_v := raw.endpoint_domain) else ""
@@ -260,7 +255,7 @@ def dedup_sort_provenance(entries: Iterable[ArgProvenance]) -> tuple[ArgProvenan
 def _norm_provenance_entry(raw: RawArgProvenance | None) -> ArgProvenance:
     if raw is None:
         raise _Reject("arg provenance requires arg_path and source")
-    arg_path = _t(_v) if (_v := raw.arg_path) else ""
+    arg_path = _v.strip(GO_SPACE) if (_v := raw.arg_path) else ""
     source = _tl(_v) if (_v := raw.source) else ""
     integrity = _tl(_v) if (_v := raw.integrity_digest) else ""
     if not arg_path or not source:
@@ -272,7 +267,7 @@ def _norm_provenance_entry(raw: RawArgProvenance | None) -> ArgProvenance:
     return ArgProvenance(
         arg_path=arg_path,
         source=source,
-        source_ref=(_t(_v) if (_v := raw.source_ref) else ""),
+        source_ref=(_v.strip(GO_SPACE) if (_v := raw.source_ref) else ""),
         integrity_digest=integrity,
     )
 
@@ -289,9 +284,9 @@ def _norm_provenance(raw: list[RawArgProvenance | None] | None) -> tuple[ArgProv
 
 
 def _norm_skill(raw: RawSkillProvenance) -> SkillProvenance:
-    skill_name = _t(_v) if (_v := raw.skill_name) else ""
+    skill_name = _v.strip(GO_SPACE) if (_v := raw.skill_name) else ""
     source = _tl(_v) if (_v := raw.source) else ""
-    publisher = _t(_v) if (_v := raw.publisher) else ""
+    publisher = _v.strip(GO_SPACE) if (_v := raw.publisher) else ""
     if not skill_name or not source or not publisher:
         raise _Reject("skill provenance requires skill_name, source, and publisher")
     digest = _tl(_v) if (_v := raw.digest) else ""
@@ -299,11 +294,11 @@ def _norm_skill(raw: RawSkillProvenance) -> SkillProvenance:
         raise _Reject(f"invalid skill provenance digest: {digest}")
     return SkillProvenance(
         skill_name=skill_name,
-        skill_version=(_t(_v) if (_v := raw.skill_version) else ""),
+        skill_version=(_v.strip(GO_SPACE) if (_v := raw.skill_version) else ""),
         source=source,
         publisher=publisher,
         digest=digest,
-        signature_key_id=(_t(_v) if (_v := raw.signature_key_id) else ""),
+        signature_key_id=(_v.strip(GO_SPACE) if (_v := raw.signature_key_id) else ""),
     )
 
 
@@ -317,8 +312,8 @@ def _norm_string_set(raw: list[str | None] | None) -> tuple[str, ...]:
 
 
 def _norm_context(raw: RawContext) -> Context:
-    identity = _t(_v) if (_v := raw.identity) else ""
-    workspace = _t(_v) if (_v := raw.workspace) else ""
+    identity = _v.strip(GO_SPACE) if (_v := raw.identity) else ""
+    workspace = _v.strip(GO_SPACE) if (_v := raw.workspace) else ""
     risk_class = _tl(_v) if (_v := raw.risk_class) else ""
     if not identity:
         raise _Reject("context.identity is required")
@@ -345,12 +340,12 @@ def _norm_context(raw: RawContext) -> Context:
         workspace=workspace.replace("\\", "/"),
         risk_class=risk_class,
         phase=phase,
-        job_id=(_t(_v) if (_v := raw.job_id) else ""),
-        session_id=(_t(_v) if (_v := raw.session_id) else ""),
-        request_id=(_t(_v) if (_v := raw.request_id) else ""),
+        job_id=(_v.strip(GO_SPACE) if (_v := raw.job_id) else ""),
+        session_id=(_v.strip(GO_SPACE) if (_v := raw.session_id) else ""),
+        request_id=(_v.strip(GO_SPACE) if (_v := raw.request_id) else ""),
         auth_context=auth_context,
         credential_scopes=_norm_string_set(raw.credential_scopes),
-        environment_fingerprint=(_t(_v) if (_v := raw.environment_fingerprint) else ""),
+        environment_fingerprint=(_v.strip(GO_SPACE) if (_v := raw.environment_fingerprint) else ""),
         context_set_digest=context_set_digest,
         context_evidence_mode=evidence_mode,
         context_refs=_norm_string_set(raw.context_refs),
@@ -363,15 +358,15 @@ def _expires_before(issued_at: str, expires_at: str) -> bool:
 
 
 def _norm_delegation(raw: RawDelegation) -> Delegation:
-    requester = _t(_v) if (_v := raw.requester_identity) else ""
+    requester = _v.strip(GO_SPACE) if (_v := raw.requester_identity) else ""
     if not requester:
         raise _Reject("delegation.requester_identity is required")
     chain: list[DelegationLink] = []
     for index, link in enumerate(raw.chain or ()):
         if link is None:
             link = _EMPTY_LINK
-        delegator = _t(_v) if (_v := link.delegator_identity) else ""
-        delegate = _t(_v) if (_v := link.delegate_identity) else ""
+        delegator = _v.strip(GO_SPACE) if (_v := link.delegator_identity) else ""
+        delegate = _v.strip(GO_SPACE) if (_v := link.delegate_identity) else ""
         if not delegator or not delegate:
             raise _Reject(
                 f"delegation.chain[{index}] requires delegator_identity and delegate_identity"
@@ -390,7 +385,7 @@ def _norm_delegation(raw: RawDelegation) -> Delegation:
                 delegator_identity=delegator,
                 delegate_identity=delegate,
                 scope_class=(_tl(_v) if (_v := link.scope_class) else ""),
-                token_ref=(_t(_v) if (_v := link.token_ref) else ""),
+                token_ref=(_v.strip(GO_SPACE) if (_v := link.token_ref) else ""),
                 issued_at=issued_at,
                 expires_at=expires_at,
             )
