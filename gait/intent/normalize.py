@@ -344,11 +344,11 @@ def _norm_context(raw: RawContext) -> Context:
         session_id=(_v.strip(GO_SPACE) if (_v := raw.session_id) else ""),
         request_id=(_v.strip(GO_SPACE) if (_v := raw.request_id) else ""),
         auth_context=auth_context,
-        credential_scopes=_norm_string_set(raw.credential_scopes),
+        credential_scopes=_norm_string_set(_v) if (_v := raw.credential_scopes) else (),
         environment_fingerprint=(_v.strip(GO_SPACE) if (_v := raw.environment_fingerprint) else ""),
         context_set_digest=context_set_digest,
         context_evidence_mode=evidence_mode,
-        context_refs=_norm_string_set(raw.context_refs),
+        context_refs=_norm_string_set(_v) if (_v := raw.context_refs) else (),
     )
 
 
