@@ -12,24 +12,15 @@ from gait.policy.model import Limit
 DEFAULT_CREATED_AT = "1980-01-01T00:00:00Z"
 
 
-class StepVerdict:
-    __slots__ = ("index", "matched_rules", "reason_codes", "tool_name", "verdict", "violations")
+class StepVerdict(msgspec.Struct, frozen=True, gc=False):
+    """One script step's outcome (positional fields, as the engine builds it)."""
 
-    def __init__(
-        self,
-        index: int,
-        tool_name: str,
-        verdict: str,
-        reason_codes: tuple[str, ...],
-        violations: tuple[str, ...],
-        matched_rules: tuple[str, ...],
-    ) -> None:
-        self.index = index
-        self.tool_name = tool_name
-        self.verdict = verdict
-        self.reason_codes = reason_codes
-        self.violations = violations
-        self.matched_rules = matched_rules
+    index: int
+    tool_name: str
+    verdict: str
+    reason_codes: tuple[str, ...]
+    violations: tuple[str, ...]
+    matched_rules: tuple[str, ...]
 
     @property
     def matched_rule(self) -> str:
