@@ -41,7 +41,7 @@ with open(sys.argv[1], "w") as f:
 # hot commands that must not load them (they did once, for no use of theirs).
 WATCHED_STDLIB = ("calendar", "locale", "typing", "re", "json", "hashlib", "dataclasses")
 STDLIB_FORBIDDEN: dict[str, set[str]] = {
-    "policy test": {"calendar", "locale"},
+    "policy test": {"calendar", "locale", "dataclasses"},
     "gate eval": {"calendar", "locale"},
     "verify": {"calendar", "locale"},
     "trace verify": {"calendar", "locale"},
@@ -59,12 +59,12 @@ GATE = DECIDE | {"gait.gate", "gait.signing", "gait.state", "gait.trace"}
 
 # name: (argv, expected exit, allowed third-party packages, allowed gait subpackages, must not load)
 BUDGETS: dict[str, tuple[list[str], int, set[str], set[str], set[str]]] = {
-    "policy test": (
+    "policy test": (  # the shipped YAML policy is read without PyYAML
         ["policy", "test", str(POLICY), str(INTENT), "--json"],
         3,
-        {"msgspec", "rfc8785", "typing_extensions", "yaml"},
+        {"msgspec", "rfc8785", "typing_extensions"},
         DECIDE,
-        {"click", "cryptography"},
+        {"click", "cryptography", "yaml"},
     ),
     "policy test (dsl policy)": (
         ["policy", "test", str(DSL_POLICY), str(INTENT), "--json"],
@@ -76,16 +76,16 @@ BUDGETS: dict[str, tuple[list[str], int, set[str], set[str], set[str]]] = {
     "gate eval": (
         ["gate", "eval", "--policy", str(POLICY), "--intent", str(INTENT), "--json"],
         3,
-        {"cryptography", "msgspec", "rfc8785", "typing_extensions", "yaml"},
+        {"cryptography", "msgspec", "rfc8785", "typing_extensions"},
         GATE,
-        {"click"},
+        {"click", "yaml"},
     ),
     "gate eval --trace-out": (
         ["gate", "eval", str(POLICY), str(INTENT), "--trace-out", "{work}/t.json", "--json"],
         3,
-        {"cryptography", "msgspec", "rfc8785", "typing_extensions", "yaml"},
+        {"cryptography", "msgspec", "rfc8785", "typing_extensions"},
         GATE,
-        {"click"},
+        {"click", "yaml"},
     ),
     "gate eval (dsl policy)": (
         ["gate", "eval", "--policy", str(DSL_POLICY), "--intent", str(INTENT), "--json"],
