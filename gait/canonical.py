@@ -11,7 +11,6 @@ import hashlib
 from typing import Any
 
 import msgspec
-import rfc8785
 
 _INT_LIMIT = 2**53
 
@@ -83,6 +82,8 @@ def canonical_bytes(value: Any) -> bytes:
             return _sorted_encoder().encode(value)
         except (UnicodeEncodeError, msgspec.EncodeError):  # lone surrogates: JCS reports them
             pass
+    import rfc8785  # the general path only: plain records never load it (~0.6 ms)
+
     return rfc8785.dumps(_as_doubles(value))
 
 
