@@ -129,8 +129,9 @@ class SkillProvenance(_Record, kw_only=True):
     signature_key_id: str = ""
 
 
-class Signature(_Record, kw_only=True):
-    """trace.md §3. Not covered by the digest, so the reader refuses unknown fields in it."""
+class Signature(_Record, kw_only=True, forbid_unknown_fields=True):
+    """trace.md §3. Not covered by the digest, so the reader refuses unknown fields in it
+    (:mod:`gait.trace.store` names the field; the Struct only leaves such records to it)."""
 
     alg: str
     key_id: str

@@ -281,7 +281,8 @@ def _outcome(call: Any) -> tuple[str, str]:
 
 edits = st.lists(
     st.tuples(
-        st.sampled_from(PATHS) | st.sampled_from([("extra",), ("latency_ms",), ("mcp_trust",)]),
+        st.sampled_from(PATHS)
+        | st.sampled_from([("extra",), ("latency_ms",), ("mcp_trust",), ("signature", "extra")]),
         st.sampled_from([*ODD_VALUES, _DELETE]),
     ),
     max_size=3,
@@ -365,3 +366,10 @@ def test_now_text_renders_like_format_rfc3339(ns: int) -> None:
 def test_now_text_is_wall_clock() -> None:
     before, now, after = now_rfc3339(), _now_text(), now_rfc3339()
     assert before[:19] <= now[:19] <= after[:19]
+
+
+def test_signature_is_closed_so_extra_fields_leave_the_fast_path() -> None:
+    tampered = {**FULL, "signature": {**FULL["signature"], "note": "x"}}
+    assert _fast_projection(tampered, _keep_text) is None
+    # the general rules ignore it; gait.trace.store refuses it by name
+    assert "note" not in shape(tampered, TRACE_FIELDS, time_text=_keep_text)["signature"]
