@@ -16,7 +16,8 @@ Usage: python tools/bench/bench_compile.py [--sizes 10000,100000] [--repeat N] [
 * ``--stages``: where a generated policy's compile goes, stage by stage (YAML
   read, decode, normalize, render canonical DSL, parse it with the grammar,
   read back and compare, decision table and digest), CPU seconds, one fresh
-  process per size.
+  process per size, and which YAML reader took the text (the plain-YAML
+  reader, or libyaml for anything outside its shape).
 
 Nothing is cached between runs: every compile starts from the source.
 A 100,000-rule YAML policy exceeds the reader's node budget (docs/limits.md);
@@ -119,7 +120,7 @@ warm = []
 for _ in range(int(sys.argv[2])):
     a = time.process_time(); compile_policy(data, path=sys.argv[1]); warm.append(time.process_time() - a)
 print(json.dumps({"import_ms": (t1 - t0) * 1e3, "first_ms": (t2 - t1) * 1e3,
-                  "warm_ms": statistics.median(warm) * 1e3}))
+                  "warm_ms": statistics.median(warm) * 1e3, "libyaml": "yaml" in sys.modules}))
 """
 
 # Runs in a fresh interpreter: compile one big policy, decide some intents, report peak RSS.
@@ -171,6 +172,7 @@ gc.disable()  # as compile_policy does
 clock = time.process_time
 t = clock(); raw, positions, texts = source.load_yaml(source.decode_text(data, "p"), "p")
 out["YAML read"] = clock() - t
+reader = "libyaml" if "yaml" in sys.modules else "plain-YAML reader"
 t = clock(); decoded = source.decode_policy(raw, positions, texts, "p")
 out["decode into the model"] = clock() - t
 t = clock(); policy = normalize_policy(decoded)
@@ -183,7 +185,7 @@ t = clock(); again = msgspec.convert(mapping, Policy); assert again == policy
 out["read back and compare"] = clock() - t
 t = clock(); build_ir(again, hashlib.sha256(data).hexdigest())
 out["decision table and digest"] = clock() - t
-print(json.dumps(out))
+print(json.dumps({"stages": out, "reader": reader}))
 """
 
 
@@ -217,12 +219,14 @@ def bench_shipped(repeat: int) -> None:
     print(
         "shipped policies, one fresh process each (CPU ms; first compile loads YAML and the parser)"
     )
-    print(f"  {'policy':<32} {'imports':>8} {'first compile':>14} {'repeat compile':>15}")
+    print(
+        f"  {'policy':<32} {'imports':>8} {'first compile':>14} {'repeat compile':>15} {'libyaml':>8}"
+    )
     for path in SHIPPED:
         r = probe(SHIPPED_PROBE, str(path), str(repeat))
         print(
             f"  {path.parent.name + '/' + path.name:<32} {r['import_ms']:8.1f} "
-            f"{r['first_ms']:14.1f} {r['warm_ms']:15.2f}"
+            f"{r['first_ms']:14.1f} {r['warm_ms']:15.2f} {'loaded' if r['libyaml'] else 'no':>8}"
         )
 
 
@@ -275,8 +279,9 @@ def bench_stages(sizes: list[int], lift: bool) -> None:
             if "error" in r:
                 print(f"  {size:>7} {r['error']}")
                 continue
-            parts = ", ".join(f"{name} {secs:.2f}" for name, secs in r.items())
-            print(f"  {size:>7} total {sum(r.values()):.2f}: {parts}")
+            stages = r["stages"]
+            parts = ", ".join(f"{name} {secs:.2f}" for name, secs in stages.items())
+            print(f"  {size:>7} total {sum(stages.values()):.2f}: {parts} ({r['reader']})")
 
 
 def main() -> None:
