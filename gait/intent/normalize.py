@@ -83,6 +83,7 @@ def _tl(value: str | None) -> str:
 # Kinds, operations, sources and risk classes repeat from call to call: _tl of a
 # value seen before is one dict lookup (bounded: an input cannot grow it forever).
 _TL_MEMO: dict[str, str] = {}
+_tl_get = _TL_MEMO.get  # call sites try the memo first: no Python call on a hit
 
 
 # --- JSON values (args, auth_context) -------------------------------------
@@ -192,11 +193,11 @@ def dedup_sort_targets(targets: Iterable[Target]) -> tuple[Target, ...]:
 def _norm_target(tool_name: str, raw: RawTarget | None) -> Target:
     if raw is None:
         raise _Reject("targets require kind and value")
-    kind = _tl(_v) if (_v := raw.kind) else ""
+    kind = (_tl_get(_v) or _tl(_v)) if (_v := raw.kind) else ""
     value = _v.strip(GO_SPACE) if (_v := raw.value) else ""
-    operation = _tl(_v) if (_v := raw.operation) else ""
-    endpoint_class = _tl(_v) if (_v := raw.endpoint_class) else ""
-    endpoint_domain = _tl(_v) if (_v := raw.endpoint_domain) else ""
+    operation = (_tl_get(_v) or _tl(_v)) if (_v := raw.operation) else ""
+    endpoint_class = (_tl_get(_v) or _tl(_v)) if (_v := raw.endpoint_class) else ""
+    endpoint_domain = (_tl_get(_v) or _tl(_v)) if (_v := raw.endpoint_domain) else ""
     if not kind or not value:
         raise _Reject("targets require kind and value")
     if kind not in TARGET_KINDS:
@@ -207,7 +208,7 @@ def _norm_target(tool_name: str, raw: RawTarget | None) -> Target:
         raise _Reject(f"unsupported endpoint class: {endpoint_class}")
     if not endpoint_domain:
         endpoint_domain = infer_endpoint_domain(kind, value)
-    discovery = _tl(_v) if (_v := raw.discovery_method) else ""
+    discovery = (_tl_get(_v) or _tl(_v)) if (_v := raw.discovery_method) else ""
     if not discovery:
         discovery = "unknown"
     elif discovery not in DISCOVERY_METHODS:
@@ -219,7 +220,7 @@ def _norm_target(tool_name: str, raw: RawTarget | None) -> Target:
         kind=kind,
         value=value,
         operation=operation,
-        sensitivity=(_tl(_v) if (_v := raw.sensitivity) else ""),
+        sensitivity=((_tl_get(_v) or _tl(_v)) if (_v := raw.sensitivity) else ""),
         endpoint_class=endpoint_class,
         endpoint_domain=endpoint_domain,
         destructive=raw.destructive is True
@@ -256,8 +257,8 @@ def _norm_provenance_entry(raw: RawArgProvenance | None) -> ArgProvenance:
     if raw is None:
         raise _Reject("arg provenance requires arg_path and source")
     arg_path = _v.strip(GO_SPACE) if (_v := raw.arg_path) else ""
-    source = _tl(_v) if (_v := raw.source) else ""
-    integrity = _tl(_v) if (_v := raw.integrity_digest) else ""
+    source = (_tl_get(_v) or _tl(_v)) if (_v := raw.source) else ""
+    integrity = (_tl_get(_v) or _tl(_v)) if (_v := raw.integrity_digest) else ""
     if not arg_path or not source:
         raise _Reject("arg provenance requires arg_path and source")
     if source not in PROVENANCE_SOURCES:
@@ -285,11 +286,11 @@ def _norm_provenance(raw: list[RawArgProvenance | None] | None) -> tuple[ArgProv
 
 def _norm_skill(raw: RawSkillProvenance) -> SkillProvenance:
     skill_name = _v.strip(GO_SPACE) if (_v := raw.skill_name) else ""
-    source = _tl(_v) if (_v := raw.source) else ""
+    source = (_tl_get(_v) or _tl(_v)) if (_v := raw.source) else ""
     publisher = _v.strip(GO_SPACE) if (_v := raw.publisher) else ""
     if not skill_name or not source or not publisher:
         raise _Reject("skill provenance requires skill_name, source, and publisher")
-    digest = _tl(_v) if (_v := raw.digest) else ""
+    digest = (_tl_get(_v) or _tl(_v)) if (_v := raw.digest) else ""
     if digest and not is_sha256_hex(digest):
         raise _Reject(f"invalid skill provenance digest: {digest}")
     return SkillProvenance(
@@ -314,7 +315,7 @@ def _norm_string_set(raw: list[str | None] | None) -> tuple[str, ...]:
 def _norm_context(raw: RawContext) -> Context:
     identity = _v.strip(GO_SPACE) if (_v := raw.identity) else ""
     workspace = _v.strip(GO_SPACE) if (_v := raw.workspace) else ""
-    risk_class = _tl(_v) if (_v := raw.risk_class) else ""
+    risk_class = (_tl_get(_v) or _tl(_v)) if (_v := raw.risk_class) else ""
     if not identity:
         raise _Reject("context.identity is required")
     if not workspace:
@@ -326,13 +327,13 @@ def _norm_context(raw: RawContext) -> Context:
         auth_context = _norm_args(auth_context, "normalize context.auth_context: ") or None
     else:
         auth_context = None
-    context_set_digest = _tl(_v) if (_v := raw.context_set_digest) else ""
+    context_set_digest = (_tl_get(_v) or _tl(_v)) if (_v := raw.context_set_digest) else ""
     if context_set_digest and not is_sha256_hex(context_set_digest):
         raise _Reject("context.context_set_digest must be sha256 hex")
-    evidence_mode = _tl(_v) if (_v := raw.context_evidence_mode) else ""
+    evidence_mode = (_tl_get(_v) or _tl(_v)) if (_v := raw.context_evidence_mode) else ""
     if evidence_mode not in _EVIDENCE_MODES:
         raise _Reject("context.context_evidence_mode must be best_effort or required")
-    phase = (_tl(_v) if (_v := raw.phase) else "") or "apply"
+    phase = ((_tl_get(_v) or _tl(_v)) if (_v := raw.phase) else "") or "apply"
     if phase != "apply" and phase != "plan":
         raise _Reject("context.phase must be plan or apply")
     return Context(
@@ -384,7 +385,7 @@ def _norm_delegation(raw: RawDelegation) -> Delegation:
             DelegationLink(
                 delegator_identity=delegator,
                 delegate_identity=delegate,
-                scope_class=(_tl(_v) if (_v := link.scope_class) else ""),
+                scope_class=((_tl_get(_v) or _tl(_v)) if (_v := link.scope_class) else ""),
                 token_ref=(_v.strip(GO_SPACE) if (_v := link.token_ref) else ""),
                 issued_at=issued_at,
                 expires_at=expires_at,
@@ -400,7 +401,7 @@ def _norm_delegation(raw: RawDelegation) -> Delegation:
         )
     return Delegation(
         requester_identity=requester,
-        scope_class=(_tl(_v) if (_v := raw.scope_class) else ""),
+        scope_class=((_tl_get(_v) or _tl(_v)) if (_v := raw.scope_class) else ""),
         token_refs=_norm_string_set(raw.token_refs),
         chain=tuple(chain),
         issued_at=issued_at,
@@ -421,7 +422,7 @@ def _norm_script(raw: RawScript) -> tuple[ScriptStep, ...]:
     for index, step in enumerate(steps_raw):
         if step is None:
             step = _EMPTY_STEP
-        tool_name = _tl(_v) if (_v := step.tool_name) else ""
+        tool_name = (_tl_get(_v) or _tl(_v)) if (_v := step.tool_name) else ""
         if not tool_name:
             raise _Reject(f"script.steps[{index}].tool_name is required")
         args = _norm_args(step.args, f"normalize script.steps[{index}].args: ")
@@ -445,7 +446,11 @@ def _norm_script(raw: RawScript) -> tuple[ScriptStep, ...]:
 def _normalize(raw: RawIntent) -> Intent:
     script_raw = raw.script
     steps = _norm_script(script_raw) if script_raw is not None else None
-    tool_name = "script" if steps is not None else (_tl(_v) if (_v := raw.tool_name) else "")
+    tool_name = (
+        "script"
+        if steps is not None
+        else ((_tl_get(_v) or _tl(_v)) if (_v := raw.tool_name) else "")
+    )
     if not tool_name:
         raise _Reject("tool_name is required")
     args = _norm_args(raw.args, "normalize args: ")
