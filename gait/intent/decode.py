@@ -445,10 +445,11 @@ def decode_intent_bytes(data: bytes | bytearray | memoryview | str, source: str 
     Bad JSON, invalid UTF-8, a non-object document, field type errors and
     malformed times all raise ``IntentError("parse intent json: ...")``.
     """
-    if isinstance(data, str):
-        data = data.encode("utf-8", "surrogatepass")
-    elif not isinstance(data, bytes):
-        data = bytes(data)
+    if type(data) is not bytes:
+        if isinstance(data, str):
+            data = data.encode("utf-8", "surrogatepass")
+        elif not isinstance(data, bytes):
+            data = bytes(data)
     if len(data) > MAX_DEPTH:  # shorter text cannot nest deeper
         try:
             check_depth(data, "intent")
@@ -475,9 +476,12 @@ def decode_intent_bytes(data: bytes | bytearray | memoryview | str, source: str 
         _check_repeated_keys(data, source)
         raise parse_error("exceeded max depth", source) from None
     else:
-        _canonical_times(raw, source)
+        if raw.created_at is not None or raw.delegation is not None:
+            _canonical_times(raw, source)
         unknown = ()
-    return BoundIntent.of(raw, unknown)
+    bound = BoundIntent(_to_builtins(raw))  # BoundIntent.of, without the extra call
+    bound.raw, bound.unknown = raw, unknown
+    return bound
 
 
 def unknown_keys(obj: Any) -> tuple[str, ...]:
