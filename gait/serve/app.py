@@ -85,7 +85,7 @@ class EvaluateEndpoint:
             check_content_type(content_type)
             body = await self._read_body(receive, content_length)
             decoded = decode_request(body)
-            status, payload = await self.off_loop(self.service.evaluate, decoded)
+            status, payload = await self.off_loop(self.service.evaluate, decoded, decoded)
         except _Disconnected:
             return
         except RequestRejected as err:
@@ -177,6 +177,24 @@ def create_app(
     def off_loop(fn: Callable[..., Any], *args: Any) -> Any:
         return asyncio.get_running_loop().run_in_executor(pool, fn, *args)
 
+    # Decisions in flight; one that finds the server idle and cannot wait on a disk
+    # or the network (batch durability, local state, no journal; see
+    # DecisionService.runs_inline) runs on the event loop itself, which saves the
+    # two thread hand-offs (about 0.1 ms of CPU at one connection). Under load they
+    # all go to the pool, so a slow decision never holds the loop behind others.
+    in_flight = 0
+
+    async def decide(fn: Callable[..., Any], request: Any, *args: Any) -> Any:
+        nonlocal in_flight
+        inline = in_flight == 0 and service.runs_inline(request)
+        in_flight += 1
+        try:
+            if inline:
+                return fn(*args)
+            return await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
+        finally:
+            in_flight -= 1
+
     async def healthz(request: Request) -> Response:
         try:
             # The state probe may touch the network (Redis): keep it off the event loop.
@@ -243,9 +261,9 @@ def create_app(
                 _log(f"mcp serve: shutdown flush failed: {type(err).__name__}: {err}")
 
     endpoints = {
-        "/v1/evaluate": EvaluateEndpoint(service, "json", off_loop),
-        "/v1/evaluate/sse": EvaluateEndpoint(service, "sse", off_loop),
-        "/v1/evaluate/stream": EvaluateEndpoint(service, "stream", off_loop),
+        "/v1/evaluate": EvaluateEndpoint(service, "json", decide),
+        "/v1/evaluate/sse": EvaluateEndpoint(service, "sse", decide),
+        "/v1/evaluate/stream": EvaluateEndpoint(service, "stream", decide),
     }
     routes = [Route("/healthz", healthz, methods=["GET"])]
     routes += [Route(path, endpoint, methods=["POST"]) for path, endpoint in endpoints.items()]

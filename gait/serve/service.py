@@ -92,6 +92,13 @@ class DecisionService:
             option_names=FlagNames(),  # configuration errors name the serve flags
             sink=self.trace_sink,
         )
+        cfg = config
+        self._inline_ok = (
+            cfg.trace_durability == "batch"
+            and not getattr(self.gate.store, "shared", True)
+            and not (cfg.pack_dir or cfg.export_log_out or cfg.export_otel_out or cfg.retention)
+        )
+        self._inline_policy: tuple[Any, bool] = (None, False)
         self._reload_lock = threading.Lock()
         self._name_lock = threading.Lock()
         self._last_ns = 0
@@ -164,6 +171,48 @@ class DecisionService:
             return True
 
     # --- evaluate ---------------------------------------------------------
+
+    def runs_inline(self, request: EvaluateRequest) -> bool:
+        """Can this request be decided on the event loop without waiting on I/O?
+
+        Only with batch durability (no fsync before the answer), a local state
+        store, no export or pack files, and a request that names no session,
+        journal, runpack or pack (a journal append is fsynced in every mode). The
+        call's bytes are not parsed here: any mention of ``session_id`` in them
+        sends the request to a decision thread. When in doubt, a thread: it is
+        always correct, only slower at one connection.
+        """
+        if not (self._inline_ok and self._policy_inline_ok()):
+            return False
+        asks_for_files = (
+            request.session_id
+            or request.session_journal
+            or request.checkpoint_interval
+            or request.trace_path
+            or request.runpack_out
+            or request.emit_runpack
+            or request.pack_out
+            or request.emit_pack
+        )
+        return not asks_for_files and not _mentions_session(bytes(request.call))
+
+    def _policy_inline_ok(self) -> bool:
+        """No rule of the current policy touches the state store or runs a broker."""
+        compiled = self.gate.compiled
+        cached = self._inline_policy
+        if cached[0] is not compiled:
+            ir = compiled.ir
+            ok = not ir.flow_rows and not compiled.policy.mcp_trust.enabled
+            ok = ok and not any(
+                row.rate_limit is not None
+                or row.destructive_budget is not None
+                or row.require_broker_credential
+                or row.broker_reference
+                or row.flow
+                for row in ir.rows
+            )
+            cached = self._inline_policy = (compiled, ok)
+        return cached[1]
 
     def _unique_ns(self) -> int:
         """A wall-clock timestamp never handed out twice (trace names must not collide)."""
@@ -365,6 +414,11 @@ class DecisionService:
             if by_age or by_count:
                 warnings.append(f"retention_{name}_removed_age={by_age} removed_count={by_count}")
         return warnings
+
+
+def _mentions_session(raw: bytes) -> bool:
+    """The call may carry a session id (an escape could spell the key): journal I/O ahead."""
+    return b"session_id" in raw or b"\\" in raw
 
 
 RETENTION_LEASE_TTL = 60.0  # seconds; a sweep that outlives it may overlap the next one
