@@ -278,8 +278,8 @@ class _Reader:
                 if m is None:
                     raise _NotPlain
                 key = sys.intern(m[1])
-                if key in out:
-                    raise _NotPlain
+                if key in out or len(key) > 1000:
+                    raise _NotPlain  # libyaml limits implicit keys to 1,024 characters
                 out[key], pos, closer = self.flow_item(rest, m.end(), _flow_patterns("}"))
             end = pos
         if _AFTER_VALUE_RE.match(rest, end) is None:

@@ -236,6 +236,8 @@ def test_plain_shapes_are_taken(text: str) -> None:
         "a: '" + "9" * 400 + "'\n",
         "",
         "# only a comment\n",
+        "k" * 1100 + ": 1\n",
+        "a: {" + "k" * 1100 + ": 1}\n",
     ],
 )
 def test_other_shapes_are_left_to_libyaml(text: str) -> None:
