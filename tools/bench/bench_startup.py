@@ -16,6 +16,12 @@ Inputs are the shipped example policy and intents; the runpack comes from
 the prod key that signed it). Bytecode caching is on, as in an installed gait;
 a ``PYTHONDONTWRITEBYTECODE`` environment would measure recompiling instead.
 
+With ``--instructions`` each command also runs once under valgrind
+(``cachegrind --cache-sim=no``) and the instructions it executed are printed, in
+millions: unlike times, that count barely moves when other work shares the
+machine, so it shows a change of a fraction of a millisecond. It needs valgrind
+and is slow (each run takes seconds).
+
 Prints numbers; asserts nothing.
 """
 
@@ -62,6 +68,26 @@ def measure(argv: list[str], cwd: Path, env: dict[str, str], runs: int) -> tuple
         code = os.waitstatus_to_exitcode(status)
         proc.returncode = code
     return statistics.median(walls), statistics.median(cpus), code
+
+
+def instructions(argv: list[str], cwd: Path, env: dict[str, str]) -> float:
+    """Millions of instructions one run executes (valgrind cachegrind), NaN without valgrind."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        return float("nan")
+    subprocess.run(argv, cwd=cwd, env=env, capture_output=True, check=False)  # bytecode cached
+    proc = subprocess.run(
+        [valgrind, "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null", *argv],
+        cwd=cwd,
+        env={**env, "PYTHONHASHSEED": "0"},  # the same dict layouts every run
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    for line in proc.stderr.splitlines():
+        if "I refs:" in line or "I   refs:" in line:
+            return int(line.rsplit(":", 1)[1].strip().replace(",", "")) / 1e6
+    return float("nan")
 
 
 def scenarios(work: Path) -> dict[str, list[str]]:
@@ -126,6 +152,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15, help="process runs per command (median)")
     parser.add_argument("--ref", default="", help="reference gait binary to compare with")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="also count instructions per command under valgrind (stable on a busy machine)",
+    )
     args = parser.parse_args()
     gait = gait_command()
     env = clean_env()
@@ -136,27 +167,47 @@ def main() -> None:
         for name, argv in scenarios(work).items():
             wall, cpu, code = measure([*gait, *argv], work, env, args.runs)
             row = {"command": name, "wall_ms": wall, "cpu_ms": cpu, "exit": code}
+            if args.instructions:
+                row["minstr"] = instructions([*gait, *argv], work, env)
             if args.ref:
                 rwall, rcpu, rcode = measure([args.ref, *argv], work, env, args.runs)
                 row.update(ref_wall_ms=rwall, ref_cpu_ms=rcpu, ref_exit=rcode)
+                if args.instructions:
+                    row["ref_minstr"] = instructions([args.ref, *argv], work, env)
             rows.append(row)
         base_wall, base_cpu, _ = measure([sys.executable, "-c", "pass"], work, env, args.runs)
+        base_minstr = (
+            instructions([sys.executable, "-c", "pass"], work, env) if args.instructions else None
+        )
     if args.json:
-        print(json.dumps({"python_pass_ms": base_wall, "rows": rows}, sort_keys=True))
+        out = {"python_pass_ms": base_wall, "rows": rows}
+        if base_minstr is not None:
+            out["python_pass_minstr"] = base_minstr
+        print(json.dumps(out, sort_keys=True))
         return
     print(f"python {sys.version.split()[0]}; {' '.join(gait)}; median of {args.runs} runs")
     print(f"interpreter alone (python -c pass): wall {base_wall:.1f} ms, cpu {base_cpu:.1f} ms")
+    if base_minstr is not None:
+        print(f"interpreter alone: {base_minstr:.1f} M instructions")
     head = f"  {'command':<24} {'wall ms':>8} {'cpu ms':>8} {'exit':>4}"
+    if args.instructions:
+        head += f" {'M instr':>8}"
     if args.ref:
         head += f" {'ref wall':>9} {'ref cpu':>8} {'ref exit':>8} {'ratio':>6}"
+        if args.instructions:
+            head += f" {'ref M instr':>11}"
     print(head)
     for r in rows:
         line = f"  {r['command']:<24} {r['wall_ms']:8.1f} {r['cpu_ms']:8.1f} {r['exit']:>4}"
+        if args.instructions:
+            line += f" {r['minstr']:8.1f}"
         if args.ref:
             ratio = r["wall_ms"] / r["ref_wall_ms"] if r["ref_wall_ms"] else float("nan")
             line += (
                 f" {r['ref_wall_ms']:9.1f} {r['ref_cpu_ms']:8.1f} {r['ref_exit']:>8} {ratio:6.1f}x"
             )
+            if args.instructions:
+                line += f" {r['ref_minstr']:11.1f}"
         print(line)
 
 
