@@ -467,7 +467,7 @@ def _spellings() -> dict[str, tuple[str, ...]]:
 
 def _m_string(c: list[Any]) -> Any:
     tok = c[0]
-    value = json.loads(str(tok))
+    value = _json_string(tok)
     pos = (tok.line, tok.column)
     try:
         value.encode("utf-8")
