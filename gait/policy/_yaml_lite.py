@@ -9,8 +9,9 @@ lists; this reader takes exactly that shape and gives the same plain values
 It fails closed: anything outside that shape (anchors, tags, block or
 multi-line scalars, escapes, tabs, text other than ASCII outside comments, a
 scalar whose reading depends on YAML 1.1 resolution, repeated keys, budgets
-near their limits, ...) makes :func:`read` return None and the caller reads the text with libyaml, so
-every error and its location stay those of the full reader.
+near their limits, ...) makes :func:`read` return None and the caller reads
+the text with libyaml, so every error and its location stay those of the
+full reader.
 ``tests/policy/test_yaml_lite.py`` compares both readers.
 """
 
