@@ -381,6 +381,11 @@ def syntax_error(err: Any, stack: list[Any], text: str, path_name: str) -> Polic
     from gait.policy._dsl_parser import UnexpectedCharacters, UnexpectedToken
 
     line, col = getattr(err, "line", 0) or 0, getattr(err, "column", 0) or 0
+    if isinstance(err, UnexpectedToken | UnexpectedCharacters) and "_RULE" in _expected(err):
+        # between top-level blocks the file may also end (the lexer does not list $END)
+        err_expected = frozenset({*_expected(err), "$END"})
+    else:
+        err_expected = None
     if isinstance(err, UnexpectedToken):
         tok = err.token
         expected = frozenset(err.expected)
@@ -392,11 +397,15 @@ def syntax_error(err: Any, stack: list[Any], text: str, path_name: str) -> Polic
         expected = frozenset(err.allowed or ())
     else:
         tok, expected = None, frozenset()
-    problem = _problem(tok, expected, stack, text, err)
+    problem = _problem(tok, err_expected or expected, stack, text, err)
     return PolicyError(
         f"parse policy dsl: [{line}:{col}] {problem}\n{_snippet(text, path_name, line, col)}",
         location=Location(path_name, line, col),
     )
+
+
+def _expected(err: Any) -> frozenset[str]:
+    return frozenset(getattr(err, "expected", None) or getattr(err, "allowed", None) or ())
 
 
 def _problem(tok: Any, expected: frozenset[str], stack: list[Any], text: str, err: Any) -> str:

@@ -274,3 +274,10 @@ def test_long_line_snippet_shows_the_part_around_the_column() -> None:
     assert first.startswith("parse policy dsl: [1:6032] unexpected character '@'")
     assert len(source) < 120 and source.startswith(" 1 | ...") and source.endswith("...")
     assert source[caret.index("^")] == "@"
+
+
+def test_between_blocks_the_file_may_end() -> None:
+    assert error("policy { } foo").startswith(
+        'parse policy dsl: [1:12] unexpected "foo"; expected a policy block, a rule block '
+        "or end of file"
+    )

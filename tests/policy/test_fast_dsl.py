@@ -219,7 +219,7 @@ def test_model_driver_on_token_soup_agrees_with_lark(pieces: list[str], rng: ran
     st.lists(st.sampled_from(MATCH_STMTS), max_size=6, unique=True),
     st.lists(st.sampled_from(RULE_STMTS), max_size=4, unique=True),
     st.sampled_from(["", " priority 3", " => block", " priority -2 => dry_run"]),
-    st.sampled_from([" ", "\n  ", "\n# c\n\t"]),
+    st.sampled_from([" ", "\n  ", "\n# c\n\t", "\r\n  # crlf\r\n"]),
 )
 def test_model_driver_on_valid_rules(
     match: list[str], body: list[str], header: str, gap: str
