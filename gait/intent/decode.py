@@ -418,24 +418,28 @@ def _typed_no_repeats(data: bytes, raw: RawIntent) -> bool:
 
 
 def _folded_keys_distinct(value: Any) -> bool:
-    """No object inside ``value`` has two keys equal ignoring (ASCII) case."""
-    if type(value) is dict:
-        if len(value) > 1:
-            joined = "".join(value)
-            # keys in ASCII lowercase already are their own folding
-            if not (joined.isascii() and joined.islower()) and len(
-                {key.lower() for key in value}
-            ) != len(value):
-                return False
-        items = value.values()
-    elif type(value) is list:
-        items = value
-    else:
-        return True
-    for item in items:
-        kind = type(item)
-        if (kind is dict or kind is list) and not _folded_keys_distinct(item):
-            return False
+    """No object inside ``value`` has two keys equal ignoring (ASCII) case.
+
+    A loop, not recursion: args may nest as deep as the reader allows.
+    """
+    stack = [value]
+    while stack:
+        current = stack.pop()
+        if type(current) is dict:
+            if len(current) > 1:
+                joined = "".join(current)
+                # keys in ASCII lowercase already are their own folding
+                if not (joined.isascii() and joined.islower()) and len(
+                    {key.lower() for key in current}
+                ) != len(current):
+                    return False
+            items: Any = current.values()
+        else:
+            items = current
+        for item in items:
+            kind = type(item)
+            if kind is dict or kind is list:
+                stack.append(item)
     return True
 
 

@@ -84,7 +84,7 @@ _WORDS: dict[str, Any] = {
 }
 # A plain scalar may not start with these (or only in ways this reader leaves to libyaml).
 _INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
-_DEPTH_LIMIT = min(MAX_DEPTH - 2, 200)  # well inside the recursion limit
+_DEPTH_LIMIT = min(MAX_DEPTH - 2, 64)  # well inside the recursion limit
 
 
 _MISSING = object()
@@ -110,7 +110,7 @@ def read(text: str, max_nodes: int) -> dict[str, Any] | None:
     reader = _Reader(lines)
     try:
         value = reader.mapping(0, 1)
-    except _NotPlain:
+    except (_NotPlain, RecursionError):  # a caller deep in its own stack: libyaml
         return None
     # the full reader's budgets: values, and parse events (keys too, collections twice)
     nodes = reader.nodes + 1

@@ -122,3 +122,18 @@ def test_repeated_keys_are_not_proven_absent(text: str) -> None:
     assert _typed_proof(data) is False
     with pytest.raises(GaitError, match="duplicate key"):
         decode_intent_bytes(data)
+
+
+def test_deeply_nested_args_decode_as_on_the_general_path() -> None:
+    args = '{"a":' * 980 + "1" + "}" * 980
+    data = BASE.replace("ARGS", args).encode()
+    assert _typed_proof(data) is True
+    typed, plain = decode_module._typed_no_repeats, decode_module._no_repeated_keys
+    fast = _outcome(data)
+    decode_module._typed_no_repeats = lambda _data, _raw: False
+    decode_module._no_repeated_keys = lambda _data: False
+    try:
+        general = _outcome(data)
+    finally:
+        decode_module._typed_no_repeats, decode_module._no_repeated_keys = typed, plain
+    assert fast == general and fast[0] == "ok"

@@ -261,3 +261,10 @@ def test_a_plain_policy_compiles_without_loading_yaml() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_deep_nesting_is_left_to_libyaml() -> None:
+    text = "".join(" " * (2 * i) + f"k{i}:\n" for i in range(100)) + " " * 200 + "v: 1\n"
+    assert check(text) is None
+    value, _, _ = source.load_yaml(text, "p.yaml")
+    assert "k0" in value
