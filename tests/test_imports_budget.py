@@ -39,9 +39,10 @@ with open(sys.argv[1], "w") as f:
 
 # Standard-library modules that cost a one-shot command milliseconds each, and the
 # hot commands that must not load them (they did once, for no use of theirs).
-WATCHED_STDLIB = ("calendar", "locale", "typing", "re", "json", "hashlib", "dataclasses")
+WATCHED_STDLIB = ("calendar", "locale", "typing", "re", "json", "hashlib", "dataclasses", "inspect")
 STDLIB_FORBIDDEN: dict[str, set[str]] = {
-    "policy test": {"calendar", "locale", "dataclasses"},
+    # msgspec is loaded without typing_extensions (gait.cli.fast), so nothing loads inspect
+    "policy test": {"calendar", "locale", "dataclasses", "inspect"},
     "gate eval": {"calendar", "locale"},
     "verify": {"calendar", "locale"},
     "trace verify": {"calendar", "locale"},
@@ -51,7 +52,8 @@ STDLIB_FORBIDDEN: dict[str, set[str]] = {
 
 # Always off the one-shot paths: the web stack, MCP, Redis, and Lark (the DSL
 # parser is generated; the lark package is only a build-time tool). rfc8785 is
-# loaded only for values msgspec's sorted encoder cannot write as JCS (floats).
+# loaded only for values msgspec's sorted encoder cannot write as JCS (floats);
+# typing_extensions not at all (see gait.cli.fast.load_msgspec_without_typing_extensions).
 NEVER = {"lark", "starlette", "uvicorn", "httpx", "anyio", "mcp", "redis", "h11", "pydantic"}
 
 CORE = {"gait.canonical", "gait.cli", "gait.errors", "gait.safejson"}
@@ -63,49 +65,49 @@ BUDGETS: dict[str, tuple[list[str], int, set[str], set[str], set[str]]] = {
     "policy test": (  # the shipped YAML policy is read without PyYAML
         ["policy", "test", str(POLICY), str(INTENT), "--json"],
         3,
-        {"msgspec", "typing_extensions"},
+        {"msgspec"},
         DECIDE,
         {"click", "cryptography", "yaml"},
     ),
     "policy test (dsl policy)": (
         ["policy", "test", str(DSL_POLICY), str(INTENT), "--json"],
         3,
-        {"msgspec", "typing_extensions"},
+        {"msgspec"},
         DECIDE,
         {"click", "cryptography", "yaml"},
     ),
     "gate eval": (
         ["gate", "eval", "--policy", str(POLICY), "--intent", str(INTENT), "--json"],
         3,
-        {"cryptography", "msgspec", "typing_extensions"},
+        {"cryptography", "msgspec"},
         GATE,
         {"click", "yaml"},
     ),
     "gate eval --trace-out": (
         ["gate", "eval", str(POLICY), str(INTENT), "--trace-out", "{work}/t.json", "--json"],
         3,
-        {"cryptography", "msgspec", "typing_extensions"},
+        {"cryptography", "msgspec"},
         GATE,
         {"click", "yaml"},
     ),
     "gate eval (dsl policy)": (
         ["gate", "eval", "--policy", str(DSL_POLICY), "--intent", str(INTENT), "--json"],
         3,
-        {"cryptography", "msgspec", "typing_extensions"},
+        {"cryptography", "msgspec"},
         GATE,
         {"click", "yaml"},
     ),
     "verify": (  # the demo pack is signed with the per-user dev key: its signature is checked
         ["verify", "{work}/gait-out/runpack_run_demo.zip", "--json"],
         0,
-        {"cryptography", "msgspec", "typing_extensions"},
+        {"cryptography", "msgspec"},
         CORE | {"gait.fsutil", "gait.intent", "gait.runpack", "gait.signing"},
         {"click", "yaml", "gait.policy", "gait.engine"},
     ),
     "trace verify": (
         ["trace", "verify", "{work}/trace.json", "--public-key", "{work}/k_public.key", "--json"],
         0,
-        {"cryptography", "msgspec", "typing_extensions"},
+        {"cryptography", "msgspec"},
         CORE | {"gait.fsutil", "gait.signing", "gait.trace"},
         {"click", "yaml", "gait.policy", "gait.engine"},
     ),

@@ -14,6 +14,7 @@ click's usage errors and help text.
 from __future__ import annotations
 
 import os
+import sys
 
 from gait.cli.outcome import Exit, Outcome, run_body
 
@@ -169,6 +170,31 @@ HOT: dict[tuple[str, str], Callable[[list[str]], Plan | None]] = {
 }
 
 
+# Commands whose bodies load msgspec (all but ``version``).
+_USES_MSGSPEC = frozenset({"gate eval", "policy test", "trace verify", "verify"})
+
+
+def load_msgspec_without_typing_extensions() -> None:
+    """Import msgspec so that it does not import typing_extensions (and inspect, ast, dis).
+
+    msgspec reads type hints through typing_extensions when it is installed and
+    through :mod:`typing` otherwise (msgspec/_utils.py; msgspec does not depend on
+    it). On Python 3.11+ both give the same hints for msgspec's lookups
+    (``include_extras=True``) and the same ``Required``/``NotRequired`` objects
+    (tests/test_imports_lean_msgspec.py checks every gait Struct), and the
+    import costs a one-shot command ~9 ms. Only a process that has not loaded
+    either module yet is changed; typing_extensions stays importable afterwards.
+    """
+    if "msgspec" in sys.modules or "typing_extensions" in sys.modules:
+        return
+    sys.modules["typing_extensions"] = None  # type: ignore[assignment]  # import -> ImportError
+    try:
+        import msgspec  # noqa: F401
+    finally:
+        if "typing_extensions" in sys.modules and sys.modules["typing_extensions"] is None:
+            del sys.modules["typing_extensions"]
+
+
 def dispatch(args: list[str]) -> int | None:
     """Run a hot command without click and return its exit code, or ``None`` to use click."""
     if not args or "_GAIT_COMPLETE" in os.environ:  # shell completion is click's job
@@ -184,6 +210,8 @@ def dispatch(args: list[str]) -> int | None:
     if plan is None:
         return None
     name, as_json, body = plan
+    if name in _USES_MSGSPEC:
+        load_msgspec_without_typing_extensions()
     try:
         run_body(name, as_json, body)
     except Exit as stop:
