@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
@@ -59,10 +60,31 @@ def compute_event_id(trace_id: str, observed_at: str) -> str:
     return hashlib.sha256(f"{trace_id}:{observed_at}".encode()).hexdigest()[:24]
 
 
-@lru_cache(maxsize=256)
+_UTC_TAIL = re.compile(r"(?:\.\d{1,9})?Z")
+_valid_heads: tuple[str, str] = ("", "")  # date and time (19 characters) of recent valid UTC texts
+
+
 def _keep_text(text: str) -> str:
-    parse_rfc3339(text)  # validate only; the original text is what was signed
+    """Validate RFC 3339 text and keep it as written (it is what was signed).
+
+    Repeated texts (``created_at``) are remembered; consecutive ``observed_at``
+    values mostly share their date and time to the second: when the first 19
+    characters equal those of a recent valid UTC text and the rest is a
+    fraction and ``Z``, the text is valid without parsing it again.
+    """
+    global _valid_heads
+    head = text[:19]
+    if head in _valid_heads and head and _UTC_TAIL.fullmatch(text, 19):
+        return text
+    _parsed_text(text)  # raises for anything that is not RFC 3339
+    if _UTC_TAIL.fullmatch(text, 19):
+        _valid_heads = (head, _valid_heads[0])
     return text
+
+
+@lru_cache(maxsize=256)
+def _parsed_text(text: str) -> None:
+    parse_rfc3339(text)
 
 
 def project_trace(record: Mapping[str, Any]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gait.errors import InvalidInput
-from gait.signing import format_rfc3339, generate_keypair, now_rfc3339
+from gait.signing import format_rfc3339, generate_keypair, now_rfc3339, parse_rfc3339
 from gait.trace import record as record_module
 from gait.trace.record import (
     _as_is,
@@ -373,3 +373,32 @@ def test_signature_is_closed_so_extra_fields_leave_the_fast_path() -> None:
     assert _fast_projection(tampered, _keep_text) is None
     # the general rules ignore it; gait.trace.store refuses it by name
     assert "note" not in shape(tampered, TRACE_FIELDS, time_text=_keep_text)["signature"]
+
+
+def _parses(text: str) -> bool:
+    try:
+        parse_rfc3339(text)
+    except InvalidInput:
+        return False
+    return True
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    head=st.sampled_from(
+        ["2026-11-24T18:33:26", "2026-02-29T00:00:00", "2024-02-29T23:59:60", "0001-01-01T00:00:00"]
+    ),
+    tail=st.text(alphabet="0123456789.Zz+-:\u0663 ", max_size=14),
+    prime=st.sampled_from([".5Z", "Z", "+01:00", ".123456789Z"]),
+)
+def test_keep_text_accepts_exactly_what_parse_rfc3339_accepts(head, tail, prime) -> None:
+    _keep_text_outcome(head + prime)  # may remember this head as valid
+    assert _keep_text_outcome(head + tail) == _parses(head + tail)
+
+
+def _keep_text_outcome(text: str) -> bool:
+    try:
+        assert _keep_text(text) == text
+    except InvalidInput:
+        return False
+    return True
