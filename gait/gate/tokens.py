@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -283,8 +282,9 @@ def read_token(path: str) -> dict[str, Any]:
 # ------------------------------------------------------------ validation ---
 
 
-@dataclass(frozen=True)
-class TokenCheck:
+class TokenCheck(msgspec.Struct, frozen=True, gc=False):
+    """The outcome of checking one token: valid, or the §6 error code."""
+
     valid: bool
     token_id: str = ""
     error_code: str = ""

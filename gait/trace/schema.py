@@ -26,7 +26,6 @@ import math
 import types
 import typing
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar
 
 import msgspec
@@ -186,8 +185,7 @@ class TraceRecord(_Record, kw_only=True):
 # ----------------------------------------------------------- projection rules ---
 
 
-@dataclass(frozen=True, slots=True)
-class Field:
+class Field(msgspec.Struct, frozen=True, gc=False):
     """One JSON field as the projection sees it, derived from a Struct field.
 
     Kinds: ``str``, ``time``, ``int``, ``float``, ``bool``, ``strs`` (list of
