@@ -251,7 +251,8 @@ class _Batch:
 class GroupCommit:
     """Atomic writes made durable in groups by a background flusher.
 
-    ``write`` puts the bytes in a temp file and renames it into place, so a
+    ``write`` names a file only once all its bytes are in it (an unnamed
+    ``O_TMPFILE`` file linked in place, else a temp file renamed into place), so a
     reader sees the old file or the complete new one (as :func:`atomic_write`),
     but returns without fsync. A background thread makes everything written so
     far durable every ``interval`` seconds with one ``syncfs`` (Linux; elsewhere

@@ -176,7 +176,9 @@ class DecisionService:
         """Can this request be decided on the event loop without waiting on I/O?
 
         Only with batch durability (no fsync before the answer), a local state
-        store, no export or pack files, and a request that names no session,
+        store, no export or pack files, a policy without rate limits, budgets,
+        flow rules, brokered credentials or MCP trust (state file writes, broker
+        commands), and a request that names no session,
         journal, runpack or pack (a journal append is fsynced in every mode). The
         call's bytes are not parsed here: any mention of ``session_id`` in them
         sends the request to a decision thread. When in doubt, a thread: it is

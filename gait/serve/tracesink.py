@@ -7,7 +7,7 @@ when the fsync happens differs (``--trace-durability``):
   trace and folder are fsynced. The decision threads fsync in parallel and the
   kernel's journal commits them together (group commit); a user-space
   leader/follower batch on top measured slower, so there is none.
-* ``batch``: the answer goes out once the trace is renamed into place (never
+* ``batch``: the answer goes out once the trace is named in place (never
   half written, visible to readers); a background flusher makes it durable
   within ``interval`` seconds (one ``syncfs`` per batch). A power loss can lose
   (or leave empty) traces of that last window; a process crash loses nothing.
