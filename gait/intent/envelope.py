@@ -18,12 +18,14 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from gait.canonical import canonical_bytes, digest
 from gait.errors import InvalidInput
 from gait.intent._text import is_sha256_hex
+from gait.intent.refs_check import refs_context_errors
 
 __all__ = [
     "CONTEXT_SOURCE",
@@ -173,8 +175,7 @@ def context_set_digest(records: list[dict[str, Any]]) -> str:
     return digest(sorted(records, key=_record_key))
 
 
-@dataclass(frozen=True)
-class EnvelopeOverrides:
+class EnvelopeOverrides(msgspec.Struct, frozen=True):
     """What a verified envelope sets on an intent's context."""
 
     context_set_digest: str
@@ -184,8 +185,7 @@ class EnvelopeOverrides:
     context_source: str = CONTEXT_SOURCE
 
 
-@dataclass(frozen=True)
-class ContextEnvelope:
+class ContextEnvelope(msgspec.Struct, frozen=True):
     """A verified, normalized envelope; ``records`` sorted as digested."""
 
     context_set_id: str
@@ -326,8 +326,6 @@ def apply_envelope(intent: Any, envelope: ContextEnvelope, *, now: str) -> Any:
     A differing claim already on the intent is an error (exit 6), never
     silently replaced: the agent and its evidence disagree.
     """
-    import msgspec
-
     from gait.intent.prepare import CONTEXT_AGE_KEY
 
     ctx = intent.context
@@ -368,28 +366,6 @@ def envelope_from_refs(refs: Mapping[str, Any]) -> ContextEnvelope | None:
         },
         where="refs",
     )
-
-
-def refs_context_errors(refs: Mapping[str, Any]) -> list[str]:
-    """Context-evidence problems of a runpack's refs.json, for ``verify``.
-
-    Checked when the refs claim a context set with ``required`` evidence or
-    carry receipts next to a context_set_digest: the receipts must still
-    digest to that value. A digest without receipts in best_effort mode is a
-    bare claim (nothing to check it against) and is left alone.
-    """
-    digest_text = str(refs.get("context_set_digest") or "").strip().lower()
-    mode = str(refs.get("context_evidence_mode") or "").strip().lower()
-    receipts = refs.get("receipts") or []
-    if mode == "required" and not digest_text:
-        return ["context evidence mode required but context_set_digest is missing"]
-    if not digest_text or (not receipts and mode != "required"):
-        return []
-    try:
-        envelope_from_refs(refs)
-    except InvalidInput as err:
-        return [f"refs: {err.message}"]
-    return []
 
 
 def refs_with_envelope(

@@ -10,7 +10,6 @@ because only the ``verify`` family reports integrity problems as exit 2.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +44,7 @@ __all__ = [
 ]
 
 
-@dataclass
-class Runpack:
+class Runpack(msgspec.Struct):
     """A parsed, integrity-checked runpack."""
 
     path: str

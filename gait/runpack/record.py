@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import platform
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -66,8 +65,7 @@ RECEIPT_ZERO_TIME = "1980-01-01T00:00:00Z"
 _ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64", "i386": "386"}
 
 
-@dataclass
-class RecordResult:
+class RecordResult(msgspec.Struct):
     """A built runpack: its manifest, the zip bytes and how it was signed."""
 
     run_id: str
@@ -75,7 +73,7 @@ class RecordResult:
     zip_bytes: bytes
     members: dict[str, bytes]
     key_id: str = ""
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = msgspec.field(default_factory=list)
 
     @property
     def manifest_digest(self) -> str:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -88,8 +87,7 @@ class HashMeter:
         return hasher.hexdigest()
 
 
-@dataclass
-class HashMismatch:
+class HashMismatch(msgspec.Struct):
     path: str
     expected: str
     actual: str
@@ -98,21 +96,20 @@ class HashMismatch:
         return {"path": self.path, "expected": self.expected, "actual": self.actual}
 
 
-@dataclass
-class VerifyReport:
+class VerifyReport(msgspec.Struct):
     """The result of verifying one runpack; ``ok`` per §4.2."""
 
     path: str
     run_id: str = ""
     manifest_digest: str = ""
     files_checked: int = 0
-    missing_files: list[str] = field(default_factory=list)
-    hash_mismatches: list[HashMismatch] = field(default_factory=list)
-    unexpected_files: list[str] = field(default_factory=list)
-    zip_errors: list[str] = field(default_factory=list)
-    context_errors: list[str] = field(default_factory=list)
+    missing_files: list[str] = msgspec.field(default_factory=list)
+    hash_mismatches: list[HashMismatch] = msgspec.field(default_factory=list)
+    unexpected_files: list[str] = msgspec.field(default_factory=list)
+    zip_errors: list[str] = msgspec.field(default_factory=list)
+    context_errors: list[str] = msgspec.field(default_factory=list)
     signature_status: str = "missing"
-    signature_errors: list[str] = field(default_factory=list)
+    signature_errors: list[str] = msgspec.field(default_factory=list)
     signatures_total: int = 0
     signatures_valid: int = 0
     require_signature: bool = False
@@ -288,7 +285,7 @@ def verify_runpack(
 
 def _context_errors(archive: ZipArchive) -> list[str]:
     """refs.json context evidence: receipts must digest to context_set_digest."""
-    from gait.intent.envelope import refs_context_errors
+    from gait.intent.refs_check import refs_context_errors
     from gait.safejson import loads
 
     entry = archive.find(MEMBER_REFS)
