@@ -21,6 +21,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "gait.canonical",
         "gait.errors",
         "gait.safejson",
+        "gait.safeyaml",
         "gait.signing",
         "gait.fsutil",
         "gait.resources",

@@ -360,19 +360,23 @@ def repo_checks(root: Path) -> list[Check]:
 
 def production_checks(workdir: Path) -> list[Check]:
     """§5 production readiness: the project config must pin a production posture."""
-    import yaml
+    from gait.fsutil import read_regular_file
+    from gait.gate.config import MAX_CONFIG_BYTES
+    from gait.safeyaml import load
 
     scope = "production_readiness"
     path = workdir / ".gait" / "config.yaml"
     fix = f"mkdir -p {workdir / '.gait'} && $EDITOR {path}"
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        # the reader gate eval uses: a repeated key is an error here too, not the last one
+        data = read_regular_file(path, MAX_CONFIG_BYTES)
+        doc = load(data, "parse config", source=str(path)) or {}
         if not isinstance(doc, dict):
             raise ValueError("expected a mapping")
     except FileNotFoundError:
         checks = [Check("production_readiness_config", scope, FAIL, f"{path} does not exist", fix)]
         doc = None
-    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as err:
+    except (OSError, ValueError, GaitError) as err:
         checks = [
             Check("production_readiness_config", scope, FAIL, f"{path} does not parse: {err}", fix)
         ]

@@ -242,43 +242,12 @@ def _decode_config(data: bytes, where: str) -> Any:
         # JSON that breaks a rule (a repeated key, deep nesting) is refused, never
         # retried as YAML, which would keep the last of two keys
         return loads(data, f"parse config {where}")
-    except NotJSON as json_err:
-        import yaml
+    except NotJSON:
+        from gait.safeyaml import load
 
-        try:
-            return yaml.load(data, Loader=_yaml_loader(yaml, where))  # a safe loader, see below
-        # huge integers (ValueError), deep or recursive structures: bad input, not a crash
-        except (yaml.YAMLError, ValueError, OverflowError, RecursionError):
-            raise InvalidInput(json_err.message) from json_err
-
-
-def _yaml_loader(yaml: Any, where: str) -> Any:
-    """PyYAML's safe loader, refusing a repeated key (also differing only in case)
-    the way every JSON reader does (:mod:`gait.safejson`); PyYAML keeps the last."""
-    from gait.safejson import DuplicateKey
-
-    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-    class Loader(base):  # type: ignore[misc, valid-type]
-        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
-            seen: dict[str, str] = {}
-            for key_node, _value in node.value:
-                if key_node.tag == "tag:yaml.org,2002:merge" or key_node.id != "scalar":
-                    continue
-                key = str(key_node.value)
-                first = seen.get(key.lower())
-                if first is None:
-                    seen[key.lower()] = key
-                else:
-                    detail = f"{key!r}" if first == key else f"{key!r} (also spelled {first!r})"
-                    raise DuplicateKey(
-                        f"parse config {where}: duplicate key {detail} "
-                        f"at line {key_node.start_mark.line + 1}",
-                        details={"key": key},
-                    )
-            return super().construct_mapping(node, deep)
-
-    return Loader
+        # hand-edited configs may share entries with anchors and merge keys; the
+        # reader bounds their expansion and refuses repeated keys like JSON does
+        return load(data, "parse config", source=where, aliases=True)
 
 
 def read_config(path: Path) -> RegressConfig:
