@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -52,20 +51,18 @@ class ApprovalAudit(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
     approvers: list[str] = msgspec.field(default_factory=list)
 
 
-@dataclass
-class ApprovalOutcome:
+class ApprovalOutcome(msgspec.Struct):
     required: int
     granted: bool = False
     valid_count: int = 0
     ref: str = ""
-    reason_codes: set[str] = field(default_factory=set)
-    violations: set[str] = field(default_factory=set)
+    reason_codes: set[str] = msgspec.field(default_factory=set)
+    violations: set[str] = msgspec.field(default_factory=set)
     audit: dict[str, Any] | None = None
     state_error: StateUnavailable | None = None  # the replay store could not answer
 
 
-@dataclass(frozen=True)
-class VerifyKeySources:
+class VerifyKeySources(msgspec.Struct, frozen=True):
     """Where approval and delegation verify keys come from (files or env vars).
 
     Resolved when a token is checked, not before: a call that needs no token

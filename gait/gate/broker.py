@@ -11,7 +11,6 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -29,8 +28,7 @@ class BrokerFailure(Exception):
     """The broker could not issue a credential (the call is blocked, not an input error)."""
 
 
-@dataclass(frozen=True)
-class BrokerRequest:
+class BrokerRequest(msgspec.Struct, frozen=True):
     tool_name: str
     identity: str
     workspace: str
@@ -125,8 +123,7 @@ def check_broker_config(name: str, command: str, names: Mapping[str, str] | None
     return "off" if name == "none" else name
 
 
-@dataclass(frozen=True)
-class CredentialBroker:
+class CredentialBroker(msgspec.Struct, frozen=True):
     """A configured broker; the pipeline only calls ``issue`` and reads ``name``."""
 
     name: str = "off"

@@ -5,10 +5,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+
+import msgspec
 
 from gait.errors import InvalidInput
 from gait.policy.model import Limit
@@ -18,8 +19,7 @@ JOURNAL_MAX = 1000  # newest entries kept per session journal
 WINDOW_SECONDS = {"minute": 60, "hour": 3600}
 
 
-@dataclass(frozen=True)
-class LimitUse:
+class LimitUse(msgspec.Struct, frozen=True):
     """One check-and-spend: ``allowed`` and the counter after it (``used`` is not incremented on denial)."""
 
     allowed: bool
