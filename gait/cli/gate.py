@@ -50,7 +50,10 @@ def _passthrough(fn: Any) -> Any:
 @click.option(
     "--trust-project-keys",
     is_flag=True,
-    help="Use approval/delegation keys named in a project config file (off: such keys are refused).",
+    help=(
+        "Trust a project config file: use the verify keys, broker command, state location "
+        "and outside paths it names (off: keys and outside paths are refused, state ignored)."
+    ),
 )
 @click.option("--why", is_flag=True, help="Show why each rule row did or did not match.")
 @click.option(

@@ -7,6 +7,13 @@ Keys that decide whether an approval, delegation or script is trusted are never
 taken silently from a file someone else could have planted (issue 11 A2): from
 the working-directory default file, or from any file not owned by this user or
 writable by others, they are used only with ``trust_project_keys``.
+
+The same trust covers where such a file makes gait write and count: without it,
+a path-valued setting (:data:`PROJECT_PATH_OPTIONS`) must resolve inside the
+project folder (the folder holding ``.gait/``) or the file is refused, and a
+state location (:data:`STATE_OPTIONS`) is ignored with a warning, so a planted
+file can neither overwrite the user's files nor reset budgets by pointing at a
+fresh state file.
 """
 
 from __future__ import annotations
@@ -73,6 +80,13 @@ _APPROVAL_KEY_OPTIONS = frozenset(
 )
 
 
+# options naming a file gait writes (or, for the inventory, reads): confined to the project
+PROJECT_PATH_OPTIONS = frozenset({"trace_out", "credential_evidence_out", "wrkr_inventory"})
+# options choosing where budgets, rate limits and approval uses are counted
+STATE_OPTIONS = frozenset({"state", "rate_limit_state"})
+MAX_CONFIG_BYTES = 1 << 20
+
+
 def _privately_owned(target: Path) -> bool:
     """Owned by this user and writable by no one else (the file and its folder)."""
     if not hasattr(os, "geteuid"):
@@ -94,15 +108,18 @@ def load_gate_defaults(
     trust_project_keys: bool = False,
     given: frozenset[str] = frozenset(),
     profile: str = "standard",
+    warnings: list[str] | None = None,
 ) -> dict[str, str]:
     """The ``gate:`` map of the config file as option name → string value.
 
     Raises :class:`InvalidInput` when an untrusted file (the working-directory
-    default, or one another user could write) names a trust anchor and
-    ``trust_project_keys`` is false. Options in ``given`` (set by the user's own
-    flags, which win anyway) are not checked. ``profile`` is the user's own
-    profile: unless it (or the file) says ``oss-prod``, a signing key from the
-    file is an anchor too when the user names no approval verify key.
+    default, or one another user could write) names a trust anchor, or a path
+    outside its project folder, and ``trust_project_keys`` is false; a state
+    location from such a file is dropped and a warning appended to
+    ``warnings``. Options in ``given`` (set by the user's own flags, which win
+    anyway) are not checked. ``profile`` is the user's own profile: unless it
+    (or the file) says ``oss-prod``, a signing key from the file is an anchor
+    too when the user names no approval verify key.
     """
     explicit = bool(path and path.strip())
     target = Path(path.strip() if explicit and path else DEFAULT_CONFIG)
@@ -112,20 +129,21 @@ def load_gate_defaults(
         return {}
     if not target.is_file():
         raise InvalidInput(f"read config {target}: not a regular file")
-    try:
-        import yaml
+    from gait.fsutil import read_regular_file
+    from gait.safeyaml import load
 
-        doc: Any = yaml.safe_load(target.read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError) as err:
-        raise InvalidInput(f"read config {target}: {err}") from err
-    except yaml.YAMLError as err:
-        raise InvalidInput(f"parse config {_yaml_where(target, err)}") from err
+    try:
+        data = read_regular_file(target, MAX_CONFIG_BYTES)
+    except OSError as err:
+        raise InvalidInput(f"read config {target}: {err.strerror or err}") from err
+    doc: Any = load(data, "parse config", source=str(target)) or {}
     if not isinstance(doc, dict):
         raise InvalidInput(f"parse config {target}: expected a mapping")
     gate = doc.get("gate") or {}
     if not isinstance(gate, dict):
         raise InvalidInput(f"parse config {target}: gate must be a mapping")
     out: dict[str, str] = {}
+    names: dict[str, str] = {}  # option -> how the file spells it, for messages
     for key, value in gate.items():
         option = GATE_KEYS.get(str(key))
         if option is None:
@@ -134,18 +152,22 @@ def load_gate_defaults(
             value = ",".join(str(v) for v in value)
         if value is not None and str(value).strip():
             out[option] = str(value).strip()
+            names[option] = f"gate.{key}"
     # Top-level ``state:`` (the shared-state location); ``gate.state`` wins over it.
     state = doc.get("state")
     if state is not None and not isinstance(state, str):
         raise InvalidInput(f"parse config {target}: state must be a string")
     if state and state.strip() and "state" not in out:
         out["state"] = state.strip()
+        names["state"] = "state"
+    if trust_project_keys or (explicit and _privately_owned(target)):
+        return out
+    why = "is a project file" if not explicit else "is not yours alone to write"
     options = TRUST_ANCHOR_OPTIONS
     if "oss-prod" not in (profile, out.get("profile")) and not (_APPROVAL_KEY_OPTIONS & given):
         options = options | SIGNING_KEY_OPTIONS
     anchors = sorted((options & out.keys()) - given)
-    if anchors and not trust_project_keys and (not explicit or not _privately_owned(target)):
-        why = "is a project file" if not explicit else "is not yours alone to write"
+    if anchors:
         raise InvalidInput(
             f"config {target} names {', '.join('gate.' + a for a in anchors)}, but {why}; "
             "keys that verify approvals (and broker commands) are not taken from it unless you "
@@ -153,14 +175,49 @@ def load_gate_defaults(
             "variable)",
             details={"config": str(target), "keys": anchors},
         )
+    _confine_paths(target, out, names, given, why)
+    if STATE_OPTIONS & given:
+        return out  # the user's own flag for either name wins; the file's is not used
+    dropped = sorted(names[o] for o in STATE_OPTIONS & out.keys())
+    for option in STATE_OPTIONS:
+        out.pop(option, None)
+    if dropped and warnings is not None:
+        warnings.append(
+            f"config {target} sets {', '.join(dropped)}, but {why}; budgets and rate limits "
+            "are counted in the default state location unless you pass --trust-project-keys "
+            "(or give --state)"
+        )
     return out
 
 
-def _yaml_where(target: Path, err: Any) -> str:
-    """``file:line:col: problem`` from a PyYAML error, without its source excerpt."""
-    mark = getattr(err, "problem_mark", None)
-    problem = getattr(err, "problem", None) or "invalid YAML"
-    context = getattr(err, "context", None)
-    where = f"{target}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(target)
-    detail = f"{problem} ({context})" if context else problem
-    return f"{where}: {detail}"
+def project_root(target: Path) -> Path:
+    """The folder a project config speaks for: the one holding ``.gait/``, or the
+    file's own folder for a config kept elsewhere."""
+    folder = target.resolve().parent
+    return folder.parent if folder.name == ".gait" else folder
+
+
+def _inside(value: str, root: Path) -> bool:
+    """Whether ``value`` (relative to the working directory, as gait will use it)
+    stays inside ``root`` once ``..`` and symlinks are resolved."""
+    try:
+        resolved = Path(os.path.realpath(value))
+    except (OSError, ValueError):
+        return False
+    return resolved == root or resolved.is_relative_to(root)
+
+
+def _confine_paths(
+    target: Path, out: dict[str, str], names: dict[str, str], given: frozenset[str], why: str
+) -> None:
+    root = project_root(target)
+    outside = sorted(
+        names[o] for o in (PROJECT_PATH_OPTIONS & out.keys()) - given if not _inside(out[o], root)
+    )
+    if outside:
+        raise InvalidInput(
+            f"config {target} sets {', '.join(outside)} outside the project folder {root}, but "
+            f"{why}; it may only name paths inside its project unless you pass "
+            "--trust-project-keys (or give the value with its own flag)",
+            details={"config": str(target), "keys": outside, "project": str(root)},
+        )

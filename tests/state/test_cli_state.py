@@ -69,12 +69,13 @@ def test_config_state_is_used(
 ) -> None:
     Path(".gait").mkdir()
     Path(".gait/config.yaml").write_text(f"state: {shared_redis_url}?key_prefix={prefix}\n")
-    assert gait(capsys)[0] == 0
-    code, out = gait(capsys)
+    # a project file chooses the state location only when the user trusts it (security.md)
+    assert gait(capsys, "--trust-project-keys")[0] == 0
+    code, out = gait(capsys, "--trust-project-keys")
     assert code == 3 and "destructive_budget_exceeded" in out["reason_codes"]
     assert not Path(".gait-out").exists()
     # An explicit flag beats the config file.
-    assert gait(capsys, "--state", "local.json")[0] == 0
+    assert gait(capsys, "--state", "local.json", "--trust-project-keys")[0] == 0
 
 
 def test_legacy_state_flag_beats_config_state(capsys: pytest.CaptureFixture[str]) -> None:
