@@ -111,6 +111,7 @@ def run_gate_eval(args: tuple[str, ...] | list[str], opts: dict[str, Any]) -> Ou
         opts["intent"] = rest.pop(0)
     if rest:
         raise InvalidInput("unexpected positional arguments")
+    config_warnings: list[str] = []
     if not opts["no_config"]:
         from gait.gate.config import load_gate_defaults
 
@@ -120,6 +121,7 @@ def run_gate_eval(args: tuple[str, ...] | list[str], opts: dict[str, Any]) -> Ou
             trust_project_keys=opts["trust_project_keys"],
             given=given,
             profile=opts["profile"].strip(),
+            warnings=config_warnings,
         )
         builtin = {"profile": "standard", "key_mode": "dev"}
         if {"state", "rate_limit_state"} & given:
@@ -184,7 +186,8 @@ def run_gate_eval(args: tuple[str, ...] | list[str], opts: dict[str, Any]) -> Ou
         envelope = load_envelope(opt("context_envelope") or "")
     compiled = load_compiled(opts["policy"].strip())
     _raw, intent = load_intent(opts["intent"].strip())
-    gate = Gate(compiled, options, option_names=flags)
+    # a project file's ignored settings are reported with the decision
+    gate = Gate(compiled, options, key_warnings=config_warnings, option_names=flags)
     try:
         result = gate.decide(
             intent,
