@@ -185,16 +185,6 @@ def parse_dsl_policy(text: str, path_name: str) -> tuple[Policy, Positions]:
     return _raise_first(_model_builder().transform(tree), path_name)
 
 
-def parse_dsl(text: str, path_name: str) -> tuple[dict[str, Any], Positions]:
-    """Parse DSL text into the plain mapping a YAML file would give, and positions.
-
-    For readers that decode mappings (``decode_policy``); the compiler takes the
-    model from :func:`parse_dsl_policy` directly.
-    """
-    policy, positions = parse_dsl_policy(text, path_name)
-    return msgspec.to_builtins(policy), positions
-
-
 MAX_DSL_TOKENS = 5_000_000
 """Most tokens a DSL policy may have (comments and whitespace are free)."""
 MAX_DSL_RULES = 200_000
@@ -657,7 +647,7 @@ def _model_builder() -> Any:
 def parse_canonical_dsl(text: str) -> dict[str, Any]:
     """Parse DSL text that :func:`render_dsl` wrote into the plain policy mapping.
 
-    The compiler's round trip: the same grammar and tables as :func:`parse_dsl`,
+    The compiler's round trip: the same grammar and tables as :func:`parse_dsl_policy`,
     but the mapping is built while parsing and no positions are kept, since
     rendered text has no author to point at. Any difference from the policy it
     was rendered from is caught by the compiler's comparison, not here.

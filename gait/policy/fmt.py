@@ -387,10 +387,10 @@ def format_source(
 
     text = decode_text(data, path_name)
     if kind == "dsl":
-        from gait.policy.dsl import parse_dsl, render_dsl
+        from gait.policy.dsl import parse_dsl_policy, render_dsl
 
-        raw, positions = parse_dsl(text, path_name)
-        decoded = decode_policy(raw, positions, {}, path_name, "dsl")
+        # the grammar types every value: the parser builds the model, as the compiler reads it
+        decoded, positions = parse_dsl_policy(text, path_name)
         policy = normalize_policy(decoded, lambda p: locate(path_name, positions, p))
         return policy, render_dsl(policy)
     raw, positions, texts = load_yaml(text, path_name)

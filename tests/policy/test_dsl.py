@@ -9,7 +9,7 @@ import pytest
 from gait.errors import PolicyError
 from gait.policy import compile_policy, compile_policy_file, load_policy_file, load_policy_source
 from gait.policy.digest import policy_digest
-from gait.policy.dsl import parse_dsl, render_dsl
+from gait.policy.dsl import parse_canonical_dsl, parse_dsl_policy, render_dsl
 from gait.policy.fmt import format_policy
 from gait.policy.model import Policy
 from gait.policy.normalize import normalize_policy
@@ -248,5 +248,7 @@ def test_dsl_non_utf8_is_policy_error() -> None:
 def test_through_dsl_rejects_nothing_for_normalized_policies() -> None:
     """The compiler's DSL pass (render → parse → decode → normalize) is lossless."""
     policy = load_policy_file(DATA / "every_key.yaml")
-    raw, positions = parse_dsl(render_dsl(policy), "x")
-    assert normalize_policy(decode_policy(raw, positions, {}, "x")) == policy
+    text = render_dsl(policy)
+    decoded, _ = parse_dsl_policy(text, "x")
+    assert normalize_policy(decoded) == policy
+    assert normalize_policy(decode_policy(parse_canonical_dsl(text), {}, {}, "x")) == policy

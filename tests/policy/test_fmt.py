@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
 
 from gait.policy import load_policy_file, load_policy_source
 from gait.policy.digest import policy_digest
 from gait.policy.fmt import format_policy, format_source
+from tests.policy.test_properties import dsl_docs
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = Path(__file__).parent / "data"
@@ -314,3 +316,50 @@ def test_opening_comments_stay_at_the_top_whatever_key_comes_first() -> None:
     lines = out.splitlines()
     assert lines[:3] == ["# Team policy", "# owner: platform", "schema_id: gait.gate.policy"]
     assert fmt(out) == out
+
+
+def _fmt_dsl_through_mapping(data: bytes) -> tuple[object, str]:
+    """What ``fmt`` did for a .gaitpol before it took the parser's model: the model
+    as a plain mapping, decoded again as a YAML mapping would be."""
+    import msgspec
+
+    from gait.policy.dsl import parse_dsl_policy, render_dsl
+    from gait.policy.normalize import normalize_policy
+    from gait.policy.source import decode_policy, decode_text, locate
+
+    text = decode_text(data, "p.gaitpol")
+    model, positions = parse_dsl_policy(text, "p.gaitpol")
+    decoded = decode_policy(msgspec.to_builtins(model), positions, {}, "p.gaitpol", "dsl")
+    policy = normalize_policy(decoded, lambda p: locate("p.gaitpol", positions, p))
+    return policy, render_dsl(policy)
+
+
+def _outcome(fn: object, data: bytes) -> tuple[str, object]:
+    from gait.errors import GaitError
+
+    try:
+        return ("ok", fn(data))  # type: ignore[operator]
+    except GaitError as err:
+        return (type(err).__name__, (str(err), err.exit_code))
+
+
+@settings(max_examples=150, deadline=None)
+@given(dsl_docs)
+def test_fmt_of_dsl_same_as_through_a_mapping(text: str) -> None:
+    """Policy, text and error of ``fmt`` on generated DSL are those of the mapping route."""
+    data = text.encode("utf-8")
+    new = _outcome(lambda d: format_source(d, "p.gaitpol", "dsl"), data)
+    assert new == _outcome(_fmt_dsl_through_mapping, data)
+
+
+@pytest.mark.parametrize(
+    "path", [DATA / "handwritten.gaitpol", *ALL_POLICIES], ids=lambda p: p.name
+)
+def test_fmt_of_rendered_and_handwritten_dsl_same_as_through_a_mapping(path: Path) -> None:
+    from gait.policy.dsl import render_dsl
+
+    data = path.read_bytes()
+    if path.suffix != ".gaitpol":
+        data = render_dsl(load_policy_file(path)).encode("utf-8")
+    policy, text = format_source(data, "p.gaitpol", "dsl")
+    assert (policy, text) == _fmt_dsl_through_mapping(data)

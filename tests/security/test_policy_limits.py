@@ -14,9 +14,9 @@ def _fails(text: str, problem: str, *, dsl: bool = False) -> None:
     started = time.monotonic()
     with pytest.raises(PolicyError) as info:
         if dsl:
-            from gait.policy.dsl import parse_dsl
+            from gait.policy.dsl import parse_dsl_policy
 
-            parse_dsl(text, "p.gaitpol")
+            parse_dsl_policy(text, "p.gaitpol")
         else:
             compile_policy(text, use_cache=False)
     assert time.monotonic() - started < 10
