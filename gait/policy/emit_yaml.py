@@ -16,7 +16,15 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from gait.policy.fmt import Comments, format_policy, format_source, rule_order
+from gait.policy.fmt import (
+    CommentCollector,
+    Comments,
+    format_policy,
+    format_source,
+    owner_path,
+    owners_by_line,
+    rule_order,
+)
 from gait.policy.model import Policy
 from gait.policy.source import KEY_MARK, PathKey, Positions
 
@@ -72,19 +80,11 @@ def _comment_start(line: str) -> int:
 
 
 def _owner(path: PathKey) -> PathKey | None:
-    """The key (or whole rule) a source line belongs to; None for list items.
-
-    Comments attach to mapping keys and rules as in ``fmt``: a path into a list
-    stops at the list's key, so every line of a multi-line list shares it.
-    """
+    """The key (or whole rule) a source line belongs to, as in ``fmt``; None for the
+    document itself (and key marks, which the DSL parser does not write)."""
     if not path or path[0] == KEY_MARK:
         return None
-    out: list[str | int] = []
-    for i, part in enumerate(path):
-        if isinstance(part, int) and not (i == 1 and path[0] == "rules"):
-            break
-        out.append(part)
-    return tuple(out)
+    return owner_path(path)
 
 
 def _clean(comment: str) -> str:
@@ -97,17 +97,8 @@ def dsl_comments(text: str, positions: Positions, order: dict[int, int]) -> Comm
     ``positions`` are the parser's (1-based line of each key and value);
     ``order`` maps a rule's index in the file to its index after normalization.
     """
-    by_line: dict[int, PathKey] = {}
-    for path, (line, _col) in positions.items():
-        owner = _owner(path)
-        if owner is None:
-            continue
-        current = by_line.get(line)
-        if current is None or len(owner) < len(current):
-            by_line[line] = owner
-    out = Comments()
-    pending: list[str] = []
-    seen_key = False
+    by_line = owners_by_line(positions, _owner)
+    collect = CommentCollector(order)
     used: set[PathKey] = set()  # a key whose value spans lines owns only its first line
     banner = _banner()
     # Lark counts lines by "\n" alone, so split the same way (not splitlines()).
@@ -117,25 +108,15 @@ def dsl_comments(text: str, positions: Positions, order: dict[int, int]) -> Comm
         if number == 1 and comment == banner and not line[:idx].strip():
             continue
         if idx >= 0 and not line[:idx].strip():
-            pending.append(comment)
+            collect.above(comment)
             continue
         path = by_line.get(number)
         if path is not None and path in used:
             path = None
         if path is None:
             if comment:
-                pending.append(comment)  # e.g. after "}" or a list item: above the next key
+                collect.above(comment)  # e.g. after "}" or a list item: above the next key
             continue
         used.add(path)
-        if len(path) >= 2 and path[0] == "rules" and isinstance(path[1], int):
-            path = ("rules", order.get(path[1], path[1]), *path[2:])
-        if pending and not seen_key:
-            out.header, pending = pending, []
-        seen_key = True
-        if pending:
-            out.leading.setdefault(path, []).extend(pending)
-            pending = []
-        if comment:
-            out.trailing[path] = comment
-    out.footer = pending
-    return out
+        collect.at(path, comment)
+    return collect.finish()

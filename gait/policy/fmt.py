@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,8 +114,9 @@ def _comment_start(line: str, quote: str = "") -> tuple[int, str]:
     return -1, quote
 
 
-def _owner(path: PathKey) -> PathKey:
-    """Comments attach to mapping keys (and whole rules), never to list items."""
+def owner_path(path: PathKey) -> PathKey:
+    """Comments attach to mapping keys (and whole rules), never to list items: a
+    path into a list stops at the list's key."""
     out: list[str | int] = []
     for i, part in enumerate(path):
         if isinstance(part, int) and not (i == 1 and path[0] == "rules"):
@@ -123,23 +125,66 @@ def _owner(path: PathKey) -> PathKey:
     return tuple(out)
 
 
-def collect_comments(text: str, positions: Positions, rule_order: dict[int, int]) -> Comments:
-    from gait.policy.source import KEY_MARK
-
+def owners_by_line(
+    positions: Positions, owner: Callable[[PathKey], PathKey | None]
+) -> dict[int, PathKey]:
+    """Source line -> the shortest ``owner`` of the paths placed on it (None: no owner)."""
     by_line: dict[int, PathKey] = {}
     for path, (line, _col) in positions.items():
-        if path and path[0] == KEY_MARK:
-            owner = _owner(path[1:])
-        elif len(path) == 2 and path[0] == "rules":
-            owner = path  # a rule item: its "- " line belongs to the rule itself
-        else:
+        found = owner(path)
+        if found is None:
             continue
         current = by_line.get(line)
-        if current is None or len(owner) < len(current):
-            by_line[line] = owner
-    out = Comments()
-    pending: list[str] = []
-    seen_key = False
+        if current is None or len(found) < len(current):
+            by_line[line] = found
+    return by_line
+
+
+class CommentCollector:
+    """Builds :class:`Comments` from a source read top to bottom: full-line comments
+    wait for the next key, the ones before the first key are the header, the ones
+    after the last key the footer. Rule paths are renumbered to the sorted order."""
+
+    def __init__(self, rule_order: dict[int, int]) -> None:
+        self.out = Comments()
+        self.pending: list[str] = []
+        self.seen_key = False
+        self.rule_order = rule_order
+
+    def above(self, comment: str) -> None:
+        self.pending.append(comment)
+
+    def at(self, path: PathKey, trailing: str) -> None:
+        """A source line of ``path``; ``trailing`` is its end-of-line comment or ""."""
+        path = _renumber(path, self.rule_order)
+        if self.pending and not self.seen_key:
+            # the file's opening comments stay at the top, whatever key comes first
+            self.out.header, self.pending = self.pending, []
+        self.seen_key = True
+        if self.pending:
+            self.out.leading.setdefault(path, []).extend(self.pending)
+            self.pending = []
+        if trailing:
+            self.out.trailing[path] = trailing
+
+    def finish(self) -> Comments:
+        self.out.footer = self.pending
+        return self.out
+
+
+def _yaml_owner(path: PathKey) -> PathKey | None:
+    from gait.policy.source import KEY_MARK
+
+    if path and path[0] == KEY_MARK:
+        return owner_path(path[1:])
+    if len(path) == 2 and path[0] == "rules":
+        return path  # a rule item: its "- " line belongs to the rule itself
+    return None
+
+
+def collect_comments(text: str, positions: Positions, rule_order: dict[int, int]) -> Comments:
+    by_line = owners_by_line(positions, _yaml_owner)
+    collect = CommentCollector(rule_order)
     quote = ""  # a quoted scalar left open by the previous line
     block = -1  # indentation of the line that opened a block scalar (| or >)
     for number, line in enumerate(text.splitlines(), start=1):
@@ -153,7 +198,7 @@ def collect_comments(text: str, positions: Positions, rule_order: dict[int, int]
             block = indent
         stripped = line.strip()
         if idx >= 0 and not line[:idx].strip():
-            pending.append(stripped)
+            collect.above(stripped)
             continue
         if not stripped:
             continue
@@ -161,20 +206,10 @@ def collect_comments(text: str, positions: Positions, rule_order: dict[int, int]
         if path is None:
             # e.g. a list item line: its end-of-line comment goes above the next key
             if idx > 0:
-                pending.append(line[idx:].strip())
+                collect.above(line[idx:].strip())
             continue
-        path = _renumber(path, rule_order)
-        if pending and not seen_key:
-            # the file's opening comments stay at the top, whatever key comes first
-            out.header, pending = pending, []
-        seen_key = True
-        if pending:
-            out.leading.setdefault(path, []).extend(pending)
-            pending = []
-        if idx > 0:
-            out.trailing[path] = line[idx:].strip()
-    out.footer = pending
-    return out
+        collect.at(path, line[idx:].strip() if idx > 0 else "")
+    return collect.finish()
 
 
 def _renumber(path: PathKey, rule_order: dict[int, int]) -> PathKey:
