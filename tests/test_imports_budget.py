@@ -54,10 +54,10 @@ WATCHED_STDLIB = (
 )
 STDLIB_FORBIDDEN: dict[str, set[str]] = {
     # msgspec is loaded without typing_extensions (gait.cli.fast), so nothing loads inspect
-    "policy test": {"calendar", "locale", "dataclasses", "inspect"},
-    "gate eval": {"calendar", "locale"},
-    "verify": {"calendar", "locale", "dataclasses"},
-    "trace verify": {"calendar", "locale"},
+    "policy test": {"calendar", "locale", "dataclasses", "inspect", "pathlib", "threading"},
+    "gate eval": {"calendar", "locale", "threading"},
+    "verify": {"calendar", "locale", "dataclasses", "pathlib", "threading"},
+    "trace verify": {"calendar", "locale", "dataclasses", "pathlib", "threading"},
     # plain-text version output needs none of typing, regexes, JSON or hashing
     "version": {"typing", "re", "json", "hashlib", "dataclasses"},
 }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from gait.errors import GaitError, InvalidInput
@@ -25,9 +24,10 @@ def load_compiled(path: str) -> Any:
 
 def load_intent(path: str) -> tuple[dict[str, Any], Any]:
     """Read and normalize an intent file; errors keep the spec prefixes."""
+    from gait.fsutil import path_text
     from gait.intent import normalize_intent, read_intent_file
 
-    raw = read_intent_file(Path(path))
+    raw = read_intent_file(path_text(path))  # str(Path(path)), without loading pathlib
     return raw, normalize_intent(raw)
 
 

@@ -6,7 +6,6 @@ No click here: ``gait policy test POLICY INTENT`` runs through gait.cli.fast.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 from gait.cli.common import cap_summary, exit_for_verdict, load_compiled, load_intent
@@ -70,6 +69,8 @@ def run_policy_test_dir(
     payload = report.to_dict()
     text = report.text_lines()
     if junit:
+        from pathlib import Path
+
         target = Path(junit)
         target.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(target, report.junit().encode("utf-8"), 0o644)

@@ -20,8 +20,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import msgspec
 
@@ -41,6 +40,9 @@ from gait.intent._raw import (
 from gait.intent._text import fold_key, trim_lower
 from gait.intent.times import TimeFormatError, parse_rfc3339
 from gait.safejson import MAX_DEPTH, check_depth, check_duplicate_keys
+
+if TYPE_CHECKING:
+    from pathlib import Path  # annotations only: one-shot commands do not load pathlib
 
 __all__ = [
     "BoundIntent",

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gait.intent.decode import read_intent_file
 from gait.intent.model import Intent
 from gait.intent.normalize import normalize_intent
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["load_intent"]
 

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -43,6 +42,9 @@ from gait.policy.ir import (
     Row,
 )
 from gait.policy.model import FlowCondition, Policy, Rule
+
+if TYPE_CHECKING:
+    from pathlib import Path  # annotations only: one-shot commands do not load pathlib
 
 # The YAML reader, DSL parser and normalizer are imported inside the functions
 # that need them: a DSL-only or YAML-only process loads one reader.

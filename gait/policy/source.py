@@ -7,10 +7,10 @@ and the field.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -63,14 +63,14 @@ def locate(path_name: str, positions: Mapping[PathKey, tuple[int, int]], path: P
     return Location(path_name, pos[0], pos[1], field_name(path))
 
 
-def read_policy_bytes(path: str | Path) -> bytes:
-    from gait.fsutil import go_os_error, read_regular_file
+def read_policy_bytes(path: str | os.PathLike[str]) -> bytes:
+    from gait.fsutil import go_os_error, path_text, read_regular_file
 
-    p = Path(path)
+    p = path_text(path)  # what pathlib.Path(path) would name, without loading pathlib
     try:
-        if p.is_dir():
+        if os.path.isdir(p):  # an error it swallows is raised again by os.stat below
             raise IsADirectoryError(21, "is a directory")
-        size = p.stat().st_size
+        size = os.stat(p).st_size
         if size > MAX_POLICY_BYTES:
             raise PolicyError(
                 f"read policy: {p} is {size} bytes; policies are limited to {MAX_POLICY_BYTES} bytes"

@@ -10,7 +10,7 @@ because only the ``verify`` family reports integrity problems as exit 2.
 from __future__ import annotations
 
 import os
-from pathlib import Path
+import stat
 from typing import Any
 
 import msgspec
@@ -71,6 +71,10 @@ def resolve_runpack(arg: str, *, cwd: str | os.PathLike[str] | None = None) -> s
     text = (arg or "").strip()
     if not text:
         raise InvalidInput("runpack path or run_id is required")
+    if looks_like_path(text) and _is_regular_file(text, cwd):
+        return text  # the common case, without loading pathlib; anything else below
+    from pathlib import Path
+
     base = Path(cwd) if cwd is not None else Path.cwd()
     if looks_like_path(text):
         candidate = Path(text)
@@ -88,6 +92,21 @@ def resolve_runpack(arg: str, *, cwd: str | os.PathLike[str] | None = None) -> s
                 return os.path.join("gait-out", f"runpack_{text}.zip")
             return str(candidate)
     raise InvalidInput(f"runpack not found for run_id: {text}")
+
+
+def _is_regular_file(text: str, cwd: str | os.PathLike[str] | None) -> bool:
+    """True when ``text`` (under ``cwd``) names a regular file; False means "ask pathlib".
+
+    The kernel resolves the joined text as pathlib's ``is_file`` resolves its
+    normalized form (dropped ``.`` and empty parts name the same file), so a
+    regular file found here is found there too.
+    """
+    base = os.getcwd() if cwd is None else cwd  # raises where Path.cwd() would
+    try:
+        full = text if text.startswith("/") else os.path.join(base, text)
+        return stat.S_ISREG(os.stat(full).st_mode)
+    except (OSError, ValueError, TypeError):
+        return False
 
 
 def _decode(data: bytes, kind: type[Any], member: str) -> Any:
