@@ -132,6 +132,15 @@ class _Reader:
         self.collections = 1
         self.memo: dict[str, Any] = {}
 
+    def nested(self, pos: int, read: Any, indent: int, depth: int) -> tuple[Any, int]:
+        """The collection ``read`` finds at line ``pos`` one level down: it and the
+        line after it. Every nested block goes through here, so the depth budget too."""
+        if depth >= _DEPTH_LIMIT:
+            raise _NotPlain
+        self.pos = pos
+        self.collections += 1
+        return read(indent, depth + 1), self.pos
+
     def block(self, indent: int, depth: int) -> Any:
         content = self.lines[self.pos][1]
         if content[0] == "-" and (len(content) == 1 or content[1] == " "):
@@ -139,8 +148,6 @@ class _Reader:
         return self.mapping(indent, depth)
 
     def mapping(self, indent: int, depth: int) -> dict[str, Any]:
-        if depth > _DEPTH_LIMIT:
-            raise _NotPlain
         lines, count = self.lines, len(self.lines)
         key_match, intern, memo_get = _KEY_RE.match, sys.intern, self.memo.get
         out: dict[str, Any] = {}
@@ -167,16 +174,10 @@ class _Reader:
             if pos < count:
                 next_at, next_content = lines[pos]
                 if next_at > indent:
-                    self.pos = pos
-                    self.collections += 1
-                    value = self.block(next_at, depth + 1)
-                    pos = self.pos
+                    value, pos = self.nested(pos, self.block, next_at, depth)
                 elif next_at == indent and next_content[0] == "-":
                     # a sequence written at its key's own indentation
-                    self.pos = pos
-                    self.collections += 1
-                    value = self.sequence(indent, depth + 1)
-                    pos = self.pos
+                    value, pos = self.nested(pos, self.sequence, indent, depth)
             out[key] = value
         self.pos = pos
         self.keys += len(out)
@@ -184,8 +185,6 @@ class _Reader:
         return out
 
     def sequence(self, indent: int, depth: int) -> list[Any]:
-        if depth > _DEPTH_LIMIT:
-            raise _NotPlain
         lines, count = self.lines, len(self.lines)
         key_match = _KEY_RE.match
         out: list[Any] = []
@@ -204,10 +203,8 @@ class _Reader:
             if key_match(rest) is not None:
                 # "- key: value" opens a mapping at the key's column
                 lines[pos] = (at + len(content) - len(rest), rest)
-                self.pos = pos
-                self.collections += 1
-                out.append(self.mapping(lines[pos][0], depth + 1))
-                pos = self.pos
+                value, pos = self.nested(pos, self.mapping, lines[pos][0], depth)
+                out.append(value)
             else:
                 value = self.memo.get(rest, _MISSING)
                 out.append(self.scalar_or_flow(rest) if value is _MISSING else value)
