@@ -19,19 +19,7 @@ from typing import Any
 import msgspec
 
 from gait.errors import Location, PolicyError
-from gait.policy.model import (
-    Dataflow,
-    Endpoint,
-    FailClosed,
-    FlowCondition,
-    Limit,
-    Match,
-    McpTrust,
-    Policy,
-    Rule,
-    Scripts,
-    ToolAnnotations,
-)
+from gait.policy.model import FlowCondition, Policy, Rule
 from gait.policy.source import PathKey, Positions
 from gait.safejson import MAX_DEPTH, MAX_INT_DIGITS, deep_recursion
 from gait.vocab import VERDICTS
@@ -146,18 +134,25 @@ def render_dsl(policy: Policy) -> str:
 # way, without positions. tests/policy/test_fast_dsl.py proves both loops equal
 # to Lark's parser.
 
-# The struct each block of the format decodes into, by the field that opens it.
-_SECTIONS: dict[str, type[msgspec.Struct]] = {
-    "scripts": Scripts,
-    "fail_closed": FailClosed,
-    "mcp_trust": McpTrust,
-    "match": Match,
-    "endpoint": Endpoint,
-    "rate_limit": Limit,
-    "destructive_budget": Limit,
-    "dataflow": Dataflow,
-    "tool_annotations": ToolAnnotations,
-}
+
+def _sections() -> dict[str, type[msgspec.Struct]]:
+    """The struct each block of the format decodes into, by the field that opens it:
+    the fields of the policy and of a rule whose default is a struct, and so on
+    inside them (level by level), which is also what render_dsl writes as blocks."""
+    found: dict[str, type[msgspec.Struct]] = {}
+    level: list[type[msgspec.Struct]] = [Policy, Rule]
+    while level:
+        inner = []
+        for cls in level:
+            for name, default in _layout(cls):
+                if isinstance(default, msgspec.Struct):
+                    found[name] = type(default)
+                    inner.append(type(default))
+        level = inner
+    return found
+
+
+_SECTIONS = _sections()
 # Fields whose value is a list of blocks, and the struct of each block.
 _BLOCK_LISTS: dict[str, type[msgspec.Struct]] = {"after": FlowCondition, "not_after": FlowCondition}
 _FLOAT_FIELDS = frozenset({"min_score"})

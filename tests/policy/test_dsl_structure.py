@@ -138,6 +138,27 @@ def test_grammar_fields_are_the_model_fields() -> None:
     assert keywords - syntax == model
 
 
+def test_sections_read_from_the_model_are_the_grammar_blocks() -> None:
+    """The parser's block table (derived from the model's nested structs) names each
+    block the test places know, with its struct, in the order the hints list them."""
+    from gait.policy import model
+    from gait.policy.dsl import _SECTIONS
+
+    assert list(_SECTIONS.items()) == [
+        ("scripts", model.Scripts),
+        ("fail_closed", model.FailClosed),
+        ("mcp_trust", model.McpTrust),
+        ("match", model.Match),
+        ("endpoint", model.Endpoint),
+        ("rate_limit", model.Limit),
+        ("destructive_budget", model.Limit),
+        ("dataflow", model.Dataflow),
+        ("tool_annotations", model.ToolAnnotations),
+    ]
+    keywords = {w for words in _dsl_tables.KEYWORDS.values() for w in words}
+    assert set(_SECTIONS) <= keywords
+
+
 # ------------------------------------------------------------- messages ---
 
 
