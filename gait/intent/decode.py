@@ -59,8 +59,9 @@ _decode_any = msgspec.json.Decoder().decode
 _encode = msgspec.json.Encoder().encode
 _WHITESPACE = b" \t\n\r"
 _to_builtins = msgspec.to_builtins
-_BYTE_OFFSET = re.compile(r"\(byte (\d+)\)")
-_JSON_PATH = re.compile(r" - at `\$\.?([^`]*)`$")
+# error paths only: patterns, compiled (and cached by re) on first use, not at import
+_BYTE_OFFSET = r"\(byte (\d+)\)"
+_JSON_PATH = r" - at `\$\.?([^`]*)`$"
 
 
 class BoundIntent(dict):  # type: ignore[type-arg]
@@ -109,7 +110,7 @@ def parse_error(message: str, source: str = "", **where: Any) -> IntentError:
 
 def _validation_error(err: msgspec.ValidationError, source: str) -> IntentError:
     message = str(err)
-    match = _JSON_PATH.search(message)
+    match = re.search(_JSON_PATH, message)
     return (
         parse_error(message, source, field=match.group(1))
         if match
@@ -294,7 +295,7 @@ def raw_from_mapping(obj: Mapping[Any, Any], source: str = "") -> RawIntent:
 
 
 def _where(data: bytes, message: str) -> dict[str, int]:
-    match = _BYTE_OFFSET.search(message)
+    match = re.search(_BYTE_OFFSET, message)
     if not match:
         return {}
     offset = int(match.group(1))

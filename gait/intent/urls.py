@@ -147,7 +147,8 @@ def _hostname(host: str) -> str:
     return host
 
 
-_CONTROL = re.compile("[\x00-\x1f\x7f]")
+# patterns compiled (and cached by re) on first use: most intents carry no URL
+_CONTROL = "[\x00-\x1f\x7f]"
 
 
 @lru_cache(maxsize=4096)
@@ -163,7 +164,7 @@ def url_hostname(raw: str) -> str:
 
 
 def _url_hostname(raw: str) -> str:
-    if _CONTROL.search(raw):
+    if re.search(_CONTROL, raw):
         return ""
     rest, _, fragment = raw.partition("#")
     if rest == "*":
@@ -266,14 +267,14 @@ def _clean_host(host: str) -> str | None:
     for label in labels:
         if not label or len(label) > 63 or any(c not in _LABEL_OK for c in label):
             return None
-    if _NUMERIC_LABEL.fullmatch(labels[-1]):
+    if re.fullmatch(_NUMERIC_LABEL, labels[-1]):
         return _ipv4(decoded)
     return decoded
 
 
 # A host whose last label is a number is an IPv4 address to clients, in any of the
 # inet_aton spellings (2130706433, 0x7f.1, 0177.0.0.1): match it as a dotted quad.
-_NUMERIC_LABEL = re.compile(r"[0-9]+|0x[0-9a-f]*")
+_NUMERIC_LABEL = r"[0-9]+|0x[0-9a-f]*"
 
 
 def _ipv4(host: str) -> str | None:

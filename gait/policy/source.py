@@ -429,13 +429,14 @@ _TYPE_WORDS = {
     "bool": "boolean",
     "null": "null",
 }
-_MSGSPEC_PATH = re.compile(r"^(?P<msg>.*?) - at `\$(?P<path>[^`]*)`$")
-_PATH_TOKEN = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
+# error paths only: compiled (and cached by re) on first use, not at import
+_MSGSPEC_PATH = r"^(?P<msg>.*?) - at `\$(?P<path>[^`]*)`$"
+_PATH_TOKEN = r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]"
 
 
 def _parse_msgspec_path(text: str) -> PathKey:
     out: list[str | int] = []
-    for m in _PATH_TOKEN.finditer(text):
+    for m in re.finditer(_PATH_TOKEN, text):
         out.append(m.group(1) if m.group(1) is not None else int(m.group(2)))
     return tuple(out)
 
@@ -538,7 +539,7 @@ def decode_policy(
         return msgspec.convert(prepared, Policy)
     except msgspec.ValidationError as err:
         text = str(err)
-        m = _MSGSPEC_PATH.match(text)
+        m = re.match(_MSGSPEC_PATH, text)
         msg, path = (m.group("msg"), _parse_msgspec_path(m.group("path"))) if m else (text, ())
         unknown = re.match(r"Object contains unknown field `([^`]+)`", msg)
         if unknown:
