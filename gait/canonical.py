@@ -7,7 +7,6 @@ whose magnitude reaches 2**53 are converted to float before canonicalizing.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import msgspec
@@ -97,13 +96,64 @@ def _sorted_encoder() -> msgspec.json.Encoder:
     return _ENCODERS[0]
 
 
+# SHA-256 for every gait digest. A long-running process uses hashlib (OpenSSL:
+# fastest on large inputs). A one-shot command (gait.cli.fast) calls
+# use_builtin_sha256(): the interpreter's own SHA-256 gives the same digests and
+# spares loading hashlib and OpenSSL (~12 M instructions, ~3 ms) for a few small
+# inputs; anything over _BUILTIN_MAX bytes still goes to hashlib.
+_BUILTIN_MAX = 256 * 1024
+
+
+def _hashlib_sha256(data: bytes = b"") -> Any:
+    global _sha256
+    import hashlib
+
+    _sha256 = hashlib.sha256
+    return _sha256(data)
+
+
+_sha256: Any = _hashlib_sha256  # rebound to hashlib.sha256 on first use
+
+
+def use_builtin_sha256() -> bool:
+    """Hash inputs up to 256 KiB with the interpreter's SHA-256; False if it has none."""
+    global _sha256
+    try:
+        from _sha256 import sha256 as builtin  # CPython 3.11
+    except ImportError:
+        try:
+            from _sha2 import sha256 as builtin  # type: ignore[import-not-found,no-redef]  # 3.12+
+        except ImportError:
+            return False
+    _sha256 = builtin
+    return True
+
+
+def new_sha256(data: bytes = b"", *, size: int = 0) -> Any:
+    """A hashlib-style SHA-256 object over ``data``; ``size``: how much will be fed in all."""
+    if size > _BUILTIN_MAX or len(data) > _BUILTIN_MAX:
+        import hashlib
+
+        return hashlib.sha256(data)
+    return _sha256(data)
+
+
 def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    if len(data) > _BUILTIN_MAX:
+        import hashlib
+
+        return hashlib.sha256(data).hexdigest()
+    return _sha256(data).hexdigest()
 
 
 def digest(value: Any) -> str:
     """Lowercase hex sha256 of the JCS form of ``value``."""
-    return hashlib.sha256(canonical_bytes(value)).hexdigest()
+    data = canonical_bytes(value)
+    if len(data) > _BUILTIN_MAX:
+        import hashlib
+
+        return hashlib.sha256(data).hexdigest()
+    return _sha256(data).hexdigest()
 
 
 def prefixed(hex_digest: str) -> str:

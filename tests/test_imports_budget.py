@@ -54,10 +54,19 @@ WATCHED_STDLIB = (
 )
 STDLIB_FORBIDDEN: dict[str, set[str]] = {
     # msgspec is loaded without typing_extensions (gait.cli.fast), so nothing loads inspect
-    "policy test": {"calendar", "locale", "dataclasses", "inspect", "pathlib", "threading"},
-    "gate eval": {"calendar", "locale", "threading"},
-    "verify": {"calendar", "locale", "dataclasses", "pathlib", "threading"},
-    "trace verify": {"calendar", "locale", "dataclasses", "pathlib", "threading"},
+    # gait.canonical hashes with the interpreter's SHA-256 in one-shot commands: no hashlib
+    "policy test": {
+        "calendar",
+        "locale",
+        "dataclasses",
+        "inspect",
+        "pathlib",
+        "threading",
+        "hashlib",
+    },
+    "gate eval": {"calendar", "locale", "threading", "hashlib"},
+    "verify": {"calendar", "locale", "dataclasses", "pathlib", "threading", "hashlib"},
+    "trace verify": {"calendar", "locale", "dataclasses", "pathlib", "threading", "hashlib"},
     # plain-text version output needs none of typing, regexes, JSON or hashing
     "version": {"typing", "re", "json", "hashlib", "dataclasses"},
 }

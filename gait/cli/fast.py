@@ -212,6 +212,9 @@ def dispatch(args: list[str]) -> int | None:
     name, as_json, body = plan
     if name in _USES_MSGSPEC:
         load_msgspec_without_typing_extensions()
+        from gait.canonical import use_builtin_sha256
+
+        use_builtin_sha256()  # a few small digests: not worth loading hashlib and OpenSSL
     try:
         run_body(name, as_json, body)
     except Exit as stop:

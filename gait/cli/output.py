@@ -15,10 +15,13 @@ if TYPE_CHECKING:
 def correlation_id(argv: list[str]) -> str:
     if not argv:
         return "0" * 24
+    joined = "\x1f".join(a.strip() for a in argv).encode("utf-8")
+    canonical = sys.modules.get("gait.canonical")  # loaded: its SHA-256 (see use_builtin_sha256)
+    if canonical is not None:
+        return canonical.sha256_hex(joined)[:24]
     import hashlib  # only JSON output carries a correlation id
 
-    joined = "\x1f".join(a.strip() for a in argv)
-    return hashlib.sha256(joined.encode("utf-8")).hexdigest()[:24]
+    return hashlib.sha256(joined).hexdigest()[:24]
 
 
 def envelope(payload: dict[str, Any], exit_code: int, argv: list[str]) -> dict[str, Any]:

@@ -6,7 +6,6 @@ reference to it is recorded, never the secret.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -15,6 +14,7 @@ from typing import Any
 
 import msgspec
 
+from gait.canonical import sha256_hex
 from gait.errors import InvalidInput
 from gait.signing import format_rfc3339, now_rfc3339, parse_rfc3339
 
@@ -192,7 +192,7 @@ def issue(
                 ",".join(req.scope),
             ]
         )
-        ref = "stub:" + hashlib.sha256(material.encode()).hexdigest()[:24]
+        ref = "stub:" + sha256_hex(material.encode())[:24]
         return Credential("stub", ref, now, _plus(now, 300), 300)
     if broker == "env":
         return _issue_env(req, env_prefix, now)
@@ -212,7 +212,7 @@ def _issue_env(req: BrokerRequest, prefix: str, now: str) -> Credential:
     value = os.environ.get(var, "")
     if not value.strip():
         raise BrokerFailure(f"credential env not set: {var}")
-    ref = f"env:{var}:" + hashlib.sha256(value.encode()).hexdigest()[:16]
+    ref = f"env:{var}:" + sha256_hex(value.encode())[:16]
     issued = _broker_time(os.environ.get(f"{var}_ISSUED_AT", "").strip(), "issued_at") or now
     expires = _broker_time(os.environ.get(f"{var}_EXPIRES_AT", "").strip(), "expires_at")
     ttl_text = os.environ.get(f"{var}_TTL_SECONDS", "").strip()

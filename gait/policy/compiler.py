@@ -13,11 +13,11 @@ trace stay the same (issue 11 A1). Compiling is fast enough not to need it.
 from __future__ import annotations
 
 import gc
-import hashlib
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from gait.canonical import sha256_hex
 from gait.errors import InternalFailure, PolicyError
 from gait.policy.ir import (
     DELEGATION,
@@ -132,7 +132,7 @@ def compile_policy(
     gc.disable()
     try:
         policy = load_policy_source(data, path, kind)
-        ir = build_ir(_through_dsl(policy, path), hashlib.sha256(data).hexdigest())
+        ir = build_ir(_through_dsl(policy, path), sha256_hex(data))
     finally:
         if collecting:
             gc.enable()

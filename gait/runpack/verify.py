@@ -15,13 +15,13 @@ not a zip at all, malformed manifest), :class:`VerificationFailed` → 2
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from gait.canonical import new_sha256
 from gait.errors import GaitError, InvalidInput, VerificationFailed
 from gait.runpack.model import (
     MANIFEST_SCHEMA,
@@ -75,7 +75,7 @@ class HashMeter:
         """As :meth:`ZipArchive.sha256` (same checks, same errors), counting the bytes."""
         if self.progress is None:
             return archive.sha256(entry)
-        hasher = hashlib.sha256()
+        hasher = new_sha256(size=entry.size)
         start = self.done
         try:
             for chunk in archive.iter_member(entry):

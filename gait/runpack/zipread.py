@@ -33,7 +33,6 @@ ones are read in chunks through the open file.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 import struct
@@ -43,6 +42,7 @@ from typing import BinaryIO
 
 import msgspec
 
+from gait.canonical import new_sha256
 from gait.errors import EXIT_INVALID_INPUT, EXIT_VERIFY_FAILED, GaitError
 from gait.runpack.zipwrite import (
     MODE_EXEC,
@@ -295,7 +295,7 @@ class ZipArchive(msgspec.Struct):
 
     def sha256(self, entry: ZipEntry, *, check_crc: bool = True) -> str:
         """Hex sha256 of the decompressed bytes, streamed (never held whole in memory)."""
-        hasher = hashlib.sha256()
+        hasher = new_sha256(size=entry.size)
         for chunk in self.iter_member(entry, check_crc=check_crc):
             hasher.update(chunk)
         return hasher.hexdigest()

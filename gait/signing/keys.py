@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import os
 from typing import TYPE_CHECKING
 
@@ -83,7 +82,9 @@ class KeyPair(msgspec.Struct, frozen=True):
 
 def key_id_for(public_raw: bytes) -> str:
     """Key id = lowercase hex sha256 of the raw 32-byte public key (full 64 chars)."""
-    return hashlib.sha256(public_raw).hexdigest()
+    from gait.canonical import sha256_hex
+
+    return sha256_hex(public_raw)
 
 
 # The *_raw methods (cryptography >= 40) give the same bytes as the Encoding.Raw

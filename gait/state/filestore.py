@@ -9,7 +9,6 @@ no stale-lock guessing and no unit is lost to a crashed process.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import time
@@ -18,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from gait.canonical import sha256_hex
 from gait.errors import InvalidInput, StateContention
 from gait.fsutil import atomic_write
 from gait.policy.model import Limit
@@ -196,7 +196,7 @@ class FileStore(StateStore):
             return set()
 
     def journal_path(self, session_id: str) -> Path:
-        digest = hashlib.sha256(session_id.encode()).hexdigest()[:32]
+        digest = sha256_hex(session_id.encode())[:32]
         return self.path.with_name(self.path.name + ".sessions") / f"{digest}.jsonl"
 
     def _journal_lines(self, path: Path) -> list[str]:

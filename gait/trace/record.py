@@ -7,7 +7,6 @@ inputs. Time fields are RFC 3339 UTC text from the start and stay text.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 import time
@@ -19,7 +18,7 @@ from typing import Any
 import msgspec
 
 import gait
-from gait.canonical import digest
+from gait.canonical import digest, sha256_hex
 from gait.errors import InvalidInput
 from gait.signing import (
     KeyPair,
@@ -52,12 +51,12 @@ DEFAULT_CREATED_AT = "1980-01-01T00:00:00Z"
 def compute_trace_id(policy_digest: str, intent_digest: str, verdict: str) -> str:
     """First 12 bytes (24 hex) of sha256 of ``policy:intent:verdict``: same decision, same id."""
     text = f"{policy_digest}:{intent_digest}:{verdict}"
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
+    return sha256_hex(text.encode("utf-8"))[:24]
 
 
 def compute_event_id(trace_id: str, observed_at: str) -> str:
     """First 12 bytes hex of sha256 of ``trace_id:observed_at``: one id per emission."""
-    return hashlib.sha256(f"{trace_id}:{observed_at}".encode()).hexdigest()[:24]
+    return sha256_hex(f"{trace_id}:{observed_at}".encode())[:24]
 
 
 _UTC_TAIL = re.compile(r"(?:\.\d{1,9})?Z")
