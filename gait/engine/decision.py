@@ -1,6 +1,7 @@
 """The result of one evaluation."""
 
-from __future__ import annotations
+# No "from __future__ import annotations": msgspec reads these annotations when it
+# first decodes a type, and evaluating them from strings compiles each one.
 
 from typing import Any
 

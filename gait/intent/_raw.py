@@ -11,7 +11,8 @@ Times are ``str``: RFC 3339 text on input, replaced in place by canonical UTC
 text (``""`` for the zero time) once decoded.
 """
 
-from __future__ import annotations
+# No "from __future__ import annotations": msgspec reads these annotations when it
+# first decodes a type, and evaluating them from strings compiles each one.
 
 from typing import Any
 

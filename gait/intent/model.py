@@ -5,7 +5,8 @@ cased as the spec says, lists deduplicated and sorted, inferred fields filled.
 The engine reads only these; the raw JSON is never matched against directly.
 """
 
-from __future__ import annotations
+# No "from __future__ import annotations": msgspec reads these annotations when it
+# first decodes a type, and evaluating them from strings compiles each one.
 
 from typing import Any
 

@@ -6,7 +6,8 @@ which applies the spec's omit rules; ``to_json()`` output is what gets
 JCS-encoded and hashed.
 """
 
-from __future__ import annotations
+# No "from __future__ import annotations": msgspec reads these annotations when it
+# first decodes a type, and evaluating them from strings compiles each one.
 
 from typing import Any
 
