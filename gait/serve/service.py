@@ -37,12 +37,24 @@ def error_body(message: str) -> bytes:
     return encode_json({"ok": False, "error": message})
 
 
-def _policy_stamp(path: str) -> tuple[int, int, int] | None:
+# A file changed this recently may still be changing within the same timestamp tick
+# (an editor saving in place, a copy in progress): its stat is not trusted, and the
+# watcher compares its content until a read sees it older than this.
+RACY_WINDOW_NS = 2_000_000_000
+
+
+def _policy_stamp(path: str) -> tuple[int, int, int, int] | None:
     try:
         st = os.stat(path)
     except OSError:
         return None
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
+    # ctime too: a write that keeps size and mtime (or restores the mtime) still moves it.
+    return (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
+
+
+def _is_racy(stamp: tuple[int, int, int, int] | None, now_ns: int) -> bool:
+    """Was the file changed so recently that a later write could keep the same stamp?"""
+    return stamp is not None and now_ns - max(stamp[0], stamp[1]) < RACY_WINDOW_NS
 
 
 class DecisionService:
@@ -75,7 +87,10 @@ class DecisionService:
                     f"--context-envelope {config.context_envelope}: {err.message}"
                 ) from None
         self._policy_stamp = _policy_stamp(config.policy)
+        self._policy_racy = _is_racy(self._policy_stamp, time.time_ns())
         compiled = compile_policy_file(config.policy)
+        # Digest of the last bytes the watcher tried (compiled or refused).
+        self._policy_source = compiled.ir.source_digest
         from gait.serve.tracesink import GroupCommitTraceSink
 
         # Concurrent decisions share their trace fsyncs (group commit); see tracesink.
@@ -151,16 +166,29 @@ class DecisionService:
 
         A file that no longer compiles leaves the current table in place; the error
         is reported on stderr and serving continues (never an empty or partial table).
+        "Changed" is the file's stat (mtime, ctime, size, inode) or, while the file
+        was changed less than RACY_WINDOW_NS before the last read, its content: a
+        write in place that lands after a read but within the same timestamp tick
+        keeps the stat, and must still be picked up (not leave the old table forever).
         """
-        from gait.policy import compile_policy_file
+        from gait.canonical import sha256_hex
+        from gait.policy.compiler import compile_policy
+        from gait.policy.source import read_policy_bytes
 
+        path = self.config.policy
         with self._reload_lock:
-            stamp = _policy_stamp(self.config.policy)
-            if not force and stamp == self._policy_stamp:
+            stamp = _policy_stamp(path)  # before the read: a later write changes it
+            if not force and stamp == self._policy_stamp and not self._policy_racy:
                 return False
             self._policy_stamp = stamp
+            self._policy_racy = _is_racy(stamp, time.time_ns())
             try:
-                compiled = compile_policy_file(self.config.policy)
+                data = read_policy_bytes(path)
+                digest = sha256_hex(data)
+                if not force and digest == self._policy_source:
+                    return False  # same bytes as last time: nothing new to say
+                self._policy_source = digest
+                compiled = compile_policy(data, path=str(path))
             except GaitError as err:
                 _log(f"mcp serve: policy reload failed, keeping the current policy: {err}")
                 return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import threading
 import time
@@ -17,13 +18,24 @@ def _policy_copy(tmp_path: Path) -> Path:
     return path
 
 
-def _block_reads(path: Path) -> None:
+def _replace(path: Path, text: str) -> None:
+    """A whole new file in one rename: a watcher sees the old file or the new one."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _blocked_text(path: Path) -> str:
     text = path.read_text().replace(
         "effect: allow\n    match:\n      endpoint_classes: [fs.read]",
         "effect: block\n    match:\n      endpoint_classes: [fs.read]",
     )
     assert "effect: block\n    match:\n      endpoint_classes: [fs.read]" in text
-    path.write_text(text)
+    return text
+
+
+def _block_reads(path: Path) -> None:
+    _replace(path, _blocked_text(path))
 
 
 def _wait_for(predicate, timeout: float = 10.0) -> bool:
@@ -59,11 +71,37 @@ def test_changed_file_is_picked_up_and_a_broken_one_is_not(start_server, tmp_pat
         assert _wait_for(lambda: http.get("/healthz").json()["policy_digest"] != first)
         second = http.get("/healthz").json()["policy_digest"]
         assert http.post("/v1/evaluate", json=call_body()).json()["verdict"] == "block"
-        policy.write_text("rules: [this is not a policy\n")
+        _replace(policy, "rules: [this is not a policy\n")
         assert _wait_for(lambda: "policy reload failed" in server.stderr_text())
         # The last good table keeps deciding.
         assert http.get("/healthz").json()["policy_digest"] == second
         assert http.post("/v1/evaluate", json=call_body()).json()["verdict"] == "block"
+    assert "Traceback" not in server.stderr_text()
+
+
+def test_an_in_place_save_seen_half_written_still_ends_on_the_whole_file(start_server, tmp_path):
+    """The watcher reads the first half (refused); the second half keeps size, inode, mtime."""
+    policy = _policy_copy(tmp_path)
+    server = start_server("--reload-interval", "0.05", policy=policy)
+    blocked = _blocked_text(policy).encode()
+    changed = blocked.index(b"effect: block\n    match:\n      endpoint_classes: [fs.read]")
+    split = changed + len(b"effect: blo")  # the first half alone reads "bloow": refused
+    mtime = time.time_ns()
+    with client(server.url) as http:
+        first = http.get("/healthz").json()["policy_digest"]
+        with open(policy, "r+b") as fh:
+            fh.write(blocked[:split])
+        os.utime(policy, ns=(mtime, mtime))
+        assert _wait_for(lambda: "policy reload failed" in server.stderr_text(), 30)
+        assert http.get("/healthz").json()["policy_digest"] == first
+        with open(policy, "r+b") as fh:
+            fh.seek(split)
+            fh.write(blocked[split:])
+        os.utime(policy, ns=(mtime, mtime))
+        assert policy.read_bytes() == blocked
+        assert _wait_for(lambda: http.get("/healthz").json()["policy_digest"] != first, 30)
+        assert http.post("/v1/evaluate", json=call_body()).json()["verdict"] == "block"
+    assert server.stderr_text().count("policy reloaded") == 1
     assert "Traceback" not in server.stderr_text()
 
 
@@ -91,10 +129,20 @@ def test_requests_during_reloads_see_one_whole_table(start_server, tmp_path):
     for t in threads:
         t.start()
     try:
-        for i in range(6):
-            policy.write_text(blocked if i % 2 == 0 else original)
-            server.signal(signal.SIGHUP)
-            time.sleep(0.15)
+        with client(server.url) as http:
+            digest = http.get("/healthz").json()["policy_digest"]
+            for i in range(6):
+                _replace(policy, blocked if i % 2 == 0 else original)
+                server.signal(signal.SIGHUP)
+                # Each table must have served: wait for this reload, not a fixed time.
+                assert _wait_for(
+                    lambda old=digest: http.get("/healthz").json()["policy_digest"] != old, 30
+                )
+                digest = http.get("/healthz").json()["policy_digest"]
+                # ...and for the hammer to have been answered by it.
+                assert _wait_for(
+                    lambda new=digest: new in {d for _, d in seen.copy()} or bool(errors), 30
+                )
     finally:
         stop.set()
         for t in threads:
