@@ -64,7 +64,7 @@ STDLIB_FORBIDDEN: dict[str, set[str]] = {
         "threading",
         "hashlib",
     },
-    "gate eval": {"calendar", "locale", "threading", "hashlib"},
+    "gate eval": {"calendar", "locale", "threading", "hashlib", "dataclasses", "inspect"},
     "verify": {"calendar", "locale", "dataclasses", "pathlib", "threading", "hashlib"},
     "trace verify": {"calendar", "locale", "dataclasses", "pathlib", "threading", "hashlib"},
     # plain-text version output needs none of typing, regexes, JSON or hashing

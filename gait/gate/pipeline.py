@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
+
+import msgspec
 
 from gait.engine import Decision, evaluate
 from gait.errors import InvalidInput, StateUnavailable
@@ -106,8 +107,7 @@ class FlagNames(dict[str, str]):
         return True
 
 
-@dataclass(frozen=True)
-class GateEnv:
+class GateEnv(msgspec.Struct, frozen=True):
     """Everything fixed for a run of decisions: settings plus the I/O the steps use."""
 
     signing_key: KeyPair
@@ -120,15 +120,14 @@ class GateEnv:
     credential_scopes: tuple[str, ...] = ()
     key_warnings: tuple[str, ...] = ()
     single_use_approvals: bool = False
-    sink: TraceSink = field(default_factory=FileTraceSink)
-    clock: Clock = field(default_factory=SystemClock)
-    names: Mapping[str, str] = field(default_factory=dict)
+    sink: TraceSink = msgspec.field(default_factory=FileTraceSink)
+    clock: Clock = msgspec.field(default_factory=SystemClock)
+    names: Mapping[str, str] = msgspec.field(default_factory=dict)
     inventory: InventorySource | None = None  # wrkr tool inventory (§5.2 step 4)
     script_registry: RegistrySource | None = None  # approved-script registry (§7)
 
 
-@dataclass(frozen=True)
-class GateCall:
+class GateCall(msgspec.Struct, frozen=True):
     """The inputs of one decision."""
 
     intent: Intent
@@ -148,8 +147,7 @@ class GateCall:
 # ---- results ----------------------------------------------------------------------------
 
 
-@dataclass
-class GateResult:
+class GateResult(msgspec.Struct):
     decision: Decision
     verdict: str
     reason_codes: list[str]
@@ -157,11 +155,11 @@ class GateResult:
     trace_id: str = ""
     trace_path: str = ""
     trace: dict[str, Any] | None = None
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = msgspec.field(default_factory=list)
     simulated_verdict: str = ""
-    simulated_reason_codes: list[str] = field(default_factory=list)
+    simulated_reason_codes: list[str] = msgspec.field(default_factory=list)
     would_have_blocked: bool = False
-    outputs: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, Any] = msgspec.field(default_factory=dict)
     flow_history: FlowHistory | None = None  # what flow rules saw (for --why); None = not read
 
     @property
@@ -210,8 +208,7 @@ class GateResult:
         return out
 
 
-@dataclass
-class DecisionState:
+class DecisionState(msgspec.Struct):
     """The one mutable object the steps pass along."""
 
     compiled: CompiledPolicy
@@ -221,17 +218,17 @@ class DecisionState:
     verdict: str
     now: str
     latency_ms: float
-    reasons: set[str] = field(default_factory=set)
-    violations: set[str] = field(default_factory=set)
-    outputs: dict[str, Any] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
-    audit_docs: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    reasons: set[str] = msgspec.field(default_factory=set)
+    violations: set[str] = msgspec.field(default_factory=set)
+    outputs: dict[str, Any] = msgspec.field(default_factory=dict)
+    warnings: list[str] = msgspec.field(default_factory=list)
+    audit_docs: list[tuple[str, str, dict[str, Any]]] = msgspec.field(default_factory=list)
     approval_ref: str = ""
     delegation_ref: dict[str, Any] | None = None
     binding: str = ""
     credential: Credential | None = None
     simulated_verdict: str = ""
-    simulated_reason_codes: list[str] = field(default_factory=list)
+    simulated_reason_codes: list[str] = msgspec.field(default_factory=list)
     would_have_blocked: bool = False
     flow_history: FlowHistory | None = None
 
