@@ -142,7 +142,8 @@ def _depth_exceeded(data: bytes | str) -> bool:
     return b"()" in shape
 
 
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+# compiled (and cached by re) only for text that has a \u escape at all
+_SURROGATE_ESCAPE = rb"\\u[dD][89a-fA-F]"
 
 
 def _lone_surrogate(value: Any) -> bool:
@@ -173,7 +174,7 @@ def loads(data: bytes | str, what: str) -> Any:
                 parse_constant=_constant,
             )
         raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-        if _SURROGATE_ESCAPE.search(raw) and _lone_surrogate(value):
+        if b"\\u" in raw and re.search(_SURROGATE_ESCAPE, raw) and _lone_surrogate(value):
             raise InvalidInput("string contains a lone surrogate escape")
         return value
     except InvalidInput as err:
