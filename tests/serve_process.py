@@ -16,7 +16,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-START_TIMEOUT = 30.0
+# Bounds, not waits: a loaded CI machine may take long to import and start a server.
+START_TIMEOUT = 120.0
+# Longer than the server's own drain (gait.serve.server.DRAIN_SECONDS, 30 s): a stop
+# that is still draining is not a failed stop.
+STOP_TIMEOUT = 60.0
 
 
 class ServeProcess:
@@ -63,7 +67,7 @@ class ServeProcess:
     def signal(self, sig: int) -> None:
         self.proc.send_signal(sig)
 
-    def stop(self, timeout: float = 20.0) -> int:
+    def stop(self, timeout: float = STOP_TIMEOUT) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:

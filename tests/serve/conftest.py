@@ -74,4 +74,5 @@ def call_body(tool: str = "tool.read", path: str = "/tmp/x", **extra: Any) -> di
 
 
 def client(base_url: str, **kwargs: Any) -> httpx.Client:
-    return httpx.Client(base_url=base_url, timeout=10.0, **kwargs)
+    # A bound for a machine under load, not an expected time.
+    return httpx.Client(base_url=base_url, timeout=60.0, **kwargs)

@@ -165,7 +165,7 @@ def test_access_log_goes_to_stderr_and_stdout_keeps_only_the_ready_line(start_se
     import httpx
 
     server = start_server("--access-log")
-    assert httpx.get(server.url + "/healthz", timeout=10).status_code == 200
+    assert httpx.get(server.url + "/healthz", timeout=60).status_code == 200
     assert server.stop() == 0
     assert '"GET /healthz HTTP/1.1" 200' in server.stderr_text()
     assert server.stdout_rest == b""  # nothing after the ready line on stdout
