@@ -58,8 +58,14 @@ def _request(**fields: Any) -> Any:
 
 
 def test_plain_call_with_batch_durability_runs_inline(tmp_path):
-    service = _service(tmp_path)
+    # A private copy: the test depends on no file another test or a person may rewrite.
+    policy = tmp_path / "policy.yaml"
+    policy.write_bytes(POLICY.read_bytes())
+    service = _service(tmp_path, policy=policy)
     try:
+        # Each condition on its own, so a failure names the one that did not hold.
+        assert service._inline_ok, "batch durability, a local state store, no exports or packs"
+        assert service._policy_inline_ok(), "a policy without rules that spend state"
         assert service.runs_inline(_request())
     finally:
         service.close()
