@@ -118,7 +118,7 @@ def test_batch_mode_background_flush_within_interval(tmp_path, monkeypatch):
     gc = GroupCommit(wait=False, interval=0.01)
     try:
         gc.write(tmp_path / "c.json", b"y")
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 30  # a bound for a loaded machine
         while not log.synced(tmp_path / "c.json") and time.monotonic() < deadline:
             time.sleep(0.005)
         assert log.synced(tmp_path / "c.json")  # no writer waited: the flusher synced it
@@ -193,9 +193,9 @@ def test_server_traces_verify_after_sigterm(start_server, tmp_path, durability):
     for t in threads:
         t.start()
     for t in threads:
-        t.join(30)
+        t.join(60)
     server.signal(signal.SIGTERM)
-    assert server.proc.wait(30) == 0
+    assert server.proc.wait(60) == 0  # longer than the server's own 30 s drain
     assert len(answered) == 40 and len(set(answered)) == 40
     names = sorted(p.name for p in (tmp_path / "tr").iterdir())
     assert not [n for n in names if n.startswith(".")]  # no temp file left behind
