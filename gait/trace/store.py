@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from collections.abc import Callable
 from typing import Any
 
@@ -113,16 +114,30 @@ def _write_fresh(target: str, data: bytes, writer: Callable[..., None]) -> str:
     stem, ext = os.path.splitext(target)
     for n in range(1, _MAX_SUFFIX + 1):
         candidate = target if n == 1 else f"{stem}_{n}{ext}"
+        # A regular file (not a link) under that name would refuse the write anyway:
+        # decide with one lstat instead of a written, fsynced and removed temp file
+        # per taken name. Anything else (absent, link, folder) goes to the writer.
+        if _is_plain_file(candidate):
+            if _same_bytes(candidate, data):
+                return candidate
+            continue
         try:
             writer(candidate, data, overwrite=False)
             return candidate
-        except FileExistsError:
+        except FileExistsError:  # taken since the check
             if _same_bytes(candidate, data):
                 return candidate
     raise InvalidInput(
         f"{_MAX_SUFFIX} files named like {target} already exist; "
         "move old traces away or choose a path with --trace-out"
     )
+
+
+def _is_plain_file(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except (OSError, ValueError):
+        return False
 
 
 def _same_bytes(path: str, data: bytes) -> bool:
