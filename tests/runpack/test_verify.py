@@ -193,8 +193,10 @@ def test_cli_strict_profile_without_key_is_invalid_input(demo_path: Path, gait_i
     assert code == 6 and "strict verify profile requires" in json.loads(out)["error"]
 
 
-def test_cli_verify_unknown_run_id_is_invalid_input(tmp_path: Path, gait_inproc: Cli) -> None:
-    os.chdir(tmp_path)
+def test_cli_verify_unknown_run_id_is_invalid_input(
+    tmp_path: Path, gait_inproc: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
     code, out = gait_inproc("verify", "run_missing", "--json")
     assert code == 6
     assert json.loads(out)["error"] == "runpack not found for run_id: run_missing"
