@@ -412,6 +412,20 @@ _CLAUDE_NAMES = {
 
 def claude_code_tool_name(raw: str) -> str:
     """Map a Claude Code tool name onto the gait tool vocabulary ("" when empty)."""
+    mapped = _CLAUDE_MEMO.get(raw)
+    if mapped is None:
+        mapped = _claude_code_tool_name(raw)
+        if len(_CLAUDE_MEMO) < 1024 and type(raw) is str:
+            _CLAUDE_MEMO[raw] = mapped
+    return mapped
+
+
+# Hooks send a handful of tool names over and over: the mapping is remembered
+# (a pure function of the text; bounded so odd names cannot grow it for ever).
+_CLAUDE_MEMO: dict[str, str] = {}
+
+
+def _claude_code_tool_name(raw: str) -> str:
     name = _trim(raw)
     if not name:
         return ""
@@ -427,8 +441,8 @@ def claude_code_tool_name(raw: str) -> str:
 def _first_text(args: Mapping[str, Any], *keys: str) -> str:
     for key in keys:
         value = args.get(key)
-        if isinstance(value, str) and _trim(value):
-            return _trim(value)
+        if isinstance(value, str) and (value := value.strip(_SPACE)):
+            return value
     return ""
 
 
@@ -523,18 +537,30 @@ def _annotation_bool(values: Mapping[str, Any] | None, current: bool, *keys: str
 def _target(t: CallTarget) -> dict[str, Any]:
     notes = t.annotations
     if not notes:  # the common case: no annotation can override a field
-        plain = {
-            "kind": _trim(t.kind),
-            "value": _trim(t.value),
-            "operation": _trim(t.operation),
-            "sensitivity": _trim(t.sensitivity),
-            "discovery_method": _trim(t.discovery_method) or _trim(t.discovery_method_alias),
-            "read_only_hint": bool(t.read_only_hint or t.read_only_hint_alias),
-            "destructive_hint": bool(t.destructive_hint or t.destructive_hint_alias),
-            "idempotent_hint": bool(t.idempotent_hint or t.idempotent_hint_alias),
-            "open_world_hint": bool(t.open_world_hint or t.open_world_hint_alias),
-        }
-        return {k: v for k, v in plain.items() if v not in ("", False)}
+        # _trim inlined (one call per field was a fifth of this function), and
+        # only kept fields written, as the filter below the general branch does.
+        plain: dict[str, Any] = {}
+        if (_v := t.kind) and (_v := _v.strip(_SPACE)):
+            plain["kind"] = _v
+        if (_v := t.value) and (_v := _v.strip(_SPACE)):
+            plain["value"] = _v
+        if (_v := t.operation) and (_v := _v.strip(_SPACE)):
+            plain["operation"] = _v
+        if (_v := t.sensitivity) and (_v := _v.strip(_SPACE)):
+            plain["sensitivity"] = _v
+        if ((_v := t.discovery_method) and (_v := _v.strip(_SPACE))) or (
+            (_v := t.discovery_method_alias) and (_v := _v.strip(_SPACE))
+        ):
+            plain["discovery_method"] = _v
+        if t.read_only_hint or t.read_only_hint_alias:
+            plain["read_only_hint"] = True
+        if t.destructive_hint or t.destructive_hint_alias:
+            plain["destructive_hint"] = True
+        if t.idempotent_hint or t.idempotent_hint_alias:
+            plain["idempotent_hint"] = True
+        if t.open_world_hint or t.open_world_hint_alias:
+            plain["open_world_hint"] = True
+        return plain
     discovery = _trim(t.discovery_method) or _trim(t.discovery_method_alias)
     note = _annotation(notes, "discovery_method", "discoveryMethod")
     if isinstance(note, str):
@@ -682,17 +708,18 @@ def build_intent_request(
     if ctx.oauth_evidence is not None:
         auth["oauth_evidence"] = msgspec.to_builtins(ctx.oauth_evidence)
 
+    # _trim inlined: most of these are absent in a typical call.
     context: dict[str, Any] = {
         "identity": identity or DEFAULT_IDENTITY,
         "workspace": workspace or DEFAULT_WORKSPACE,
-        "risk_class": _trim(ctx.risk_class) or DEFAULT_RISK_CLASS,
-        "phase": _trim(ctx.phase),
-        "job_id": _trim(ctx.job_id),
+        "risk_class": ((_v.strip(_SPACE) if (_v := ctx.risk_class) else "") or DEFAULT_RISK_CLASS),
+        "phase": _v.strip(_SPACE) if (_v := ctx.phase) else "",
+        "job_id": _v.strip(_SPACE) if (_v := ctx.job_id) else "",
         "session_id": session,
-        "request_id": _trim(ctx.request_id),
+        "request_id": _v.strip(_SPACE) if (_v := ctx.request_id) else "",
         "auth_context": auth,
         "credential_scopes": list(ctx.credential_scopes or ()),
-        "environment_fingerprint": _trim(ctx.environment_fingerprint),
+        "environment_fingerprint": _v.strip(_SPACE) if (_v := ctx.environment_fingerprint) else "",
     }
     request: dict[str, Any] = {
         "schema_id": "gait.gate.intent_request",
@@ -712,6 +739,23 @@ def build_intent_request(
     return request, warnings
 
 
+def _late_imports() -> tuple[Any, Any]:
+    """The profile check and the normalizer, imported on first use and then kept.
+
+    Imported late so ``import gait.mcp.decode`` stays light (gait.gate is not);
+    kept because a ``from ... import`` per call costs over a microsecond.
+    """
+    global _LATE
+    from gait.gate.choices import check_profile
+    from gait.intent.normalize import normalize_intent
+
+    _LATE = (check_profile, normalize_intent)
+    return _LATE
+
+
+_LATE: tuple[Any, Any] | None = None
+
+
 def decode_tool_call(
     payload: bytes | str | Mapping[str, Any],
     *,
@@ -724,9 +768,7 @@ def decode_tool_call(
     malformed payload raises :class:`gait.errors.InvalidInput` (exit 6) whose
     message names the offending field.
     """
-    from gait.gate.choices import check_profile
-    from gait.intent.normalize import normalize_intent
-
+    check_profile, normalize_intent = _LATE or _late_imports()
     name = canonical_adapter(adapter)
     profile_name = check_profile(profile)  # case-sensitive, as on every surface
     call = _to_tool_call(_decode_shape(payload, name), name)
