@@ -115,10 +115,54 @@ if HttpToolsProtocol is not None:
             self._disarm_header_timer()
             self._header_bytes = 0
             super().on_headers_complete()
+            cycle = self.cycle
+            if cycle is not None and cycle.transport is self.transport:
+                cycle.transport = JoinedWrites(self.transport)
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm_header_timer()
             super().connection_lost(exc)
+
+
+class JoinedWrites:
+    """One request's view of the connection: its response head waits for the first body write.
+
+    uvicorn writes the status line and headers on ``http.response.start`` and the
+    body on ``http.response.body``: two sends, so two TCP segments and two client
+    wake-ups for every small answer. Held back and sent with the body, the same
+    bytes leave in one send. Any other use of the transport (close, is_closing,
+    ...) sends the held head first, so nothing is ever lost or reordered.
+    """
+
+    __slots__ = ("_head", "_transport")
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+        self._head = b""
+
+    def write(self, data: bytes) -> None:
+        head = self._head
+        if head:
+            self._head = b""
+            self._transport.write(head + data)
+        elif data.startswith(b"HTTP/1.1 ") and not data.startswith(b"HTTP/1.1 100 "):
+            self._head = data  # the response head; an interim 100 Continue goes at once
+        else:
+            self._transport.write(data)
+
+    def flush(self) -> None:
+        head = self._head
+        if head:
+            self._head = b""
+            self._transport.write(head)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> object:
+        self.flush()
+        return getattr(self._transport, name)
 
 
 def _http_protocol() -> object:
