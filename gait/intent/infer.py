@@ -32,6 +32,26 @@ def _has_hint(tool_name: str, hints: tuple[str, ...]) -> bool:
     return any(hint in base for hint in hints)
 
 
+def _hint_flags(tool_name: str) -> tuple[bool, bool, bool, bool]:
+    """(read, write, delete, exec) hints of ``tool_name``, remembered per name."""
+    flags = _HINT_MEMO.get(tool_name)
+    if flags is None:
+        flags = (
+            _has_hint(tool_name, _READ_HINTS),
+            _has_hint(tool_name, _WRITE_HINTS),
+            _has_hint(tool_name, _DELETE_HINTS),
+            _has_hint(tool_name, _EXEC_HINTS),
+        )
+        if len(_HINT_MEMO) < 4096 and type(tool_name) is str:
+            _HINT_MEMO[tool_name] = flags
+    return flags
+
+
+# Tool names repeat from call to call; the substring scans are a pure function
+# of the name (bounded so a stream of odd names cannot grow it for ever).
+_HINT_MEMO: dict[str, tuple[bool, bool, bool, bool]] = {}
+
+
 def infer_endpoint_class(kind: str, operation: str, tool_name: str) -> str:
     """Endpoint class for a target that did not declare one."""
     if kind == "path":
@@ -41,17 +61,18 @@ def infer_endpoint_class(kind: str, operation: str, tool_name: str) -> str:
             return "fs.write"
         if operation in _PATH_DELETE_OPS:
             return "fs.delete"
-        if _has_hint(tool_name, _READ_HINTS):
+        read, write, delete, _exec = _hint_flags(tool_name)
+        if read:
             return "fs.read"
-        if _has_hint(tool_name, _WRITE_HINTS):
+        if write:
             return "fs.write"
-        if _has_hint(tool_name, _DELETE_HINTS):
+        if delete:
             return "fs.delete"
         return "other"
     if kind == "url" or kind == "host":
         return "net.dns" if operation in _DNS_OPS else "net.http"
     if kind == "other":
-        if operation in _EXEC_OPS or _has_hint(tool_name, _EXEC_HINTS):
+        if operation in _EXEC_OPS or _hint_flags(tool_name)[3]:
             return "proc.exec"
     return "other"
 
