@@ -41,26 +41,42 @@ def normalize_run_id(text: str) -> str:
 
     Empty (or all-junk) text gives ``""``.
     """
+    if not text:
+        return ""
     cleaned = _RUN_ID_JUNK.sub("_", _trim(text)).strip("_")
     if not cleaned:
         return ""
     return cleaned if cleaned.startswith("run_") else "run_" + cleaned
 
 
-def resolve_run_id(explicit: str, call: DecodedCall) -> str:
-    """``--run-id``, else the call's ``context.run_id``, else ``run_mcp_`` + 12 hex of the intent digest."""
+def resolve_run_id(explicit: str, call: DecodedCall, decision: Any = None) -> str:
+    """``--run-id``, else the call's ``context.run_id``, else ``run_mcp_`` + 12 hex of the intent digest.
+
+    ``decision`` (the engine Decision of this call, optional) lends its cached
+    digest when it decided this very intent object, so it is not computed twice.
+    """
+    resolved = normalize_run_id(explicit) or normalize_run_id(call.run_id)
+    if resolved:
+        return resolved
+    if decision is not None and decision.intent is call.intent:
+        return "run_mcp_" + decision.intent_digest[:12]
     from gait.intent import intent_digest
 
-    return (
-        normalize_run_id(explicit)
-        or normalize_run_id(call.run_id)
-        or "run_mcp_" + intent_digest(call.intent)[:12]
-    )
+    return "run_mcp_" + intent_digest(call.intent)[:12]
+
+
+_last_stamp_second: tuple[int, str] = (-1, "")  # one tuple: threads never see half an update
 
 
 def _utc_stamp(now_ns: int) -> str:
+    """``yyyymmddTHHMMSS.nnnnnnnnn`` in UTC; the date-time part is rendered once per second."""
+    global _last_stamp_second
     seconds, nanos = divmod(now_ns, 1_000_000_000)
-    return time.strftime("%Y%m%dT%H%M%S", time.gmtime(seconds)) + f".{nanos:09d}"
+    cached_seconds, text = _last_stamp_second
+    if seconds != cached_seconds:
+        text = time.strftime("%Y%m%dT%H%M%S", time.gmtime(seconds))
+        _last_stamp_second = (seconds, text)
+    return f"{text}.{nanos:09d}"
 
 
 def default_trace_name(run_id: str, now_ns: int) -> str:
@@ -492,7 +508,6 @@ def evaluate_call(
     for export in (export_log_out, export_otel_out):
         if export is not None and export.strip():
             export_target(export)
-    resolved = resolve_run_id(run_id, call)
     out_path = (trace_path or "").strip() or default_trace_name(run_id, stamp_ns)
     trust = gate.compiled.policy.mcp_trust  # read with the table decide() is about to use
     result = gate.decide(
@@ -506,6 +521,7 @@ def evaluate_call(
         correlation_id=correlation_id,
         context_envelope=envelope,
     )
+    resolved = resolve_run_id(run_id, call, result.decision)
     if trust.enabled:
         _apply_server_trust(gate, call, result, trust, stamp_ns, write_trace)
     if stop_reason:
