@@ -349,7 +349,34 @@ def _fast_json(data: bytes) -> Any:
         value = _decode_any(data)
     except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         return _UNPROVEN
+    if type(value) is dict and _flat_keys_distinct(data, value):
+        return value
     return value if _no_repeated_keys(data) else _UNPROVEN
+
+
+def _flat_keys_distinct(data: bytes, obj: dict[str, Any]) -> bool:
+    """True only if ``data``, decoded as ``obj``, wrote each key once and no two in another case.
+
+    The common argument string is one flat object. In ASCII text without
+    escapes every quote delimits a string, so once whitespace is removed each
+    key written ends in '":' (a string value starting with ':' only adds to
+    the count). A count equal to the decoded object's size therefore means no
+    key was written twice and every nested object is empty; the keys of that
+    one object are then compared folded, as the full check does. ``False``
+    means "not proven" (the caller runs the other proofs).
+    """
+    if b"\\" in data or not data.isascii():
+        return False
+    size = len(obj)
+    if data.translate(None, _JSON_WHITESPACE).count(b'":') != size:
+        return False
+    if size < 2:
+        return True
+    keys = "".join(obj)
+    return (keys.isascii() and keys.islower()) or len({key.lower() for key in obj}) == size
+
+
+_JSON_WHITESPACE = b" \t\n\r"
 
 
 def _convert(obj: Any, shape: type[msgspec.Struct], adapter: str) -> Any:
