@@ -26,8 +26,10 @@ from gait.errors import GaitError, InvalidInput, VerificationFailed
 from gait.runpack.model import (
     MANIFEST_SCHEMA,
     MAX_DOCUMENT_BYTES,
+    MEMBER_INTENTS,
     MEMBER_MANIFEST,
     MEMBER_REFS,
+    MEMBER_RESULTS,
     RECORD_MEMBERS,
     SCHEMA_VERSION,
     Manifest,
@@ -71,20 +73,147 @@ class HashMeter:
         self.total = sum(e.size for e in entries if e is not None)
         self.done = 0
 
-    def sha256(self, archive: ZipArchive, entry: ZipEntry) -> str:
-        """As :meth:`ZipArchive.sha256` (same checks, same errors), counting the bytes."""
-        if self.progress is None:
+    def sha256(self, archive: ZipArchive, entry: ZipEntry, keys: KeyCheck | None = None) -> str:
+        """As :meth:`ZipArchive.sha256` (same checks, same errors), counting the bytes.
+
+        ``keys``, when given, sees every chunk as it is hashed (one inflate pass).
+        """
+        if self.progress is None and keys is None:
             return archive.sha256(entry)
         hasher = new_sha256(size=entry.size)
         start = self.done
         try:
             for chunk in archive.iter_member(entry):
                 hasher.update(chunk)
-                self.done += len(chunk)
-                self.progress(self.done, self.total)
+                if keys is not None:
+                    keys.feed(chunk)
+                if self.progress is not None:
+                    self.done += len(chunk)
+                    self.progress(self.done, self.total)
         finally:
             self.done = start + entry.size  # a member that failed half-way still counts as seen
         return hasher.hexdigest()
+
+
+class KeyCheck:
+    """The repeated-key rule (issue 11 A6) over one record member, fed while it is hashed.
+
+    A signed record whose writer repeated a key (exactly or in another case)
+    must not verify: readers refuse it, so a passing verify would vouch for a
+    pack nothing can read, and two readers could decide its two spellings
+    differently. JSONL members are checked a batch of whole lines at a time
+    (memory: one chunk plus the longest line); ``run.json`` and ``refs.json``
+    are checked whole, as every reader decodes them. A line or document over
+    :data:`MAX_DOCUMENT_BYTES` is a finding too (nothing reads it).
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.lines = name in (MEMBER_INTENTS, MEMBER_RESULTS)
+        self.error = ""
+        self.data = b""  # a whole document, once finished (refs.json is read from it)
+        self._parts: list[bytes] = []
+        self._size = 0
+        self._line = 1  # number of the first line in _parts
+
+    def feed(self, chunk: memoryview | bytes) -> None:
+        if self.error:
+            return
+        data = bytes(chunk)  # chunks may be views into a reused buffer
+        if self.lines:
+            cut = data.rfind(b"\n")
+            if cut >= 0:
+                self._parts.append(data[:cut])
+                batch = b"".join(self._parts)
+                self._parts, self._size = [data[cut + 1 :]], len(data) - cut - 1
+                self._check_lines(batch)
+                return
+        self._parts.append(data)
+        self._size += len(data)
+        if self._size > MAX_DOCUMENT_BYTES:
+            where = f"line {self._line}" if self.lines else "document"
+            self.error = (
+                f"{self.name}: {where} too large to check for repeated keys "
+                f"(over {MAX_DOCUMENT_BYTES} bytes)"
+            )
+            self._parts = []
+
+    def finish(self) -> str:
+        """The finding (``""`` when none), once the member was read to its end."""
+        if self.error:
+            return self.error
+        rest = b"".join(self._parts)
+        self._parts = []
+        if self.lines:
+            if rest:
+                self._check_lines(rest)
+            return self.error
+        self.data = rest
+        self.error = _key_finding(rest, self.name)
+        return self.error
+
+    def _check_lines(self, batch: bytes) -> None:
+        first, lines = self._line, batch.split(b"\n")
+        self._line += len(lines)
+        # One proof over the batch as a JSON array (C speed); lines only when it fails.
+        if lines and lines[-1] == b"":
+            lines.pop()
+        if not lines or _batch_finding(b"[" + b",".join(lines) + b"]", self.name) == "":
+            return
+        for number, line in enumerate(lines, start=first):
+            if line.strip():
+                self.error = _key_finding(line, f"{self.name} line {number}")
+                if self.error:
+                    return
+
+
+def _batch_finding(joined: bytes, what: str) -> str | None:
+    """:func:`_key_finding` over lines joined into one array; ``None`` when they are
+    not valid JSON together (a malformed line must not hide a repeat in another)."""
+    from gait.safejson import (
+        DuplicateKey,
+        NestingTooDeep,
+        _no_repeated_keys,
+        check_depth,
+        check_duplicate_keys,
+    )
+
+    if _no_repeated_keys(joined):  # the C-speed proof: no depth or syntax question left
+        return ""
+    try:  # syntax only: Raw items keep no keys, so none can collapse here
+        msgspec.json.decode(joined, type=list[msgspec.Raw])
+    except (msgspec.DecodeError, RecursionError):
+        return None
+    try:
+        check_depth(joined, what)
+        check_duplicate_keys(joined, what)
+    except (DuplicateKey, NestingTooDeep):
+        return None  # the lines say which and where
+    return ""
+
+
+def _key_finding(data: bytes, what: str) -> str:
+    """``"<what>: duplicate key 'k'"`` (or nesting too deep, which could hide one), else ``""``.
+
+    The proof comes first: it settles most documents without the depth pass,
+    which only guards the full parser (it could otherwise stop short of a repeat).
+    """
+    from gait.safejson import (
+        DuplicateKey,
+        NestingTooDeep,
+        _no_repeated_keys,
+        check_depth,
+        check_duplicate_keys,
+    )
+
+    if _no_repeated_keys(data):
+        return ""
+    try:
+        check_depth(data, what)
+        check_duplicate_keys(data, what)
+    except (DuplicateKey, NestingTooDeep) as err:
+        return err.message
+    return ""
 
 
 class HashMismatch(msgspec.Struct):
@@ -244,6 +373,8 @@ def verify_runpack(
             {e.name for e in archive.entries if normalize_entry_name(e.name) not in ALL_MEMBERS}
         )
         listed: set[str] = set()
+        refs_data: bytes | None = None
+        checked: set[str] = set()
         meter = HashMeter(
             progress,
             (archive.find(item.path.replace("\\", "/")) for item in manifest.files or []),
@@ -255,17 +386,26 @@ def verify_runpack(
             if entry is None:
                 report.missing_files.append(name)
                 continue
+            # each record member once (a name listed twice is hashed twice, checked once)
+            keys = KeyCheck(name) if name in RECORD_MEMBERS and name not in checked else None
             try:
-                actual = meter.sha256(archive, entry)
+                actual = meter.sha256(archive, entry, keys)
             except ZipEntryError as err:
                 report.zip_errors.append(f"{name}: {err.message}")
                 actual = ""
+                keys = None  # unreadable: reported above, its keys cannot be judged
             if actual.lower() != item.sha256.lower():
                 report.hash_mismatches.append(HashMismatch(name, item.sha256, actual))
+            elif keys is not None:
+                checked.add(name)
+                if finding := keys.finish():
+                    report.zip_errors.append(finding)
+                elif name == MEMBER_REFS:
+                    refs_data = keys.data
         # Layout problems include those found while reading (non-canonical encodings).
         report.zip_errors.extend(archive.layout_errors)
         if MEMBER_REFS in listed and not report.hash_mismatches:
-            report.context_errors = _context_errors(archive)
+            report.context_errors = _context_errors(archive, refs_data)
     report.missing_files.extend(name for name in RECORD_MEMBERS if name not in listed)
     computed = manifest_digest(raw)
     if manifest.manifest_digest.lower() != computed:
@@ -283,19 +423,33 @@ def verify_runpack(
     return report
 
 
-def _context_errors(archive: ZipArchive) -> list[str]:
-    """refs.json context evidence: receipts must digest to context_set_digest."""
-    from gait.intent.refs_check import refs_context_errors
-    from gait.safejson import loads
+def _context_errors(archive: ZipArchive, data: bytes | None = None) -> list[str]:
+    """refs.json context evidence: receipts must digest to context_set_digest.
 
-    entry = archive.find(MEMBER_REFS)
-    if entry is None:
-        return []
+    ``data`` is refs.json as already hashed and key-checked, if it was. A
+    refs.json that cannot be parsed is a finding: its evidence cannot be checked.
+    A repeated key in it is reported once, by the key check, not here.
+    """
+    from gait.intent.refs_check import refs_context_errors
+    from gait.safejson import DuplicateKey, loads
+
+    if data is None:
+        entry = archive.find(MEMBER_REFS)
+        if entry is None:
+            return []
+        try:
+            data = archive.read(entry, max_bytes=MAX_DOCUMENT_BYTES)
+        except ZipEntryError as err:
+            return [f"{MEMBER_REFS}: {err.message}"]
     try:
-        refs = loads(archive.read(entry, max_bytes=MAX_DOCUMENT_BYTES), "parse refs.json")
-    except (GaitError, ZipEntryError):
-        return []  # unreadable members are reported by the hash checks
-    return refs_context_errors(refs) if isinstance(refs, dict) else []
+        refs = loads(data, "parse refs.json")
+    except DuplicateKey:
+        return []
+    except GaitError as err:
+        return [err.message]
+    if not isinstance(refs, dict):
+        return ["parse refs.json: refs.json must be a JSON object"]
+    return refs_context_errors(refs)
 
 
 def _signed_by(raw: dict[str, Any], key_id: str) -> bool:
