@@ -103,12 +103,14 @@ class KeyCheck:
     pack nothing can read, and two readers could decide its two spellings
     differently. JSONL members are checked a batch of whole lines at a time
     (memory: one chunk plus the longest line); ``run.json`` and ``refs.json``
-    are checked whole, as every reader decodes them. A line or document over
+    are checked whole, as every reader decodes them (``defer``: only collected,
+    for a caller that parses it under the same rule). A line or document over
     :data:`MAX_DOCUMENT_BYTES` is a finding too (nothing reads it).
     """
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *, defer: bool = False) -> None:
         self.name = name
+        self.defer = defer  # collect only: the caller parses the document under the rule
         self.lines = name in (MEMBER_INTENTS, MEMBER_RESULTS)
         self.error = ""
         self.data = b""  # a whole document, once finished (refs.json is read from it)
@@ -149,7 +151,7 @@ class KeyCheck:
                 self._check_lines(rest)
             return self.error
         self.data = rest
-        self.error = _key_finding(rest, self.name)
+        self.error = "" if self.defer else _key_finding(rest, self.name)
         return self.error
 
     def _check_lines(self, batch: bytes) -> None:
@@ -387,7 +389,10 @@ def verify_runpack(
                 report.missing_files.append(name)
                 continue
             # each record member once (a name listed twice is hashed twice, checked once)
-            keys = KeyCheck(name) if name in RECORD_MEMBERS and name not in checked else None
+            keys = None
+            if name in RECORD_MEMBERS and name not in checked:
+                # refs.json is parsed whole for its context evidence anyway: checked there
+                keys = KeyCheck(name, defer=name == MEMBER_REFS)
             try:
                 actual = meter.sha256(archive, entry, keys)
             except ZipEntryError as err:
@@ -404,8 +409,14 @@ def verify_runpack(
                     refs_data = keys.data
         # Layout problems include those found while reading (non-canonical encodings).
         report.zip_errors.extend(archive.layout_errors)
-        if MEMBER_REFS in listed and not report.hash_mismatches:
-            report.context_errors = _context_errors(archive, refs_data)
+        if refs_data is not None:
+            finding, context = _refs_findings(refs_data)
+            if finding:
+                report.zip_errors.append(finding)
+            if not report.hash_mismatches:
+                report.context_errors = context
+        elif MEMBER_REFS in listed and not report.hash_mismatches:
+            report.context_errors = _context_errors(archive)
     report.missing_files.extend(name for name in RECORD_MEMBERS if name not in listed)
     computed = manifest_digest(raw)
     if manifest.manifest_digest.lower() != computed:
@@ -423,33 +434,35 @@ def verify_runpack(
     return report
 
 
-def _context_errors(archive: ZipArchive, data: bytes | None = None) -> list[str]:
-    """refs.json context evidence: receipts must digest to context_set_digest.
-
-    ``data`` is refs.json as already hashed and key-checked, if it was. A
-    refs.json that cannot be parsed is a finding: its evidence cannot be checked.
-    A repeated key in it is reported once, by the key check, not here.
-    """
-    from gait.intent.refs_check import refs_context_errors
-    from gait.safejson import DuplicateKey, loads
-
-    if data is None:
-        entry = archive.find(MEMBER_REFS)
-        if entry is None:
-            return []
-        try:
-            data = archive.read(entry, max_bytes=MAX_DOCUMENT_BYTES)
-        except ZipEntryError as err:
-            return [f"{MEMBER_REFS}: {err.message}"]
-    try:
-        refs = loads(data, "parse refs.json")
-    except DuplicateKey:
+def _context_errors(archive: ZipArchive) -> list[str]:
+    """refs.json context evidence, for a refs.json the hashing pass did not keep."""
+    entry = archive.find(MEMBER_REFS)
+    if entry is None:
         return []
+    try:
+        data = archive.read(entry, max_bytes=MAX_DOCUMENT_BYTES)
+    except ZipEntryError as err:
+        return [f"{MEMBER_REFS}: {err.message}"]
+    finding, context = _refs_findings(data)
+    return [finding] if finding else context
+
+
+def _refs_findings(data: bytes) -> tuple[str, list[str]]:
+    """(repeated-key finding, context errors) of refs.json: receipts must digest to
+    context_set_digest. A refs.json that cannot be parsed is a context error: its
+    evidence cannot be checked."""
+    from gait.intent.refs_check import refs_context_errors
+    from gait.safejson import DuplicateKey, NestingTooDeep, loads
+
+    try:
+        refs = loads(data, MEMBER_REFS)
+    except (DuplicateKey, NestingTooDeep) as err:
+        return err.message, []  # the same rule, and words, as for the other records
     except GaitError as err:
-        return [err.message]
+        return "", [err.message]
     if not isinstance(refs, dict):
-        return ["parse refs.json: refs.json must be a JSON object"]
-    return refs_context_errors(refs)
+        return "", [f"{MEMBER_REFS}: must be a JSON object"]
+    return "", refs_context_errors(refs)
 
 
 def _signed_by(raw: dict[str, Any], key_id: str) -> bool:

@@ -148,10 +148,10 @@ def test_unparseable_refs_is_a_context_finding(tmp_path: Path, key: KeyPair) -> 
     report = verify_runpack(signed_pack(tmp_path / "p.zip", members, key), public_key=key)
     assert not report.ok
     assert len(report.context_errors) == 1
-    assert report.context_errors[0].startswith("parse refs.json: invalid JSON")
+    assert report.context_errors[0].startswith("refs.json: invalid JSON")
     members["refs.json"] = b"[]"
     report = verify_runpack(signed_pack(tmp_path / "q.zip", members, key), public_key=key)
-    assert report.context_errors == ["parse refs.json: refs.json must be a JSON object"]
+    assert report.context_errors == ["refs.json: must be a JSON object"]
 
 
 def test_record_too_deep_to_check_fails(tmp_path: Path, key: KeyPair) -> None:
