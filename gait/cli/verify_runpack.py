@@ -128,6 +128,8 @@ def verify_text(payload: dict[str, Any]) -> list[str]:
             lines.append("unexpected files: " + ", ".join(payload["unexpected_files"]))
         if payload.get("zip_errors"):
             lines.append("zip errors: " + "; ".join(payload["zip_errors"]))
+        if payload.get("context_errors"):
+            lines.append("context errors: " + "; ".join(payload["context_errors"]))
     lines.append(f"signature status: {payload.get('signature_status', '')}")
     if payload.get("signature_errors"):
         lines.append("signature errors: " + "; ".join(payload["signature_errors"]))

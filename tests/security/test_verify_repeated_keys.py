@@ -164,3 +164,18 @@ def test_record_too_deep_to_check_fails(tmp_path: Path, key: KeyPair) -> None:
     report = verify_runpack(signed_pack(tmp_path / "p.zip", members, key), public_key=key)
     assert report.zip_errors == ["results.jsonl line 2: JSON nesting exceeds 1000 levels"]
     assert not report.ok
+
+
+def test_text_output_names_context_findings(tmp_path: Path, key: KeyPair) -> None:
+    from gait.cli.main import main
+
+    members = dict(build_demo_runpack("0.1.0").members)
+    members["refs.json"] = b"[]"
+    pack = signed_pack(tmp_path / "p.zip", members, key)
+    key_file = tmp_path / "pub.key"
+    key_file.write_text(encode_public_key(key) + "\n")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        code = main(["verify", str(pack), "--public-key", str(key_file)])
+    assert code == 2
+    assert "context errors: refs.json: must be a JSON object" in out.getvalue().splitlines()
