@@ -80,9 +80,31 @@ def write_json_record(
     """
     target = normalize_trace_path(path)
     parent = os.path.dirname(target)
-    if parent and not os.path.isdir(parent):  # one stat on the hot path, not mkdir + 2 stats
-        os.makedirs(parent, mode=0o750, exist_ok=True)
-    data = pretty_json(record)
+    # The folder usually exists: write first and look at it only when something
+    # failed (no stat per trace); then create it as before (raising what makedirs
+    # always raised) and write again. Writers leave nothing behind when they fail.
+    try:
+        data = pretty_json(record)
+    except BaseException:
+        _make_parent(parent)
+        raise
+    try:
+        return _put(target, data, keep_existing, writer)
+    except OSError:
+        if not _make_parent(parent):
+            raise
+    return _put(target, data, keep_existing, writer)
+
+
+def _make_parent(parent: str) -> bool:
+    """Create a missing parent folder; True if it was missing."""
+    if not parent or os.path.isdir(parent):
+        return False
+    os.makedirs(parent, mode=0o750, exist_ok=True)
+    return True
+
+
+def _put(target: str, data: bytes, keep_existing: bool, writer: Callable[..., None]) -> str:
     if not keep_existing:
         writer(target, data)
         return target
