@@ -67,6 +67,7 @@ if HttpToolsProtocol is not None:
             self._header_limit = float(getattr(config, "gait_header_timeout", 5.0))
             self._header_timer: asyncio.TimerHandle | None = None
             self._header_bytes = 0  # bytes received while a request's headers are pending
+            self._headers_pending = False  # a request began and its headers are not all in
 
         def data_received(self, data: bytes) -> None:
             # uvicorn buffers the URL and headers without a size limit: cap them.
@@ -76,6 +77,10 @@ if HttpToolsProtocol is not None:
                     self._too_large()
                     return
             super().data_received(data)
+            # Armed only when a request's headers are still incomplete after this
+            # read: a request that arrives whole (the usual case) needs no timer.
+            if self._headers_pending and self._header_timer is None:
+                self._arm_header_timer()
 
         def _too_large(self) -> None:
             self._disarm_header_timer()
@@ -109,9 +114,10 @@ if HttpToolsProtocol is not None:
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
-            self._arm_header_timer()
+            self._headers_pending = True  # data_received arms the timer if they stay pending
 
         def on_headers_complete(self) -> None:
+            self._headers_pending = False
             self._disarm_header_timer()
             self._header_bytes = 0
             super().on_headers_complete()

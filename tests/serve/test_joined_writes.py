@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import socket
+import time
+
+import pytest
 
 from gait.serve.server import JoinedWrites
 
@@ -126,3 +129,32 @@ def test_real_server_answers_keep_alive_pipelined_and_continue_requests(shared_s
         head, answer, rest = _read_response(sock, b"")
         assert head.startswith(b"HTTP/1.1 404 ")
         assert json.loads(answer) == {"error": "not found", "ok": False}
+
+
+@pytest.mark.parametrize(
+    "second",
+    [b"GET /hea", b"GET /healthz HTTP/1.1\r\nhost: t\r\n", b""],
+    ids=["partial-request-line", "partial-headers", "nothing"],
+)
+def test_a_later_request_with_slow_headers_is_cut_off_on_a_kept_alive_connection(
+    shared_server, second
+):
+    # The header timer is armed only when a read leaves headers incomplete: after
+    # a whole first request, a trickled second one must still be cut off
+    # (--header-timeout 1 in the fixture), and an idle connection is not.
+    host, _, port = shared_server.ready["listen"].rpartition(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nhost: t\r\n\r\n" + second)
+        head, _, _ = _read_response(sock, b"")
+        assert head.startswith(b"HTTP/1.1 200 ")
+        sock.settimeout(3.5)
+        started = time.monotonic()
+        try:
+            closed = sock.recv(4096) == b""
+        except TimeoutError:
+            closed = False
+        waited = time.monotonic() - started
+    if second:
+        assert closed and waited < 3, waited
+    else:
+        assert not closed  # keep-alive idle timeout (60 s) is not the header timeout
