@@ -19,19 +19,29 @@ if TYPE_CHECKING:
 
 # name -> ("module:attr", summary). One line per command group; modules load on use.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "approve": ("gait.cli.approve:command", "Mint a signed approval token for one intent."),
     "approve-script": (
         "gait.cli.scripts:approve_command",
         "Pre-approve a script in a signed registry.",
     ),
-    "approve": ("gait.cli.approve:command", "Mint a signed approval token for one intent."),
     "cache": ("gait.cli.cache:group", "Remove old compiled-policy cache files."),
     "capture": ("gait.cli.session:capture_command", "Write a capture receipt for regress add."),
+    "check": (
+        "gait.cli.onboarding:check_command",
+        "Check a repo policy: validity and what it covers.",
+    ),
     "delegate": ("gait.cli.delegate:group", "Mint and verify signed delegation tokens."),
     "demo": ("gait.cli.demo:command", "Record and verify a demo runpack, offline."),
     "doctor": ("gait.cli.doctor:command", "Check the environment and say how to fix problems."),
+    "enforce": (
+        "gait.cli.wrapper:enforce_command",
+        "Run a command; fail on any blocked or pending decision.",
+    ),
     "gate": ("gait.cli.gate:group", "Evaluate a tool-call intent against a policy."),
+    "gateway": ("gait.cli.gateway:group", "Turn gateway audit logs into signed proof records."),
     "guard": ("gait.cli.guard:group", "Build and verify signed evidence packs."),
     "incident": ("gait.cli.incident:group", "Package a run with the evidence around it in time."),
+    "init": ("gait.cli.onboarding:init_command", "Write a starter repo policy for this project."),
     "job": ("gait.cli.job:group", "Durable jobs: checkpoints, approvals, resume."),
     "keys": ("gait.cli.keys:group", "Create, rotate and check ed25519 signing keys."),
     "list-scripts": ("gait.cli.scripts:list_command", "List approved-script registry entries."),
@@ -39,17 +49,20 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "migrate": ("gait.cli.migrate:command", "Rewrite a legacy runpack in the current format."),
     "pack": ("gait.cli.pack:group", "Build, verify, inspect, diff and export unified packs."),
     "policy": ("gait.cli.policy:group", "Validate, format, compile, test and simulate policies."),
-    "report": ("gait.cli.scout:report_group", "Summaries over many runs: top incident families."),
+    "registry": ("gait.cli.registry:group", "Install, list and verify signed registry packs."),
     "regress": ("gait.cli.regress:group", "Turn runpacks into CI regression tests and run them."),
+    "report": ("gait.cli.scout:report_group", "Summaries over many runs: top incident families."),
     "run": ("gait.cli.run:group", "Record, inspect, diff, replay runpacks; print receipts."),
     "scout": ("gait.cli.scout:group", "Fingerprint runs and rank incident families."),
+    "test": ("gait.cli.wrapper:test_command", "Run a command and collect the traces it reports."),
     "tour": ("gait.cli.tour:command", "Walk the first-run path: demo, verify, regress."),
-    "trace": ("gait.cli.trace:group", "Verify signed decision traces."),
+    "trace": ("gait.cli.trace:group", "Verify signed traces; wrap a command and check its traces."),
     "verify": (
         "gait.cli.verify:command",
         "Verify a runpack offline (hashes, manifest, signatures).",
     ),
     "version": ("gait.cli.version:command", "Print the gait version."),
+    "warm": ("gait.cli.warm_cmd:group", "Show or stop the warm start server of the hot commands."),
 }
 
 EXPLAIN = (
@@ -70,9 +83,19 @@ def build_root() -> GaitGroup:
     )
 
 
+# Optional telemetry streams (docs/telemetry.md); off unless one of these is set.
+TELEMETRY_VARS = ("GAIT_ADOPTION_LOG", "GAIT_OPERATIONAL_LOG", "GAIT_TELEMETRY_HEALTH_PATH")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    code = _run(args)
+    environ = os.environ
+    if any(name in environ for name in TELEMETRY_VARS):
+        from gait.cli.telemetry import observe
+
+        code = observe(args, _run)
+    else:
+        code = _run(args)
     if argv is None:
         sys.exit(code)
     return code
