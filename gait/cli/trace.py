@@ -1,4 +1,4 @@
-"""``gait trace verify <path>`` (trace.md §4.1)."""
+"""``gait trace verify <path>`` (trace.md §4.1) and ``gait trace [flags] -- <cmd>`` (cli.md)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,38 @@ import click
 from gait.cli.base import GaitGroup, Outcome, gait_command
 from gait.cli.trace_verify import verify_trace_file
 
-group = GaitGroup(
+
+class TraceGroup(GaitGroup):
+    """``trace verify`` as a subcommand; ``trace <flags> -- <cmd>`` runs the observe wrapper."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not ctx.resilient_parsing and args and _wrapper_form(args):
+            from gait.cli.wrapper import run_wrapper_args
+
+            run_wrapper_args("trace", args)
+        return super().parse_args(ctx, args)
+
+
+def _wrapper_form(args: list[str]) -> bool:
+    """A first word that is a flag (other than help/explain) or ``--`` means the wrapper."""
+    first = args[0]
+    return first == "--" or (
+        first.startswith("-") and first not in ("--help", "-h", "-help", "--explain", "-explain")
+    )
+
+
+group = TraceGroup(
     name="trace",
-    explain="Verify signed gate trace records for offline auditability.",
-    help="Verify signed decision traces.",
+    explain=(
+        "Verify signed gate trace records offline, or run a Gait-aware command in "
+        "observe-only mode and summarize the traces it reports."
+    ),
+    help=(
+        "Verify signed decision traces.\n\n"
+        "gait trace [--cwd .] [--timeout 30s] [--json] -- COMMAND [ARGS]... runs COMMAND "
+        "with GAIT_WRAPPER_MODE=trace, keeps its exit code and counts the verdicts of the "
+        "traces it reports with trace_path=<file> lines (see gait test --help)."
+    ),
     context_settings={"help_option_names": ["--help", "-h"]},
 )
 
