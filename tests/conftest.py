@@ -9,6 +9,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+# The warm start server (gait.cli.warm) stays off for the suite: CLI tests run
+# cold and leave no daemon behind; tests/cli/test_warm*.py turn it on privately.
+os.environ["GAIT_WARM"] = "0"
+
 if TYPE_CHECKING:
     from gait.signing import KeyPair
 
