@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import os
 import stat
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gait.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from pathlib import Path  # imported where a config file exists: gate eval's usual
+    # case is no file, and pathlib (with urllib.parse, ipaddress) costs it ~3 ms
 
 DEFAULT_CONFIG = ".gait/config.yaml"
 # config key -> gate eval option name
@@ -122,6 +125,15 @@ def load_gate_defaults(
     too when the user names no approval verify key.
     """
     explicit = bool(path and path.strip())
+    if not explicit:
+        try:
+            os.stat(DEFAULT_CONFIG)
+        except FileNotFoundError:
+            return {}  # the usual case; any other outcome takes the path below
+        except (OSError, ValueError):
+            pass
+    from pathlib import Path
+
     target = Path(path.strip() if explicit and path else DEFAULT_CONFIG)
     if not target.exists():
         if explicit:
@@ -200,6 +212,8 @@ def project_root(target: Path) -> Path:
 def _inside(value: str, root: Path) -> bool:
     """Whether ``value`` (relative to the working directory, as gait will use it)
     stays inside ``root`` once ``..`` and symlinks are resolved."""
+    from pathlib import Path
+
     try:
         resolved = Path(os.path.realpath(value))
     except (OSError, ValueError):

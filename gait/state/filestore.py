@@ -14,8 +14,7 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gait.canonical import sha256_hex
 from gait.errors import InvalidInput, StateContention
@@ -23,6 +22,10 @@ from gait.fsutil import atomic_write
 from gait.policy.model import Limit
 from gait.safejson import loads
 from gait.state.base import JOURNAL_MAX, LimitUse, StateStore, counter_key
+
+if TYPE_CHECKING:
+    from pathlib import Path  # loaded on first use of FileStore.path: most gate evals never
+    # count anything, and pathlib (with urllib.parse, ipaddress) costs a one-shot ~3 ms
 
 STATE_SCHEMA = "gait.gate.rate_limit_state"
 LOCK_SCHEMA = "gait.gate.rate_limit_lock"
@@ -108,8 +111,17 @@ class FileStore(StateStore):
     shared = False
 
     def __init__(self, path: str | Path, *, journal_max: int = JOURNAL_MAX) -> None:
-        self.path = Path(path)
+        self._given = path
+        self._path: Path | None = None
         self.journal_max = journal_max
+
+    @property
+    def path(self) -> Path:
+        if self._path is None:
+            from pathlib import Path
+
+            self._path = Path(self._given)
+        return self._path
 
     @property
     def location(self) -> str:
