@@ -30,7 +30,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("gait.engine",),
     ("gait.trace", "gait.state"),
     ("gait.gate", "gait.runpack"),
-    ("gait.regress", "gait.packs", "gait.mcp", "gait.gateway"),
+    ("gait.regress", "gait.packs", "gait.mcp", "gait.gateway", "gait.registry"),
     ("gait.scout", "gait.serve", "gait.sdk"),
     ("gait.cli",),
 )
