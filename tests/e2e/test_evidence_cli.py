@@ -282,18 +282,43 @@ def test_tour_walks_the_first_run_path(workdir: Path) -> None:
 
 
 def test_doctor_adoption_summarizes_events(workdir: Path) -> None:
+    env = {"os": "linux", "arch": "amd64"}
     events = [
-        {"command": "demo", "exit_code": 0, "elapsed_ms": 10, "workflow": "ci"},
-        {"command": "verify", "exit_code": 2, "elapsed_ms": 30},
-        {"command": "demo", "exit_code": 0, "elapsed_ms": 20},
-        {"command": "gate", "subcommand": "eval", "exit_code": 3, "elapsed_ms": 5},
+        {
+            "command": "demo",
+            "exit_code": 0,
+            "success": True,
+            "elapsed_ms": 10,
+            "created_at": "2026-02-06T15:00:00Z",
+            "milestones": ["A1"],
+            "environment": env,
+        },
+        {
+            "command": "verify",
+            "exit_code": 2,
+            "success": False,
+            "elapsed_ms": 30,
+            "created_at": "2026-02-06T15:00:01Z",
+            "environment": env,
+        },
+        {
+            "command": "demo",
+            "exit_code": 0,
+            "success": True,
+            "elapsed_ms": 20,
+            "created_at": "2026-02-06T15:00:02Z",
+            "milestones": ["A1"],
+            "environment": env,
+        },
     ]
-    Path("a.jsonl").write_text("\n".join(json.dumps(e) for e in events) + "\nnot json\n")
+    Path("a.jsonl").write_text("\n".join(json.dumps(e) for e in events) + "\n")
     code, out = _cli("doctor", "adoption", "--from", "a.jsonl", "--json")
-    result = json.loads(out)
-    assert code == 0 and result["events"] == 4 and result["skipped_lines"] == 1
-    assert result["success_rate"] == 0.75 and result["median_elapsed_ms"] == 15
-    assert result["commands"][0] == {"command": "demo", "count": 2, "failures": 0}
-    assert {"command": "gate eval", "count": 1, "failures": 0} in result["commands"]
-    assert result["workflows"] == ["ci"]
+    report = json.loads(out)["report"]
+    assert code == 0 and report["total_events"] == 3 and report["failed_events"] == 1
+    assert report["commands"][0] == {"command": "demo", "total": 2, "success": 2, "failure": 0}
+    assert report["activation_medians_ms"] == {"m1_demo_elapsed_ms": 15}
+    assert not report["activation_complete"] and len(report["blockers"]) == 3
+    # a line that is not an event fails the read (exit 6), as in the reference
+    Path("a.jsonl").write_text(Path("a.jsonl").read_text() + "not json\n")
+    assert _cli("doctor", "adoption", "--from", "a.jsonl", "--json")[0] == 6
     assert _cli("doctor", "adoption", "--json")[0] == 6

@@ -190,16 +190,18 @@ def test_doctor_registry_pins(work: Path, variant: bool) -> None:
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_doctor_adoption_events(work: Path, variant: bool) -> None:
-    good = '{"command":"gate","exit_code":0,"elapsed_ms":3}'
-    torn = '{"command":"ga'
-    (work / "events.jsonl").write_text(f"{good}\n{torn}\n")
+    good = (
+        '{"command":"gate","exit_code":0,"elapsed_ms":3,"created_at":"2026-02-06T15:00:00Z",'
+        '"environment":{"os":"linux","arch":"amd64"}}'
+    )
+    (work / "events.jsonl").write_text(f"{good}\n")
     code, out = cli("doctor", "adoption", "--from", "events.jsonl")
-    assert code == 0 and out["events"] == 1 and out["skipped_lines"] == 1  # torn lines skip
+    assert code == 0 and out["report"]["total_events"] == 1
     bad = repeat_key(good, "command", variant).decode()
     (work / "events.jsonl").write_text(f"{good}\n{bad}\n")
     code, out = cli("doctor", "adoption", "--from", "events.jsonl")
     refused(code, out, "command", variant)
-    assert "events.jsonl line 2" in out["error"]
+    assert "adoption log line 2" in out["error"]
 
 
 # ------------------------------------------------------------ run record input
