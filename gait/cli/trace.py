@@ -35,7 +35,7 @@ group = TraceGroup(
     ),
     help=(
         "Verify signed decision traces.\n\n"
-        "gait trace [--cwd .] [--timeout 30s] [--json] -- COMMAND [ARGS]... runs COMMAND "
+        "gait trace [--cwd .] [--timeout 30s] [--json] -- COMMAND [ARG]... runs COMMAND "
         "with GAIT_WRAPPER_MODE=trace, keeps its exit code and counts the verdicts of the "
         "traces it reports with trace_path=<file> lines (see gait test --help)."
     ),

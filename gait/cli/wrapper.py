@@ -232,7 +232,7 @@ class WrapperCommand(GaitCommand):
                 help="Env var holding the base64 public key to check trace signatures with.",
             ),
             click.Option(["--json"], is_flag=True, help="Print one JSON object."),
-            click.Argument(["command"], nargs=-1, metavar="-- COMMAND [ARGS]..."),
+            click.Argument(["command"], nargs=-1, metavar="-- COMMAND [ARG]..."),
         ]
         super().__init__(
             name=mode,
