@@ -134,7 +134,7 @@ def run_wrapper_args(mode: str, args: Sequence[str], help_text: str = "") -> NoR
     if any(f.lstrip("-") == "explain" for f in flags):
         write_line(EXPLAIN[mode])
         raise Exit(0)
-    as_json = any(f.lstrip("-") in ("json", "json=true", "json=1") for f in flags)
+    as_json = any(f.lstrip("-").lower() in ("json", "json=true", "json=1", "json=t") for f in flags)
     try:
         values = _parse_flags(flags)
     except _Usage as err:
@@ -143,7 +143,8 @@ def run_wrapper_args(mode: str, args: Sequence[str], help_text: str = "") -> NoR
     if values["help"]:
         write_line(help_text or usage_text(mode))
         raise Exit(0)
-    run_body(mode, bool(values["json"]), lambda: _run(mode, values, command))
+    as_json = bool(values["json"])
+    run_body(mode, as_json, lambda: _run(mode, values, command, as_json))
 
 
 def _raise(err: GaitError) -> Outcome:
@@ -161,7 +162,7 @@ def usage_text(mode: str) -> str:
     )
 
 
-def _run(mode: str, values: dict[str, Any], command: list[str]) -> Outcome:
+def _run(mode: str, values: dict[str, Any], command: list[str], as_json: bool) -> Outcome:
     from gait.gate.wrapper import run_wrapper
     from gait.policy.duration import format_go_duration, parse_go_duration
 
@@ -187,7 +188,9 @@ def _run(mode: str, values: dict[str, Any], command: list[str]) -> Outcome:
     if payload.get("ok"):
         return Outcome(payload, code, text=[f"{mode} ok: child_exit={child} traces={traces}"])
     if payload.get("error"):
-        return Outcome(payload, code, text=[], stderr=[f"{mode} error: {payload['error']}"])
+        # like every gait error: on stderr in text mode, only in the object with --json
+        stderr = [] if as_json else [f"{mode} error: {payload['error']}"]
+        return Outcome(payload, code, text=[], stderr=stderr)
     return Outcome(payload, code, text=[f"{mode} finished: child_exit={child} traces={traces}"])
 
 
@@ -244,8 +247,7 @@ class WrapperCommand(GaitCommand):
         self.mode = mode
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        flags, _ = split_args(args)
-        if ctx.resilient_parsing or any(f in ("--help", "-h", "-help") for f in flags):
+        if ctx.resilient_parsing:  # shell completion
             return click.Command.parse_args(self, ctx, args)
         run_wrapper_args(self.mode, args, help_text=self.get_help(ctx))
 

@@ -394,3 +394,13 @@ def test_enforce_exit_code_is_the_most_severe_verdict(counts: dict[str, int]) ->
     present = {v for v, n in counts.items() if n}
     expected = 3 if present & {"block", "dry_run"} else 4 if "require_approval" in present else 0
     assert enforce_exit_code(listed) == expected
+
+
+def test_go_style_help_and_json_spellings(capsys: pytest.CaptureFixture[str]) -> None:
+    for spelling in ("-help", "-h", "--help"):
+        code, text, _ = run(capsys, "enforce", spelling)
+        assert code == 0 and text.startswith("Usage: gait enforce"), spelling
+    code, text, err = run(capsys, "test", "-json=True", "--", PY, "-c", "pass")
+    assert code == 6
+    assert json.loads(text)["failure_reason"] == "missing_trace_reference"
+    assert err == ""  # with --json the error is only in the object
