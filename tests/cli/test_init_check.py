@@ -277,3 +277,15 @@ def test_unclassified_candidates_need_manual_review() -> None:
     assert signals == [] and generated == []
     assert unknown[0]["code"] == "tool.unclassified"
     assert unknown[0]["evidence"] == ["tool.read", "tool.search"]
+
+
+def test_init_and_check_json_snapshot(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, snapshot: object
+) -> None:
+    _repo(tmp_path)
+    outputs = {}
+    for name, argv in (("init", ["init"]), ("check", ["check"])):
+        code, out = run_json(capsys, *argv)
+        out.pop("correlation_id")
+        outputs[name] = {"exit_code": code, "output": out}
+    assert outputs == snapshot
