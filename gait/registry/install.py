@@ -37,7 +37,7 @@ from gait.registry.manifest import (
     verify_signatures,
 )
 
-__all__ = ["InstallResult", "go_clean", "install", "make_dirs", "resolve_cache_dir"]
+__all__ = ["InstallResult", "go_clean", "install", "join", "make_dirs", "resolve_cache_dir"]
 
 _MAX_CACHED = 5 * 1024 * 1024
 
@@ -70,6 +70,11 @@ def go_clean(path: str) -> str:
     return cleaned
 
 
+def join(*parts: str) -> str:
+    """``filepath.Join``: joined, then cleaned (``./x`` is ``x``)."""
+    return go_clean(os.path.join(*parts))
+
+
 def resolve_cache_dir(cache_dir: str = "") -> str:
     """The given cache directory (cleaned), else ``~/.gait/registry``."""
     if cache_dir.strip():
@@ -88,9 +93,11 @@ def _cached_fallback(cache_dir: str, pin: str) -> tuple[bytes, str]:
     if not wanted:
         raise RegistryError("cached fallback requires --pin sha256:<digest>")
     candidates = []
+    if "/" in wanted or "\\" in wanted or wanted in (".", ".."):
+        raise RegistryError(f"no cached manifest found for digest {wanted}")
     for pack in _names(cache_dir):
-        for version in _names(os.path.join(cache_dir, pack)):
-            path = os.path.join(cache_dir, pack, version, wanted, MANIFEST_FILE)
+        for version in _names(join(cache_dir, pack)):
+            path = join(cache_dir, pack, version, wanted, MANIFEST_FILE)
             if os.path.lexists(path):
                 candidates.append(path)
     if not candidates:
@@ -158,16 +165,16 @@ def _install_bytes(
     name, version = manifest["pack_name"], manifest["pack_version"]
     check_safe_segment("pack_name", name)
     check_safe_segment("pack_version", version)
-    metadata_dir = os.path.join(cache_dir, name, version, digest)
-    metadata_path = os.path.join(metadata_dir, MANIFEST_FILE)
+    metadata_dir = join(cache_dir, name, version, digest)
+    metadata_path = join(metadata_dir, MANIFEST_FILE)
     _mkdirs(metadata_dir, "metadata")
     try:
         atomic_write(metadata_path, data, 0o600)
     except OSError as err:
         raise RegistryError(f"write registry metadata: {err.strerror or err}") from None
-    pins_dir = os.path.join(cache_dir, "pins")
+    pins_dir = join(cache_dir, "pins")
     _mkdirs(pins_dir, "pins")
-    pin_path = os.path.join(pins_dir, name + ".pin")
+    pin_path = join(pins_dir, name + ".pin")
     try:
         atomic_write(pin_path, f"sha256:{digest}\n".encode("ascii"), 0o600)
     except OSError as err:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from gait.registry.install import resolve_cache_dir
+from gait.registry.install import go_clean, join, make_dirs, resolve_cache_dir
 from gait.registry.manifest import (
     MANIFEST_FILE,
     RegistryError,
@@ -46,10 +46,14 @@ def _read(path: str, limit: int) -> bytes:
     return read_regular_file(path, limit)
 
 
-def _entries(directory: str, what: str) -> list[os.DirEntry[str]]:
+def _entries(directory: str, what: str, *, missing_ok: bool = False) -> list[os.DirEntry[str]]:
     try:
         with os.scandir(directory) as it:
             return sorted(it, key=lambda e: e.name)
+    except FileNotFoundError:
+        if missing_ok:
+            return []
+        raise RegistryError(f"read {what}: no such file or directory") from None
     except OSError as err:
         raise RegistryError(f"read {what}: {err.strerror or err}") from None
 
@@ -63,14 +67,12 @@ def _is_dir(entry: os.DirEntry[str]) -> bool:
 
 def _pins(cache_dir: str) -> dict[str, tuple[str, str]]:
     """pack name -> (pin path, pin text) for each readable ``pins/*.pin`` file."""
-    pins_dir = os.path.join(cache_dir, "pins")
-    if not os.path.lexists(pins_dir):
-        return {}
+    pins_dir = join(cache_dir, "pins")
     out: dict[str, tuple[str, str]] = {}
-    for entry in _entries(pins_dir, "pins dir"):
+    for entry in _entries(pins_dir, "pins dir", missing_ok=True):
         if _is_dir(entry) or not entry.name.endswith(".pin"):
             continue
-        path = os.path.join(pins_dir, entry.name)
+        path = join(pins_dir, entry.name)
         try:
             text = _read(path, _MAX_PIN).decode("utf-8", "replace")
         except OSError:
@@ -82,23 +84,21 @@ def _pins(cache_dir: str) -> dict[str, tuple[str, str]]:
 def list_packs(cache_dir: str = "") -> list[dict[str, Any]]:
     """Installed packs sorted by name, version, digest (empty when the cache is missing)."""
     cache = resolve_cache_dir(cache_dir)
-    if not os.path.lexists(cache):
-        return []
-    entries = _entries(cache, "cache dir")
+    entries = _entries(cache, "cache dir", missing_ok=True)
     pins = _pins(cache)
     packs: list[dict[str, Any]] = []
     for pack in entries:
         if not _is_dir(pack) or pack.name == "pins":
             continue
-        pack_dir = os.path.join(cache, pack.name)
+        pack_dir = join(cache, pack.name)
         for version in _entries(pack_dir, "pack versions"):
             if not _is_dir(version):
                 continue
-            version_dir = os.path.join(pack_dir, version.name)
+            version_dir = join(pack_dir, version.name)
             for digest_dir in _entries(version_dir, "pack digests"):
                 if not _is_dir(digest_dir):
                     continue
-                path = os.path.join(version_dir, digest_dir.name, MANIFEST_FILE)
+                path = join(version_dir, digest_dir.name, MANIFEST_FILE)
                 try:
                     manifest = parse_manifest(_read(path, _MAX_MANIFEST))
                 except (OSError, RegistryError):
@@ -153,8 +153,6 @@ class VerifyResult:
 
 
 def _infer_cache_dir(path: str, name: str, version: str, digest: str) -> str:
-    from gait.registry.install import go_clean
-
     clean = go_clean(path)
     if os.path.basename(clean) != MANIFEST_FILE:
         return ""
@@ -175,7 +173,6 @@ def verify_manifest(
 ) -> VerifyResult:
     """Check one manifest file. Unreadable/invalid input raises; failed checks are reported."""
     from gait.fsutil import go_os_error
-    from gait.registry.install import go_clean
 
     path = path.strip()
     if not path:
@@ -208,7 +205,7 @@ def verify_manifest(
     )
     if cache:
         check_safe_segment("pack_name", result.pack_name)
-        pin_path = os.path.join(go_clean(cache), "pins", result.pack_name + ".pin")
+        pin_path = join(cache, "pins", result.pack_name + ".pin")
         result.pin_path = pin_path
         try:
             text = _read(pin_path, _MAX_PIN).decode("utf-8", "replace")
@@ -263,7 +260,6 @@ def write_report(path: str, report: dict[str, Any]) -> str:
     import json
 
     from gait.fsutil import atomic_write
-    from gait.registry.install import go_clean, make_dirs
 
     target = go_clean(path.strip())
     text = json.dumps(report, indent=2, ensure_ascii=False)

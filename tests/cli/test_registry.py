@@ -328,3 +328,25 @@ def test_group_usage_and_explain(capsys: pytest.CaptureFixture[str]) -> None:
 def _folder(path: Path) -> Path:
     path.mkdir()
     return path
+
+
+def test_relative_cache_paths_are_reported_clean(
+    capsys: pytest.CaptureFixture[str],
+    signer: Signer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    source, digest = signer.write(base_manifest())
+    monkeypatch.chdir(tmp_path)
+    code, out = run_json(
+        capsys, "registry", "install", source.name, "--cache-dir", "./",
+        "--public-key", signer.public_key_path.name,
+    )  # fmt: skip
+    assert code == 0
+    assert out["metadata_path"] == f"baseline-highrisk/1.1.0/{digest}/registry_pack.json"
+    assert out["pin_path"] == "pins/baseline-highrisk.pin"
+    code, verified = run_json(
+        capsys, "registry", "verify", out["metadata_path"], "--public-key",
+        signer.public_key_path.name,
+    )  # fmt: skip
+    assert code == 0 and verified["pin_path"] == "pins/baseline-highrisk.pin"
