@@ -110,6 +110,12 @@ def _run(args: list[str]) -> int:
     if args[0] in ("--version", "-v", "-version"):
         args = ["version", *args[1:]]
     as_json = wants_json(args)
+    if args[0] in ("gate", "policy", "trace", "verify"):
+        from gait.cli.warm import run_warm  # the warm start server (docs/performance.md)
+
+        code = run_warm(args, as_json)
+        if code is not None:
+            return code
     try:
         from gait.cli.fast import dispatch
 
