@@ -143,6 +143,10 @@ def _fetch_once(url: str, opener: Any, timeout: float) -> bytes:
                     f"unexpected status {status}", transient=status in _TRANSIENT_STATUS
                 )
             data = response.read(MAX_PAYLOAD + 1)
+            declared = response.getheader("Content-Length")
+            # http.client returns a short body quietly when the peer closes early.
+            if declared and declared.isdigit() and len(data) < min(int(declared), MAX_PAYLOAD + 1):
+                raise FetchError(f'Get "{url}": unexpected EOF', transient=True)
     except urllib.error.HTTPError as err:
         err.close()
         raise FetchError(

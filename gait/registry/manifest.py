@@ -205,6 +205,8 @@ def parse_manifest(raw: bytes) -> dict[str, Any]:
     """
     from gait.safejson import loads
 
+    if not raw.strip():
+        raise RegistryError("parse registry manifest: unexpected end of JSON input")
     try:
         value = loads(raw, "parse registry manifest")
     except InvalidInput as err:

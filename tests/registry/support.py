@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -63,10 +64,14 @@ class Server:
                 outer.hits[self.path] = outer.hits.get(self.path, 0) + 1
                 script = outer.routes.get(self.path) or [(404, b"missing", {})]
                 status, body, headers = script[0] if len(script) == 1 else script.pop(0)
+                if "X-Test-Delay" in headers:  # answer late, to exercise client timeouts
+                    time.sleep(float(headers["X-Test-Delay"]))
                 self.send_response(status)
                 for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
+                    if not name.startswith(("X-Test-", "Content-Length-Override")):
+                        self.send_header(name, value)
+                length = headers.get("Content-Length-Override", str(len(body)))
+                self.send_header("Content-Length", length)
                 self.end_headers()
                 self.wfile.write(body)
 

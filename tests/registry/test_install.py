@@ -404,3 +404,47 @@ def test_verify_missing_file(signer: Signer, tmp_path: Path) -> None:
         verify_manifest(str(tmp_path / "missing.json"), key=signer.key)
     with pytest.raises(RegistryError, match="metadata path is required"):
         verify_manifest(" ", key=signer.key)
+
+
+def test_a_slow_server_times_out_and_is_retried(signer: Signer, tmp_path: Path) -> None:
+    with serving() as server:
+        server.add("/slow", (200, b"{}", {"X-Test-Delay": "0.6"}))
+        with pytest.raises(RegistryError, match=r"download source: .*timeout"):
+            install(
+                server.url("/slow"),
+                key=signer.key,
+                cache_dir=str(tmp_path / "c"),
+                allow_hosts="127.0.0.1",
+                allow_insecure_http=True,
+                attempts=2,
+                sleep=_no_sleep,
+                timeout=0.2,
+            )
+        assert server.hits["/slow"] == 2
+
+
+def test_a_truncated_body_is_retried(signer: Signer, tmp_path: Path) -> None:
+    source, _ = signer.write(base_manifest())
+    with serving() as server:
+        body = source.read_bytes()
+        server.add("/cut", (200, body[:10], {"Content-Length-Override": str(len(body))}))
+        with pytest.raises(RegistryError, match="unexpected EOF"):
+            install(
+                server.url("/cut"),
+                key=signer.key,
+                cache_dir=str(tmp_path / "c"),
+                allow_hosts="127.0.0.1",
+                allow_insecure_http=True,
+                attempts=2,
+                sleep=_no_sleep,
+            )
+        assert server.hits["/cut"] == 2
+
+
+def test_empty_manifest_file(signer: Signer, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.json"
+    empty.write_bytes(b"")
+    with pytest.raises(
+        RegistryError, match=r"^parse registry manifest: unexpected end of JSON input$"
+    ):
+        install(str(empty), key=signer.key, cache_dir=str(tmp_path / "c"))
