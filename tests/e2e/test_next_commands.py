@@ -121,7 +121,7 @@ def _resolves(words: tuple[str, ...]) -> bool:
 
 
 # Messages that start with the word "gait" but name no command.
-PROSE = {"decides", "service", "gait"}
+PROSE = {"decides", "service", "gait", "warning"}  # "gait warning: ..." (telemetry)
 
 
 def test_every_command_named_in_the_code_exists() -> None:
