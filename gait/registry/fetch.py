@@ -167,6 +167,8 @@ def _fetch_once(url: str, opener: Any, timeout: float) -> bytes:
         raise FetchError(text, transient=any(w in text.lower() for w in _TRANSIENT_WORDS)) from None
     except TimeoutError:
         raise FetchError(f'Get "{url}": timeout', transient=True) from None
+    except OSError as err:  # any other socket or TLS failure: reported, not retried
+        raise FetchError(_reason_text(url, err)) from None
     if len(data) > MAX_PAYLOAD:
         raise FetchError("read source response: payload too large")
     return data
