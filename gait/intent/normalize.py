@@ -17,6 +17,8 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import msgspec
+
 from gait.errors import IntentError
 from gait.intent._raw import (
     RawArgProvenance,
@@ -49,6 +51,7 @@ from gait.vocab import DISCOVERY_METHODS, ENDPOINT_CLASSES, PROVENANCE_SOURCES, 
 __all__ = ["MAX_SCRIPT_STEPS", "normalize_intent", "normalize_json_object"]
 
 _EVIDENCE_MODES = frozenset(("", "best_effort", "required"))
+_DOMAIN_KINDS = ("url", "host")  # kinds whose endpoint_domain is inferred from the value
 _DOUBLE_EXACT = 2**53
 _EMPTY_CONTEXT = RawContext()
 _EMPTY_LINK = RawDelegationLink()
@@ -162,6 +165,85 @@ def _norm_args(raw: Any, prefix: str) -> dict[str, Any]:
 
 # --- targets and provenance -------------------------------------------------
 
+# Agents repeat the same kinds of call: the target fields other than the value,
+# the provenance entries and the context recur while paths and URLs change. Each
+# normalized part is remembered per raw fields (bounded; the first _MEMO_LIMIT
+# shapes seen), so a repeat skips the checks and inference. Anything unhashable
+# (auth_context, scopes, hand-built oddities) takes the general path, as do
+# invalid parts: only results of the general path are remembered.
+_MEMO_LIMIT = 4096
+_astuple = msgspec.structs.astuple
+_replace = msgspec.structs.replace
+_TARGET_MEMO: dict[tuple[Any, ...], tuple[Target, bool]] = {}
+_PROVENANCE_MEMO: dict[tuple[Any, ...], ArgProvenance] = {}
+_CONTEXT_MEMO: dict[tuple[Any, ...], Context] = {}
+
+
+def _norm_target(tool_name: str, raw: RawTarget | None) -> Target:
+    if raw is None:
+        raise _Reject("targets require kind and value")
+    f = _astuple(raw)  # RawTarget field order; f[1] is the value
+    # bools as "is True": the general path reads a hand-built 1 as false, and 1 == True
+    key = (
+        tool_name, f[0], f[2], f[3], f[4], f[5], f[6] is True, f[7],
+        f[8] is True, f[9] is True, f[10] is True, f[11] is True,
+    )  # fmt: skip
+    try:
+        hit = _TARGET_MEMO.get(key)
+    except TypeError:  # unhashable field in a hand-built RawTarget
+        return _norm_target_general(tool_name, raw)
+    if hit is None:
+        target = _norm_target_general(tool_name, raw)
+        if len(_TARGET_MEMO) < _MEMO_LIMIT:
+            declared = _tl(raw.endpoint_domain)
+            infer = not declared and target.kind in _DOMAIN_KINDS
+            _TARGET_MEMO[key] = (_replace(target, value="", endpoint_domain=declared), infer)
+        return target
+    template, infer = hit
+    value = _v.strip(GO_SPACE) if (_v := f[1]) else ""
+    if not value:
+        raise _Reject("targets require kind and value")
+    if infer:
+        domain = infer_endpoint_domain(template.kind, value)
+        return _replace(template, value=value, endpoint_domain=domain)
+    return _replace(template, value=value)
+
+
+def _norm_provenance_entry(raw: RawArgProvenance | None) -> ArgProvenance:
+    if raw is None:
+        raise _Reject("arg provenance requires arg_path and source")
+    key = _astuple(raw)
+    try:
+        hit = _PROVENANCE_MEMO.get(key)
+    except TypeError:
+        return _norm_provenance_general(raw)
+    if hit is None:
+        hit = _norm_provenance_general(raw)
+        if len(_PROVENANCE_MEMO) < _MEMO_LIMIT:
+            _PROVENANCE_MEMO[key] = hit
+    return hit
+
+
+def _norm_context(raw: RawContext) -> Context:
+    key = _astuple(raw)
+    request_id = key[6]
+    if request_id:
+        # often one per call: remembered without it (a 12-tuple, never equal to
+        # a 13-field key) and set on each hit
+        key = key[:6] + key[7:]
+    try:
+        hit = _CONTEXT_MEMO.get(key)
+    except TypeError:  # auth_context, scopes or refs: not remembered
+        return _norm_context_general(raw)
+    if hit is None:
+        context = _norm_context_general(raw)
+        if len(_CONTEXT_MEMO) < _MEMO_LIMIT:
+            _CONTEXT_MEMO[key] = _replace(context, request_id="") if request_id else context
+        return context
+    if request_id:
+        return _replace(hit, request_id=request_id.strip(GO_SPACE))
+    return hit
+
 
 def _target_key(t: Target) -> tuple[Any, ...]:
     return (
@@ -190,7 +272,7 @@ def dedup_sort_targets(targets: Iterable[Target]) -> tuple[Target, ...]:
     return tuple(unique[key] for key in sorted(unique))
 
 
-def _norm_target(tool_name: str, raw: RawTarget | None) -> Target:
+def _norm_target_general(tool_name: str, raw: RawTarget | None) -> Target:
     if raw is None:
         raise _Reject("targets require kind and value")
     kind = (_tl_get(_v) or _tl(_v)) if (_v := raw.kind) else ""
@@ -253,7 +335,7 @@ def dedup_sort_provenance(entries: Iterable[ArgProvenance]) -> tuple[ArgProvenan
     return tuple(unique[key] for key in sorted(unique))
 
 
-def _norm_provenance_entry(raw: RawArgProvenance | None) -> ArgProvenance:
+def _norm_provenance_general(raw: RawArgProvenance | None) -> ArgProvenance:
     if raw is None:
         raise _Reject("arg provenance requires arg_path and source")
     arg_path = _v.strip(GO_SPACE) if (_v := raw.arg_path) else ""
@@ -312,7 +394,7 @@ def _norm_string_set(raw: list[str | None] | None) -> tuple[str, ...]:
     return tuple(sorted(values))
 
 
-def _norm_context(raw: RawContext) -> Context:
+def _norm_context_general(raw: RawContext) -> Context:
     identity = _v.strip(GO_SPACE) if (_v := raw.identity) else ""
     workspace = _v.strip(GO_SPACE) if (_v := raw.workspace) else ""
     risk_class = (_tl_get(_v) or _tl(_v)) if (_v := raw.risk_class) else ""
