@@ -744,41 +744,51 @@ def _compose(fn: Any, size: int, expand1: bool, keep: tuple[Any, ...], splice: b
     return callback
 
 
-def _flatten(make_callback: Any) -> tuple[Any, ...]:
-    """The generated LALR tables (gait/policy/_dsl_tables.py), flattened for the
-    drivers below: per state, token type -> (True, next state, its actions) or
-    (False, rule size, rule origin, callback or None where it would return its
-    only child); and per state, how a name is typed there: (spelling of each
-    keyword accepted there -> its type, type of any other name or None where no
+def _tables(make_callback: Any) -> tuple[Any, ...]:
+    """The generated LALR tables (gait/policy/_dsl_tables.py) as the drivers below
+    read them: ``states[state]`` maps a token type to a code, the state to shift
+    to (code >= 0) or ``~rule`` (code < 0); ``rules[~code]`` is (rule size, rule
+    origin, callback or None where it would return its only child); and
+    ``names[state]`` says how a name is typed there: (spelling of each keyword
+    accepted there -> its type, type of any other name or None where no
     terminal accepts it). A state where two keywords share a spelling types it
     as None (the driver gives up there and Lark decides).
 
-    No Lark runtime is imported or built: the tables module is plain literals.
+    No Lark runtime is imported or built: the tables module is plain literals,
+    and its per-state dicts are used as they are (a first compile used to spend
+    more on copying them into other shapes than on parsing a shipped policy).
     """
     from gait.policy import _dsl_tables as t
 
+    if list(t.STATES) != list(range(len(t.STATES))):
+        raise AssertionError("DSL tables: states are not numbered 0..n-1")
     rules = []
     for origin, name, size, expand1, keep in t.RULES:
         if size == 1 and expand1 and keep == ((0, False),):
             rules.append((size, origin, None))  # returns its one child: the value stays
             continue
         rules.append((size, origin, make_callback(origin, name, size, expand1, keep)))
-    states: dict[int, dict[str, Any]] = {state: {} for state in t.STATES}
-    names: dict[int, tuple[dict[str, str | None], str | None]] = {}
-    for state, actions in t.STATES.items():
-        flat = states[state]
-        for kind, code in actions.items():
-            if code >= 0:
-                flat[kind] = (True, code, states[code])
-            else:
-                size, origin, callback = rules[~code]
-                flat[kind] = (False, size, origin, callback)
-        spelled: dict[str, str | None] = {}
-        for kind in actions:
-            for word in t.KEYWORDS.get(kind, ()):
-                spelled[word] = kind if spelled.get(word, kind) == kind else None
-        names[state] = (spelled, "WORD" if "WORD" in actions else None)
-    return states, names, t.START, t.END
+    return (*_state_tables(), tuple(rules))
+
+
+@lru_cache(maxsize=1)
+def _state_tables() -> tuple[Any, ...]:
+    """(states, names, start state, end state): shared by both drivers."""
+    from gait.policy import _dsl_tables as t
+
+    keywords = t.KEYWORDS
+    names = []
+    shared: dict[tuple[str, ...], dict[str, str | None]] = {}  # 25 distinct keyword sets
+    for actions in t.STATES.values():
+        kinds = tuple(kind for kind in actions if kind in keywords)
+        spelled = shared.get(kinds)
+        if spelled is None:
+            spelled = shared[kinds] = {}
+            for kind in kinds:
+                for word in keywords[kind]:
+                    spelled[word] = kind if spelled.get(word, kind) == kind else None
+        names.append((spelled, "WORD" if "WORD" in actions else None))
+    return tuple(t.STATES.values()), tuple(names), t.START, t.END
 
 
 @lru_cache(maxsize=1)
@@ -792,7 +802,7 @@ def _fast_tables() -> tuple[Any, ...]:
             raise AssertionError(f"no canonical callback for grammar rule {name}")
         return _compose(fn, size, expand1, keep, splice)
 
-    return _flatten(make)
+    return _tables(make)
 
 
 @lru_cache(maxsize=1)
@@ -821,7 +831,7 @@ def _model_tables() -> tuple[Any, ...]:
             return one_or_call
         return lambda children, _start: fn(select(children))
 
-    return _flatten(make)
+    return _tables(make)
 
 
 class _Tok:
@@ -845,7 +855,7 @@ def _fast_model_parse(text: str, trace: list[Any] | None = None) -> Any:
     digit budgets. Returns None on anything unexpected, a budget included: Lark's
     parser then runs and reports it (tests/policy/test_fast_dsl.py compares both).
     """
-    states, names, start, end_state = _model_tables()
+    states, names, start, end_state, rule_of = _model_tables()
     stack = [start]
     values: list[Any] = []
     starts: list[Any] = []
@@ -882,20 +892,21 @@ def _fast_model_parse(text: str, trace: list[Any] | None = None) -> Any:
                     return None
             pos = (line, begin - line_start + 1)
             while True:
-                step = accepts[kind]  # KeyError: not accepted here (None, ERROR included)
-                if step[0]:
-                    _, goto, accepts = step
-                    push_state(goto)
+                code = accepts[kind]  # KeyError: not accepted here (None, ERROR included)
+                if code >= 0:  # shift
+                    push_state(code)
+                    accepts = states[code]
                     push_value(_Tok(value, *pos))
                     push_start(pos)
                     if trace is not None:
                         trace.append((kind, value))
                     break
-                _, size, origin, callback = step
+                size, origin, callback = rule_of[~code]
                 if callback is None:
                     del stack[-1]
-                    _, goto, accepts = states[stack[-1]][origin]
+                    goto = states[stack[-1]][origin]  # a rule's goto is always a shift
                     push_state(goto)
+                    accepts = states[goto]
                     continue
                 if size:
                     children = values[-size:]
@@ -905,27 +916,33 @@ def _fast_model_parse(text: str, trace: list[Any] | None = None) -> Any:
                     del starts[-size:]
                 else:
                     children, first = [], None
-                _, goto, accepts = states[stack[-1]][origin]
+                goto = states[stack[-1]][origin]
                 push_state(goto)
+                accepts = states[goto]
                 push_value(callback(children, first))
                 push_start(first)
     except KeyError:
         return None
-    result = _reduce_at_end(states, end_state, stack, values, starts)
+    result = _reduce_at_end(states, rule_of, end_state, stack, values, starts)
     return result if isinstance(result, tuple) and len(result) == 3 else None
 
 
 def _reduce_at_end(
-    states: Any, end_state: int, stack: list[Any], values: list[Any], starts: list[Any] | None
+    states: Any,
+    rule_of: Any,
+    end_state: int,
+    stack: list[Any],
+    values: list[Any],
+    starts: list[Any] | None,
 ) -> Any:
     """The reductions at the end of the text, up to the start rule: its value, or
     None where the text may not end. Shared by both drivers: ``starts`` holds the
     model driver's rule positions (its callbacks take them), None for the canonical one."""
     while True:
-        step = states[stack[-1]].get("$END")
-        if step is None or step[0]:
+        code = states[stack[-1]].get("$END")
+        if code is None or code >= 0:
             return None
-        _, size, origin, callback = step
+        size, origin, callback = rule_of[~code]
         first = None
         if size:
             children = values[-size:]
@@ -937,9 +954,9 @@ def _reduce_at_end(
         else:
             children = []
         goto = states[stack[-1]].get(origin)
-        if goto is None:
+        if goto is None or goto < 0:
             return None
-        stack.append(goto[1])
+        stack.append(goto)
         if callback is None:  # a pass-through rule: its one child stands for it
             values.append(children[0])
         elif starts is None:
@@ -964,7 +981,7 @@ def _fast_canonical_parse(text: str, trace: list[Any] | None = None) -> dict[str
     # The token loop is _fast_model_parse's without positions and budgets, on purpose:
     # one loop switched by "keep positions" measured 2% slower here (10,000 rules,
     # ~0.31 s CPU, median of 9 alternating runs), and every compile runs this parse.
-    states, names, start, end_state = _fast_tables()
+    states, names, start, end_state, rule_of = _fast_tables()
     stack = [start]
     values: list[Any] = []
     push_state, push_value = stack.append, values.append
@@ -981,19 +998,20 @@ def _fast_canonical_parse(text: str, trace: list[Any] | None = None) -> dict[str
             elif kind == "COMMENT":
                 continue
             while True:
-                step = accepts[kind]  # KeyError: not accepted here (None, ERROR included)
-                if step[0]:
-                    _, goto, accepts = step
-                    push_state(goto)
+                code = accepts[kind]  # KeyError: not accepted here (None, ERROR included)
+                if code >= 0:  # shift
+                    push_state(code)
+                    accepts = states[code]
                     push_value(value)
                     if trace is not None:
                         trace.append((kind, value))
                     break
-                _, size, origin, callback = step
+                size, origin, callback = rule_of[~code]
                 if callback is None:
                     del stack[-1]
-                    _, goto, accepts = states[stack[-1]][origin]
+                    goto = states[stack[-1]][origin]  # a rule's goto is always a shift
                     push_state(goto)
+                    accepts = states[goto]
                     continue
                 if size:
                     children = values[-size:]
@@ -1001,12 +1019,13 @@ def _fast_canonical_parse(text: str, trace: list[Any] | None = None) -> dict[str
                     del values[-size:]
                 else:
                     children = []
-                _, goto, accepts = states[stack[-1]][origin]
+                goto = states[stack[-1]][origin]
                 push_state(goto)
+                accepts = states[goto]
                 push_value(callback(children))
     except KeyError:
         return None
-    result = _reduce_at_end(states, end_state, stack, values, None)
+    result = _reduce_at_end(states, rule_of, end_state, stack, values, None)
     return result if isinstance(result, dict) else None
 
 
