@@ -46,6 +46,7 @@ PRELOAD = (
     "gait.gate.service",
     "gait.gate.pipeline",
     "gait.gate.broker",
+    "gait.gate.tokens",
     "gait.intent.decode",
     "gait.intent.prepare",
     "gait.intent.refs_check",
@@ -73,11 +74,14 @@ PRELOAD = (
     "decimal",
     "fcntl",
     "fnmatch",
+    "hashlib",
     "ipaddress",
     "json",
+    "pathlib",
     "platform",
     "urllib.parse",
     "uuid",
+    "yaml",  # a policy the built-in reader cannot take (and its error messages)
     "zlib",
 )
 

@@ -90,7 +90,7 @@ class Warm:
         )
 
     def status(self, env: dict[str, str] | None = None) -> dict:
-        proc = self.run("warm", "status", "--json", cwd=self.dir, env=env)
+        proc = self.run("warm", "status", "--json", cwd=Path("/"), env=env)
         assert proc.returncode == 0, proc.stderr
         return json.loads(proc.stdout)
 
@@ -123,7 +123,7 @@ class Warm:
     def stop(self) -> None:
         """Stop every daemon of this folder (Q requests), then make sure by pid."""
         pids = self.pids()
-        self.run("warm", "stop", "--json", cwd=self.dir)
+        self.run("warm", "stop", "--json", cwd=Path("/"))
         for pid in pids:
             wait_gone(pid, 5, kill=True)
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -299,7 +299,7 @@ CORPUS: list[tuple[tuple[str, ...], dict[str, str]]] = [
             "WARM_TEST_KEY",
             "--json",
         ),
-        {"WARM_TEST_KEY": "@k_private.key"},
+        {"WARM_TEST_KEY": "<k_private.key>"},
     ),
     (("gate", "eval", "--policy", HIGH, "--intent", "garbage.json", *PROD, "--json"), {}),
     (("gate", "eval", "--policy", "bad_policy.yaml", "--intent", "intent_read.json", *PROD), {}),
@@ -316,6 +316,16 @@ CORPUS: list[tuple[tuple[str, ...], dict[str, str]]] = [
     (("trace", "verify", "garbage.json", "--public-key", "k_public.key"), {}),
     (("trace", "verify", "signed.json", "--private-key", "k_private.key", "--json"), {}),
 ]
+
+
+def _env(env: dict[str, str], base: Path) -> dict[str, str]:
+    """``<name>`` values stand for the text of that file in the base folder."""
+    out = {}
+    for name, value in env.items():
+        if value.startswith("<") and value.endswith(">"):
+            value = (base / value[1:-1]).read_text().strip()
+        out[name] = value
+    return out
 
 
 def _tree(root: Path) -> dict[str, bytes]:
@@ -371,7 +381,7 @@ def test_parity_cold_and_warm(base: Path, shared_warm: Warm, tmp_path: Path) -> 
             work = tmp_path / f"{n}-{mode}"
             shutil.copytree(base, work)
             before = _tree(work)
-            proc = shared_warm.run(*args, cwd=work, warm=mode == "warm", env=env)
+            proc = shared_warm.run(*args, cwd=work, warm=mode == "warm", env=_env(env, base))
             runs[mode] = (_outcome(proc), _files(work, before))
         assert runs["cold"] == runs["cold2"], f"cold runs differ beyond normalization: {args}"
         assert runs["warm"] == runs["cold"], f"warm differs from cold: {args}"
@@ -380,3 +390,204 @@ def test_parity_cold_and_warm(base: Path, shared_warm: Warm, tmp_path: Path) -> 
     server = shared_warm.current()
     assert server is not None and server["pid"] == start["pid"]
     assert server["served"] == served + len(CORPUS)  # every warm run was served by the daemon
+
+
+def test_warm_children_import_nothing_the_daemon_lacks(
+    base: Path, shared_warm: Warm, tmp_path: Path
+) -> None:
+    """The daemon preloads every module the hot commands use, so a child imports none."""
+    shared_warm.start(base)
+    report = tmp_path / "modules.txt"
+    for n, (args, env) in enumerate(CORPUS):
+        work = tmp_path / str(n)
+        shutil.copytree(base, work)
+        report_env = {**_env(env, base), "GAIT_WARM_TEST_MODULES": str(report)}
+        shared_warm.run(*args, cwd=work, env=report_env)
+    lines = report.read_text().splitlines()
+    assert len(lines) == len(CORPUS)  # every run was a warm child (it wrote its line)
+    loaded = {line.split("\t")[0]: line.split("\t")[1] for line in lines}
+    assert {k: v for k, v in loaded.items() if v} == {}
+
+
+# -- passthrough: env, cwd, umask, stdout to a file ----------------------------
+
+
+def test_env_changes_between_warm_calls(base: Path, shared_warm: Warm, tmp_path: Path) -> None:
+    server = shared_warm.start(base)
+    args = ("gate", "eval", "--policy", HIGH, "--intent", "intent_read.json", "--key-mode", "prod")
+    args += ("--private-key-env", "WARM_TEST_KEY", "--json")
+    shutil.copytree(base, tmp_path / "w")
+    with_key = shared_warm.run(
+        *args, cwd=tmp_path / "w", env=_env({"WARM_TEST_KEY": "<k_private.key>"}, base)
+    )
+    without = shared_warm.run(*args, cwd=tmp_path / "w")
+    assert with_key.returncode == 0, with_key.stdout
+    assert without.returncode == 6
+    assert b"WARM_TEST_KEY" in without.stdout
+    after = shared_warm.current()
+    assert after is not None and after["served"] == server["served"] + 2
+
+
+def test_umask_and_stdout_file(base: Path, shared_warm: Warm, tmp_path: Path) -> None:
+    """Files a warm child writes get the client's umask; its stdout may be a file."""
+    shared_warm.start(base)
+    args = ("gate", "eval", "--policy", HIGH, "--intent", "intent_write.json", *PROD)
+    args += ("--trace-out", "out.json", "--json")
+    results = {}
+    for mode in ("cold", "warm"):
+        work = tmp_path / mode
+        shutil.copytree(base, work)
+        with open(tmp_path / f"{mode}.stdout", "wb") as out:
+            proc = subprocess.run(
+                [*gait_argv(), *args],
+                cwd=work,
+                env=shared_warm.env if mode == "warm" else shared_warm.cold_env,
+                stdout=out,
+                stderr=subprocess.PIPE,
+                umask=0o077,
+                timeout=60,
+                check=False,
+            )
+        written = normalize((tmp_path / f"{mode}.stdout").read_bytes())
+        results[mode] = (proc.returncode, written, oct((work / "out.json").stat().st_mode))
+    assert results["warm"] == results["cold"]
+    assert results["warm"][2].endswith("600")
+    assert results["warm"][1].startswith(b"{")
+
+
+# -- when the warm path must not be used ---------------------------------------
+
+
+def _policy_test_args() -> tuple[str, ...]:
+    return (
+        "policy",
+        "test",
+        str(EXAMPLES / HIGH),
+        str(EXAMPLES / "intents" / "intent_delete.json"),
+    )
+
+
+def test_off_spawns_nothing(tmp_path: Path) -> None:
+    folder = Warm()
+    try:
+        folder.dir.rmdir()
+        for word in ("0", "off", "False", "no"):
+            proc = folder.run(*_policy_test_args(), cwd=tmp_path, env={"GAIT_WARM": word})
+            assert proc.returncode == 3
+            assert b"verdict=block" in proc.stdout
+        time.sleep(0.3)
+        assert not folder.dir.exists()  # not even the folder
+    finally:
+        folder.stop()
+
+
+@pytest.mark.parametrize("unsafe", ["world-writable", "symlink"])
+def test_unsafe_folder_runs_cold(unsafe: str, tmp_path: Path) -> None:
+    folder = Warm()
+    try:
+        if unsafe == "world-writable":
+            folder.dir.chmod(0o777)
+            env = None
+        else:
+            link = Path(str(folder.dir) + "l")
+            link.symlink_to(folder.dir)
+            env = {"GAIT_WARM_DIR": str(link)}
+        for _ in range(3):
+            proc = folder.run(*_policy_test_args(), cwd=tmp_path, env=env)
+            assert proc.returncode == 3 and b"verdict=block" in proc.stdout
+        time.sleep(0.5)
+        assert list(folder.dir.iterdir()) == []  # no socket, no lock: nothing was started
+        if unsafe == "world-writable":
+            assert folder.dir.stat().st_mode & 0o777 == 0o777  # never "fixed" by gait
+    finally:
+        if unsafe == "symlink":
+            Path(str(folder.dir) + "l").unlink()
+        folder.stop()
+
+
+def test_peer_of_another_uid_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The daemon serves only its own uid (SO_PEERCRED); checked here with a faked getuid."""
+    import socket
+
+    from gait.cli import warm as client
+    from gait.cli import warmd
+
+    left, right = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    with left, right:
+        assert client.peer_uid(left) == os.getuid()
+        daemon = warmd._Daemon("/nonexistent", "k", 1.0)
+        right.sendall(b"".join(client.request(b"P", b"")))
+        monkeypatch.setattr(warmd.os, "getuid", lambda: os.geteuid() + 1)
+        assert daemon.handle(left) is True
+        monkeypatch.undo()
+        right.settimeout(1)
+        left.shutdown(socket.SHUT_WR)
+        assert right.recv(100) == b""  # no status for a stranger
+        # the same request from our own uid is answered
+    left, right = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    with left, right:
+        right.sendall(b"".join(client.request(b"P", b"")))
+        assert daemon.handle(left) is True
+        right.settimeout(1)
+        assert right.recv(100).startswith(f"P{os.getpid()} ".encode())
+
+
+# -- concurrency, staleness, idle exit, signals, failures ----------------------
+
+
+def test_sixteen_concurrent_warm_calls(base: Path, shared_warm: Warm, tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    server = shared_warm.start(base)
+    args = ("gate", "eval", "--policy", HIGH, "--intent", "intent_delete.json", *PROD, "--json")
+    reference_dir = tmp_path / "ref"
+    shutil.copytree(base, reference_dir)
+    reference = _outcome(shared_warm.run(*args, cwd=reference_dir, warm=False))
+    assert reference[0] == 3
+
+    def one(n: int) -> tuple[int, bytes, bytes]:
+        work = tmp_path / f"c{n}"
+        shutil.copytree(base, work)
+        return _outcome(shared_warm.run(*args, cwd=work))
+
+    with ThreadPoolExecutor(16) as pool:
+        outcomes = list(pool.map(one, range(16)))
+    assert outcomes == [reference] * 16
+    after = shared_warm.current()
+    assert after is not None and after["pid"] == server["pid"]
+    assert after["served"] == server["served"] + 16
+
+
+def test_stale_module_file_runs_cold_and_restarts(tmp_path: Path) -> None:
+    """A loaded module file changed on disk: that call runs cold, the old daemon exits."""
+    own = Path(tempfile.mkdtemp(prefix="gwstale"))
+    shutil.copytree(snapshot() / "gait", own / "gait")
+    folder = Warm(package=own)
+    try:
+        first = folder.start(tmp_path)
+        module = own / "gait" / "cli" / "fast.py"
+        stamp = module.stat().st_mtime_ns + 5_000_000_000
+        os.utime(module, ns=(stamp, stamp))
+        proc = folder.run(*_policy_test_args(), cwd=tmp_path)
+        assert proc.returncode == 3 and b"verdict=block" in proc.stdout
+        assert wait_gone(first["pid"], 10)
+        second = folder.start(tmp_path)  # started again by the stale call (or this one)
+        assert second["pid"] != first["pid"]
+        warm_run = folder.run(*_policy_test_args(), cwd=tmp_path)
+        assert warm_run.stdout == proc.stdout and warm_run.returncode == 3
+        server = folder.current()
+        assert server is not None and server["served"] == second["served"] + 1
+    finally:
+        folder.stop()
+        shutil.rmtree(own, ignore_errors=True)
+
+
+def test_idle_exit(tmp_path: Path) -> None:
+    folder = Warm()
+    try:
+        folder.env["GAIT_WARM_IDLE"] = "1"
+        server = folder.start(tmp_path)
+        assert wait_gone(server["pid"], 15)
+        assert not list(folder.dir.glob("*.sock"))  # it removed its socket
+    finally:
+        folder.stop()
