@@ -58,6 +58,7 @@ _decode_raw = msgspec.json.Decoder(RawIntent).decode
 _decode_any = msgspec.json.Decoder().decode
 _encode = msgspec.json.Encoder().encode
 _WHITESPACE = b" \t\n\r"
+_FLAT = frozenset((str, int, float, bool, type(None)))  # JSON values holding no keys
 _to_builtins = msgspec.to_builtins
 # error paths only: patterns, compiled (and cached by re) on first use, not at import
 _BYTE_OFFSET = r"\(byte (\d+)\)"
@@ -408,8 +409,20 @@ def _typed_no_repeats(data: bytes, raw: RawIntent) -> bool:
     """
     if _encode(raw) != data:
         return False  # not compact, or another key order: not proven here
+    args = raw.args
+    # The usual args, flat with lowercase ASCII keys, are proven here without a call:
+    # such keys are their own folding, and the dict holds each once.
+    if (
+        args
+        and (
+            (len(args) > 1 and not ((keys := "".join(args)).isascii() and keys.islower()))
+            or not _FLAT.issuperset(map(type, args.values()))
+        )
+        and not _folded_keys_distinct(args)
+    ):
+        return False
     fold = _folded_keys_distinct
-    if (raw.args and not fold(raw.args)) or (raw.relationship and not fold(raw.relationship)):
+    if raw.relationship and not fold(raw.relationship):
         return False
     context = raw.context
     if context is not None and context.auth_context and not fold(context.auth_context):

@@ -137,3 +137,37 @@ def test_deeply_nested_args_decode_as_on_the_general_path() -> None:
     finally:
         decode_module._typed_no_repeats, decode_module._no_repeated_keys = typed, plain
     assert fast == general and fast[0] == "ok"
+
+
+def _folding_everywhere(data: bytes, raw: Any) -> bool:
+    """The proof with every free-form map through the general folding check."""
+    fold = decode_module._folded_keys_distinct
+    if decode_module._encode(raw) != data:
+        return False
+    maps = [raw.args, raw.relationship, raw.context.auth_context if raw.context else None]
+    return all(not m or fold(m) for m in maps)
+
+
+FLAT_ARGS = st.dictionaries(
+    st.sampled_from(["a", "A", "b", "url", "URL", "body", "1", "é", "É", "x_y", "ſ", "s"]),
+    st.one_of(st.sampled_from(["v", 1, 1.5, True, None]), st.just({"K": 1, "k": 2}), st.just([{}])),
+    max_size=4,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.one_of(
+        compact_intents(),
+        FLAT_ARGS.map(
+            lambda a: BASE.replace("ARGS", json.dumps(a, separators=(",", ":"), ensure_ascii=False))
+        ),
+    )
+)
+def test_flat_args_shortcut_agrees_with_the_folding_check(text: str) -> None:
+    data = text.encode("utf-8")
+    try:
+        raw = decode_module._decode_raw(data)
+    except Exception:
+        return
+    assert decode_module._typed_no_repeats(data, raw) == _folding_everywhere(data, raw), text
