@@ -591,3 +591,214 @@ def test_idle_exit(tmp_path: Path) -> None:
         assert not list(folder.dir.glob("*.sock"))  # it removed its socket
     finally:
         folder.stop()
+
+
+def _wait_served(folder: Warm, count: int, limit: float = 20) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        server = folder.current()
+        if server is not None and server["served"] >= count:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the daemon did not fork a child in {limit} s")
+
+
+def _no_reader(fifo: Path) -> bool:
+    """Nobody has the FIFO open for reading (opening its write end fails with ENXIO)."""
+    try:
+        fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError:
+        return True
+    os.close(fd)
+    return False
+
+
+FIFO_KEY = ("--key-mode", "prod", "--private-key")  # a FIFO key file: open() blocks
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_signal_is_forwarded_to_the_child(
+    signum: int, base: Path, shared_warm: Warm, tmp_path: Path
+) -> None:
+    """A warm command blocked on a FIFO: the client's signal ends the child as it ends cold."""
+    results = {}
+    for mode in ("cold", "warm"):
+        server = shared_warm.start(base) if mode == "warm" else None
+        fifo = tmp_path / f"{mode}.fifo"
+        os.mkfifo(fifo)
+        proc = subprocess.Popen(
+            [*gait_argv(), "gate", "eval", HIGH, "intent_read.json", *FIFO_KEY, str(fifo)],
+            env=shared_warm.env if mode == "warm" else shared_warm.cold_env,
+            cwd=base,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            if server is not None:
+                _wait_served(shared_warm, server["served"] + 1)  # the child exists
+            time.sleep(1.0)  # and has reached the FIFO's open()
+            proc.send_signal(signum)
+            out, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        tail = err.strip().splitlines()[-1:] if signum == signal.SIGINT else []
+        results[mode] = (proc.returncode, out, tail)
+        deadline = time.monotonic() + 10
+        while not _no_reader(fifo) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _no_reader(fifo), "the command is still blocked on the FIFO"
+    assert results["warm"] == results["cold"]
+    assert results["warm"][0] == -signum
+    if signum == signal.SIGINT:
+        assert results["warm"][2] == [b"KeyboardInterrupt"]
+
+
+class FakeDaemon:
+    """A socket at the CLI's own key that answers as told (a daemon dying, or stale)."""
+
+    def __init__(self, path: Path, replies: list[bytes]) -> None:
+        import socket
+        import threading
+
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(str(path))
+        self.listener.listen(4)
+        self.listener.settimeout(30)
+        self.replies = replies
+        self.got_go = False
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self) -> None:
+        try:
+            conn, _ = self.listener.accept()
+        except OSError:
+            return
+        with conn:
+            conn.settimeout(10)
+            data = b""
+            while b"\x00" not in data:
+                data += conn.recv(1 << 16)
+            head, _, rest = data.partition(b"\x00")
+            size = int(head[4:])
+            while len(rest) < size:
+                rest += conn.recv(1 << 16)
+            for reply in self.replies:
+                conn.sendall(reply)
+                if reply.startswith(b"S"):
+                    self.got_go = (rest[size:] or conn.recv(1)) == b"G"
+
+    def close(self) -> None:
+        self.listener.close()
+        self.thread.join(10)
+
+
+@pytest.mark.parametrize("replies", [[], [b"R\n"], [b"S"]], ids=["closed", "stale", "partial"])
+def test_daemon_gone_before_start_runs_cold(replies: list[bytes], tmp_path: Path) -> None:
+    """Nothing has run until the child's S line: the client runs the command itself."""
+    folder = Warm()
+    try:
+        key = folder.status()["key"]
+        fake = FakeDaemon(folder.dir / f"{key}.sock", replies)
+        try:
+            proc = folder.run(*_policy_test_args(), cwd=tmp_path)
+        finally:
+            fake.close()
+        cold = folder.run(*_policy_test_args(), cwd=tmp_path, warm=False)
+        assert (proc.returncode, proc.stdout, proc.stderr) == (3, cold.stdout, cold.stderr)
+        assert not fake.got_go
+    finally:
+        folder.stop()
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_child_dead_after_start_is_an_internal_error(as_json: bool, tmp_path: Path) -> None:
+    """After S the command may have had effects: never re-run it, report the lost worker."""
+    folder = Warm()
+    try:
+        key = folder.status()["key"]
+        fake = FakeDaemon(folder.dir / f"{key}.sock", [b"S4242\n"])
+        try:
+            args = _policy_test_args() + (("--json",) if as_json else ())
+            proc = folder.run(*args, cwd=tmp_path)
+        finally:
+            fake.close()
+        assert fake.got_go
+        assert proc.returncode == 1
+        message = "internal error: warm worker 4242 ended without an exit status"
+        if as_json:
+            payload = json.loads(proc.stdout)
+            assert payload["error"] == message and payload["ok"] is False
+            assert payload["error_code"] == "internal_failure"
+        else:
+            assert proc.stdout == b""
+            assert proc.stderr.decode() == f"gait: {message}\n"
+    finally:
+        folder.stop()
+
+
+def test_daemon_holds_no_inherited_fd(tmp_path: Path) -> None:
+    """A pipe the caller left inheritable reaches EOF although the daemon keeps running."""
+    import select
+
+    folder = Warm()
+    read_end, write_end = os.pipe()
+    try:
+        os.set_inheritable(write_end, True)
+        proc = subprocess.Popen(
+            [*gait_argv(), *_policy_test_args()],
+            cwd=tmp_path,
+            env=folder.env,
+            pass_fds=(write_end,),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        os.close(write_end)
+        write_end = -1
+        assert proc.wait(timeout=60) == 3
+        server = folder.start(tmp_path)  # the daemon that call spawned
+        ready, _, _ = select.select([read_end], [], [], 20)
+        assert ready and os.read(read_end, 1) == b""
+        assert alive(server["pid"])
+    finally:
+        os.close(read_end)
+        if write_end >= 0:
+            os.close(write_end)
+        folder.stop()
+
+
+CLIENT_PROBE = r"""
+import sys
+sys.path[0] = sys.argv[1]  # the console script's own sys.path: the same warm key
+from gait.cli.main import _run
+code = _run(sys.argv[3:])
+heavy = {"msgspec", "cryptography", "click", "json", "typing", "yaml", "hashlib"}
+with open(sys.argv[2], "w") as f:
+    f.write(repr((code, sorted(heavy & set(sys.modules)))))
+"""
+
+
+def test_warm_client_imports_nothing_heavy(base: Path, shared_warm: Warm, tmp_path: Path) -> None:
+    server = shared_warm.start(base)
+    out = tmp_path / "probe.txt"
+    bin_dir = str(Path(gait_argv()[0]).parent)
+    args = ["gate", "eval", "--policy", str(EXAMPLES / HIGH), "--intent"]
+    args += [str(EXAMPLES / "intents" / "intent_delete.json"), "--json"]
+    script = Path(gait_argv()[0])
+    first = script.read_text().splitlines()[0] if script.name == "gait" else ""
+    python = first[2:].strip() if first.startswith("#!") else sys.executable  # its sys.executable
+    proc = subprocess.run(
+        [python, "-c", CLIENT_PROBE, bin_dir, str(out), *args],
+        cwd=tmp_path,
+        env=shared_warm.env,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_text() == "(3, [])"
+    assert json.loads(proc.stdout)["verdict"] == "block"
+    after = shared_warm.current()
+    assert after is not None and after["served"] == server["served"] + 1
