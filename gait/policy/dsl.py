@@ -773,22 +773,24 @@ def _tables(make_callback: Any) -> tuple[Any, ...]:
 
 @lru_cache(maxsize=1)
 def _state_tables() -> tuple[Any, ...]:
-    """(states, names, start state, end state): shared by both drivers."""
+    """(states, names, start state, end state): shared by both drivers. ``names``
+    fills in per state on first use (:func:`_names_at`): a parse meets few states."""
     from gait.policy import _dsl_tables as t
 
-    keywords = t.KEYWORDS
-    names = []
-    shared: dict[tuple[str, ...], dict[str, str | None]] = {}  # 25 distinct keyword sets
-    for actions in t.STATES.values():
-        kinds = tuple(kind for kind in actions if kind in keywords)
-        spelled = shared.get(kinds)
-        if spelled is None:
-            spelled = shared[kinds] = {}
-            for kind in kinds:
-                for word in keywords[kind]:
-                    spelled[word] = kind if spelled.get(word, kind) == kind else None
-        names.append((spelled, "WORD" if "WORD" in actions else None))
-    return tuple(t.STATES.values()), tuple(names), t.START, t.END
+    return tuple(t.STATES.values()), [None] * len(t.STATES), t.START, t.END
+
+
+def _names_at(names: list[Any], state: int) -> tuple[dict[str, str | None], str | None]:
+    """How a name is typed in ``state`` (see :func:`_tables`), remembered in ``names``."""
+    from gait.policy import _dsl_tables as t
+
+    actions = t.STATES[state]
+    spelled: dict[str, str | None] = {}
+    for kind in actions:
+        for word in t.KEYWORDS.get(kind, ()):
+            spelled[word] = kind if spelled.get(word, kind) == kind else None
+    names[state] = entry = (spelled, "WORD" if "WORD" in actions else None)
+    return entry
 
 
 @lru_cache(maxsize=1)
@@ -875,10 +877,10 @@ def _fast_model_parse(text: str, trace: list[Any] | None = None) -> Any:
                 line_start = text.rfind("\n", prev_end, begin) + 1
             prev_end = m.end()
             if kind == "KEYNAME":
-                spelled, kind = names[stack[-1]]
+                spelled, kind = names[stack[-1]] or _names_at(names, stack[-1])
                 kind = spelled.get(value, kind)
             elif kind == "WORDNAME":
-                kind = names[stack[-1]][1]
+                kind = (names[stack[-1]] or _names_at(names, stack[-1]))[1]
             elif kind == "COMMENT":
                 continue
             elif kind == "INT_LIT" and len(value.lstrip("+-")) > MAX_INT_DIGITS:
@@ -991,10 +993,10 @@ def _fast_canonical_parse(text: str, trace: list[Any] | None = None) -> dict[str
             kind = m.lastgroup
             value = m[kind]
             if kind == "KEYNAME":
-                spelled, kind = names[stack[-1]]
+                spelled, kind = names[stack[-1]] or _names_at(names, stack[-1])
                 kind = spelled.get(value, kind)
             elif kind == "WORDNAME":
-                kind = names[stack[-1]][1]
+                kind = (names[stack[-1]] or _names_at(names, stack[-1]))[1]
             elif kind == "COMMENT":
                 continue
             while True:

@@ -49,6 +49,8 @@ def test_name_typing_per_state_is_the_per_action_reading() -> None:
     assert len(names) == len(states) == len(t.STATES)
     for state, actions in t.STATES.items():
         assert states[state] is actions
+        assert names[state] in (None, _names_per_action(actions))  # filled on first use
+        assert dsl._names_at(names, state) == _names_per_action(actions)
         assert names[state] == _names_per_action(actions)
     model = dsl._model_tables()
     assert model[:4] == (states, names, start, end)  # shared; only the callbacks differ
