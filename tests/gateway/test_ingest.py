@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import rfc8785
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gait.errors import GaitError, InvalidInput
@@ -300,3 +300,79 @@ def test_go_clean_is_idempotent_and_has_no_dot_segments(parts: list[str], rooted
     assert "" not in segments or cleaned == "/"
     if rooted:
         assert cleaned.startswith("/") and ".." not in segments
+
+
+_FIELD_NAMES = [
+    "timestamp",
+    "time",
+    "ts",
+    "status",
+    "status_code",
+    "verdict",
+    "decision",
+    "tool_name",
+    "tool",
+    "reason_codes",
+    "reason_code",
+    "request_id",
+    "identity",
+    "user",
+    "path",
+    "log",
+    "route",
+    "request",
+    "response",
+    "policy",
+]
+_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=12),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.sampled_from(_FIELD_NAMES), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.dictionaries(st.sampled_from(_FIELD_NAMES), _VALUES, max_size=6), min_size=1, max_size=4
+    ),
+    st.sampled_from(["kong", "docker", "mintmcp"]),
+)
+def test_any_json_object_lines_give_a_valid_chain_or_a_clear_error(
+    tmp_path: Path, fixed_key, objects: list[dict[str, Any]], source: str
+) -> None:
+    log = tmp_path / "fuzz.log"
+    out = tmp_path / "fuzz.jsonl"
+    out.unlink(missing_ok=True)
+    log.write_text("\n".join(json.dumps(o) for o in objects) + "\n")
+    try:
+        result = ingest_logs(source, str(log), str(out), key=fixed_key)
+    except InvalidInput as err:
+        # only a log-supplied policy digest that is not sha256 hex, or a time the
+        # record format cannot hold, may refuse a JSON object line
+        assert "policy_digest" in err.message or "year outside of range" in err.message
+        assert not out.exists()
+        return
+    records = _records(out)
+    assert result.output_records == len(records) == len(objects)
+    previous = ""
+    for record in records:
+        assert record["integrity"].get("previous_record_hash", "") == previous
+        assert record["integrity"]["record_hash"] == _expected_hash(record)
+        assert record["event"]["verdict"] in {
+            "allow",
+            "block",
+            "require_approval",
+            "dry_run",
+            "unknown",
+        }
+        previous = record["integrity"]["record_hash"]
