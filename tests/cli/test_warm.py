@@ -374,37 +374,31 @@ def test_parity_cold_and_warm(base: Path, shared_warm: Warm, tmp_path: Path) -> 
     """Every corpus invocation: the same exit code, stdout, stderr and files, cold and warm."""
     start = shared_warm.start(base)
     served = start["served"]
+    report = tmp_path / "modules.txt"
     codes = set()
     for n, (args, env) in enumerate(CORPUS):
         runs = {}
-        for mode in ("cold", "cold2", "warm"):
+        # twice cold where runs write files: what differs there must be normalized away
+        modes = ("cold", "cold2", "warm") if args[0] == "gate" else ("cold", "warm")
+        for mode in modes:
             work = tmp_path / f"{n}-{mode}"
             shutil.copytree(base, work)
             before = _tree(work)
-            proc = shared_warm.run(*args, cwd=work, warm=mode == "warm", env=_env(env, base))
+            run_env = _env(env, base)
+            if mode == "warm":
+                run_env["GAIT_WARM_TEST_MODULES"] = str(report)
+            proc = shared_warm.run(*args, cwd=work, warm=mode == "warm", env=run_env)
             runs[mode] = (_outcome(proc), _files(work, before))
-        assert runs["cold"] == runs["cold2"], f"cold runs differ beyond normalization: {args}"
+        assert runs.get("cold2", runs["cold"]) == runs["cold"], f"cold runs differ: {args}"
         assert runs["warm"] == runs["cold"], f"warm differs from cold: {args}"
         codes.add(runs["warm"][0][0])
     assert {0, 2, 3, 4, 6} <= codes
     server = shared_warm.current()
     assert server is not None and server["pid"] == start["pid"]
     assert server["served"] == served + len(CORPUS)  # every warm run was served by the daemon
-
-
-def test_warm_children_import_nothing_the_daemon_lacks(
-    base: Path, shared_warm: Warm, tmp_path: Path
-) -> None:
-    """The daemon preloads every module the hot commands use, so a child imports none."""
-    shared_warm.start(base)
-    report = tmp_path / "modules.txt"
-    for n, (args, env) in enumerate(CORPUS):
-        work = tmp_path / str(n)
-        shutil.copytree(base, work)
-        report_env = {**_env(env, base), "GAIT_WARM_TEST_MODULES": str(report)}
-        shared_warm.run(*args, cwd=work, env=report_env)
+    # The daemon preloads every module the hot commands use, so a child imports none.
     lines = report.read_text().splitlines()
-    assert len(lines) == len(CORPUS)  # every run was a warm child (it wrote its line)
+    assert len(lines) == len(CORPUS)  # each warm child wrote its line
     loaded = {line.split("\t")[0]: line.split("\t")[1] for line in lines}
     assert {k: v for k, v in loaded.items() if v} == {}
 
@@ -492,7 +486,7 @@ def test_unsafe_folder_runs_cold(unsafe: str, tmp_path: Path) -> None:
             link = Path(str(folder.dir) + "l")
             link.symlink_to(folder.dir)
             env = {"GAIT_WARM_DIR": str(link)}
-        for _ in range(3):
+        for _ in range(2):
             proc = folder.run(*_policy_test_args(), cwd=tmp_path, env=env)
             assert proc.returncode == 3 and b"verdict=block" in proc.stdout
         time.sleep(0.5)
@@ -687,7 +681,7 @@ class FakeDaemon:
                 rest += conn.recv(1 << 16)
             for reply in self.replies:
                 conn.sendall(reply)
-                if reply.startswith(b"S"):
+                if reply.startswith(b"S") and reply.endswith(b"\n"):
                     self.got_go = (rest[size:] or conn.recv(1)) == b"G"
 
     def close(self) -> None:
@@ -695,7 +689,7 @@ class FakeDaemon:
         self.thread.join(10)
 
 
-@pytest.mark.parametrize("replies", [[], [b"R\n"], [b"S"]], ids=["closed", "stale", "partial"])
+@pytest.mark.parametrize("replies", [[], [b"R\n"], [b"S12"]], ids=["closed", "stale", "partial"])
 def test_daemon_gone_before_start_runs_cold(replies: list[bytes], tmp_path: Path) -> None:
     """Nothing has run until the child's S line: the client runs the command itself."""
     folder = Warm()
