@@ -57,12 +57,43 @@ class _Disconnected(Exception):
     """The client went away before its body arrived: nothing to answer."""
 
 
+class DecisionLane:
+    """Where a decision runs: on the event loop when it cannot block, else on a thread.
+
+    A decision that cannot wait on a disk or the network (batch durability, local
+    state, no journal; see DecisionService.runs_inline) runs on the event loop
+    itself when no decision is out on a thread: the GIL serializes the Python work
+    anyway, and this saves two thread hand-offs per request (0.1 to 0.16 ms of
+    CPU). Inline decisions finish before the next request is read, so under
+    load they stay inline; requests that may block (journals, strict fsyncs,
+    state spends) always go to the decision threads, and while one is out there
+    the others follow it rather than take the GIL from it.
+    """
+
+    def __init__(self, service: DecisionService, pool: Any) -> None:
+        self.service = service
+        self.pool = pool
+        self.in_flight = 0
+
+    async def __call__(self, fn: Callable[..., Any], request: Any, *args: Any) -> Any:
+        inline = self.in_flight == 0 and self.service.runs_inline(request)
+        self.in_flight += 1
+        try:
+            if inline:
+                return fn(*args)
+            return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
+        finally:
+            self.in_flight -= 1
+
+
 class EvaluateEndpoint:
     """``POST /v1/evaluate[/sse|/stream]`` as a plain ASGI app mounted in the starlette router.
 
     The hot path of the service, so it reads headers and body from the ASGI
     messages directly rather than through starlette's Request/Response objects.
     """
+
+    path = "/v1/evaluate"  # for log lines of the direct lane; set per endpoint
 
     def __init__(self, service: DecisionService, fmt: str, off_loop: Callable[..., Any]) -> None:
         self.service = service
@@ -71,6 +102,66 @@ class EvaluateEndpoint:
         self.limit = service.config.max_request_bytes
         self.timeout = service.config.read_timeout
         self.write_timeout = service.config.write_timeout
+
+    def may_answer_now(self) -> bool:
+        """Could :meth:`answer_now` decide here? Cheap: no request bytes looked at yet."""
+        lane = self.off_loop
+        return type(lane) is DecisionLane and lane.in_flight == 0 and lane.service.inline_capable()
+
+    def answer_now(
+        self, headers: list[tuple[bytes, bytes]], body: bytes
+    ) -> tuple[int, bytes, bytes, list[tuple[bytes, bytes]]] | None:
+        """The answer (status, content type, body, extra headers) to a request already in full.
+
+        The same steps as ``__call__`` in the same order, for the server's direct
+        lane (see gait.serve.server): the decision runs right here, on the event
+        loop. ``None`` (nothing decided, nothing written) whenever the request is
+        anything but a well-formed one the inline lane would take (refused, too
+        large, asking for files, or a decision out on a thread): the caller then
+        hands it to the ASGI path, which checks it again and answers as ever.
+        """
+        lane = self.off_loop
+        if type(lane) is not DecisionLane or lane.in_flight:
+            return None
+        authorization = content_type = content_length = None
+        for name, value in headers:
+            if name == b"authorization":
+                authorization = value.decode("latin-1")
+            elif name == b"content-type":
+                content_type = value.decode("latin-1")
+            elif name == b"content-length":
+                content_length = value
+        if content_length is not None and (
+            not content_length.strip().isdigit() or int(content_length) > self.limit
+        ):
+            return None
+        if len(body) > self.limit:
+            return None
+        service = self.service
+        try:
+            service.check_auth(authorization)
+            check_content_type(content_type)
+            decoded = decode_request(body)
+        except RequestRejected:
+            return None
+        if not service.runs_inline(decoded):
+            return None
+        lane.in_flight += 1
+        try:
+            status, payload = service.evaluate(decoded)
+        except RequestRejected as err:  # only 400s come out of a decision
+            extra: list[tuple[bytes, bytes]] = []
+            if err.status in (408, 413):
+                extra = [(b"connection", b"close")]
+            elif err.status == 401:
+                extra = [(b"www-authenticate", b"Bearer")]
+            return err.status, b"application/json", error_body(err.message), extra
+        except Exception as err:  # as __call__: one log line and a 500, never a traceback
+            _log(f"mcp serve: internal error on {self.path}: {type(err).__name__}: {err}")
+            return 500, b"application/json", error_body("internal error"), []
+        finally:
+            lane.in_flight -= 1
+        return status, self.media_type, self.frame(encode_json(payload)), self.extra_headers
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         authorization = content_type = content_length = None
@@ -213,26 +304,7 @@ def create_app(
     def off_loop(fn: Callable[..., Any], *args: Any) -> Any:
         return asyncio.get_running_loop().run_in_executor(pool, fn, *args)
 
-    # A decision that cannot wait on a disk or the network (batch durability, local
-    # state, no journal; see DecisionService.runs_inline) runs on the event loop
-    # itself when no decision is out on a thread: the GIL serializes the Python work
-    # anyway, and this saves two thread hand-offs per request (0.1 to 0.16 ms of
-    # CPU). Inline decisions finish before the next request is read, so under
-    # load they stay inline; requests that may block (journals, strict fsyncs,
-    # state spends) always go to the decision threads, and while one is out there
-    # the others follow it rather than take the GIL from it.
-    in_flight = 0
-
-    async def decide(fn: Callable[..., Any], request: Any, *args: Any) -> Any:
-        nonlocal in_flight
-        inline = in_flight == 0 and service.runs_inline(request)
-        in_flight += 1
-        try:
-            if inline:
-                return fn(*args)
-            return await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
-        finally:
-            in_flight -= 1
+    decide = DecisionLane(service, pool)  # inline when it cannot block, else a thread
 
     async def healthz(request: Request) -> Response:
         try:
@@ -308,6 +380,8 @@ def create_app(
         "/v1/evaluate/sse": EvaluateEndpoint(service, "sse", decide),
         "/v1/evaluate/stream": EvaluateEndpoint(service, "stream", decide),
     }
+    for path, endpoint in endpoints.items():
+        endpoint.path = path
     routes = [Route("/healthz", healthz, methods=["GET"])]
     routes += [Route(path, endpoint, methods=["POST"]) for path, endpoint in endpoints.items()]
     handlers = {404: not_found, 405: wrong_method}

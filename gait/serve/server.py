@@ -17,6 +17,7 @@ import os
 import signal
 import socket
 from collections.abc import Callable
+from typing import Any
 
 import msgspec
 import uvicorn
@@ -47,9 +48,33 @@ class DrainingServer(uvicorn.Server):
 
 
 try:
-    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    import httptools
+    from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT
+    from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 except ImportError:  # no httptools: uvicorn falls back to h11, without a header timeout
     HttpToolsProtocol = None  # type: ignore[assignment,misc]
+
+
+def response_bytes(
+    status: int, media_type: bytes, body: bytes, extra: list[tuple[bytes, bytes]]
+) -> tuple[bytes, bool]:
+    """The bytes uvicorn writes for the endpoint's answer (no default headers), and
+    whether the connection closes after it (a ``connection: close`` header)."""
+    content = [
+        STATUS_LINE[status],
+        b"content-type: ",
+        media_type,
+        b"\r\ncontent-length: ",
+        str(len(body)).encode("ascii"),
+        b"\r\n",
+    ]
+    close = False
+    for name, value in extra:
+        if name == b"connection" and b"close" in [t.lower().strip() for t in value.split(b",")]:
+            close = True
+        content += [name, b": ", value, b"\r\n"]
+    content += [b"\r\n", body]
+    return b"".join(content), close
 
 
 if HttpToolsProtocol is not None:
@@ -68,6 +93,9 @@ if HttpToolsProtocol is not None:
             self._header_timer: asyncio.TimerHandle | None = None
             self._header_bytes = 0  # bytes received while a request's headers are pending
             self._headers_pending = False  # a request began and its headers are not all in
+            self._direct: Any = None  # the endpoint answering the request being read
+            self._direct_body: list[bytes] = []
+            self._direct_out: list[bytes] = []  # direct answers not sent yet
 
         def data_received(self, data: bytes) -> None:
             # uvicorn buffers the URL and headers without a size limit: cap them.
@@ -77,6 +105,10 @@ if HttpToolsProtocol is not None:
                     self._too_large()
                     return
             super().data_received(data)
+            if self._direct_out:
+                self._send_direct()
+            if self._direct is not None:
+                self._direct_pending()
             # Armed only when a request's headers are still incomplete after this
             # read: a request that arrives whole (the usual case) needs no timer.
             if self._headers_pending and self._header_timer is None:
@@ -120,13 +152,125 @@ if HttpToolsProtocol is not None:
             self._headers_pending = False
             self._disarm_header_timer()
             self._header_bytes = 0
+            endpoint = self._direct_endpoint()
+            if endpoint is not None:
+                self._direct = endpoint  # the body follows; on_message_complete answers
+                self._direct_body = []
+                return
+            self._start_cycle()
+
+        def _start_cycle(self) -> None:
+            """uvicorn's own handling: a request/response cycle and its ASGI task."""
             super().on_headers_complete()
             cycle = self.cycle
             if cycle is not None and cycle.transport is self.transport:
                 cycle.transport = JoinedWrites(self.transport)
 
+        # --- the direct lane -------------------------------------------------
+        #
+        # A POST to an evaluate path that the inline lane would decide on the event
+        # loop anyway is answered right here, from the parser's callbacks, as soon
+        # as its body is in: no request/response cycle, no ASGI task, no message
+        # dicts, and one less event-loop turn. The endpoint runs the same steps
+        # (EvaluateEndpoint.answer_now) and the answer has the bytes uvicorn would
+        # send. Anything else, or any doubt, takes uvicorn's path unchanged.
+
+        def _direct_endpoint(self) -> Any:
+            """The endpoint that may answer this request directly, else None."""
+            parser = self.parser
+            cycle = self.cycle
+            if (
+                self.access_log
+                or self.expect_100_continue
+                or self.root_path
+                or self.pipeline
+                or (cycle is not None and not cycle.response_complete)
+                or self.flow.write_paused
+                or self.server_state.default_headers
+                or parser.get_method() != b"POST"
+                or parser.get_http_version() != "1.1"
+                or not parser.should_keep_alive()
+                or parser.should_upgrade()
+            ):
+                return None
+            limit = self.limit_concurrency
+            if limit is not None and (len(self.connections) >= limit or len(self.tasks) >= limit):
+                return None  # uvicorn answers 503
+            endpoints = getattr(self.app, "evaluate_endpoints", None)
+            if not endpoints:
+                return None
+            path = httptools.parse_url(self.url).path
+            if b"%" in path:
+                return None
+            try:
+                endpoint = endpoints.get(path.decode("ascii"))
+            except UnicodeDecodeError:
+                return None
+            if endpoint is None or not endpoint.may_answer_now():
+                return None
+            return endpoint
+
+        def on_body(self, body: bytes) -> None:
+            if self._direct is not None:
+                self._direct_body.append(body)
+                return
+            super().on_body(body)
+
+        def on_message_complete(self) -> None:
+            endpoint = self._direct
+            if endpoint is None:
+                super().on_message_complete()
+                return
+            self._direct = None
+            body = b"".join(self._direct_body)
+            self._direct_body = []
+            answer = endpoint.answer_now(self.headers, body)
+            if answer is None:  # refused or not inline: uvicorn's path, body complete
+                self._start_cycle()
+                self._hand_body(body, more=False)
+                return
+            data, close = response_bytes(*answer)
+            # Sent once the parser is done with this read (all pipelined answers in
+            # one write), and only if the read did not end the connection (a parse
+            # error after this request: uvicorn's path loses that answer too).
+            self._direct_out.append(data)
+            if close:
+                self._send_direct()
+                self.transport.close()
+            self.on_response_complete()
+
+        def _send_direct(self) -> None:
+            out = self._direct_out
+            if out:
+                self._direct_out = []
+                if not self.transport.is_closing():
+                    self.transport.write(b"".join(out) if len(out) > 1 else out[0])
+
+        def _hand_body(self, body: bytes, *, more: bool) -> None:
+            """Give the started cycle what the parser already delivered (as on_body would)."""
+            cycle = self.cycle
+            if body:
+                cycle.body += body
+                if len(cycle.body) > HIGH_WATER_LIMIT:
+                    self.flow.pause_reading()
+            if not more:
+                cycle.more_body = False
+            if body or not more:
+                cycle.message_event.set()
+
+        def _direct_pending(self) -> None:
+            """A read ended inside a direct request's body: uvicorn's path takes it from here."""
+            body = b"".join(self._direct_body)
+            self._direct = None
+            self._direct_body = []
+            if self.transport.is_closing():
+                return  # a parse error answered 400 and closed: nothing to decide
+            self._start_cycle()
+            self._hand_body(body, more=True)
+
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm_header_timer()
+            self._direct = None
             super().connection_lost(exc)
 
 

@@ -212,7 +212,7 @@ class DecisionService:
         sends the request to a decision thread. When in doubt, a thread: it is
         always correct, only slower at one connection.
         """
-        if not (self._inline_ok and self._policy_inline_ok()):
+        if not self.inline_capable():
             return False
         asks_for_files = (
             request.session_id
@@ -225,6 +225,10 @@ class DecisionService:
             or request.emit_pack
         )
         return not asks_for_files and not _mentions_session(bytes(request.call))
+
+    def inline_capable(self) -> bool:
+        """May any request run inline (server settings and the current policy)?"""
+        return self._inline_ok and self._policy_inline_ok()
 
     def _policy_inline_ok(self) -> bool:
         """No rule of the current policy touches the state store or runs a broker."""
