@@ -3,13 +3,24 @@
 
 Usage: python tools/bench/bench_serve.py [--requests N] [--seconds S] [--concurrency 1,16]
        [--trace-dir DIR] [--hostile N] [--server-arg=--flag ...]
-       [--workers N] [--servers N] [--state redis://127.0.0.1:6379/0]
+       [--workers N] [--trace-durability batch|strict] [--client auto|sync|asyncio]
+       [--servers N] [--state redis://127.0.0.1:6379/0]
 
 Starts the real server (``gait mcp serve --listen 127.0.0.1:0``, prod signing key,
 a signed trace written per request into --trace-dir, default a fresh temporary
-directory) and drives it from a small asyncio load generator over keep-alive
-connections on 127.0.0.1. Each level stops after --requests requests or
---seconds seconds, whichever comes first. ``--hostile N`` then sends N requests
+directory) and drives it over keep-alive connections on 127.0.0.1. Each level
+stops after --requests requests or --seconds seconds, whichever comes first.
+
+With no flags it measures the setup the issue 9 targets are stated for:
+``--workers 2 --trace-durability batch`` (the server's own default stays
+``strict``, one process; pass ``--workers 1 --trace-durability strict`` for
+it). The first line printed names the setup measured.
+
+The load generator: at one connection (``--client auto``) a plain blocking
+socket (one keep-alive connection, ``sendall``, ``recv_into`` until the body is
+complete by Content-Length), whose own per-request work is the smallest an
+HTTP client can do; at more connections a small asyncio client (uvloop when
+installed), one request in flight per connection. ``--client`` forces one. ``--hostile N`` then sends N requests
 of random bytes (raw on the wire and as bodies), checks each got a 4xx or a
 closed connection, and that /healthz still answers.
 
@@ -21,9 +32,9 @@ limit (large enough never to trip), so every decision also does one atomic
 spend in the store.
 
 Each level reports the server's CPU time per request (all its processes, from
-/proc) and the load generator's own (uvloop when installed; one request in
-flight per connection, no pipelining): on a shared machine those, not the
-latencies, are the figures to compare.
+/proc) and the load generator's own, so the split of a latency between server
+and client is visible: on a shared machine those, not the latencies, are the
+figures to compare.
 
 Prints numbers; asserts nothing except the hostile check (exit 1 if it fails).
 """
@@ -35,6 +46,7 @@ import asyncio
 import json
 import os
 import random
+import socket
 import statistics
 import subprocess
 import sys
@@ -104,6 +116,44 @@ async def _worker(
         writer.close()
 
 
+def _sync_worker(
+    host: str, port: int, deadline: float, budget: list[int], latencies: list[float]
+) -> None:
+    """One keep-alive connection driven by blocking calls: the leanest client there is."""
+    request = _request("/v1/evaluate", BODY)
+    buffer = bytearray(1 << 16)
+    view = memoryview(buffer)
+    with socket.create_connection((host, port), timeout=30) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        while budget[0] > 0 and time.perf_counter() < deadline:
+            budget[0] -= 1
+            started = time.perf_counter()
+            sock.sendall(request)
+            got, end = 0, -1
+            while True:
+                count = sock.recv_into(view[got:])
+                if not count:
+                    raise RuntimeError("server closed the connection")
+                got += count
+                if end < 0:
+                    head_end = buffer.find(b"\r\n\r\n", 0, got)
+                    if head_end < 0:
+                        continue
+                    end = head_end + 4 + _content_length(bytes(buffer[:head_end]))
+                if got >= end:
+                    break
+            latencies.append(time.perf_counter() - started)
+            if buffer[9:12] != b"200" or b'"verdict":"allow"' not in buffer[:got]:
+                raise RuntimeError(f"unexpected answer: {bytes(buffer[:200])!r}")
+
+
+def _content_length(head: bytes) -> int:
+    for line in head.split(b"\r\n"):
+        if line[:15].lower() == b"content-length:":
+            return int(line[15:])
+    return 0
+
+
 def _pids(pid: int) -> list[int]:
     """``pid`` and its descendants (``--workers`` children), from /proc."""
     found, todo = [], [pid]
@@ -140,14 +190,18 @@ async def _level(
     requests: int,
     seconds: float,
     server_pids: tuple[int, ...] | list[int] = (),
+    client: str = "asyncio",
 ) -> dict:
     # Warm-up: connections, first-use imports, page cache.
-    await asyncio.gather(
-        *(
-            _worker(host, ports[i % len(ports)], time.perf_counter() + 5, [50], [])
-            for i in range(concurrency)
+    if client == "sync":
+        _sync_worker(host, ports[0], time.perf_counter() + 5, [50], [])
+    else:
+        await asyncio.gather(
+            *(
+                _worker(host, ports[i % len(ports)], time.perf_counter() + 5, [50], [])
+                for i in range(concurrency)
+            )
         )
-    )
     latencies: list[float] = []
     budget = [requests]
     pids = [p for pid in server_pids for p in _pids(pid)]
@@ -155,12 +209,15 @@ async def _level(
     client_before = time.process_time()
     started = time.perf_counter()
     deadline = started + seconds
-    await asyncio.gather(
-        *(
-            _worker(host, ports[i % len(ports)], deadline, budget, latencies)
-            for i in range(concurrency)
+    if client == "sync":
+        _sync_worker(host, ports[0], deadline, budget, latencies)
+    else:
+        await asyncio.gather(
+            *(
+                _worker(host, ports[i % len(ports)], deadline, budget, latencies)
+                for i in range(concurrency)
+            )
         )
-    )
     elapsed = time.perf_counter() - started
     client_cpu = time.process_time() - client_before
     cpu = _cpu_seconds(pids) - cpu_before
@@ -168,6 +225,7 @@ async def _level(
     q = statistics.quantiles(latencies, n=100)
     return {
         "servers": len(ports),
+        "client": client,
         "concurrency": concurrency,
         "requests": len(latencies),
         "seconds": round(elapsed, 3),
@@ -263,12 +321,33 @@ def main() -> int:
     parser.add_argument("--trace-dir", default="", help="Trace directory (default: a temp dir).")
     parser.add_argument("--hostile", type=int, default=0, help="Random-bytes requests to send.")
     parser.add_argument("--server-arg", action="append", default=[], help="Extra serve flag.")
-    parser.add_argument("--workers", type=int, default=1, help="mcp serve --workers N.")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="mcp serve --workers N (default: 2 with one server, 1 per server with --servers).",
+    )
+    parser.add_argument(
+        "--trace-durability",
+        choices=("batch", "strict"),
+        default="batch",
+        help="mcp serve --trace-durability (default batch; the server's own default is strict).",
+    )
+    parser.add_argument(
+        "--client",
+        choices=("auto", "sync", "asyncio"),
+        default="auto",
+        help="Load generator: blocking socket (sync), asyncio, or auto (sync at c=1 with one "
+        "server).",
+    )
     parser.add_argument("--servers", type=int, default=1, help="Separate servers to start.")
     parser.add_argument("--state", default="", help="Shared state (redis://...) for all servers.")
     args = parser.parse_args()
-    if args.workers < 1 or args.servers < 1:
-        parser.error("--workers and --servers must be >= 1")
+    if args.workers < 0 or args.servers < 1:
+        parser.error("--workers must be >= 0 and --servers >= 1")
+    if any(arg.startswith("--trace-durability") for arg in args.server_arg):
+        parser.error("use --trace-durability, not --server-arg=--trace-durability")
+    workers = args.workers or (2 if args.servers == 1 else 1)
 
     from gait.signing import generate_keypair, write_private_key
 
@@ -277,12 +356,21 @@ def main() -> int:
         write_private_key(key_path, generate_keypair())
         trace_dir = args.trace_dir or os.path.join(tmp, "traces")
         extra, policy = list(args.server_arg), POLICY
+        extra += ["--trace-durability", args.trace_durability]
         if args.state:
             policy = Path(tmp, "budget_policy.yaml")
             policy.write_text(BUDGET_POLICY)
             extra += ["--state", args.state]
-        if args.workers > 1:
-            extra += ["--workers", str(args.workers)]
+        if workers > 1:
+            extra += ["--workers", str(workers)]
+        setup = {
+            "servers": args.servers,
+            "workers": workers,
+            "trace_durability": args.trace_durability,
+            "trace_dir": args.trace_dir or "(temporary folder)",
+            "server_args": extra,
+        }
+        print(json.dumps({"setup": setup}, sort_keys=True), flush=True)
         with open(os.path.join(tmp, "server.log"), "wb") as log:
             servers = [
                 _start_server(trace_dir, key_path, extra, log, policy) for _ in range(args.servers)
@@ -292,13 +380,25 @@ def main() -> int:
             try:
                 for level in [int(c) for c in args.concurrency.split(",") if c.strip()]:
                     pids = [proc.pid for proc, _listen in servers]
-                    result = _run(_level(host, ports, level, args.requests, args.seconds, pids))
-                    print(json.dumps(result, sort_keys=True))
+                    client = args.client
+                    if client == "auto":
+                        client = "sync" if level == 1 and len(ports) == 1 else "asyncio"
+                    if client == "sync" and (level != 1 or len(ports) != 1):
+                        parser.error("--client sync drives one connection to one server")
+                    result = _run(
+                        _level(host, ports, level, args.requests, args.seconds, pids, client)
+                    )
+                    print(json.dumps(result, sort_keys=True), flush=True)
                 if args.hostile:
                     report = _run(_hostile(host, ports[0], args.hostile))
                     print(json.dumps(report, sort_keys=True))
                     if not report["ok"]:
                         return 1
+            except BaseException:
+                log.flush()
+                tail = Path(tmp, "server.log").read_text(errors="replace")[-4000:]
+                sys.stderr.write(f"server log (last lines):\n{tail}\n")
+                raise
             finally:
                 for proc, _listen in servers:
                     proc.terminate()
