@@ -16,6 +16,13 @@ Inputs are the shipped example policy and intents; the runpack comes from
 the prod key that signed it). Bytecode caching is on, as in an installed gait;
 a ``PYTHONDONTWRITEBYTECODE`` environment would measure recompiling instead.
 
+Each hot command also runs warm: with the warm start server on (a private
+socket folder; the daemon is started and each command run once before timing)
+in the ``warm wall`` and ``warm cpu`` columns. Warm CPU is the ``gait`` client
+process alone: the forked child that does the work is the daemon's child, not
+ours, so its CPU is not in it (the wall time includes it). The cold columns run
+with ``GAIT_WARM=0``.
+
 With ``--instructions`` each command also runs once under valgrind
 (``cachegrind --cache-sim=no``) and the instructions it executed are printed, in
 millions: unlike times, that count barely moves when other work shares the
@@ -51,7 +58,31 @@ def gait_command() -> list[str]:
 
 def clean_env() -> dict[str, str]:
     drop = ("PYTHONDONTWRITEBYTECODE", "GAIT_NO_CACHE", "GAIT_CACHE_DIR")
-    return {k: v for k, v in os.environ.items() if k not in drop}
+    env = {k: v for k, v in os.environ.items() if k not in drop and not k.startswith("GAIT_WARM")}
+    env["GAIT_WARM"] = "0"
+    return env
+
+
+# Commands the warm start server serves (gait.cli.warm); the others run cold only.
+WARM_COMMANDS = ("policy test", "gate eval", "gate eval --trace-out", "verify", "trace verify")
+
+
+def start_warm(gait: list[str], work: Path, env: dict[str, str], argv: list[str]) -> bool:
+    """Start the daemon (one hot call spawns it) and wait until it answers; False if not."""
+    subprocess.run([*gait, *argv], cwd=work, env=env, capture_output=True, check=False)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        proc = subprocess.run(
+            [*gait, "warm", "status", "--json"], cwd=work, env=env, capture_output=True, check=False
+        )
+        try:
+            servers = json.loads(proc.stdout)["servers"]
+        except (ValueError, KeyError):
+            servers = []
+        if any(s["current"] and s["answers"] for s in servers):
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def measure(argv: list[str], cwd: Path, env: dict[str, str], runs: int) -> tuple[float, float, int]:
@@ -161,12 +192,20 @@ def main() -> None:
     gait = gait_command()
     env = clean_env()
     rows = []
+    sockets = tempfile.mkdtemp(prefix="gbw", dir="/tmp")  # short: AF_UNIX path limit
+    warm_env = {**env, "GAIT_WARM": "1", "GAIT_WARM_DIR": sockets, "GAIT_WARM_IDLE": "600"}
     with tempfile.TemporaryDirectory(prefix="gait-bench-") as tmp:
         work = Path(tmp)
         prepare(gait, work, env)
-        for name, argv in scenarios(work).items():
+        plan = scenarios(work)
+        warm = start_warm(gait, work, warm_env, plan["policy test"])
+        for name, argv in plan.items():
             wall, cpu, code = measure([*gait, *argv], work, env, args.runs)
             row = {"command": name, "wall_ms": wall, "cpu_ms": cpu, "exit": code}
+            if warm and name in WARM_COMMANDS:
+                measure([*gait, *argv], work, warm_env, 1)  # the first warm call of this command
+                wwall, wcpu, wcode = measure([*gait, *argv], work, warm_env, args.runs)
+                row.update(warm_wall_ms=wwall, warm_client_cpu_ms=wcpu, warm_exit=wcode)
             if args.instructions:
                 row["minstr"] = instructions([*gait, *argv], work, env)
             if args.ref:
@@ -176,6 +215,10 @@ def main() -> None:
                     row["ref_minstr"] = instructions([args.ref, *argv], work, env)
             rows.append(row)
         base_wall, base_cpu, _ = measure([sys.executable, "-c", "pass"], work, env, args.runs)
+        subprocess.run(
+            [*gait, "warm", "stop"], cwd=work, env=warm_env, capture_output=True, check=False
+        )
+        shutil.rmtree(sockets, ignore_errors=True)
         base_minstr = (
             instructions([sys.executable, "-c", "pass"], work, env) if args.instructions else None
         )
@@ -189,7 +232,9 @@ def main() -> None:
     print(f"interpreter alone (python -c pass): wall {base_wall:.1f} ms, cpu {base_cpu:.1f} ms")
     if base_minstr is not None:
         print(f"interpreter alone: {base_minstr:.1f} M instructions")
+    print("cold: GAIT_WARM=0; warm: the warm start server on, cpu = the client process only")
     head = f"  {'command':<24} {'wall ms':>8} {'cpu ms':>8} {'exit':>4}"
+    head += f" {'warm wall':>9} {'warm cpu':>8} {'exit':>4}"
     if args.instructions:
         head += f" {'M instr':>8}"
     if args.ref:
@@ -199,6 +244,10 @@ def main() -> None:
     print(head)
     for r in rows:
         line = f"  {r['command']:<24} {r['wall_ms']:8.1f} {r['cpu_ms']:8.1f} {r['exit']:>4}"
+        if "warm_wall_ms" in r:
+            line += f" {r['warm_wall_ms']:9.1f} {r['warm_client_cpu_ms']:8.1f} {r['warm_exit']:>4}"
+        else:
+            line += f" {'-':>9} {'-':>8} {'-':>4}"
         if args.instructions:
             line += f" {r['minstr']:8.1f}"
         if args.ref:
