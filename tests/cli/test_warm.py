@@ -774,6 +774,28 @@ with open(sys.argv[2], "w") as f:
 """
 
 
+def test_off_loads_no_socket_module(tmp_path: Path) -> None:
+    """GAIT_WARM=0: the hot commands' cold path is as before (no socket, no digest of the key)."""
+    probe = tmp_path / "probe.txt"
+    code = (
+        "import sys\nfrom gait.cli.main import main\n"
+        "code = main(sys.argv[2:])\n"
+        "open(sys.argv[1], 'w').write(repr((code, '_socket' in sys.modules)))\n"
+    )
+    args = ["policy", "test", str(EXAMPLES / HIGH), str(EXAMPLES / "intents" / "intent_read.json")]
+    env = {**os.environ, "GAIT_WARM": "0", "GAIT_WARM_DIR": str(tmp_path / "w")}
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(probe), *args],
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert probe.read_text() == "(0, False)"
+    assert not (tmp_path / "w").exists()
+
+
 def test_warm_client_imports_nothing_heavy(base: Path, shared_warm: Warm, tmp_path: Path) -> None:
     server = shared_warm.start(base)
     out = tmp_path / "probe.txt"
