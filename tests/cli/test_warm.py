@@ -818,3 +818,52 @@ def test_warm_client_imports_nothing_heavy(base: Path, shared_warm: Warm, tmp_pa
     assert json.loads(proc.stdout)["verdict"] == "block"
     after = shared_warm.current()
     assert after is not None and after["served"] == server["served"] + 1
+
+
+def test_status_and_stop(tmp_path: Path) -> None:
+    folder = Warm()
+    try:
+        server = folder.start(tmp_path)
+        text = folder.run("warm", "status", cwd=tmp_path)
+        assert text.returncode == 0
+        assert f"pid {server['pid']}, served" in text.stdout.decode()
+        assert text.stdout.decode().startswith(f"warm start: on\nfolder: {folder.dir}\n")
+        stop = folder.run("warm", "stop", "--json", cwd=tmp_path)
+        payload = json.loads(stop.stdout)
+        assert stop.returncode == 0 and payload["ok"] is True
+        assert payload["stopped"] == 1 and payload["servers"][0]["pid"] == server["pid"]
+        assert wait_gone(server["pid"], 10)
+        assert not list(folder.dir.glob("*.sock"))
+        again = json.loads(folder.run("warm", "stop", "--json", cwd=tmp_path).stdout)
+        assert again["stopped"] == 0
+        off = folder.run("warm", "status", "--json", cwd=tmp_path, env={"GAIT_WARM": "off"})
+        assert json.loads(off.stdout)["enabled"] is False
+    finally:
+        folder.stop()
+
+
+def test_sigterm_removes_the_socket(tmp_path: Path) -> None:
+    folder = Warm()
+    try:
+        server = folder.start(tmp_path)
+        os.kill(server["pid"], signal.SIGTERM)
+        assert wait_gone(server["pid"], 10)
+        assert not list(folder.dir.glob("*.sock"))
+    finally:
+        folder.stop()
+
+
+def test_no_spawn_when_the_folder_holds_many_sockets(tmp_path: Path) -> None:
+    """A cap against runaway keys: eight sockets already there, no ninth daemon."""
+    folder = Warm()
+    try:
+        for n in range(8):
+            (folder.dir / f"{n:016x}.sock").touch()
+        proc = folder.run(*_policy_test_args(), cwd=tmp_path)
+        assert proc.returncode == 3
+        time.sleep(0.5)
+        assert not list(folder.dir.glob("*.lock"))  # no daemon ever started
+    finally:
+        for n in range(8):
+            (folder.dir / f"{n:016x}.sock").unlink()
+        folder.stop()
