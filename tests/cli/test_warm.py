@@ -766,12 +766,40 @@ def test_daemon_holds_no_inherited_fd(tmp_path: Path) -> None:
 CLIENT_PROBE = r"""
 import sys
 sys.path[0] = sys.argv[1]  # the console script's own sys.path: the same warm key
+out = sys.argv[2]
+sys.argv = [sys.argv[1] + "/gait", *sys.argv[3:]]  # as the console script sees them
 from gait.cli.main import _run
-code = _run(sys.argv[3:])
+code = _run(sys.argv[1:])
 heavy = {"msgspec", "cryptography", "click", "json", "typing", "yaml", "hashlib"}
-with open(sys.argv[2], "w") as f:
+with open(out, "w") as f:
     f.write(repr((code, sorted(heavy & set(sys.modules)))))
 """
+
+
+def test_library_call_of_main_runs_in_process(
+    base: Path, shared_warm: Warm, tmp_path: Path
+) -> None:
+    """main(argv) called by a program (not its own command line) is never sent to a worker."""
+    server = shared_warm.start(base)
+    code = (
+        "import sys\nfrom gait.cli.main import main\n"
+        "code = main(sys.argv[1:])\n"
+        "print(code, 'msgspec' in sys.modules)\n"
+    )
+    args = ["policy", "test", str(EXAMPLES / HIGH), str(EXAMPLES / "intents" / "intent_read.json")]
+    proc = subprocess.run(
+        [sys.executable, "-c", code.replace("sys.argv[1:]", repr(args)), "host", "argv"],
+        env=shared_warm.env,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.stdout.decode().splitlines()[-1] == "0 True"  # ran here: msgspec loaded
+    after = shared_warm.current()
+    assert after is not None and after["served"] == server["served"]
+    assert not any(
+        p.name.endswith(".sock") and p.name[:-5] != server["key"] for p in shared_warm.dir.iterdir()
+    )
 
 
 def test_off_loads_no_socket_module(tmp_path: Path) -> None:
