@@ -526,6 +526,52 @@ def _norm_script(raw: RawScript) -> tuple[ScriptStep, ...]:
 
 
 def _normalize(raw: RawIntent) -> Intent:
+    if raw.script is not None:
+        return _normalize_script(raw)
+    # A plain intent: _normalize_script's steps without the script, the one-entry
+    # target and provenance lists (the usual case) and args without a call each.
+    tool_name = (_tl_get(_v) or _tl(_v)) if (_v := raw.tool_name) else ""
+    if not tool_name:
+        raise _Reject("tool_name is required")
+    if _v := raw.args:
+        try:
+            args = normalize_json_object(_v)
+        except _Reject as err:
+            raise _Reject("normalize args: " + err.reason) from None
+    else:
+        args = {}
+    if not (_v := raw.targets):
+        targets: tuple[Target, ...] = ()
+    elif len(_v) == 1:
+        targets = (_norm_target(tool_name, _v[0]),)
+    else:
+        targets = dedup_sort_targets([_norm_target(tool_name, item) for item in _v])
+    if not (_v := raw.arg_provenance):
+        provenance: tuple[ArgProvenance, ...] = ()
+    elif len(_v) == 1:
+        provenance = (_norm_provenance_entry(_v[0]),)
+    else:
+        provenance = dedup_sort_provenance([_norm_provenance_entry(item) for item in _v])
+    skill = _norm_skill(raw.skill_provenance) if raw.skill_provenance is not None else None
+    context = _norm_context(raw.context or _EMPTY_CONTEXT)
+    delegation = _norm_delegation(raw.delegation) if raw.delegation is not None else None
+    return Intent(
+        tool_name=tool_name,
+        args=args,
+        context=context,
+        targets=targets,
+        arg_provenance=provenance,
+        skill_provenance=skill,
+        delegation=delegation,
+        relationship=dict(_v) if (_v := raw.relationship) else None,
+        schema_id=raw.schema_id or "gait.gate.intent_request",
+        schema_version=raw.schema_version or "1.0.0",
+        created_at=raw.created_at or "",
+        producer_version=raw.producer_version or "",
+    )
+
+
+def _normalize_script(raw: RawIntent) -> Intent:
     script_raw = raw.script
     steps = _norm_script(script_raw) if script_raw is not None else None
     tool_name = (

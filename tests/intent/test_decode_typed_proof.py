@@ -155,7 +155,7 @@ FLAT_ARGS = st.dictionaries(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(
     st.one_of(
         compact_intents(),

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gait.intent import normalize
-from gait.intent._raw import RawArgProvenance, RawContext, RawTarget
+from gait.intent._raw import RawArgProvenance, RawContext, RawIntent, RawTarget
 
 WORDS = [
     "",
@@ -274,3 +274,61 @@ def test_memos_are_bounded() -> None:
     assert len(normalize._CONTEXT_MEMO) == limit
     late = RawContext(identity=f"id{limit + 49}", workspace="/w", risk_class="low")
     assert normalize._norm_context(late).identity == f"id{limit + 49}"
+
+
+args_values = st.one_of(
+    st.none(),
+    st.just({}),
+    st.dictionaries(
+        st.sampled_from(["path", " path ", "Path", "", " ", "url", "body"]),
+        st.one_of(st.sampled_from([" v ", "x", 1, 2.5, True, None]), st.just({" k ": [" a "]})),
+        max_size=3,
+    ),
+)
+GOOD_CONTEXT = RawContext(identity="bot", workspace="/w", risk_class="low")
+# lists of valid entries, sometimes repeating one: dedup and order matter there
+good_targets = st.lists(
+    st.builds(
+        RawTarget,
+        kind=st.sampled_from(["path", "url", "Host"]),
+        value=st.sampled_from(["/b", "/a", " /a", "https://x.test/", "y.test"]),
+        operation=st.sampled_from([None, "read", "write"]),
+        destructive=flags,
+    ),
+    min_size=2,
+    max_size=4,
+).map(lambda items: items + items[:1])
+good_provenance = st.lists(
+    st.builds(
+        RawArgProvenance,
+        arg_path=st.sampled_from(["$.b", "$.a"]),
+        source=st.sampled_from(["user", "External"]),
+    ),
+    min_size=2,
+    max_size=4,
+).map(lambda items: items + items[:1])
+plain_intents = st.builds(
+    RawIntent,
+    tool_name=field("fs.read", " FS.Write ", "http.post", ""),
+    args=args_values,
+    targets=st.one_of(st.none(), st.lists(st.one_of(st.none(), targets), max_size=3), good_targets),
+    arg_provenance=st.one_of(
+        st.none(), st.lists(st.one_of(st.none(), provenances), max_size=3), good_provenance
+    ),
+    context=st.one_of(st.none(), contexts, st.just(GOOD_CONTEXT), st.just(GOOD_CONTEXT)),
+    relationship=st.one_of(st.none(), st.just({}), st.just({"parent": "x"})),
+    schema_id=field("gait.gate.intent_request", "other"),
+    schema_version=field("1.0.0", "2"),
+    created_at=field("", "2026-01-01T00:00:00Z"),
+    producer_version=field("", "0.1.0"),
+)
+
+
+@settings(max_examples=250, deadline=None)
+@given(plain_intents)
+def test_plain_intents_normalize_as_on_the_script_capable_path(raw: RawIntent) -> None:
+    # _normalize_script is the path every intent took before plain ones got their own
+    fast = outcome(normalize._normalize, raw)
+    assert fast == outcome(normalize._normalize_script, raw)
+    if fast[0] == "ok":
+        assert fast[1].script is None and fast[1].script_hash == ""
