@@ -302,7 +302,69 @@ def run_warm(args: list[str], as_json: bool) -> int | None:
         sock.close()
 
 
+class _Forwarder:
+    """Signals that reach this process while a child runs the command go to the child.
+
+    Installed before the request is sent: a signal that arrives before the child
+    has started is held, then sent to it, or, if the command runs here after
+    all, raised again here once the handlers are back.
+    """
+
+    def __init__(self) -> None:
+        import _signal
+
+        self.pid = 0
+        self.pending: list[int] = []
+        self.forwarded: list[int] = []
+        self.saved: list[tuple[int, object]] = []
+        for name in FORWARDED_SIGNALS:
+            signum = getattr(_signal, name)
+            old = _signal.getsignal(signum)
+            if old is _signal.SIG_IGN:
+                continue  # ignored by this process: a cold run would ignore it too
+            self.saved.append((signum, old))
+            _signal.signal(signum, self.handle)
+
+    def handle(self, signum: int, _frame: object) -> None:
+        if not self.pid:
+            self.pending.append(signum)
+            return
+        self.forwarded.append(signum)
+        try:
+            os.kill(self.pid, signum)
+        except OSError:
+            pass
+
+    def started(self, pid: int) -> None:
+        self.pid = pid
+        held, self.pending = self.pending, []
+        for signum in held:
+            self.handle(signum, None)
+
+    def restore(self) -> None:
+        import _signal
+
+        for signum, old in self.saved:
+            _signal.signal(signum, old)
+        for signum in self.pending:  # the command runs here: it gets them as a cold run would
+            _signal.raise_signal(signum)
+
+
 def _converse(sock: object, args: list[str], as_json: bool) -> int | None:
+    forwarder = _Forwarder()
+    try:
+        code = _exchange(sock, args, as_json, forwarder)
+    finally:
+        forwarder.restore()
+    if code is None or code == _RESTART:
+        return code
+    if code < 0:  # the child ended as a cold process ends on this signal
+        _die_by(-code)
+        return 128 - code
+    return code
+
+
+def _exchange(sock: object, args: list[str], as_json: bool, forwarder: _Forwarder) -> int | None:
     import _socket
 
     try:
@@ -324,56 +386,23 @@ def _converse(sock: object, args: list[str], as_json: bool) -> int | None:
         first = reader.line()
     except OSError:
         return None  # timed out or reset before the child started: nothing has run
-    if first is None or not first.startswith(b"S"):
+    if first is None or not first.startswith(b"S") or not first[1:].isdigit():
         return _RESTART if first == b"R" else None
     pid = int(first[1:])
     try:
         sock.sendall(b"G")  # type: ignore[attr-defined]
     except OSError:
         return None  # the child runs only after this go-ahead
-    return _wait(sock, reader, pid, args, as_json)
-
-
-def _wait(sock: object, reader: _Reader, pid: int, args: list[str], as_json: bool) -> int:
-    """Wait for the child's ``X<code>``, forwarding the terminal's signals to it."""
-    import _signal
-
-    forwarded: list[int] = []
-
-    def forward(signum: int, _frame: object) -> None:
-        forwarded.append(signum)
-        try:
-            os.kill(pid, signum)
-        except OSError:
-            pass
-
-    saved: list[tuple[int, object]] = []
-    for name in FORWARDED_SIGNALS:
-        signum = getattr(_signal, name)
-        old = _signal.getsignal(signum)
-        if old is _signal.SIG_IGN:
-            continue  # ignored by this process: a cold run would ignore it too
-        saved.append((signum, old))
-        _signal.signal(signum, forward)
-    line: bytes | None = None
+    forwarder.started(pid)
     try:
         sock.settimeout(None)  # type: ignore[attr-defined]
-        try:
-            line = reader.line()
-        except OSError:
-            line = None
-    finally:
-        for signum, old in saved:
-            _signal.signal(signum, old)
+        line = reader.line()
+    except OSError:
+        line = None
     if line is not None and line.startswith(b"X") and line[1:].lstrip(b"-").isdigit():
-        code = int(line[1:])
-        if code < 0:  # the child ended as a cold process ends on this signal
-            _die_by(-code)
-            return 128 - code
-        return code
-    if forwarded:  # the child died of the signal we passed on: end the same way
-        _die_by(forwarded[-1])
-        return 128 + forwarded[-1]
+        return int(line[1:])
+    if forwarder.forwarded:  # the child died of the signal we passed on: end the same way
+        return -forwarder.forwarded[-1]
     message = f"internal error: warm worker {pid} ended without an exit status"
     if as_json:
         from gait.cli.output import dumps, envelope, write_line

@@ -895,3 +895,24 @@ def test_no_spawn_when_the_folder_holds_many_sockets(tmp_path: Path) -> None:
         for n in range(8):
             (folder.dir / f"{n:016x}.sock").unlink()
         folder.stop()
+
+
+def test_signal_before_the_child_starts_is_held_then_forwarded() -> None:
+    """A signal between the request and the child's start reaches the child once it runs."""
+    from gait.cli import warm as client
+
+    forwarder = client._Forwarder()
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        signal.raise_signal(signal.SIGHUP)
+        assert forwarder.pending == [signal.SIGHUP]
+        forwarder.started(child.pid)
+        assert child.wait(timeout=20) == -signal.SIGHUP
+        assert forwarder.forwarded == [signal.SIGHUP] and forwarder.pending == []
+    finally:
+        forwarder.pending.clear()
+        forwarder.restore()
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert signal.getsignal(signal.SIGHUP) != forwarder.handle
