@@ -14,6 +14,7 @@ from typing import Any
 
 import msgspec
 
+from gait.engine import index as _index
 from gait.engine.decision import Decision, StepVerdict
 from gait.engine.flow import UNAVAILABLE, FlowHistory, check_flow
 from gait.engine.index import build_selector, tool_lists
@@ -24,7 +25,7 @@ from gait.intent.model import MAX_SCRIPT_STEPS, Intent, Target
 from gait.intent.prepare import prepare_intent
 from gait.intent.urls import canonical_domain, matching_domain
 from gait.policy.compiler import CompiledPolicy
-from gait.policy.ir import PolicyIR, Row
+from gait.policy.ir import TOOL_NAME, PolicyIR, Row
 from gait.policy.model import Limit
 
 _EGRESS_KINDS = frozenset({"host", "url", "bucket", "queue", "topic"})
@@ -57,10 +58,47 @@ def _row_matchers(row: Row) -> tuple[Matcher, ...]:
     return tuple(build_matcher(p, row.delegation) for p in row.predicates)
 
 
+Plan = tuple[tuple[Row, tuple[Matcher, ...]], ...]
+
+
+def _tool_plans(
+    candidates: Mapping[str, tuple[Row, ...]], default_rows: tuple[Row, ...]
+) -> tuple[dict[str, Plan], Plan]:
+    """Per tool name: its candidate rows, each with the checks left to run.
+
+    A row is a candidate for a tool only if it names the tool or names none, so
+    a tool-name check whose values hold that tool is true for every intent that
+    reaches it: dropped. Every other check stays.
+    """
+
+    def plan(tool: str | None, rows: tuple[Row, ...]) -> Plan:
+        return tuple(
+            (
+                row,
+                tuple(
+                    build_matcher(p, row.delegation)
+                    for p in row.predicates
+                    if not (p.subject == TOOL_NAME and tool in p.values)
+                ),
+            )
+            for row in rows
+        )
+
+    return {tool: plan(tool, rows) for tool, rows in candidates.items()}, plan(None, default_rows)
+
+
 class _Runtime:
     """Closures and per-tool candidate lists derived from a table, built once."""
 
-    __slots__ = ("candidates", "default_rows", "matchers", "select", "static")
+    __slots__ = (
+        "candidates",
+        "default_plan",
+        "default_rows",
+        "matchers",
+        "plans",
+        "select",
+        "static",
+    )
 
     def __init__(self, ir: PolicyIR) -> None:
         # Decision fields of a row deciding alone with no constraint that depends on
@@ -72,6 +110,11 @@ class _Runtime:
         self.matchers: Mapping[int, tuple[Matcher, ...]] = _PerRow(ir.rows, _row_matchers)
         self.candidates, self.default_rows = tool_lists(ir)
         self.select = build_selector(ir, self.candidates, self.default_rows)
+        # small tables: the per-tool lists with their checks (one lookup a decision)
+        self.plans: dict[str, Plan] | None = None
+        self.default_plan: Plan = ()
+        if len(ir.rows) <= _index.SMALL_TABLE:  # read on use: tests move the threshold
+            self.plans, self.default_plan = _tool_plans(self.candidates, self.default_rows)
 
 
 def _runtime(compiled: CompiledPolicy) -> _Runtime:
@@ -236,14 +279,18 @@ def matching_tier(
     to ``flow_out``); with no history it stays in the tier (``flow_out`` gets None)
     so it can fail closed.
     """
-    rows = rt.select(intent)
-    matchers = rt.matchers
+    plans = rt.plans
+    if plans is not None:
+        plan = plans.get(intent.tool_name, rt.default_plan)
+    else:
+        matchers = rt.matchers
+        plan = ((row, matchers[row.index]) for row in rt.select(intent))
     tier: list[Row] = []
     tier_priority = 0
-    for row in rows:
+    for row, checks in plan:
         if tier and row.priority != tier_priority:
             break
-        for check in matchers[row.index]:
+        for check in checks:
             if not check(intent):
                 break
         else:
