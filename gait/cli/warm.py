@@ -236,9 +236,11 @@ def _run_body(args: list[str]) -> bytes:
     umask = os.umask(0o022)
     os.umask(umask)
     fields.append(str(umask).encode())
-    for stream in (sys.stdin, sys.stdout, sys.stderr):
+    for stream in (sys.stdin, sys.stdout, sys.stderr):  # the child builds its streams alike
         fields.append(str(stream.encoding).encode())
         fields.append(str(stream.errors).encode())
+        fields.append(b"1" if stream.line_buffering else b"0")
+        fields.append(b"1" if stream.write_through else b"0")
     fields += [k + b"=" + v for k, v in os.environb.items()]
     return b"\x00".join(fields)
 

@@ -305,6 +305,8 @@ def _receive(conn: object) -> tuple[bytes, bytes, list[int]]:
 
 class _Request:
     def __init__(self, body: bytes) -> None:
+        # sys.argv count, sys.argv, args count, args, umask, then per stream (stdin,
+        # stdout, stderr) encoding, errors, line_buffering, write_through; then KEY=VALUE.
         fields = body.split(b"\x00")
         n = int(fields[0])
         self.sys_argv = [os.fsdecode(a) for a in fields[1 : 1 + n]]
@@ -313,9 +315,9 @@ class _Request:
         self.args = [os.fsdecode(a) for a in fields[at + 1 : at + 1 + m]]
         at += 1 + m
         self.umask = int(fields[at])
-        self.stdio = [(fields[at + 1 + 2 * i], fields[at + 2 + 2 * i]) for i in range(3)]
+        self.stdio = [tuple(fields[at + 1 + 4 * i : at + 5 + 4 * i]) for i in range(3)]
         self.environ: dict[bytes, bytes] = {}
-        for item in fields[at + 7 :]:
+        for item in fields[at + 13 :]:
             name, eq, value = item.partition(b"=")
             if eq:
                 self.environ[name] = value
@@ -368,24 +370,22 @@ def _child(daemon: _Daemon, conn: object, body: bytes, fds: list[int]) -> None:
     os._exit(code if code >= 0 else 1)
 
 
-def _stdio(encodings: list[tuple[bytes, bytes]]) -> None:
-    """sys.stdin/stdout/stderr over fds 0-2 as Python builds them at start-up."""
+def _stdio(setups: list[tuple[bytes, ...]]) -> None:
+    """sys.stdin/stdout/stderr over fds 0-2, built as the client's interpreter built its own."""
     import io
 
     made = []
-    for fd, (encoding, errors) in enumerate(encodings):
-        name = ("<stdin>", "<stdout>", "<stderr>")[fd]
+    for fd, (encoding, errors, line_buffering, write_through) in enumerate(setups):
         mode = "r" if fd == 0 else "w"
-        raw = io.FileIO(fd, mode + "b", closefd=False)
-        raw.name = name  # type: ignore[misc]
-        tty = raw.isatty()
-        buffered = io.BufferedReader(raw) if fd == 0 else io.BufferedWriter(raw)
+        buffered = open(fd, mode + "b", -1, closefd=False)  # sys.std* own it
+        buffered.raw.name = ("<stdin>", "<stdout>", "<stderr>")[fd]
         stream = io.TextIOWrapper(
             buffered,
             encoding=encoding.decode() or None,
             errors=errors.decode() or None,
-            newline="\n" if fd else None,
-            line_buffering=fd == 2 or (fd == 1 and tty),
+            newline="\n",  # as CPython on POSIX: no newline translation
+            line_buffering=line_buffering == b"1",
+            write_through=write_through == b"1",
         )
         stream.mode = mode  # type: ignore[misc]
         made.append(stream)

@@ -916,3 +916,54 @@ def test_signal_before_the_child_starts_is_held_then_forwarded() -> None:
             child.kill()
             child.wait()
     assert signal.getsignal(signal.SIGHUP) != forwarder.handle
+
+
+def _on_tty(folder: Warm, args: tuple[str, ...], cwd: Path, warm: bool) -> tuple[int, bytes]:
+    """Run with stdin, stdout and stderr on a pseudo-terminal; (exit code, what it showed)."""
+    import pty
+    import select
+
+    master, slave = pty.openpty()
+    env = {**(folder.env if warm else folder.cold_env), "TERM": "xterm"}
+    env.pop("NO_COLOR", None)
+    proc = subprocess.Popen(
+        [*gait_argv(), *args], cwd=cwd, env=env, stdin=slave, stdout=slave, stderr=slave
+    )
+    os.close(slave)
+    shown = b""
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 1)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(master, 1 << 16)
+            except OSError:  # EIO: every process holding the terminal has closed it
+                break
+            if not chunk:
+                break
+            shown += chunk
+        code = proc.wait(timeout=30)
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return code, shown
+
+
+def test_terminal_output_is_the_same(base: Path, shared_warm: Warm) -> None:
+    """On a terminal (colour, aligned tables, line buffering) warm shows what cold shows."""
+    server = shared_warm.start(base)
+    for args in (
+        ("policy", "test", HIGH, "intent_delete.json", "--why"),
+        ("verify", PACK),
+        ("trace", "verify", "tampered.json", "--public-key", "k_public.key"),
+    ):
+        cold = _on_tty(shared_warm, args, base, warm=False)
+        warm = _on_tty(shared_warm, args, base, warm=True)
+        assert warm == cold
+        assert cold[1]
+    after = shared_warm.current()
+    assert after is not None and after["served"] == server["served"] + 3
