@@ -387,6 +387,8 @@ def create_app(
     handlers = {404: not_found, 405: wrong_method}
     app = _ServeApp(routes=routes, exception_handlers=handlers, lifespan=lifespan)  # type: ignore[arg-type]
     app.evaluate_endpoints = endpoints
+    # The direct lane (gait.serve.server) looks request paths up as bytes.
+    app.evaluate_targets = {path.encode("ascii"): ep for path, ep in endpoints.items()}
     return app
 
 
@@ -399,6 +401,7 @@ class _ServeApp(Starlette):
     """
 
     evaluate_endpoints: dict[str, EvaluateEndpoint]  # set by create_app
+    evaluate_targets: dict[bytes, EvaluateEndpoint]  # the same, keyed by raw path
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":

@@ -60,21 +60,30 @@ def response_bytes(
 ) -> tuple[bytes, bool]:
     """The bytes uvicorn writes for the endpoint's answer (no default headers), and
     whether the connection closes after it (a ``connection: close`` header)."""
-    content = [
-        STATUS_LINE[status],
-        b"content-type: ",
-        media_type,
-        b"\r\ncontent-length: ",
-        str(len(body)).encode("ascii"),
-        b"\r\n",
-    ]
+    key = (status, media_type, *extra)
+    framing = _FRAMINGS.get(key)
+    if framing is None:
+        framing = _FRAMINGS[key] = _framing(status, media_type, extra)
+    head, tail, close = framing
+    return b"".join((head, str(len(body)).encode("ascii"), tail, body)), close
+
+
+# (status, content type, extra headers) -> the head around the length; a handful of keys.
+_FRAMINGS: dict[tuple[Any, ...], tuple[bytes, bytes, bool]] = {}
+
+
+def _framing(
+    status: int, media_type: bytes, extra: list[tuple[bytes, bytes]]
+) -> tuple[bytes, bytes, bool]:
+    head = STATUS_LINE[status] + b"content-type: " + media_type + b"\r\ncontent-length: "
+    tail = [b"\r\n"]
     close = False
     for name, value in extra:
         if name == b"connection" and b"close" in [t.lower().strip() for t in value.split(b",")]:
             close = True
-        content += [name, b": ", value, b"\r\n"]
-    content += [b"\r\n", body]
-    return b"".join(content), close
+        tail += [name, b": ", value, b"\r\n"]
+    tail.append(b"\r\n")
+    return head, b"".join(tail), close
 
 
 if HttpToolsProtocol is not None:
@@ -196,16 +205,15 @@ if HttpToolsProtocol is not None:
             limit = self.limit_concurrency
             if limit is not None and (len(self.connections) >= limit or len(self.tasks) >= limit):
                 return None  # uvicorn answers 503
-            endpoints = getattr(self.app, "evaluate_endpoints", None)
-            if not endpoints:
+            targets = getattr(self.app, "evaluate_targets", None)
+            if not targets:
                 return None
-            path = httptools.parse_url(self.url).path
-            if b"%" in path:
-                return None
-            try:
-                endpoint = endpoints.get(path.decode("ascii"))
-            except UnicodeDecodeError:
-                return None
+            endpoint = targets.get(self.url)  # the bare path: most requests
+            if endpoint is None:
+                path = httptools.parse_url(self.url).path
+                if b"%" in path:
+                    return None
+                endpoint = targets.get(path)
             if endpoint is None or not endpoint.may_answer_now():
                 return None
             return endpoint

@@ -259,9 +259,7 @@ class DecisionService:
 
     def evaluate(self, request: EvaluateRequest) -> tuple[int, dict[str, Any]]:
         """Decide one request; returns (HTTP status, response object). Raises RequestRejected."""
-        from gait.mcp.decode import decode_tool_call
-        from gait.mcp.proxy import default_trace_name, evaluate_call
-
+        decode_tool_call, default_trace_name, evaluate_call = _decision_functions()
         cfg = self.config
         self._check_request(request)
         try:
@@ -323,13 +321,14 @@ class DecisionService:
                     raise RequestRejected(
                         400, f"request.{name} is not allowed by server configuration"
                     )
-        from gait.errors import InvalidInput
-        from gait.serve.packs import check_pack_out
+        if request.pack_out:  # an empty one has nothing to check
+            from gait.errors import InvalidInput
+            from gait.serve.packs import check_pack_out
 
-        try:
-            check_pack_out(request.pack_out)
-        except InvalidInput as err:
-            raise RequestRejected(400, err.message) from None
+            try:
+                check_pack_out(request.pack_out)
+            except InvalidInput as err:
+                raise RequestRejected(400, err.message) from None
         if request.emit_pack and not cfg.pack_dir:
             raise RequestRejected(400, "request.emit_pack requires the server's --pack-dir")
 
@@ -413,11 +412,11 @@ class DecisionService:
         return 200
 
     def _apply_retention(self) -> list[str]:
-        from gait.serve.retention import sweep
-
         cfg = self.config
         if not cfg.retention:
             return []
+        from gait.serve.retention import sweep
+
         dirs = {
             "trace": cfg.trace_dir,
             "runpack": cfg.runpack_dir,
@@ -448,6 +447,21 @@ class DecisionService:
             if by_age or by_count:
                 warnings.append(f"retention_{name}_removed_age={by_age} removed_count={by_count}")
         return warnings
+
+
+_DECISION_FUNCTIONS: list[Any] = []
+
+
+def _decision_functions() -> Any:
+    """(decode_tool_call, default_trace_name, evaluate_call), imported at the first
+    decision rather than at start-up, and not again per request (a from-import
+    inside a function costs a few µs every time)."""
+    if not _DECISION_FUNCTIONS:
+        from gait.mcp.decode import decode_tool_call
+        from gait.mcp.proxy import default_trace_name, evaluate_call
+
+        _DECISION_FUNCTIONS[:] = [(decode_tool_call, default_trace_name, evaluate_call)]
+    return _DECISION_FUNCTIONS[0]
 
 
 def _mentions_session(raw: bytes) -> bool:

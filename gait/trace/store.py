@@ -16,6 +16,7 @@ from typing import Any
 
 import msgspec
 
+from gait.canonical import _plain
 from gait.errors import InvalidInput, VerificationFailed
 from gait.fsutil import atomic_write
 from gait.signing import KeyPair, record_digest, verify_signature
@@ -117,11 +118,7 @@ def pretty_json(record: dict[str, Any]) -> bytes:
     Plain records (see :func:`gait.canonical._plain`: ASCII keys, no big ints or
     exponent-range floats) take msgspec, whose bytes are the same, about 6x faster.
     """
-    from gait.canonical import _plain
-
     if _plain(record):
-        import msgspec
-
         try:
             return msgspec.json.format(msgspec.json.encode(record), indent=2) + b"\n"
         except (UnicodeEncodeError, msgspec.EncodeError):
