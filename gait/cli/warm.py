@@ -30,6 +30,10 @@ FORWARDED_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT")
 
 _RESTART = -1000  # _converse: the daemon answered R (its modules changed on disk)
 
+# Variables whose effect interpreter_flags() passes as options (-W, -O, -v, -d): set
+# as well, the daemon's interpreter would add them up (-O plus PYTHONOPTIMIZE=1 is -OO).
+COUNTED_BY_FLAGS = ("PYTHONWARNINGS", "PYTHONOPTIMIZE", "PYTHONVERBOSE", "PYTHONDEBUG")
+
 # The daemon and its children set this: a child's own run must not ask for a worker.
 in_worker = False
 
@@ -200,8 +204,11 @@ def spawn(folder: str, key: str) -> bool:
         (os.POSIX_SPAWN_OPEN, 1, null, os.O_WRONLY, 0),
         (os.POSIX_SPAWN_OPEN, 2, null, os.O_WRONLY, 0),
     ]
+    env = os.environ.copy()
+    for name in COUNTED_BY_FLAGS:  # the flags above carry them; both would count twice
+        env.pop(name, None)
     try:
-        os.posix_spawn(sys.executable, argv, os.environ, file_actions=actions, setsid=True)
+        os.posix_spawn(sys.executable, argv, env, file_actions=actions, setsid=True)
     except OSError:
         return False
     return True

@@ -181,9 +181,6 @@ class _Daemon:
         out = []
         paths = [sys.executable]
         paths += [getattr(m, "__file__", None) or "" for m in list(sys.modules.values())]
-        extra = os.environ.get("GAIT_WARM_WATCH", "")  # tests: a file standing for gait's code
-        if extra:
-            paths.append(extra)
         for path in sorted(set(paths)):
             if not path:
                 continue

@@ -967,3 +967,25 @@ def test_terminal_output_is_the_same(base: Path, shared_warm: Warm) -> None:
         assert cold[1]
     after = shared_warm.current()
     assert after is not None and after["served"] == server["served"] + 3
+
+
+def test_daemon_that_cannot_reproduce_the_client_marks_the_key_off(tmp_path: Path) -> None:
+    """A daemon whose own key differs from the one it was started for stops for good."""
+    from gait.cli import warm as client
+
+    folder = Warm()
+    try:
+        code = "import sys\nfrom gait.cli.warmd import main\nmain(sys.argv[1], sys.argv[2])\n"
+        proc = subprocess.run(
+            [sys.executable, "-c", code, str(folder.dir), "0123456789abcdef"],
+            env=folder.env,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+        names = sorted(p.name for p in folder.dir.iterdir())
+        assert names == ["0123456789abcdef.lock", "0123456789abcdef.off"]
+        assert client.spawn(str(folder.dir), "0123456789abcdef") is False  # never again
+    finally:
+        folder.stop()
