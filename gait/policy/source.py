@@ -556,4 +556,4 @@ def decode_policy(
 # types inside it). Building it where policies are decoded costs a one-shot command
 # nothing extra, and a warm start server (which imports this module before it forks)
 # does it once instead of in every command it runs.
-msgspec.json.Decoder(Policy)
+msgspec.convert({}, Policy)
