@@ -15,7 +15,6 @@ the ``what`` the caller names; verifiers turn them into verification failures.
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from collections.abc import Iterator
@@ -164,6 +163,8 @@ def loads(data: bytes | str, what: str) -> Any:
     """
     if _depth_exceeded(data):
         raise NestingTooDeep(f"{what}: JSON nesting exceeds {MAX_DEPTH} levels")
+    import json  # here: callers that only check depth and keys never load it (~1 ms)
+
     try:
         with deep_recursion():
             value = json.loads(
@@ -210,6 +211,8 @@ def check_duplicate_keys(data: bytes, what: str) -> None:
     """
     if _no_repeated_keys(data):
         return
+    import json
+
     try:  # depth is bounded by the caller (check_depth); the recursion floor covers it
         json.loads(data, object_pairs_hook=_pairs, parse_int=_zero, parse_float=_zero,
                    parse_constant=_zero)  # fmt: skip
