@@ -207,8 +207,20 @@ def spawn(folder: str, key: str) -> bool:
     env = os.environ.copy()
     for name in COUNTED_BY_FLAGS:  # the flags above carry them; both would count twice
         env.pop(name, None)
+    import _signal
+
+    # Default dispositions and no blocked signals, whatever this process inherited.
+    defaults = [getattr(_signal, name) for name in (*FORWARDED_SIGNALS, "SIGCHLD", "SIGPIPE")]
     try:
-        os.posix_spawn(sys.executable, argv, env, file_actions=actions, setsid=True)
+        os.posix_spawn(
+            sys.executable,
+            argv,
+            env,
+            file_actions=actions,
+            setsid=True,
+            setsigmask=(),
+            setsigdef=defaults,
+        )
     except OSError:
         return False
     return True
