@@ -85,15 +85,37 @@ PRELOAD = (
     "zlib",
 )
 
-# Memoized builders of constant tables (no arguments, no environment, no files): built
-# once here instead of in every child. Missing names are skipped.
-WARM_CALLS = (
-    ("gait.policy.dsl", "_canonical_token"),
-    ("gait.policy.dsl", "_fast_tables"),
-)
-
 REQUEST_TIMEOUT = 2.0  # seconds a client has to send its whole request
 MAX_REQUEST = 4 << 20
+
+
+# One-time set-up the hot commands would otherwise repeat in every child. Each step
+# builds constant tables or initialises a library: nothing read from the
+# environment, the working directory, the clock or user files.
+
+
+def _dsl_tables() -> None:
+    from gait.policy import dsl
+
+    dsl._canonical_token()  # memoized: the DSL's token pattern
+    dsl._fast_tables()  # memoized: parser tables with the canonical callbacks
+
+
+def _trace_fields() -> None:
+    from gait.trace.schema import TraceRecord, fields_of
+
+    fields_of(TraceRecord)  # memoized projection rules of the trace record
+
+
+def _ed25519() -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
+
+    key = Ed25519PrivateKey.from_private_bytes(bytes(32))  # OpenSSL's first use of Ed25519
+    public = Ed25519PublicKey.from_public_bytes(key.public_key().public_bytes_raw())
+    public.verify(key.sign(b"gait"), b"gait")
 
 
 class _Daemon:
@@ -167,13 +189,11 @@ class _Daemon:
                 importlib.import_module(name)
             except ImportError:
                 pass  # an optional part missing: the child imports (and reports) it itself
-        for module, name in WARM_CALLS:
-            build = getattr(sys.modules.get(module), name, None)
-            if build is not None:
-                try:
-                    build()
-                except Exception:
-                    pass  # the child builds it (and reports any error) itself
+        for step in (_dsl_tables, _trace_fields, _ed25519):
+            try:
+                step()
+            except Exception:
+                pass  # the child does it (and reports any error) itself
         self.preloaded = frozenset(sys.modules)
         self.signature = self.module_files()
 
