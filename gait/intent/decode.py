@@ -409,6 +409,10 @@ def _typed_no_repeats(data: bytes, raw: RawIntent) -> bool:
     """
     if _encode(raw) != data:
         return False  # not compact, or another key order: not proven here
+    if data.isascii() and data.islower():
+        # Our encoder writes letters as themselves (never \u escapes), so with no
+        # capital letter anywhere every key is its own folding, and distinct.
+        return True
     args = raw.args
     # The usual args, flat with lowercase ASCII keys, are proven here without a call:
     # such keys are their own folding, and the dict holds each once.

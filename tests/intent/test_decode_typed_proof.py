@@ -114,11 +114,13 @@ def test_compact_intents_in_field_order_take_the_typed_proof(args: str) -> None:
         BASE.replace("ARGS", '{"x":1,"X":2}'),
         BASE.replace("ARGS", '{"k":[{"q":1},{"q":2,"Q":3}]}'),
         BASE.replace("ARGS", '{"x":1,"x":2}'),
+        BASE.replace("ARGS", '{"é":1,"É":2}'),  # no ASCII capital anywhere
+        BASE.replace("ARGS", '{"k":1,"\u212a":2}'),  # Kelvin sign
         BASE.replace("ARGS", '{"p":1}').replace('"tool_name":"fs.read"', '"tool_name":"a","tool_name":"fs.read"'),
     ],
 )  # fmt: skip
 def test_repeated_keys_are_not_proven_absent(text: str) -> None:
-    data = text.encode()
+    data = text.encode("utf-8")
     assert _typed_proof(data) is False
     with pytest.raises(GaitError, match="duplicate key"):
         decode_intent_bytes(data)
