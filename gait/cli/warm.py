@@ -20,7 +20,6 @@ import sys
 # Commands the daemon has warm (gait.cli.fast's HOT table minus ``version``, which
 # is as fast in a fresh process). Anything else runs in this process.
 HOT_PAIRS = (("gate", "eval"), ("policy", "test"), ("trace", "verify"))
-FIRST_WORDS = frozenset({"gate", "policy", "trace", "verify"})
 OFF_WORDS = ("0", "off", "false", "no")
 MAX_SOCKETS = 8  # do not start a daemon when a folder already holds this many
 SOCKET_PATH_MAX = 100  # sun_path is 108 bytes on Linux
@@ -312,7 +311,10 @@ def run_warm(args: list[str], as_json: bool) -> int | None:
         except OSError:
             spawn(folder, key)
             return None
-        if peer_uid(sock) != os.getuid():
+        try:
+            if peer_uid(sock) != os.getuid():
+                return None  # not our server: never hand it our descriptors
+        except OSError:
             return None
         code = _converse(sock, args, as_json)
         if code == _RESTART:  # the daemon's code is stale and it has gone: start a fresh one
