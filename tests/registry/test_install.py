@@ -12,7 +12,14 @@ import pytest
 from gait.registry import RegistryError, install, list_packs, resolve_cache_dir, verify_manifest
 from gait.registry.fetch import MAX_PAYLOAD, retry_delay
 
-from .support import Signer, base_manifest, serving
+from .support import (
+    Signer,
+    base_manifest,
+    https_url,
+    self_signed_cert,
+    serving,
+    serving_tls,
+)
 
 
 def _no_sleep(_seconds: float) -> None:
@@ -448,3 +455,21 @@ def test_empty_manifest_file(signer: Signer, tmp_path: Path) -> None:
         RegistryError, match=r"^parse registry manifest: unexpected end of JSON input$"
     ):
         install(str(empty), key=signer.key, cache_dir=str(tmp_path / "c"))
+
+
+def test_https_source_with_a_trusted_certificate(
+    signer: Signer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, key = self_signed_cert(tmp_path)
+    source, digest = signer.write(base_manifest())
+    with serving_tls(cert, key) as server:
+        server.add("/pack.json", (200, source.read_bytes()))
+        url = https_url(server, "/pack.json")
+        common = {"key": signer.key, "allow_hosts": "127.0.0.1", "sleep": _no_sleep}
+        # the certificate is not trusted yet: refused
+        monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "no-such-bundle.pem"))
+        with pytest.raises(RegistryError, match=r"download source: .*(?i:certificate)"):
+            install(url, cache_dir=str(tmp_path / "c1"), **common)  # type: ignore[arg-type]
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+        result = install(url, cache_dir=str(tmp_path / "c2"), **common)  # type: ignore[arg-type]
+    assert result.digest == digest
