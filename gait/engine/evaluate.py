@@ -203,6 +203,26 @@ def _fail_closed(ir: PolicyIR, intent: Intent) -> tuple[tuple[str, ...], tuple[s
     fc = ir.fail_closed
     if not fc.enabled or intent.context.risk_class not in fc.risk_classes:
         return None
+    targets = intent.targets
+    unknown_class = not _UNKNOWN_CLASSES.isdisjoint(map(_ENDPOINT_CLASS, targets))
+    required = fc.required_fields
+    if (
+        targets
+        and not unknown_class
+        and (intent.arg_provenance or "arg_provenance" not in required)
+        and (intent.delegation is not None or "delegation" not in required)
+        and (intent.context.context_set_digest or "context_evidence" not in required)
+    ):
+        return None  # every requirement holds (the usual case): no sets to build
+    return _fail_closed_general(ir, intent)
+
+
+def _fail_closed_general(
+    ir: PolicyIR, intent: Intent
+) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    fc = ir.fail_closed
+    if not fc.enabled or intent.context.risk_class not in fc.risk_classes:
+        return None
     reasons: set[str] = set()
     violations: set[str] = set()
     targets = intent.targets
