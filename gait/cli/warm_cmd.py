@@ -62,8 +62,15 @@ def status_payload() -> dict[str, Any]:
         entry: dict[str, Any] = {"key": name, "current": name == key, "answers": False}
         reply = ask(folder, name, b"P")
         if reply and reply.startswith(b"P"):
-            pid, started, served = (int(x) for x in reply[1:].split())
-            entry.update(answers=True, pid=pid, started_unix=started, served=served)
+            numbers = [int(x) for x in reply[1:].split() if x.isdigit()] + [0, 0, 0, 0]
+            pid, started, served, cpu_us = numbers[:4]
+            entry.update(
+                answers=True,
+                pid=pid,
+                started_unix=started,
+                served=served,
+                children_cpu_ms=round(cpu_us / 1000, 1),
+            )
         servers.append(entry)
     return {
         "ok": True,

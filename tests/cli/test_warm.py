@@ -547,9 +547,28 @@ def test_sixteen_concurrent_warm_calls(base: Path, shared_warm: Warm, tmp_path: 
     with ThreadPoolExecutor(16) as pool:
         outcomes = list(pool.map(one, range(16)))
     assert outcomes == [reference] * 16
+    time.sleep(0.2)  # the last children are reaped
     after = shared_warm.current()
     assert after is not None and after["pid"] == server["pid"]
     assert after["served"] == server["served"] + 16
+    assert after["children_cpu_ms"] > server["children_cpu_ms"]  # reaped and accounted
+    zombies = [
+        line
+        for pid in Path("/proc").iterdir()
+        if pid.name.isdigit()
+        for line in _proc_stat(pid)
+        if line[1] == str(server["pid"]) and line[0] == "Z"
+    ]
+    assert zombies == []  # the daemon leaves no child unreaped
+
+
+def _proc_stat(pid: Path) -> list[tuple[str, str]]:
+    """(state, parent pid) of a process, or nothing if it is gone."""
+    try:
+        fields = (pid / "stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return []
+    return [(fields[0], fields[1])]
 
 
 def test_stale_module_file_runs_cold_and_restarts(tmp_path: Path) -> None:

@@ -18,10 +18,11 @@ a ``PYTHONDONTWRITEBYTECODE`` environment would measure recompiling instead.
 
 Each hot command also runs warm: with the warm start server on (a private
 socket folder; the daemon is started and each command run once before timing)
-in the ``warm wall`` and ``warm cpu`` columns. Warm CPU is the ``gait`` client
-process alone: the forked child that does the work is the daemon's child, not
-ours, so its CPU is not in it (the wall time includes it). The cold columns run
-with ``GAIT_WARM=0``.
+in the ``warm wall``, ``client cpu`` and ``child cpu`` columns. Client CPU is
+the ``gait`` process the user starts (median); the forked child that does the
+work is the daemon's child, not ours, so its CPU comes from the daemon's count
+of its reaped children (``gait warm status --json``: ``children_cpu_ms``), a
+mean over the runs. The cold columns run with ``GAIT_WARM=0``.
 
 With ``--instructions`` each command also runs once under valgrind
 (``cachegrind --cache-sim=no``) and the instructions it executed are printed, in
@@ -67,22 +68,33 @@ def clean_env() -> dict[str, str]:
 WARM_COMMANDS = ("policy test", "gate eval", "gate eval --trace-out", "verify", "trace verify")
 
 
+def warm_server(gait: list[str], work: Path, env: dict[str, str]) -> dict | None:
+    """The running warm start server of this interpreter, as ``gait warm status`` shows it."""
+    proc = subprocess.run(
+        [*gait, "warm", "status", "--json"], cwd=work, env=env, capture_output=True, check=False
+    )
+    try:
+        servers = json.loads(proc.stdout)["servers"]
+    except (ValueError, KeyError):
+        return None
+    return next((s for s in servers if s["current"] and s["answers"]), None)
+
+
 def start_warm(gait: list[str], work: Path, env: dict[str, str], argv: list[str]) -> bool:
     """Start the daemon (one hot call spawns it) and wait until it answers; False if not."""
     subprocess.run([*gait, *argv], cwd=work, env=env, capture_output=True, check=False)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        proc = subprocess.run(
-            [*gait, "warm", "status", "--json"], cwd=work, env=env, capture_output=True, check=False
-        )
-        try:
-            servers = json.loads(proc.stdout)["servers"]
-        except (ValueError, KeyError):
-            servers = []
-        if any(s["current"] and s["answers"] for s in servers):
+        if warm_server(gait, work, env) is not None:
             return True
         time.sleep(0.1)
     return False
+
+
+def children_cpu_ms(gait: list[str], work: Path, env: dict[str, str]) -> float:
+    time.sleep(0.1)  # the last child has been reaped
+    server = warm_server(gait, work, env)
+    return float(server.get("children_cpu_ms", "nan")) if server else float("nan")
 
 
 def measure(argv: list[str], cwd: Path, env: dict[str, str], runs: int) -> tuple[float, float, int]:
@@ -204,8 +216,11 @@ def main() -> None:
             row = {"command": name, "wall_ms": wall, "cpu_ms": cpu, "exit": code}
             if warm and name in WARM_COMMANDS:
                 measure([*gait, *argv], work, warm_env, 1)  # the first warm call of this command
+                before = children_cpu_ms(gait, work, warm_env)
                 wwall, wcpu, wcode = measure([*gait, *argv], work, warm_env, args.runs)
+                child = (children_cpu_ms(gait, work, warm_env) - before) / args.runs
                 row.update(warm_wall_ms=wwall, warm_client_cpu_ms=wcpu, warm_exit=wcode)
+                row.update(warm_child_cpu_ms=child)
             if args.instructions:
                 row["minstr"] = instructions([*gait, *argv], work, env)
             if args.ref:
@@ -232,9 +247,12 @@ def main() -> None:
     print(f"interpreter alone (python -c pass): wall {base_wall:.1f} ms, cpu {base_cpu:.1f} ms")
     if base_minstr is not None:
         print(f"interpreter alone: {base_minstr:.1f} M instructions")
-    print("cold: GAIT_WARM=0; warm: the warm start server on, cpu = the client process only")
+    print(
+        "cold: GAIT_WARM=0; warm: the warm start server on; client cpu: median of the gait "
+        "process; child cpu: mean of the forked children (the server's count)"
+    )
     head = f"  {'command':<24} {'wall ms':>8} {'cpu ms':>8} {'exit':>4}"
-    head += f" {'warm wall':>9} {'warm cpu':>8} {'exit':>4}"
+    head += f" {'warm wall':>9} {'client cpu':>10} {'child cpu':>9} {'exit':>4}"
     if args.instructions:
         head += f" {'M instr':>8}"
     if args.ref:
@@ -245,9 +263,10 @@ def main() -> None:
     for r in rows:
         line = f"  {r['command']:<24} {r['wall_ms']:8.1f} {r['cpu_ms']:8.1f} {r['exit']:>4}"
         if "warm_wall_ms" in r:
-            line += f" {r['warm_wall_ms']:9.1f} {r['warm_client_cpu_ms']:8.1f} {r['warm_exit']:>4}"
+            line += f" {r['warm_wall_ms']:9.1f} {r['warm_client_cpu_ms']:10.1f}"
+            line += f" {r['warm_child_cpu_ms']:9.1f} {r['warm_exit']:>4}"
         else:
-            line += f" {'-':>9} {'-':>8} {'-':>4}"
+            line += f" {'-':>9} {'-':>10} {'-':>9} {'-':>4}"
         if args.instructions:
             line += f" {r['minstr']:8.1f}"
         if args.ref:
