@@ -230,7 +230,7 @@ class _Daemon:
         import time
 
         gc.collect()
-        gc.freeze()  # forked children do not copy pages just to touch refcounts of old objects
+        gc.freeze()  # a child's collections skip all of this: fewer pages written and copied
         self.started = int(time.time())
         signal.signal(signal.SIGCHLD, self.reap)
         listener = self.listener
@@ -261,7 +261,6 @@ class _Daemon:
 
     def handle(self, conn: object) -> bool:
         """One request; False when the daemon must exit."""
-
         try:
             if warm.peer_uid(conn) != os.getuid():
                 return True  # never serve another user
