@@ -173,7 +173,15 @@ def evaluate(
                 )
             raise
     if prepare:
-        intent = prepare_intent(intent)
+        ctx = intent.context
+        # prepare_intent returns the intent itself unless one of these is set
+        if (
+            ctx.context_set_digest
+            or ctx.context_evidence_mode
+            or ctx.context_refs
+            or ctx.auth_context
+        ):
+            intent = prepare_intent(intent)
     if enrich is not None and intent.script is None:
         intent = enrich(intent)
 
