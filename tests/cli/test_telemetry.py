@@ -205,3 +205,23 @@ def test_concurrent_appends_stay_whole(tmp_path: Path) -> None:
         thread.join(timeout=10)
     got = sorted(json.loads(line)["n"] for line in Path(path).read_text().splitlines())
     assert got == list(range(64))
+
+
+def test_a_real_process_writes_the_streams(tmp_path: Path, gait_cli) -> None:
+    env = {
+        "GAIT_ADOPTION_LOG": str(tmp_path / "a.jsonl"),
+        "GAIT_OPERATIONAL_LOG": str(tmp_path / "o.jsonl"),
+        "GAIT_TELEMETRY_HEALTH_PATH": str(tmp_path / "h.json"),
+    }
+    done = gait_cli("gateway", "ingest", "--json", cwd=tmp_path, env=env)
+    assert done.returncode == 6 and done.stderr == ""
+    assert json.loads(done.stdout)["ok"] is False
+    (adoption,) = _lines(tmp_path / "a.jsonl")
+    assert adoption["command"] == "gateway ingest" and adoption["exit_code"] == 6
+    start, end = _lines(tmp_path / "o.jsonl")
+    assert (
+        start["correlation_id"]
+        == end["correlation_id"]
+        == json.loads(done.stdout)["correlation_id"]
+    )
+    assert json.loads((tmp_path / "h.json").read_text())["streams"]["adoption"]["success"] == 1
