@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from gait.cli.outcome import Outcome
+from gait.cli.outcome import Outcome, gc_paused
 from gait.errors import InvalidInput
 
 EXPLAIN = (
@@ -95,6 +95,7 @@ def option_values(values: dict[str, str], flags: set[str]) -> dict[str, Any]:
     return opts
 
 
+@gc_paused
 def run_gate_eval(args: tuple[str, ...] | list[str], opts: dict[str, Any]) -> Outcome:
     from gait.cli.common import csv_list, load_compiled, load_intent
     from gait.cli.output import correlation_id

@@ -9,7 +9,7 @@ import os
 from typing import Any
 
 from gait.cli.common import cap_summary, exit_for_verdict, load_compiled, load_intent
-from gait.cli.outcome import Outcome
+from gait.cli.outcome import Outcome, gc_paused
 from gait.errors import EXIT_REGRESS_FAILED, InvalidInput
 
 
@@ -17,6 +17,7 @@ def _summary_list(values: tuple[str, ...] | list[str]) -> str:
     return ",".join(values) if values else "none"
 
 
+@gc_paused
 def run_policy_test(policy_path: str, intent_path: str, *, why: bool = False) -> Outcome:
     from gait.engine import evaluate
 

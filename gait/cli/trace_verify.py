@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gait.cli.outcome import Outcome
+from gait.cli.outcome import Outcome, gc_paused
 from gait.errors import InvalidInput, VerificationFailed
 
 
+@gc_paused
 def verify_trace_file(
     paths: Sequence[str],
     *,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from gait.cli.outcome import Outcome
+from gait.cli.outcome import Outcome, gc_paused
 from gait.errors import GaitError, InvalidInput
 
 NOTES = {
@@ -139,6 +139,7 @@ def verify_text(payload: dict[str, Any]) -> list[str]:
     return lines
 
 
+@gc_paused
 def verify_one(
     targets: Sequence[str],
     *,
