@@ -79,6 +79,7 @@ PRELOAD = (
     "json",
     "pathlib",
     "platform",
+    "resource",  # os.wait4 loads it (the daemon reaping its children)
     "urllib.parse",
     "uuid",
     "yaml",  # a policy the built-in reader cannot take (and its error messages)
