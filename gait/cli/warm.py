@@ -247,19 +247,32 @@ def _stdio_ok() -> bool:
 
 
 def _run_body(args: list[str]) -> bytes:
-    fields: list[bytes] = [str(len(sys.argv)).encode()]
-    fields += [os.fsencode(a) for a in sys.argv]
-    fields.append(str(len(args)).encode())
-    fields += [os.fsencode(a) for a in args]
     umask = os.umask(0o022)
     os.umask(umask)
+    stdio = [
+        (str(s.encoding), str(s.errors), s.line_buffering, s.write_through)
+        for s in (sys.stdin, sys.stdout, sys.stderr)
+    ]
+    return encode_run(sys.argv, args, umask, stdio, os.environb)
+
+
+def encode_run(
+    sys_argv: list[str],
+    args: list[str],
+    umask: int,
+    stdio: list[tuple[str, str, bool, bool]],
+    environb: dict[bytes, bytes] | os._Environ[bytes],
+) -> bytes:
+    """The body of a run request (gait.cli.warmd._Request reads it): NUL-separated fields."""
+    fields: list[bytes] = [str(len(sys_argv)).encode()]
+    fields += [os.fsencode(a) for a in sys_argv]
+    fields.append(str(len(args)).encode())
+    fields += [os.fsencode(a) for a in args]
     fields.append(str(umask).encode())
-    for stream in (sys.stdin, sys.stdout, sys.stderr):  # the child builds its streams alike
-        fields.append(str(stream.encoding).encode())
-        fields.append(str(stream.errors).encode())
-        fields.append(b"1" if stream.line_buffering else b"0")
-        fields.append(b"1" if stream.write_through else b"0")
-    fields += [k + b"=" + v for k, v in os.environb.items()]
+    for encoding, errors, line_buffering, write_through in stdio:  # the child builds its streams
+        fields += [encoding.encode(), errors.encode()]
+        fields += [b"1" if line_buffering else b"0", b"1" if write_through else b"0"]
+    fields += [k + b"=" + v for k, v in environb.items()]
     return b"\x00".join(fields)
 
 

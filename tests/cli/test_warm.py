@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples" / "policy"
@@ -1008,3 +1010,43 @@ def test_daemon_that_cannot_reproduce_the_client_marks_the_key_off(tmp_path: Pat
         assert client.spawn(str(folder.dir), "0123456789abcdef") is False  # never again
     finally:
         folder.stop()
+
+
+_TEXT = st.text(
+    alphabet=st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=12
+)
+_NAME = st.binary(max_size=10).filter(lambda b: b"\x00" not in b and b"=" not in b and b != b"")
+_VALUE = st.binary(max_size=10).filter(lambda b: b"\x00" not in b)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    sys_argv=st.lists(_TEXT, min_size=1, max_size=4),
+    args=st.lists(_TEXT, max_size=6),
+    umask=st.integers(0, 0o777),
+    stdio=st.lists(
+        st.tuples(st.sampled_from(["utf-8", "ascii"]), _TEXT, st.booleans(), st.booleans()),
+        min_size=3,
+        max_size=3,
+    ),
+    environ=st.dictionaries(_NAME, _VALUE, max_size=6),
+)
+def test_run_request_round_trip(
+    sys_argv: list[str],
+    args: list[str],
+    umask: int,
+    stdio: list[tuple[str, str, bool, bool]],
+    environ: dict[bytes, bytes],
+) -> None:
+    """What the client encodes (empty strings included) is what the child reads back."""
+    from gait.cli import warm as client
+    from gait.cli import warmd
+
+    req = warmd._Request(client.encode_run(sys_argv, args, umask, stdio, environ))
+    assert req.sys_argv == sys_argv and req.args == args and req.umask == umask
+    expected = [
+        (enc.encode(), err.encode(), b"1" if lb else b"0", b"1" if wt else b"0")
+        for enc, err, lb, wt in stdio
+    ]
+    assert req.stdio == expected
+    assert req.environ == environ
