@@ -14,7 +14,7 @@ intermediate copies; the common single-target intent takes a few µs.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import msgspec
@@ -46,12 +46,12 @@ from gait.intent.model import (
     Target,
 )
 from gait.intent.times import time_sort_key
+from gait.intent.urls import host_domain, url_hostname
 from gait.vocab import DISCOVERY_METHODS, ENDPOINT_CLASSES, PROVENANCE_SOURCES, TARGET_KINDS
 
 __all__ = ["MAX_SCRIPT_STEPS", "normalize_intent", "normalize_json_object"]
 
 _EVIDENCE_MODES = frozenset(("", "best_effort", "required"))
-_DOMAIN_KINDS = ("url", "host")  # kinds whose endpoint_domain is inferred from the value
 _DOUBLE_EXACT = 2**53
 _EMPTY_CONTEXT = RawContext()
 _EMPTY_LINK = RawDelegationLink()
@@ -174,7 +174,9 @@ def _norm_args(raw: Any, prefix: str) -> dict[str, Any]:
 _MEMO_LIMIT = 4096
 _astuple = msgspec.structs.astuple
 _replace = msgspec.structs.replace
-_TARGET_MEMO: dict[tuple[Any, ...], tuple[Target, bool]] = {}
+_TARGET_MEMO: dict[tuple[Any, ...], tuple[Target, Callable[[str], str] | None]] = {}
+# infer_endpoint_domain by kind, for a value already trimmed
+_DOMAIN_OF: dict[str, Callable[[str], str]] = {"url": url_hostname, "host": host_domain}
 _PROVENANCE_MEMO: dict[tuple[Any, ...], ArgProvenance] = {}
 _CONTEXT_MEMO: dict[tuple[Any, ...], Context] = {}
 
@@ -196,16 +198,16 @@ def _norm_target(tool_name: str, raw: RawTarget | None) -> Target:
         target = _norm_target_general(tool_name, raw)
         if len(_TARGET_MEMO) < _MEMO_LIMIT:
             declared = _tl(raw.endpoint_domain)
-            infer = not declared and target.kind in _DOMAIN_KINDS
+            # infer_endpoint_domain's function for the kind, applied on each hit
+            infer = None if declared else _DOMAIN_OF.get(target.kind)
             _TARGET_MEMO[key] = (_replace(target, value="", endpoint_domain=declared), infer)
         return target
     template, infer = hit
     value = _v.strip(GO_SPACE) if (_v := f[1]) else ""
     if not value:
         raise _Reject("targets require kind and value")
-    if infer:
-        domain = infer_endpoint_domain(template.kind, value)
-        return _replace(template, value=value, endpoint_domain=domain)
+    if infer is not None:
+        return _replace(template, value=value, endpoint_domain=infer(value))
     return _replace(template, value=value)
 
 
@@ -549,11 +551,23 @@ def _normalize(raw: RawIntent) -> Intent:
     if not (_v := raw.arg_provenance):
         provenance: tuple[ArgProvenance, ...] = ()
     elif len(_v) == 1:
-        provenance = (_norm_provenance_entry(_v[0]),)
+        # a remembered entry or context is looked up here, without the call
+        try:
+            entry = _PROVENANCE_MEMO.get(_astuple(_v[0]))
+        except TypeError:  # a null entry or unhashable fields: the function decides
+            entry = None
+        provenance = (entry or _norm_provenance_entry(_v[0]),)
     else:
         provenance = dedup_sort_provenance([_norm_provenance_entry(item) for item in _v])
     skill = _norm_skill(raw.skill_provenance) if raw.skill_provenance is not None else None
-    context = _norm_context(raw.context or _EMPTY_CONTEXT)
+    raw_context = raw.context or _EMPTY_CONTEXT
+    try:
+        # a key with a request_id misses here (those are remembered without it)
+        context = _CONTEXT_MEMO.get(_astuple(raw_context))
+    except TypeError:
+        context = None
+    if context is None:
+        context = _norm_context(raw_context)
     delegation = _norm_delegation(raw.delegation) if raw.delegation is not None else None
     return Intent(
         tool_name=tool_name,

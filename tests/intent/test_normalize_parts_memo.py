@@ -330,5 +330,19 @@ def test_plain_intents_normalize_as_on_the_script_capable_path(raw: RawIntent) -
     # _normalize_script is the path every intent took before plain ones got their own
     fast = outcome(normalize._normalize, raw)
     assert fast == outcome(normalize._normalize_script, raw)
+    assert outcome(normalize._normalize, raw) == fast  # remembered parts now
     if fast[0] == "ok":
         assert fast[1].script is None and fast[1].script_hash == ""
+
+
+def test_plain_intents_keep_each_request_id() -> None:
+    def intent(request_id: str | None) -> RawIntent:
+        context = RawContext(
+            identity="bot", workspace="/w", risk_class="low", request_id=request_id
+        )
+        return RawIntent(
+            tool_name="t", targets=[RawTarget(kind="path", value="/x")], context=context
+        )
+
+    for request_id, expected in (("r1", "r1"), (" r2 ", "r2"), (None, ""), ("r3", "r3"), ("", "")):
+        assert normalize._normalize(intent(request_id)).context.request_id == expected
