@@ -72,8 +72,9 @@ STDLIB_FORBIDDEN: dict[str, set[str]] = {
 # gait modules a hot command must not load although its subpackage is allowed:
 # they were loaded once for work the common inputs never need.
 MODULES_FORBIDDEN: dict[str, set[str]] = {
-    # refs without a context set are checked by gait.intent.refs_check alone
-    "verify": {"gait.intent.envelope"},
+    # refs without a context set are checked by gait.intent.refs_check alone; the
+    # argument is resolved by gait.runpack.locate, not the whole reader
+    "verify": {"gait.intent.envelope", "gait.runpack.reader", "gait.runpack.intake"},
 }
 
 # Always off the one-shot paths: the web stack, MCP, Redis, and Lark (the DSL

@@ -76,7 +76,7 @@ def load_verify_key(
 
 def verify_payload(target: str, key: Any, require_signature: bool) -> dict[str, Any]:
     """Resolve and verify one runpack; the §4.3 JSON payload (``ok`` decides the exit code)."""
-    from gait.runpack.reader import resolve_runpack
+    from gait.runpack.locate import resolve_runpack
     from gait.runpack.verify import verify_runpack
 
     path = resolve_runpack(target)

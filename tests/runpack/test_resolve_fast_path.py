@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gait.errors import InvalidInput
-from gait.runpack import reader
+from gait.runpack import locate, reader
 
 SPELLINGS = [
     "p.zip",
@@ -34,7 +34,8 @@ SPELLINGS = [
 
 def outcome(arg: str, cwd: str | None) -> tuple[str, str]:
     try:
-        return "ok", reader.resolve_runpack(arg, cwd=cwd)
+        assert reader.resolve_runpack is locate.resolve_runpack  # re-exported
+        return "ok", locate.resolve_runpack(arg, cwd=cwd)
     except InvalidInput as err:
         return "invalid", err.message
     except (OSError, ValueError) as err:
@@ -59,6 +60,6 @@ def test_fast_check_matches_pathlib(
     )
     cwd = str(tmp_path) if use_cwd else None
     fast = outcome(arg, cwd)
-    monkeypatch.setattr(reader, "_is_regular_file", lambda text, cwd: False)
+    monkeypatch.setattr(locate, "_is_regular_file", lambda text, cwd: False)
     general = outcome(arg, cwd)
     assert fast == general
