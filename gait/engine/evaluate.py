@@ -185,18 +185,21 @@ def evaluate(
     if enrich is not None and intent.script is None:
         intent = enrich(intent)
 
-    blocked = _fail_closed(ir, intent)
-    if blocked is None and intent.script is not None:
-        blocked = _fail_closed_steps(ir, intent)
-    if blocked is not None:
-        return Decision(
-            verdict="block",
-            reason_codes=blocked[0],
-            violations=blocked[1],
-            matched_rules=(),
-            policy_digest=ir.policy_digest,
-            intent=intent,
-        )
+    fc = ir.fail_closed
+    # both checks answer None at once outside this condition
+    if fc.enabled and intent.context.risk_class in fc.risk_classes:
+        blocked = _fail_closed(ir, intent)
+        if blocked is None and intent.script is not None:
+            blocked = _fail_closed_steps(ir, intent)
+        if blocked is not None:
+            return Decision(
+                verdict="block",
+                reason_codes=blocked[0],
+                violations=blocked[1],
+                matched_rules=(),
+                policy_digest=ir.policy_digest,
+                intent=intent,
+            )
     rt = compiled._runtime or _runtime(compiled)
     hist = UNAVAILABLE if history is None else history
     if intent.script is not None:
