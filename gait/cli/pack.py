@@ -20,6 +20,58 @@ group = GaitGroup(
 )
 
 
+PACK_OUTPUT_SCHEMA = "gait.pack.output"
+PACK_OUTPUT_VERSION = "1.0.0"
+# the original's pack verify result object (pack.VerifyResult), nested under "verify"
+_VERIFY_KEYS = (
+    "pack_id",
+    "pack_type",
+    "source_ref",
+    "files_checked",
+    "proof_records_verified",
+    "missing_files",
+    "hash_mismatches",
+    "undeclared_files",
+    "signature_status",
+    "signature_errors",
+    "signatures_total",
+    "signatures_valid",
+    "legacy_type",
+)
+
+
+def _outcome(
+    operation: str,
+    payload: dict[str, Any],
+    warnings: list[str] | None = None,
+    code: int = 0,
+    text: list[str] | None = None,
+) -> Outcome:
+    """Every pack subcommand answers with the original's gait.pack.output envelope."""
+    payload = {
+        **payload,
+        "schema_id": PACK_OUTPUT_SCHEMA,
+        "schema_version": PACK_OUTPUT_VERSION,
+        "operation": operation,
+    }
+    if warnings:
+        payload["warnings"] = list(warnings)
+    if text is None:
+        text = []
+        if payload.get("ok"):
+            if operation == "build":
+                text.append(f"pack build ok: {payload['path']} ({payload['pack_type']})")
+            elif operation == "verify":
+                text.append(f"pack verify ok: {payload['path']}")
+            elif operation == "inspect":
+                text.append(f"pack inspect ok: {payload['pack_id']} ({payload['pack_type']})")
+            elif operation == "diff":
+                text.append("pack diff ok")
+            if warnings:
+                text.append("warnings: " + "; ".join(warnings))
+    return Outcome(payload, code, text=text, warnings_in_text=bool(warnings))
+
+
 @gait_command(
     group,
     "build",
@@ -56,8 +108,8 @@ def build_command(
     from gait.packs.unified import build_run_pack
     from gait.runpack.reader import resolve_runpack
 
-    if args:
-        raise InvalidInput("unexpected positional arguments")
+    if not source.strip() and args:
+        source = args[0]  # the original takes the first positional as --from
     kind = pack_type.strip().lower()
     if kind not in ("run", "job", "call"):
         raise InvalidInput(f"unsupported --type {pack_type!r} (expected run, job or call)")
@@ -67,14 +119,17 @@ def build_command(
         raise InvalidInput("missing required --from <run_id|path|job_id>")
     mode = key_mode.strip().lower() or "none"
     key, warnings = None, []
-    if mode != "none":
+    if mode not in ("none", "dev", "prod"):
+        raise InvalidInput("--key-mode must be none, dev, or prod")
+    if mode != "none" or (private_key or "").strip() or (private_key_env or "").strip():
         from gait.signing import resolve_signing_key
 
+        # none + an explicit key source signs with that key (prod rules), as the original
         key, warnings = resolve_signing_key(
-            mode, private_key=private_key, private_key_env=private_key_env
+            "prod" if mode == "none" else mode,
+            private_key=private_key,
+            private_key_env=private_key_env,
         )
-    elif private_key or private_key_env:
-        raise InvalidInput("--key-mode none does not accept key sources")
     if kind == "job":
         from gait.packs.unified import build_job_pack
 
@@ -95,9 +150,8 @@ def build_command(
         "source_ref": built.source_ref,
         "files": len(built.manifest["contents"]),
         "signed": key is not None,
-        "warnings": warnings,
     }
-    return Outcome(payload, text=[f"pack build ok: {written}", f"pack_id: {built.pack_id}"])
+    return _outcome("build", payload, warnings)
 
 
 @gait_command(
@@ -110,7 +164,11 @@ def build_command(
 def verify_command(json: bool, **flags: Any) -> Outcome:
     from gait.packs.verify import verify_any_pack
 
-    return run_pack_verify("pack", verify_any_pack, **flags)
+    outcome = run_pack_verify("pack", verify_any_pack, **flags)
+    payload = dict(outcome.payload)
+    payload["verify"] = {k: payload[k] for k in _VERIFY_KEYS if payload.get(k)}
+    payload["verify"]["files_checked"] = payload.get("files_checked", 0)
+    return _outcome("verify", payload, code=outcome.exit_code, text=list(outcome.text or []))
 
 
 def _read_manifest(path: str) -> dict[str, Any]:
@@ -171,13 +229,89 @@ def inspect_command(args: tuple[str, ...], path: str | None, json: bool) -> Outc
     for key in ("template_id", "case_id", "incident_window", "legacy_type"):
         if manifest.get(key):
             payload[key] = manifest[key]
+    payload["inspect"] = _inspect_detail(target, manifest, payload)
     lines = [
-        f"pack inspect: pack_id={payload['pack_id']} type={payload['pack_type']} "
-        f"source={payload['source_ref']} files={len(contents)}",
+        f"pack inspect ok: {payload['pack_id']} ({payload['pack_type']})",
         f"path: {target}",
+        f"source_ref: {payload['source_ref']} files={len(contents)}",
     ]
     lines += [f"  {c.get('path')} {c.get('type', '')} {c.get('sha256', '')}" for c in contents]
-    return Outcome(payload, text=lines)
+    return _outcome("inspect", payload, text=lines)
+
+
+def _run_view(run: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The original's run payload and run lineage for a decoded runpack."""
+    receipts = run.refs.receipts or []
+    payload: dict[str, Any] = {
+        "schema_id": "gait.pack.run",
+        "schema_version": "1.0.0",
+        "created_at": run.run.created_at or "1980-01-01T00:00:00Z",
+        "run_id": run.run.run_id or run.manifest.run_id,
+        "capture_mode": run.manifest.capture_mode,
+        "manifest_digest": run.manifest.manifest_digest,
+        "intents_count": len(run.intents),
+        "results_count": len(run.results),
+        "refs_count": len(receipts),
+    }
+    if run.refs.context_set_digest:
+        payload["context_set_digest"] = run.refs.context_set_digest
+    if receipts:
+        payload["context_ref_count"] = len(receipts)
+    if run.refs.context_evidence_mode:
+        payload["context_evidence_mode"] = run.refs.context_evidence_mode
+    links: dict[str, dict[str, str]] = {}
+    for intent in run.intents:
+        links[intent.intent_id] = {"intent_id": intent.intent_id, "tool_name": intent.tool_name}
+    for result in run.results:
+        link = links.setdefault(result.intent_id, {"intent_id": result.intent_id})
+        link["status"] = result.status
+    lineage: dict[str, Any] = {
+        "timeline_events": len(run.run.timeline or []),
+        "receipt_count": len(receipts),
+    }
+    ordered = [{k: v for k, v in links[i].items() if v or k == "intent_id"} for i in sorted(links)]
+    if ordered:
+        lineage["intent_results"] = ordered
+    return payload, lineage
+
+
+def _inspect_detail(
+    target: str, manifest: dict[str, Any], summary: dict[str, Any]
+) -> dict[str, Any]:
+    """The original's ``inspect`` object: manifest, typed payload and lineage."""
+    import tempfile
+
+    from gait.packs.common import open_pack_zip
+    from gait.runpack.reader import read_runpack
+    from gait.safejson import loads
+
+    detail: dict[str, Any] = {
+        k: summary[k]
+        for k in ("pack_id", "pack_type", "source_ref", "legacy_type")
+        if summary.get(k)
+    }
+    if summary.get("legacy_type") == "runpack":
+        detail["run_payload"], detail["run_lineage"] = _run_view(read_runpack(target))
+        return detail
+    detail["manifest"] = manifest
+    members: dict[str, bytes] = {}
+    with open_pack_zip(target, "pack") as archive:
+        for name in ("run_payload.json", "source/runpack.zip", "job_payload.json"):
+            entry = archive.find(name)
+            if entry is not None:
+                members[name] = archive.read(entry)
+    kind = summary.get("pack_type")
+    if kind == "run" and "run_payload.json" in members:
+        detail["run_payload"] = loads(members["run_payload.json"], "run_payload.json")
+    if kind == "run" and "source/runpack.zip" in members:
+        with tempfile.TemporaryDirectory() as tmp:
+            inner = os.path.join(tmp, "runpack.zip")
+            with open(inner, "wb") as handle:
+                handle.write(members["source/runpack.zip"])
+            detail["run_lineage"] = _run_view(read_runpack(inner))[1]
+    if kind == "job" and "job_payload.json" in members:
+        detail["job_payload"] = loads(members["job_payload.json"], "job_payload.json")
+    return detail
 
 
 @gait_command(
@@ -189,34 +323,94 @@ def inspect_command(args: tuple[str, ...], path: str | None, json: bool) -> Outc
 @click.argument("args", nargs=-1, metavar="LEFT.zip RIGHT.zip")
 @click.option("--output", default="", help="Also write the diff JSON to this file.")
 def diff_command(args: tuple[str, ...], output: str, json: bool) -> Outcome:
-    from gait.canonical import canonical_bytes
+    import json as _json
+
     from gait.packs.common import write_pack
 
     if len(args) != 2:
-        raise InvalidInput("expected <left.zip> <right.zip>")
-    left, right = (_read_manifest(a) for a in args)
-    lmap = {c.get("path"): c.get("sha256") for c in left.get("contents") or []}
-    rmap = {c.get("path"): c.get("sha256") for c in right.get("contents") or []}
-    summary = {
-        "left_pack_id": left.get("pack_id", ""),
-        "right_pack_id": right.get("pack_id", ""),
-        "left_pack_type": _kind(left),
-        "right_pack_type": _kind(right),
-        "left_only": sorted(p for p in lmap if p not in rmap),
-        "right_only": sorted(p for p in rmap if p not in lmap),
-        "changed": sorted(p for p in lmap if p in rmap and lmap[p] != rmap[p]),
+        raise InvalidInput("expected <left> <right>")
+    left, right = (_diff_side(a.strip()) for a in args)
+    added = sorted(p for p in right["files"] if p not in left["files"])
+    removed = sorted(p for p in left["files"] if p not in right["files"])
+    changed = sorted(
+        p for p in left["files"] if p in right["files"] and left["files"][p] != right["files"][p]
+    )
+    manifest_delta = (
+        left["manifest_digest"] != right["manifest_digest"]
+        or left["pack_type"] != right["pack_type"]
+    )
+    drift, context_changed = "none", False
+    if left["pack_type"] == "run" and right["pack_type"] == "run":
+        if left["context"] != right["context"]:
+            drift, context_changed = "semantic", True
+    summary: dict[str, Any] = {"changed": bool(manifest_delta or added or removed or changed)}
+    summary["changed"] = summary["changed"] or context_changed
+    for key, value in (
+        ("added_files", added),
+        ("removed_files", removed),
+        ("changed_files", changed),
+    ):
+        if value:
+            summary[key] = value
+    summary["manifest_delta"] = manifest_delta
+    if context_changed:
+        summary["context_changed"] = True
+    summary["context_drift_classification"] = drift
+    # the original's gait.pack.diff result, fields in its order
+    result: dict[str, Any] = {
+        "schema_id": "gait.pack.diff",
+        "schema_version": "1.0.0",
+        "created_at": "1980-01-01T00:00:00Z",
+        "left_pack_id": left["pack_id"],
+        "right_pack_id": right["pack_id"],
+        "left_pack_type": left["pack_type"],
+        "right_pack_type": right["pack_type"],
+        "summary": summary,
     }
-    same = not (summary["left_only"] or summary["right_only"] or summary["changed"])
-    same = same and summary["left_pack_type"] == summary["right_pack_type"]
-    payload: dict[str, Any] = {"ok": same, "left": args[0], "right": args[1], "summary": summary}
+    same = not summary["changed"]
+    payload: dict[str, Any] = {"ok": same, "diff": {"Result": result}, "summary": summary}
     if output.strip():
-        write_pack(output.strip(), canonical_bytes({"summary": summary}) + b"\n")
-        payload["output"] = output.strip()
-    lines = [f"pack diff {'ok' if same else 'changed'}: {args[0]} vs {args[1]}"]
-    for key in ("left_only", "right_only", "changed"):
-        if summary[key]:
-            lines.append(f"{key.replace('_', ' ')}: " + ", ".join(summary[key]))
-    return Outcome(payload, 0 if same else 2, text=lines)
+        data = _json.dumps(result, separators=(",", ":"), ensure_ascii=False).encode()
+        payload["path"] = write_pack(output.strip(), data)
+    return _outcome("diff", payload, code=0 if same else 2, text=None if same else [])
+
+
+def _diff_side(path: str) -> dict[str, Any]:
+    """Pack id, type, manifest digest, member hashes and context facts of one side."""
+    from gait.canonical import digest
+
+    manifest = _read_manifest(path)
+    files = {
+        c.get("path"): str(c.get("sha256", "")).lower() for c in manifest.get("contents") or []
+    }
+    side: dict[str, Any] = {
+        "pack_id": manifest.get("pack_id", ""),
+        "pack_type": _kind(manifest),
+        "files": files,
+        "context": ("", "", 0),
+    }
+    if manifest.get("legacy_type") == "runpack":
+        from gait.runpack.reader import read_runpack
+
+        run = read_runpack(path)
+        side["manifest_digest"] = manifest.get("pack_id", "")
+        refs = run.refs
+        side["context"] = (
+            refs.context_set_digest,
+            refs.context_evidence_mode,
+            len(refs.receipts or []),
+        )
+        return side
+    side["manifest_digest"] = digest({k: v for k, v in manifest.items()})
+    if side["pack_type"] == "run":
+        detail = _inspect_detail(path, manifest, {"pack_type": "run"})
+        run_payload = detail.get("run_payload") or {}
+        side["context"] = (
+            str(run_payload.get("context_set_digest") or ""),
+            str(run_payload.get("context_evidence_mode") or ""),
+            int(run_payload.get("context_ref_count") or 0),
+        )
+    return side
 
 
 @gait_command(

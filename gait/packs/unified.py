@@ -125,8 +125,11 @@ def build_run_pack(
         payload["context_set_digest"] = refs.context_set_digest
     if refs.context_evidence_mode:
         payload["context_evidence_mode"] = refs.context_evidence_mode
-    if refs.context_ref_count:
-        payload["context_ref_count"] = refs.context_ref_count
+    if receipts:
+        # as the original: the receipt count, and one redaction mode or "mixed"
+        payload["context_ref_count"] = len(receipts)
+        modes = {(r.redaction_mode or "").strip() or "unknown" for r in receipts}
+        payload["context_privacy_mode"] = modes.pop() if len(modes) == 1 else "mixed"
     members: dict[str, bytes] = {
         RUN_PAYLOAD: jcs(payload),
         SOURCE_RUNPACK: _normalized_runpack(pack),

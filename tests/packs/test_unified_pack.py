@@ -98,7 +98,14 @@ def test_cli_build_inspect_diff_export(gait_inproc, demo_path: Path, tmp_path: P
     code, text = gait_inproc("pack", "diff", built["path"], built["path"], "--json")
     assert code == 0 and json.loads(text)["ok"] is True
     code, text = gait_inproc("pack", "diff", built["path"], str(demo_path), "--json")
-    assert code == 2 and json.loads(text)["summary"]["left_only"]
+    diff = json.loads(text)
+    # as the original: members only in the left side are "removed_files"
+    assert code == 2 and diff["diff"]["Result"]["summary"]["removed_files"] == [
+        "proof_records.jsonl",
+        "run_payload.json",
+        "source/runpack.zip",
+    ]
+    assert diff["schema_id"] == "gait.pack.output" and diff["operation"] == "diff"
     otel, sql = tmp_path / "o.jsonl", tmp_path / "o.sql"
     code, text = gait_inproc(
         "pack",
