@@ -142,9 +142,9 @@ class EvaluateEndpoint:
             service.check_auth(authorization)
             check_content_type(content_type)
             decoded = decode_request(body)
-        except RequestRejected:
-            return None
-        if not service.runs_inline(decoded):
+            if not service.runs_inline(decoded):
+                return None
+        except Exception:  # refused (or a fault): nothing decided yet, the ASGI path answers
             return None
         lane.in_flight += 1
         try:

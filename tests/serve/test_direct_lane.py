@@ -136,7 +136,13 @@ class _Transport:
 
 
 def _run(
-    root: Path, key: Path, reads: list[bytes], *, direct: bool, **settings: Any
+    root: Path,
+    key: Path,
+    reads: list[bytes],
+    *,
+    direct: bool,
+    fault: bool = False,
+    **settings: Any,
 ) -> tuple[bytes, dict[str, bytes], int]:
     """Feed ``reads`` to one connection; (bytes written, files left, direct answers)."""
     from uvicorn.server import ServerState
@@ -157,6 +163,12 @@ def _run(
     }
     config = ServeConfig(**{**fields, **settings})
     service = DecisionService(config, environ={"TOKEN": "secret"})
+    if fault:
+
+        def broken(request: Any) -> Any:
+            raise RuntimeError("disk on fire")
+
+        service.evaluate = broken  # type: ignore[method-assign]
     app = create_app(service)
     answered = [0]
     for endpoint in app.evaluate_endpoints.values():
@@ -273,3 +285,15 @@ def test_server_settings_keep_their_path(tmp_path, key, fixed_clock, settings):
         assert b"HTTP/1.1 401 " in direct[0]
     else:
         assert direct[2] == 0  # strict durability never decides on the event loop
+
+
+def test_a_fault_in_the_decision_is_the_same_500_on_both_paths(tmp_path, key, fixed_clock, capfd):
+    reads = [PLAIN + PLAIN]
+    general = _run(tmp_path / "run", key, reads, direct=False, fault=True)
+    direct = _run(tmp_path / "run", key, reads, direct=True, fault=True)
+    assert direct[2] == 2 and direct[0] == general[0]
+    assert direct[0].count(b"HTTP/1.1 500 Internal Server Error\r\n") == 2
+    assert b'{"error":"internal error","ok":false}' in direct[0]
+    err = capfd.readouterr().err
+    assert err.count("internal error on /v1/evaluate: RuntimeError: disk on fire") == 4
+    assert "Traceback" not in err
