@@ -107,11 +107,15 @@ def pack_command(
         "pack_id": result.pack_id,
         "run_id": result.run_id,
         "template_id": result.template_id,
-        "controls": result.controls,
-        "rendered_artifacts": result.rendered_artifacts,
         "manifest_path": f"{result.path}#pack_manifest.json",
-        "warnings": warnings,
     }
+    # zero counts and no warnings are left out, as the original (omitempty)
+    if result.controls:
+        payload["controls"] = result.controls
+    if result.rendered_artifacts:
+        payload["rendered_artifacts"] = result.rendered_artifacts
+    if warnings:
+        payload["warnings"] = warnings
     return Outcome(payload, text=[f"guard pack ok: {result.path}"])
 
 
@@ -184,3 +188,166 @@ def verify_command(json: bool, **flags: Any) -> Outcome:
     from gait.packs.verify import verify_guard_pack
 
     return run_pack_verify("guard", verify_guard_pack, **flags)
+
+
+@gait_command(
+    group,
+    "retain",
+    explain=(
+        "Apply retention windows to trace_*.json and evidence/incident pack files under a root "
+        "and report what was deleted and kept."
+    ),
+    help="Delete trace files and packs older than their retention window (--dry-run to preview).",
+)
+@click.argument("args", nargs=-1, metavar="")
+@click.option("--root", default=".", help="Directory scanned (recursively) for artifacts.")
+@click.option("--trace-ttl", default="168h", help="Go duration kept for trace_*.json files.")
+@click.option("--pack-ttl", default="720h", help="Go duration kept for evidence/incident packs.")
+@click.option("--report-out", default="", help="Also write the retention report JSON here.")
+@click.option("--dry-run", is_flag=True, help="Report what would be deleted; delete nothing.")
+def retain_command(
+    args: tuple[str, ...],
+    root: str,
+    trace_ttl: str,
+    pack_ttl: str,
+    report_out: str,
+    dry_run: bool,
+    json: bool,
+) -> Outcome:
+    from gait import __version__
+    from gait.packs.retention import apply_retention
+    from gait.policy.duration import parse_go_duration
+
+    if args:
+        raise InvalidInput("unexpected positional arguments")
+    ttls = []
+    for flag, text in (("--trace-ttl", trace_ttl), ("--pack-ttl", pack_ttl)):
+        try:
+            ttls.append(parse_go_duration(text.strip()))
+        except ValueError as err:
+            raise InvalidInput(f"parse {flag}: {err}") from err
+    report = apply_retention(
+        root,
+        ttls[0],
+        ttls[1],
+        dry_run=dry_run,
+        report_out=report_out,
+        producer_version=__version__,
+    )
+    payload: dict[str, Any] = {"ok": True, "root_path": report["root_path"]}
+    # zero counts, empty lists and a false dry_run are left out, as the original
+    for key in ("scanned_files", "deleted_files", "kept_files", "dry_run"):
+        if report[key]:
+            payload[key] = report[key]
+    text = (
+        f"guard retain ok: scanned={report['scanned_files']} deleted={len(report['deleted_files'])}"
+    )
+    return Outcome(payload, text=[text])
+
+
+def _crypto_flags(fn: Any) -> Any:
+    for option in reversed(
+        (
+            click.option("--in", "in_path", default="", help="Input artifact path."),
+            click.option("--out", default="", help="Output path."),
+            click.option("--key-env", default="", help="Env var holding a base64 32-byte key."),
+            click.option(
+                "--key-command", default="", help="Program that prints a base64 32-byte key."
+            ),
+            click.option(
+                "--key-command-args", default="", help="Comma-separated args for --key-command."
+            ),
+        )
+    ):
+        fn = option(fn)
+    return click.argument("args", nargs=-1, metavar="[ARTIFACT]")(fn)
+
+
+def _crypto_input(args: tuple[str, ...], in_path: str, usage: str) -> str:
+    rest = list(args)
+    if not in_path.strip() and rest:
+        in_path = rest.pop(0)
+    if not in_path.strip() or rest:
+        raise InvalidInput(f"expected --in {usage}")
+    return in_path
+
+
+@gait_command(
+    group,
+    "encrypt",
+    explain="Encrypt an artifact (AES-256-GCM) for storage at rest with a key from env or a command.",
+    help="Encrypt an artifact to <in>.gaitenc (key from --key-env or --key-command).",
+)
+@_crypto_flags
+def encrypt_command(
+    args: tuple[str, ...],
+    in_path: str,
+    out: str,
+    key_env: str,
+    key_command: str,
+    key_command_args: str,
+    json: bool,
+) -> Outcome:
+    from gait import __version__
+    from gait.packs.common import split_csv
+    from gait.packs.crypto import encrypt_artifact
+
+    source = _crypto_input(args, in_path, "<artifact>")
+    result = encrypt_artifact(
+        source,
+        out,
+        key_env=key_env,
+        key_command=key_command,
+        key_command_args=split_csv(key_command_args),
+        producer_version=__version__,
+    )
+    artifact = result["artifact"]
+    payload: dict[str, Any] = {
+        "ok": True,
+        "path": result["path"],
+        "algorithm": artifact["algorithm"],
+        "plain_sha256": artifact["plain_sha256"],
+        "key_mode": result["key_source"]["mode"],
+    }
+    if artifact["plain_size"]:
+        payload["plain_size"] = artifact["plain_size"]
+    if result["key_source"].get("ref"):
+        payload["key_ref"] = result["key_source"]["ref"]
+    return Outcome(payload, text=[f"guard encrypt ok: {result['path']}"])
+
+
+@gait_command(
+    group,
+    "decrypt",
+    explain="Decrypt a .gaitenc artifact with the configured key and check its sha256.",
+    help="Decrypt a .gaitenc artifact (key from --key-env or --key-command).",
+)
+@_crypto_flags
+def decrypt_command(
+    args: tuple[str, ...],
+    in_path: str,
+    out: str,
+    key_env: str,
+    key_command: str,
+    key_command_args: str,
+    json: bool,
+) -> Outcome:
+    from gait.packs.common import split_csv
+    from gait.packs.crypto import decrypt_artifact
+
+    source = _crypto_input(args, in_path, "<artifact.gaitenc>")
+    result = decrypt_artifact(
+        source,
+        out,
+        key_env=key_env,
+        key_command=key_command,
+        key_command_args=split_csv(key_command_args),
+    )
+    payload: dict[str, Any] = {
+        "ok": True,
+        "path": result["path"],
+        "plain_sha256": result["plain_sha256"],
+    }
+    if result["plain_size"]:
+        payload["plain_size"] = result["plain_size"]
+    return Outcome(payload, text=[f"guard decrypt ok: {result['path']}"])
