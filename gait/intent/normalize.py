@@ -227,6 +227,13 @@ def _norm_provenance_entry(raw: RawArgProvenance | None) -> ArgProvenance:
 
 
 def _norm_context(raw: RawContext) -> Context:
+    if (
+        raw.auth_context is not None
+        or raw.credential_scopes is not None
+        or raw.context_refs is not None
+    ):
+        # a dict or list: unhashable, and a failed hash costs more than the general path
+        return _norm_context_general(raw)
     key = _astuple(raw)
     request_id = key[6]
     if request_id:
@@ -551,7 +558,7 @@ def _normalize(raw: RawIntent) -> Intent:
     if not (_v := raw.arg_provenance):
         provenance: tuple[ArgProvenance, ...] = ()
     elif len(_v) == 1:
-        # a remembered entry or context is looked up here, without the call
+        # a remembered entry is looked up here, without the call
         try:
             entry = _PROVENANCE_MEMO.get(_astuple(_v[0]))
         except TypeError:  # a null entry or unhashable fields: the function decides
@@ -560,14 +567,7 @@ def _normalize(raw: RawIntent) -> Intent:
     else:
         provenance = dedup_sort_provenance([_norm_provenance_entry(item) for item in _v])
     skill = _norm_skill(raw.skill_provenance) if raw.skill_provenance is not None else None
-    raw_context = raw.context or _EMPTY_CONTEXT
-    try:
-        # a key with a request_id misses here (those are remembered without it)
-        context = _CONTEXT_MEMO.get(_astuple(raw_context))
-    except TypeError:
-        context = None
-    if context is None:
-        context = _norm_context(raw_context)
+    context = _norm_context(raw.context or _EMPTY_CONTEXT)
     delegation = _norm_delegation(raw.delegation) if raw.delegation is not None else None
     return Intent(
         tool_name=tool_name,
