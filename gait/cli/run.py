@@ -21,10 +21,46 @@ group = GaitGroup(
 
 
 def _one_target(positionals: tuple[str, ...], option: str | None, what: str) -> str:
-    values = [*positionals, *([option] if option else [])]
-    if len(values) != 1 or not values[0].strip():
-        raise InvalidInput(f"expected {what}")
-    return values[0].strip()
+    # As the reference: --from wins, else exactly one positional.
+    rest = list(positionals)
+    target = (option or "").strip()
+    if not target and len(rest) == 1:
+        target, rest = rest[0].strip(), []
+    if not target:
+        raise InvalidInput(f"missing required {what}")
+    if rest:
+        raise InvalidInput("unexpected positional arguments")
+    return target
+
+
+# Top-level fields the reference leaves out of its JSON when empty (omitempty).
+INSPECT_OMIT = (
+    "capture_mode",
+    "intents_total",
+    "results_total",
+    "entries",
+    "unmatched_results",
+    "warnings",
+)
+REPLAY_OMIT = ("steps", "missing_results", "warnings", "requested_unsafe")
+DIFF_OMIT = (
+    "files_changed",
+    "left_only_intents",
+    "right_only_intents",
+    "left_only_results",
+    "right_only_results",
+    "context_drift_classification",
+    "context_runtime_only_changes",
+    "step_changes",
+)
+
+
+def omit_empty(payload: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """Drop the listed keys when empty/zero/false (the reference's omitempty fields)."""
+    for key in keys:
+        if key in payload and not payload[key]:
+            del payload[key]
+    return payload
 
 
 def _display_path(path: str) -> str:
@@ -257,7 +293,7 @@ def inspect_command(targets: tuple[str, ...], from_: str | None, json: bool) -> 
     path = resolve_runpack(_one_target(targets, from_, "--from <run_id|path>"))
     pack = open_stream(path)
     try:
-        payload = inspect_stream(pack)
+        payload = omit_empty(inspect_stream(pack), INSPECT_OMIT)
     except BaseException:
         pack.close()
         raise
@@ -305,41 +341,35 @@ def diff_command(targets: tuple[str, ...], privacy: str, output: str | None, jso
     try:
         right_pack = open_stream(right_path)
         closers.append(right_pack.close)
-        summary = diff_stream(left_pack, right_pack, privacy=mode)
+        summary = omit_empty(diff_stream(left_pack, right_pack, privacy=mode), DIFF_OMIT)
         ok = diff_ok(summary)
         payload: dict[str, Any] = {"ok": ok, "privacy": mode, "summary": summary}
         if output and output.strip():
             from gait.fsutil import atomic_write
 
             full = {"privacy": mode, "summary": materialize(summary)}
-            body = jsonlib.dumps(full, sort_keys=True, indent=2)
+            body = jsonlib.dumps(full, sort_keys=True, separators=(",", ":"))
             parent = os.path.dirname(output)
             if parent:
                 os.makedirs(parent, mode=0o750, exist_ok=True)
-            atomic_write(output, (body + "\n").encode("utf-8"), 0o600)
+            atomic_write(output, body.encode("utf-8"), 0o600)
             payload["output"] = output
     except BaseException:
         for close in closers:
             close()
         raise
-    left, right = targets
     # Step changes are read from both packs while they are written.
-    return Outcome(
-        payload, 0 if ok else 2, text=_diff_text(summary, ok, left, right), closers=closers
-    )
+    return Outcome(payload, 0 if ok else 2, text=_diff_text(summary, ok), closers=closers)
 
 
-def _diff_text(summary: dict[str, Any], ok: bool, left: str, right: str) -> Iterator[str]:
+def _diff_text(summary: dict[str, Any], ok: bool) -> Iterator[str]:
+    # The reference's two lines (run ids from the packs), then our per-step detail.
+    left, right = summary["run_id_left"], summary["run_id_right"]
     yield f"diff {'ok' if ok else 'changed'}: {left} vs {right}"
-    if summary["files_changed"]:
+    if ok:
+        return
+    if summary.get("files_changed"):
         yield "files changed: " + ", ".join(summary["files_changed"])
-    flags = [
-        name
-        for name in ("manifest_changed", "intents_changed", "results_changed", "refs_changed")
-        if summary[name]
-    ]
-    if flags:
-        yield "changed: " + ", ".join(f.removesuffix("_changed") for f in flags)
     for change in summary.get("step_changes", []):
         yield f"  {change['intent_id']} {change['field']}: {change['left']} -> {change['right']}"
 
@@ -388,6 +418,8 @@ def replay_command(
     from gait.runpack.replay import check_real_replay, reevaluate_stream, replay_stream
     from gait.runpack.stream import open_stream
 
+    if len(targets) != 1:
+        raise InvalidInput("expected run_id or path")
     allowed = [t.strip() for t in allow_tools.split(",") if t.strip()]
     check_real_replay(
         real_tools=real_tools,
@@ -395,8 +427,6 @@ def replay_command(
         allow_tools=allowed,
         env_name=unsafe_real_tools_env,
     )
-    if len(targets) != 1:
-        raise InvalidInput("expected run_id or path")
     pack = open_stream(resolve_runpack(targets[0]))
     try:
         payload = replay_stream(
@@ -427,6 +457,7 @@ def replay_command(
     except BaseException:
         pack.close()
         raise
+    omit_empty(payload, REPLAY_OMIT)
     exit_code = 0 if payload["ok"] else 2
     # Steps are read from the pack while they are written, never held all at once.
     return Outcome(
@@ -453,17 +484,16 @@ def _load_context(path: str) -> dict[str, Any]:
 
 
 def _replay_text(payload: dict[str, Any]) -> Iterator[str]:
-    status = "ok" if payload["ok"] else "failed"
-    yield (
-        f"replay {status}: run_id={payload['run_id']} mode={payload['mode']} "
-        f"steps={len(payload['steps'])}"
-    )
-    for n, step in enumerate(payload["steps"], start=1):
-        line = f"{n}. intent={step['intent_id']} tool={step['tool_name']} status={step['status']}"
-        line += f" execution={step['execution']}"
-        yield line
-    if payload["missing_results"]:
-        yield "missing results: " + ", ".join(payload["missing_results"])
+    # The reference's lines: "replay ok: <run_id> (<mode>)" or "replay failed: <run_id>".
+    warnings = payload.get("warnings") or []
+    if payload["ok"]:
+        yield f"replay ok: {payload['run_id']} ({payload['mode']})"
+    else:
+        yield f"replay failed: {payload['run_id']}"
+        if payload.get("missing_results"):
+            yield "missing results: " + ", ".join(payload["missing_results"])
+    if warnings:
+        yield "warnings: " + "; ".join(warnings)
     re = payload.get("reevaluation")
     if re is not None:
         matches = re["policy_matches_recorded"]
@@ -476,7 +506,6 @@ def _replay_text(payload: dict[str, Any]) -> Iterator[str]:
                 f"  diverged: intent={d['intent_id']} tool={d['tool_name']} "
                 f"recorded={d['recorded_verdict'] or '-'} replay={d['replay_verdict']}"
             )
-    yield from (f"warning: {w}" for w in payload["warnings"])
 
 
 __all__ = ["GaitError", "group"]

@@ -13,9 +13,10 @@ from gait.cli.term import table
 
 def run_inspect(payload: dict[str, Any]) -> list[str]:
     lines = [
-        f"run inspect: run_id={payload['run_id']} intents={payload['intents_total']} "
-        f"results={payload['results_total']} capture_mode={payload['capture_mode']}",
-        f"path: {payload['path']}",
+        f"run inspect: run_id={payload.get('run_id', '')} "
+        f"intents={payload.get('intents_total', 0)} results={payload.get('results_total', 0)} "
+        f"capture_mode={payload.get('capture_mode', '')}",
+        f"path: {payload.get('path', '')}",
     ]
     entries = payload.get("entries") or []
     if entries:
@@ -27,7 +28,7 @@ def run_inspect(payload: dict[str, Any]) -> list[str]:
                     e["index"],
                     e["intent_id"],
                     e["tool_name"],
-                    e["status"],
+                    e.get("status") or "missing_result",
                     e.get("verdict") or "-",
                     f"{e['duration_ms']:g}ms" if "duration_ms" in e else "-",
                     ",".join(e.get("reason_codes") or ()) or "-",
@@ -36,7 +37,8 @@ def run_inspect(payload: dict[str, Any]) -> list[str]:
             ),
         )
     for result in payload.get("unmatched_results") or ():
-        lines.append(f"unmatched result: intent={result['intent_id']} status={result['status']}")
+        status = result.get("status") or "unknown"
+        lines.append(f"unmatched result: intent={result['intent_id']} status={status}")
     lines.extend(f"warning: {w}" for w in payload.get("warnings") or ())
     return lines
 

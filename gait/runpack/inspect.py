@@ -163,11 +163,15 @@ def _entry(
         "tool_name": intent.tool_name,
         "created_at": intent.created_at,
         "args_digest": intent.args_digest,
-        "status": result.status if result is not None else "missing_result",
-        "reason_codes": reasons,
-        "violations": violations,
     }
+    # As the reference, empty fields are left out (text shows status=missing_result).
+    if reasons:
+        entry["reason_codes"] = reasons
+    if violations:
+        entry["violations"] = violations
     if result is not None:
+        if result.status:
+            entry["status"] = result.status
         entry["result_digest"] = result.result_digest
         if result.executed is not None:
             entry["executed"] = result.executed
@@ -188,23 +192,24 @@ def inspect_stream(source: RecordSource) -> dict[str, Any]:
     """
     aligned = aligned_first_results(source)
     warnings: list[str] = []
-    unmatched: list[tuple[str, str, str]] = []
+    unmatched: list[dict[str, Any]] = []
     if not aligned:
         intent_ids = {i.intent_id for i in source.intents()}
         seen: set[str] = set()
         duplicated: set[str] = set()
         for result in source.results():
             if result.intent_id in seen:
-                duplicated.add(result.intent_id)
+                duplicated.add(result.intent_id.strip() or "(empty)")
             seen.add(result.intent_id)
             if result.intent_id not in intent_ids:
-                unmatched.append((result.intent_id, result.result_digest, result.status))
+                unmatched.append(_unmatched(result))
         del intent_ids, seen
         warnings = [
             f"multiple result records for intent_id={i} (kept first)" for i in sorted(duplicated)
         ]
         warnings.sort()
-        unmatched.sort(key=lambda u: (u[0], u[1]))  # stable, like the in-memory reader
+        # stable, like the in-memory reader
+        unmatched.sort(key=lambda u: (u["intent_id"], u.get("result_digest", "")))
     receipts = trace_receipts(source)
     durations = duration_ms_by_intent(source)
 
@@ -227,12 +232,22 @@ def inspect_stream(source: RecordSource) -> dict[str, Any]:
         "intents_total": source.intents_total,
         "results_total": source.results_total,
         "entries": LazyList(entries, source.intents_total),
-        "unmatched_results": [
-            {"intent_id": i, "status": status, "result_digest": digest}
-            for i, digest, status in unmatched
-        ],
+        "unmatched_results": unmatched,
         "warnings": warnings,
     }
+
+
+def _unmatched(result: ResultRecord) -> dict[str, Any]:
+    out: dict[str, Any] = {"intent_id": result.intent_id}
+    if result.status:
+        out["status"] = result.status
+    if result.result_digest:
+        out["result_digest"] = result.result_digest
+    verdict, reasons, violations = verdict_of(result_verdict(result), None)
+    for key, value in (("verdict", verdict), ("reason_codes", reasons), ("violations", violations)):
+        if value:
+            out[key] = value
+    return out
 
 
 def inspect_runpack(pack: Runpack | RecordSource) -> dict[str, Any]:
@@ -246,25 +261,34 @@ def inspect_text(payload: dict[str, Any]) -> list[str]:
 
 
 def iter_inspect_text(payload: dict[str, Any]) -> Iterator[str]:
-    """:func:`inspect_text`, one line at a time (entries are consumed as they come)."""
+    """:func:`inspect_text`, one line at a time (entries are consumed as they come).
+
+    The reference's lines: header, path, one line per step (+ indented
+    reason_codes/violations lines), unmatched results, then warnings.
+    """
     yield from [
-        f"run inspect: run_id={payload['run_id']} intents={payload['intents_total']} "
-        f"results={payload['results_total']} capture_mode={payload['capture_mode']}",
-        f"path: {payload['path']}",
+        f"run inspect: run_id={payload.get('run_id', '')} "
+        f"intents={payload.get('intents_total', 0)} results={payload.get('results_total', 0)} "
+        f"capture_mode={payload.get('capture_mode', '')}",
+        f"path: {payload.get('path', '')}",
     ]
-    for entry in payload["entries"]:
+    for entry in payload.get("entries") or ():
         line = (
             f"{entry['index']}. intent={entry['intent_id']} tool={entry['tool_name']} "
-            f"status={entry['status']}"
+            f"status={(entry.get('status') or '').strip() or 'missing_result'}"
         )
         if entry.get("verdict"):
             line += f" verdict={entry['verdict']}"
-        if entry.get("reason_codes"):
-            line += f" reasons={','.join(entry['reason_codes'])}"
-        if "duration_ms" in entry:
-            line += f" duration={entry['duration_ms']:g}ms"
         yield line
-    for result in payload["unmatched_results"]:
-        yield f"unmatched result: intent={result['intent_id']} status={result['status']}"
-    for warning in payload["warnings"]:
-        yield f"warning: {warning}"
+        if entry.get("reason_codes"):
+            yield "   reason_codes=" + ",".join(entry["reason_codes"])
+        if entry.get("violations"):
+            yield "   violations=" + ",".join(entry["violations"])
+    unmatched = payload.get("unmatched_results") or []
+    if unmatched:
+        yield f"unmatched_results={len(unmatched)}"
+        for result in unmatched:
+            status = (result.get("status") or "").strip() or "unknown"
+            yield f"   intent={result['intent_id']} status={status}"
+    if payload.get("warnings"):
+        yield "warnings: " + "; ".join(payload["warnings"])

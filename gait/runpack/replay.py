@@ -103,12 +103,17 @@ def check_real_replay(
     if not real_tools:
         return
     if not unsafe:
-        raise UnsafeOperation("real tool replay requires --unsafe-real-tools")
+        raise UnsafeOperation("real tool execution requires --unsafe-real-tools")
     if not allow_tools:
-        raise UnsafeOperation("real tool replay requires --allow-tools")
+        raise UnsafeOperation(
+            "real tool execution requires --allow-tools with explicit tool names",
+            details={"requested_unsafe": True},
+        )
     name = env_name.strip() or REAL_REPLAY_ENV
     if os.environ.get(name, "").strip() != "1":
-        raise UnsafeOperation(f"real tool replay requires {name}=1")
+        raise UnsafeOperation(
+            f"real tool execution requires {name}=1", details={"requested_unsafe": True}
+        )
 
 
 def replay_stub(
@@ -186,7 +191,8 @@ def replay_stream(
         "steps": done,
         "missing_results": sorted(missing),
         "warnings": warnings,
-        "requested_unsafe": real_tools,
+        # As the reference: whether --unsafe-real-tools was given, real mode or not.
+        "requested_unsafe": unsafe,
     }
 
 

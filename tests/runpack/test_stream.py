@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gait.cli.output import dumps, envelope, write_json
+from gait.cli.run import DIFF_OMIT, INSPECT_OMIT, REPLAY_OMIT, omit_empty
 from gait.errors import InvalidInput
 from gait.runpack.diff import diff_ok, diff_runpacks
 from gait.runpack.inspect import inspect_runpack, inspect_text
@@ -62,7 +63,8 @@ def test_inspect_json_is_byte_identical_to_the_in_memory_payload(packs: dict[str
         args = ("run", "inspect", str(path), "--json")
         code, out = _cli(*args)
         assert code == 0, name
-        assert out == _expected(inspect_runpack(read_runpack(path)), 0, args), name
+        payload = omit_empty(inspect_runpack(read_runpack(path)), INSPECT_OMIT)
+        assert out == _expected(payload, 0, args), name
 
 
 def test_inspect_text_lines_match_the_in_memory_rendering(packs: dict[str, Path]) -> None:
@@ -86,7 +88,7 @@ def test_replay_json_is_byte_identical_with_and_without_policy(
     for name, path in packs.items():
         pack = read_runpack(path)
         try:
-            payload = replay_stub(pack)
+            payload = omit_empty(replay_stub(pack), REPLAY_OMIT)
         except InvalidInput:
             continue  # duplicate ids: refused before any output, checked below
         re = reevaluate(pack, lambda i: evaluate(compiled, i), policy_digest=compiled.policy_digest)
@@ -118,6 +120,7 @@ def test_diff_json_is_byte_identical_for_every_pair(packs: dict[str, Path]) -> N
         for b in names:
             summary = diff_runpacks(read_runpack(packs[a]), read_runpack(packs[b]))
             ok = diff_ok(summary)
+            summary = omit_empty(summary, DIFF_OMIT)
             args = ("run", "diff", str(packs[a]), str(packs[b]), "--json")
             code, out = _cli(*args)
             assert code == (0 if ok else 2)
