@@ -76,5 +76,6 @@ def pack_command(
         "window_from": result.window_from,
         "window_to": result.window_to,
     }
-    payload = {k: v for k, v in payload.items() if v or k in ("ok", "policy_digests")}
+    # zero counts and an empty digest list are left out, as the original (omitempty)
+    payload = {k: v for k, v in payload.items() if v or k == "ok"}
     return Outcome(payload, text=[f"incident pack ok: {built.path}"])

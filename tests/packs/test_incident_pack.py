@@ -128,3 +128,11 @@ def test_cli_incident_pack_bad_window_is_exit_6(gait_inproc, demo_path: Path) ->
         "incident", "pack", "--from", str(demo_path), "--window", "x", "--json"
     )
     assert code == 6 and "--window" in json.loads(text)["error"]
+
+
+def test_cli_leaves_out_empty_fields(demo_path: Path, gait_inproc) -> None:
+    # as the original's incidentPackOutput: zero counts and no policy digests are omitted
+    code, text = gait_inproc("incident", "pack", str(demo_path), "--json")
+    out = json.loads(text)
+    assert code == 0 and "policy_digests" not in out and "trace_count" not in out
+    assert out["template_id"] == "incident_response" and out["window_from"] < out["window_to"]
