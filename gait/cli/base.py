@@ -183,6 +183,8 @@ class GaitGroup(click.Group):
         if ctx.resilient_parsing:  # shell completion: partial command lines are expected
             return super().parse_args(ctx, args)
         ctx.meta["gait.json"] = wants_json(args)
+        if ctx.parent is None and args and args[0] in _LEGACY_ROOT_COMMANDS:
+            _reject_legacy_command(ctx, args)
         if self.explain and ("--explain" in args or "-explain" in args):
             first = next((a for a in args if not a.startswith("-")), None)
             sub = self.get_command(ctx, first) if first else None
@@ -205,6 +207,26 @@ class GaitGroup(click.Group):
                     message += f' (did you mean "{close[0]}"?)'
             raise click.UsageError(message, ctx)
         return super().parse_args(ctx, args)
+
+
+# Old top-level command names: rejected with the new spelling (cli.md §3, exit 6).
+_LEGACY_ROOT_COMMANDS = frozenset({"mcp-verify"})
+
+
+def _reject_legacy_command(ctx: click.Context, args: list[str]) -> None:
+    """``error:`` + ``hint:`` + usage (or the JSON envelope with ``migration``); exit 6."""
+    from gait.cli.migration import LEGACY_COMMANDS, command_error, migration_for
+    from gait.cli.output import dumps, envelope
+
+    message = command_error(*LEGACY_COMMANDS[args[0]])
+    if wants_json(args):
+        write_line(dumps(envelope({"ok": False, "error": message}, 6, ["gait", *args])))
+    else:
+        hint, _ = migration_for(message)
+        write_line(f"error: {message}", err=True)
+        write_line(f"hint: {hint}", err=True)
+        write_line(ctx.get_usage(), err=True)
+    raise Exit(EXIT_INVALID_INPUT)
 
 
 def gait_command(

@@ -1,19 +1,10 @@
-"""``gait doctor [--production-readiness]`` (scout_packs.md §5): environment checks with fixes.
+"""``gait doctor [--production-readiness]`` (scout_packs.md §5) and ``gait doctor adoption``.
 
-The checks only look (stat, parse, open a temp file); none changes anything.
-Every check that can fail says how to fix it in ``fix_command``.
+The checks live in :mod:`gait.scout.doctor`; this module parses flags and renders.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import stat
-import sys
-import tempfile
-import time
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import click
@@ -21,510 +12,12 @@ import click
 from gait.cli.base import Outcome, gait_command
 from gait.errors import GaitError, InvalidInput
 
-PASS, WARN, FAIL = "pass", "warn", "fail"
-STALE_LOCK_SECONDS = 15
-
-
-@dataclass
-class Check:
-    name: str
-    scope: str
-    status: str
-    message: str
-    fix_command: str = ""
-    non_fixable: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "name": self.name,
-            "scope": self.scope,
-            "status": self.status,
-            "message": self.message,
-        }
-        if self.fix_command:
-            out["fix_command"] = self.fix_command
-        if self.non_fixable:
-            out["non_fixable"] = True
-        return out
-
-
-@dataclass
-class Keys:
-    mode: str
-    private_key: str | None
-    private_key_env: str | None
-    public_key: str | None
-    public_key_env: str | None
-
-    def given(self) -> bool:
-        return any(
-            v and v.strip()
-            for v in (self.private_key, self.private_key_env, self.public_key, self.public_key_env)
-        )
-
-
-def _writable_dir(path: Path) -> bool:
-    return os.access(path, os.W_OK | os.X_OK)
-
-
-def check_workdir(workdir: Path) -> Check:
-    name, scope = "workdir", "universal"
-    if not workdir.exists():
-        return Check(name, scope, FAIL, f"{workdir} does not exist", f"mkdir -p {workdir}")
-    if not workdir.is_dir():
-        return Check(name, scope, FAIL, f"{workdir} is not a directory", f"mkdir -p {workdir}")
-    if not _writable_dir(workdir):
-        return Check(name, scope, FAIL, f"{workdir} is not writable", f"chmod u+w {workdir}")
-    return Check(name, scope, PASS, f"{workdir} is writable")
-
-
-def check_output_dir(out: Path) -> Check:
-    name, scope = "output_dir", "universal"
-    if not out.exists():
-        return Check(name, scope, WARN, f"{out} does not exist yet", f"mkdir -p {out}")
-    if not out.is_dir():
-        return Check(
-            name, scope, FAIL, f"{out} is not a directory", f"rm -f {out} && mkdir -p {out}"
-        )
-    if not _writable_dir(out):
-        return Check(name, scope, FAIL, f"{out} is not writable", f"chmod u+w {out}")
-    return Check(name, scope, PASS, f"{out} is writable")
-
-
-def check_job_runtime(out: Path) -> Check:
-    """Each durable job's state must parse and agree with its event history."""
-    from gait.packs.jobs import JobStore
-
-    name, scope = "job_runtime_durability", "universal"
-    jobs = out / "jobs"
-    if not jobs.is_dir():
-        return Check(name, scope, PASS, "no durable job state")
-    store = JobStore(str(jobs))
-    broken = []
-    for state in sorted(jobs.glob("*/state.json")):
-        try:
-            reason = store.divergence(state.parent.name)
-        except GaitError as err:
-            reason = err.message
-        if reason:
-            broken.append(f"{state.parent.name} ({reason})")
-    if broken:
-        return Check(
-            name,
-            scope,
-            FAIL,
-            "divergent durable job state: " + "; ".join(broken),
-            f"gait job inspect --id <job_id> --root {jobs}",
-        )
-    return Check(name, scope, PASS, "durable job state is consistent")
-
-
-def check_temp_dir() -> Check:
-    name, scope = "temp_dir", "universal"
-    try:
-        directory = tempfile.gettempdir()
-        with tempfile.NamedTemporaryFile(dir=directory, prefix="gait-doctor-"):
-            pass
-    except (OSError, FileNotFoundError) as err:
-        return Check(
-            name,
-            scope,
-            FAIL,
-            f"temp dir unusable: {err}",
-            "export TMPDIR=$HOME/tmp && mkdir -p $HOME/tmp",
-        )
-    return Check(name, scope, PASS, f"{directory} is writable")
-
-
-def check_registry_cache() -> Check:
-    name, scope = "registry_cache", "universal"
-    cache = Path.home() / ".gait" / "registry"
-    if not cache.exists():
-        return Check(name, scope, WARN, f"{cache} does not exist", "mkdir -p ~/.gait/registry")
-    if not cache.is_dir():
-        return Check(
-            name,
-            scope,
-            FAIL,
-            f"{cache} is not a directory",
-            "rm -f ~/.gait/registry && mkdir -p ~/.gait/registry",
-        )
-    pins = cache / "pins.json"
-    if pins.exists():
-        from gait.safejson import loads
-
-        problem = ""
-        try:
-            value = loads(pins.read_bytes(), "parse pins.json")
-        except OSError:
-            value = None
-        except InvalidInput as err:  # also a repeated key: named, as every reader does
-            value, problem = None, f" ({err.message})"
-        if not isinstance(value, dict):
-            return Check(
-                name,
-                scope,
-                WARN,
-                f"{pins} is unreadable or inconsistent{problem}",
-                f"rm -f {pins}",
-            )
-    return Check(name, scope, PASS, f"{cache} is present")
-
-
-def check_rate_limit_lock(out: Path, now: float) -> Check:
-    name, scope = "gate_rate_limit_lock", "universal"
-    stale = []
-    for directory in (out, Path(".gait-out")):
-        for lock in sorted(directory.glob("*.lock")) if directory.is_dir() else []:
-            try:
-                age = now - lock.stat().st_mtime
-            except OSError:
-                continue
-            if age > STALE_LOCK_SECONDS:
-                stale.append(str(lock))
-    if stale:
-        return Check(
-            name, scope, WARN, "stale lock file: " + ", ".join(stale), "rm -f " + " ".join(stale)
-        )
-    return Check(name, scope, PASS, "no stale rate-limit lock")
-
-
-def binary_info() -> dict[str, str]:
-    from gait import __version__
-
-    on_path = shutil.which("gait") or ""
-    argv0 = sys.argv[0] if sys.argv and os.path.basename(sys.argv[0]) == "gait" else ""
-    if argv0:
-        path, source = os.path.abspath(argv0), "argv0"
-    elif on_path:
-        path, source = on_path, "path"
-    else:
-        path, source = "", "none"
-    return {
-        "binary_path": path,
-        "binary_path_source": source,
-        "path_binary_path": on_path,
-        "binary_version": __version__,
-    }
-
-
-def check_binary(info: dict[str, str]) -> Check:
-    name, scope = "onboarding_binary", "universal"
-    if not info["path_binary_path"]:
-        return Check(
-            name,
-            scope,
-            WARN,
-            "the gait executable is not on PATH",
-            'export PATH="$(python -m site --user-base)/bin:$PATH"',
-        )
-    return Check(name, scope, PASS, f"gait {info['binary_version']} at {info['path_binary_path']}")
-
-
-def check_key_ambiguity(keys: Keys) -> Check:
-    name, scope = "key_source_ambiguity", "universal"
-    both = []
-    if keys.private_key and keys.private_key_env:
-        both.append("private")
-    if keys.public_key and keys.public_key_env:
-        both.append("public")
-    if both:
-        return Check(
-            name,
-            scope,
-            FAIL,
-            " and ".join(both) + " key: set either a path or an env var, not both",
-            "drop --private-key-env or --private-key (same for the public key)",
-        )
-    return Check(name, scope, PASS, "key sources are unambiguous")
-
-
-def check_key_permissions(keys: Keys) -> Check:
-    name, scope = "key_permissions", "universal"
-    for path in (keys.private_key, keys.public_key):
-        if not (path and path.strip()):
-            continue
-        target = Path(path)
-        if not os.access(target, os.R_OK):
-            return Check(name, scope, WARN, f"key file unreadable: {target}", f"chmod 600 {target}")
-        if not os.access(target.parent, os.X_OK):
-            return Check(
-                name,
-                scope,
-                WARN,
-                f"key directory not searchable: {target.parent}",
-                f"chmod 700 {target.parent}",
-            )
-        mode = stat.S_IMODE(target.stat().st_mode)
-        if mode & 0o077:
-            return Check(
-                name,
-                scope,
-                WARN,
-                f"key file {target} is readable by others ({mode:o})",
-                f"chmod 600 {target}",
-            )
-    return Check(name, scope, PASS, "key file permissions are private")
-
-
-def check_key_config(keys: Keys) -> Check:
-    from gait.signing import load_private_key, load_public_key
-
-    name, scope = "key_config", "universal"
-    if keys.mode == "dev":
-        if keys.given():
-            return Check(
-                name,
-                scope,
-                WARN,
-                "dev mode ignores explicit key sources",
-                "gait doctor --key-mode prod --private-key <path>",
-            )
-        return Check(
-            name, scope, PASS, "dev mode: ephemeral keys (signatures do not verify across machines)"
-        )
-    if keys.mode != "prod":
-        return Check(
-            name,
-            scope,
-            FAIL,
-            f"unsupported key mode: {keys.mode}",
-            "gait doctor --key-mode prod --private-key <path>",
-        )
-    if not (keys.private_key or keys.private_key_env):
-        return Check(
-            name,
-            scope,
-            FAIL,
-            "prod mode requires a private key source",
-            "gait keys init --out-dir gait-out/keys",
-        )
-    try:
-        pair = load_private_key(keys.private_key, keys.private_key_env)
-        if keys.public_key or keys.public_key_env:
-            public = load_public_key(keys.public_key, keys.public_key_env)
-            if public.key_id != pair.key_id:
-                return Check(
-                    name,
-                    scope,
-                    FAIL,
-                    "public key does not match private key",
-                    "gait keys init --out-dir gait-out/keys --force",
-                )
-    except GaitError as err:
-        return Check(name, scope, FAIL, err.message, "gait keys init --out-dir gait-out/keys")
-    return Check(name, scope, PASS, f"prod key {pair.key_id[:16]}… loads")
-
-
-def repo_root(start: Path) -> Path | None:
-    """The gait source checkout containing ``start``, if any."""
-    for candidate in (start, *start.parents):
-        if (candidate / "pyproject.toml").is_file() and (candidate / "gait" / "cli").is_dir():
-            return candidate
-    return None
-
-
-def repo_checks(root: Path) -> list[Check]:
-    from gait.resources import grammar_text
-
-    out = []
-    try:
-        grammar_text()
-        out.append(Check("schema_files", "repo_checkout", PASS, "grammar and schemas load"))
-    except (OSError, GaitError) as err:
-        out.append(
-            Check("schema_files", "repo_checkout", FAIL, f"grammar unreadable: {err}", "", True)
-        )
-    hooks = root / ".git"
-    if hooks.exists():
-        out.append(Check("hooks_path", "repo_checkout", PASS, "git checkout present"))
-    else:
-        out.append(
-            Check("hooks_path", "repo_checkout", WARN, "not a git checkout", f"git -C {root} init")
-        )
-    missing = [d for d in ("docs", "examples") if not (root / d).is_dir()]
-    if missing:
-        out.append(
-            Check(
-                "onboarding_assets",
-                "repo_checkout",
-                WARN,
-                "missing " + ", ".join(missing),
-                f"git -C {root} checkout -- " + " ".join(missing),
-            )
-        )
-    else:
-        out.append(Check("onboarding_assets", "repo_checkout", PASS, "docs and examples present"))
-    return out
-
-
-def production_checks(workdir: Path) -> list[Check]:
-    """§5 production readiness: the project config must pin a production posture."""
-    from gait.fsutil import read_regular_file
-    from gait.gate.config import MAX_CONFIG_BYTES
-    from gait.safeyaml import load
-
-    scope = "production_readiness"
-    path = workdir / ".gait" / "config.yaml"
-    fix = f"mkdir -p {workdir / '.gait'} && $EDITOR {path}"
-    try:
-        # the reader gate eval uses: a repeated key is an error here too, not the last one
-        data = read_regular_file(path, MAX_CONFIG_BYTES)
-        doc = load(data, "parse config", source=str(path)) or {}
-        if not isinstance(doc, dict):
-            raise ValueError("expected a mapping")
-    except FileNotFoundError:
-        checks = [Check("production_readiness_config", scope, FAIL, f"{path} does not exist", fix)]
-        doc = None
-    except (OSError, ValueError, GaitError) as err:
-        checks = [
-            Check("production_readiness_config", scope, FAIL, f"{path} does not parse: {err}", fix)
-        ]
-        doc = None
-    else:
-        checks = [Check("production_readiness_config", scope, PASS, f"{path} parses")]
-    gate = (doc or {}).get("gate") if isinstance((doc or {}).get("gate"), dict) else {}
-    profile = str(gate.get("profile") or "")
-    checks.append(
-        Check("production_profile", scope, PASS, "gate.profile is oss-prod")
-        if profile == "oss-prod"
-        else Check(
-            "production_profile",
-            scope,
-            FAIL,
-            f"gate.profile is {profile or 'unset'}, want oss-prod",
-            f"set gate.profile: oss-prod in {path}",
-        )
-    )
-    key_mode = str(gate.get("key_mode") or "")
-    checks.append(
-        Check("production_key_mode", scope, PASS, "gate.key_mode is prod")
-        if key_mode == "prod"
-        else Check(
-            "production_key_mode",
-            scope,
-            FAIL,
-            f"gate.key_mode is {key_mode or 'unset'}, want prod",
-            f"set gate.key_mode: prod in {path}",
-        )
-    )
-    strict_context = str(gate.get("context_evidence_mode") or "") == "required" or gate.get(
-        "wrkr_inventory_path"
-    )
-    checks.append(
-        Check("production_context_strictness", scope, PASS, "context evidence is enforced")
-        if strict_context
-        else Check(
-            "production_context_strictness",
-            scope,
-            WARN,
-            "context evidence is best effort",
-            f"set gate.context_evidence_mode: required in {path}",
-        )
-    )
-    checks.append(_retention_check(doc or {}, path, scope))
-    checks.append(_service_check(doc or {}, path, scope))
-    return checks
-
-
-def _retention_check(doc: dict[str, Any], path: Path, scope: str) -> Check:
-    from gait.policy.duration import parse_go_duration
-
-    bad = []
-    for section in ("retention", "mcp_serve"):
-        values = doc.get(section) if isinstance(doc.get(section), dict) else {}
-        for key, value in sorted(values.items()):
-            if str(key).endswith(("_ttl", "_max_age")):
-                try:
-                    parse_go_duration(str(value))
-                except ValueError:
-                    bad.append(f"{section}.{key}={value}")
-    if bad:
-        return Check(
-            "production_retention",
-            scope,
-            FAIL,
-            "TTL does not parse: " + ", ".join(bad),
-            f"use Go durations (168h, 30m) in {path}",
-        )
-    return Check("production_retention", scope, PASS, "retention TTLs parse")
-
-
-def _service_check(doc: dict[str, Any], path: Path, scope: str) -> Check:
-    serve = doc.get("mcp_serve") if isinstance(doc.get("mcp_serve"), dict) else None
-    if not serve:
-        return Check("production_service_boundary", scope, PASS, "no mcp_serve service configured")
-    listen = str(serve.get("listen") or "127.0.0.1:8787")
-    host = listen.rsplit(":", 1)[0].strip("[]")
-    loopback = host in ("127.0.0.1", "localhost", "::1")
-    problems = []
-    if not loopback and str(serve.get("auth_mode") or "off") != "token":
-        problems.append(f"listen {listen} is not loopback and auth_mode is not token")
-    if str(serve.get("http_verdict_status") or "compat") != "strict":
-        problems.append("http_verdict_status is not strict")
-    if serve.get("allow_client_artifact_paths"):
-        problems.append("allow_client_artifact_paths is on")
-    if problems:
-        return Check(
-            "production_service_boundary",
-            scope,
-            FAIL,
-            "; ".join(problems),
-            f"set mcp_serve.auth_mode: token and mcp_serve.http_verdict_status: strict in {path}",
-        )
-    return Check("production_service_boundary", scope, PASS, "mcp_serve boundary is locked down")
-
-
-def run_doctor(
-    workdir: Path, output_dir: Path, keys: Keys, *, production: bool, now: float | None = None
-) -> dict[str, Any]:
-    from gait import __version__
-    from gait.signing import now_rfc3339
-
-    info = binary_info()
-    root = repo_root(Path.cwd().resolve())
-    checks = [
-        check_workdir(workdir),
-        check_output_dir(output_dir),
-        check_job_runtime(output_dir),
-        check_temp_dir(),
-    ]
-    if not production:
-        checks += [
-            check_registry_cache(),
-            check_rate_limit_lock(output_dir, now or time.time()),
-            check_binary(info),
-        ]
-    checks += [check_key_ambiguity(keys), check_key_permissions(keys), check_key_config(keys)]
-    if production:
-        checks += production_checks(workdir)
-    elif root is not None:
-        checks += repo_checks(root)
-    failed = sum(c.status == FAIL for c in checks)
-    warned = sum(c.status == WARN for c in checks)
-    non_fixable = any(c.non_fixable and c.status == FAIL for c in checks)
-    status = FAIL if failed else WARN if warned else PASS
-    mode = "repo_checkout" if root is not None else "installed_binary"
-    summary = (
-        f"doctor: onboarding_mode={mode} status={status} failed={failed} warned={warned} "
-        f"non_fixable={'true' if non_fixable else 'false'}"
-    )
-    return {
-        "ok": not non_fixable and not (production and status == FAIL),
-        "schema_id": "gait.doctor.result",
-        "schema_version": "1.0.0",
-        "created_at": now_rfc3339(),
-        "producer_version": __version__,
-        "onboarding_mode": mode,
-        "status": status,
-        "non_fixable": non_fixable,
-        "summary": summary,
-        "fix_commands": sorted(
-            {c.fix_command for c in checks if c.fix_command and c.status != PASS}
-        ),
-        **info,
-        "checks": [c.to_json() for c in checks],
-    }
+PASS = "pass"
+# the two tips of a clean ``--summary`` run
+SUMMARY_TIPS = (
+    "tip: export GAIT_ADOPTION_LOG=./gait-out/adoption.jsonl",
+    "tip: gait doctor adoption --from ./gait-out/adoption.jsonl --json",
+)
 
 
 # ------------------------------------------------------------ doctor adoption
@@ -900,8 +393,13 @@ def adoption_command(args: tuple[str, ...], from_path: str, json: bool) -> Outco
     ),
 )
 @click.argument("args", nargs=-1, metavar="")
-@click.option("--workdir", default=".", show_default=True, help="Project working directory.")
-@click.option("--output-dir", default="./gait-out", show_default=True, help="Artifact directory.")
+@click.option("--workdir", default=".", show_default=True, help="Workspace the checks look at.")
+@click.option(
+    "--output-dir",
+    default="./gait-out",
+    show_default=True,
+    help="Output directory to check (relative to --workdir).",
+)
 @click.option(
     "--key-mode", default="dev", show_default=True, help="dev|prod: the key posture to check."
 )
@@ -913,7 +411,10 @@ def adoption_command(args: tuple[str, ...], from_path: str, json: bool) -> Outco
     "--production-readiness", is_flag=True, help="Check .gait/config.yaml for a production posture."
 )
 @click.option(
-    "--summary", "summary_only", is_flag=True, help="Text mode: print only the summary line."
+    "--summary",
+    "summary_only",
+    is_flag=True,
+    help="Print the summary and only the checks that need attention.",
 )
 def command(
     args: tuple[str, ...],
@@ -928,24 +429,37 @@ def command(
     summary_only: bool,
     json: bool,
 ) -> Outcome:
+    from gait.scout.doctor import FAIL, Keys, run_doctor
+
     if args:
         raise InvalidInput("unexpected positional arguments")
-    keys = Keys(key_mode.strip() or "dev", private_key, private_key_env, public_key, public_key_env)
-    result = run_doctor(Path(workdir), Path(output_dir), keys, production=production_readiness)
-    if result["non_fixable"]:
-        code = 7
-    elif production_readiness and result["status"] == FAIL:
-        code = 2
-    else:
-        code = 0
+    keys = Keys(key_mode, private_key, private_key_env, public_key, public_key_env)
+    result = run_doctor(workdir, output_dir, keys, production=production_readiness)
+    non_fixable = bool(result.get("non_fixable"))
+    ok, code = not non_fixable, 7 if non_fixable else 0
+    if production_readiness and result["status"] == FAIL:
+        ok, code = False, 2
+    payload = {"ok": ok, **result}
+    if summary_only:
+        payload["summary_mode"] = True
+    return Outcome(payload, code, text=doctor_lines(result, summary_only))
+
+
+def doctor_lines(result: dict[str, Any], summary_only: bool) -> list[str]:
+    """The summary, then ``- name: status (message)`` with an indented ``fix:`` per check.
+
+    ``--summary`` keeps only the problems, or two tips when there are none.
+    """
     lines = [result["summary"]]
-    if not summary_only:
-        for check in result["checks"]:
-            line = f"[{check['status']}] {check['name']}: {check['message']}"
-            if check.get("fix_command") and check["status"] != PASS:
-                line += f" (fix: {check['fix_command']})"
-            lines.append(line)
-    return Outcome(result, code, text=lines)
+    if summary_only and result["status"] == PASS and not result.get("non_fixable"):
+        return lines + list(SUMMARY_TIPS)
+    for check in result["checks"]:
+        if summary_only and check["status"] == PASS:
+            continue
+        lines.append(f"- {check['name']}: {check['status']} ({check['message']})")
+        if check.get("fix_command"):
+            lines.append(f"  fix: {check['fix_command']}")
+    return lines
 
 
 class _DoctorCommand(type(command)):  # type: ignore[misc]

@@ -34,8 +34,25 @@ def envelope(payload: dict[str, Any], exit_code: int, argv: list[str]) -> dict[s
         out.setdefault("error_code", meaning.code)
         category = out.setdefault("error_category", meaning.category)
         out.setdefault("retryable", category in RETRYABLE_CATEGORIES)
+        _add_migration(out, str(out["error"]))
         out.setdefault("hint", meaning.hint)
     return out
+
+
+def _add_migration(out: dict[str, Any], error: str) -> None:
+    """Legacy spellings (cli.md §1.1): the replacement as ``hint`` and ``migration``."""
+    if not ("deprecated " in error or "legacy policy proposal" in error):
+        return
+    from gait.cli.migration import migration_for
+
+    hint, migration = migration_for(error)
+    if migration is None:
+        return
+    if hint:
+        out.setdefault("hint", hint)
+    current = out.get("migration")
+    if not (isinstance(current, dict) and "kind" in current):  # a reader's own detail map
+        out["migration"] = migration
 
 
 def dumps(obj: Any) -> str:

@@ -43,7 +43,7 @@ def test_doctor_fresh_directory_warns_with_fixes(workdir: Path) -> None:
     ]
     by_name = {c["name"]: c for c in result["checks"]}
     assert by_name["output_dir"]["status"] == "warn"
-    assert "mkdir -p gait-out" in result["fix_commands"]
+    assert "mkdir -p 'gait-out'" in result["fix_commands"]
     assert "mkdir -p ~/.gait/registry" in result["fix_commands"]
     assert result["summary"].startswith("doctor: onboarding_mode=installed_binary status=warn")
 
@@ -69,7 +69,7 @@ def test_doctor_stale_lock_and_divergent_job_state(workdir: Path) -> None:
     assert code == 0
     assert by_name["job_runtime_durability"]["status"] == "fail"
     assert by_name["gate_rate_limit_lock"]["status"] == "warn"
-    assert by_name["gate_rate_limit_lock"]["fix_command"] == f"rm -f {lock.relative_to(workdir)}"
+    assert by_name["gate_rate_limit_lock"]["fix_command"] == f"rm -f '{lock.relative_to(workdir)}'"
 
 
 def test_doctor_key_checks(workdir: Path) -> None:
@@ -77,7 +77,7 @@ def test_doctor_key_checks(workdir: Path) -> None:
     by_name = {c["name"]: c for c in json.loads(out)["checks"]}
     assert code == 0 and by_name["key_config"]["status"] == "fail"
     assert _cli("keys", "init", "--out-dir", "keys", "--json")[0] == 0
-    os.chmod("keys/gait_private.key", 0o644)
+    os.chmod("keys/gait_private.key", 0o664)  # group-writable: the reference warns
     code, out = _cli(
         "doctor",
         "--key-mode",
@@ -98,13 +98,16 @@ def test_doctor_key_checks(workdir: Path) -> None:
 
 PROD_CONFIG = """\
 gate:
+  policy: .gait.yaml
   profile: oss-prod
   key_mode: prod
-  context_evidence_mode: required
 retention:
   trace_ttl: 168h
+  session_ttl: 72h
+  export_ttl: 24h
 mcp_serve:
   listen: 127.0.0.1:8787
+  max_request_bytes: 1048576
   http_verdict_status: strict
 """
 
@@ -141,8 +144,8 @@ def test_doctor_production_readiness(workdir: Path) -> None:
 
 
 def test_doctor_non_fixable_exits_7(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import gait.cli.doctor as doctor
-    from gait.cli.doctor import Check
+    import gait.scout.doctor as doctor
+    from gait.scout.doctor import Check
 
     monkeypatch.setattr(
         doctor, "check_temp_dir", lambda: Check("temp_dir", "universal", "fail", "x", "", True)
@@ -154,11 +157,13 @@ def test_doctor_non_fixable_exits_7(workdir: Path, monkeypatch: pytest.MonkeyPat
 def test_doctor_text_summary_first(workdir: Path) -> None:
     code, out = _cli("doctor", "--summary")
     lines = out.splitlines()
-    assert code == 0 and len(lines) == 1
+    assert code == 0 and "- workdir: pass (workdir is writable)" not in lines
     assert lines[0].startswith("doctor: onboarding_mode=installed_binary status=warn failed=0 ")
+    assert "- output_dir: warn (output directory does not exist)" in lines
     code, out = _cli("doctor")
     assert out.splitlines()[0] == lines[0]
-    assert "[warn] output_dir: gait-out does not exist yet (fix: mkdir -p gait-out)" in out
+    assert "- workdir: pass (workdir is writable)" in out.splitlines()
+    assert "- output_dir: warn (output directory does not exist)\n  fix: mkdir -p 'gait-out'" in out
 
 
 # ---------------------------------------------------------------- approved scripts

@@ -177,15 +177,16 @@ def test_credential_command_output(work: Path, variant: bool) -> None:
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_doctor_registry_pins(work: Path, variant: bool) -> None:
-    cache = work / "home" / ".gait" / "registry"
-    cache.mkdir(parents=True)
-    (cache / "pins.json").write_bytes(repeat_key('{"pins":{}}', "pins", variant))
-    code, out = cli("doctor")
-    assert code == 0, out
-    check = next(c for c in out["checks"] if c["name"] == "registry_cache")
-    assert check["status"] == "warn"
-    assert_names_key(check["message"], "pins", variant)
+def test_doctor_project_config(work: Path, variant: bool) -> None:
+    # (registry pins are plain digest files: doctor reads no JSON there)
+    (work / ".gait").mkdir()
+    doc = repeat_key('{"gate":{"profile":"oss-prod"}}', "gate", variant, value="{}")
+    (work / ".gait" / "config.yaml").write_bytes(doc)
+    code, out = cli("doctor", "--production-readiness")
+    assert code == 2, out
+    check = next(c for c in out["checks"] if c["name"] == "production_readiness_config")
+    assert check["status"] == "fail"
+    assert_names_key(check["message"], "gate", variant)
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
