@@ -110,6 +110,19 @@ def generate_keypair() -> KeyPair:
     return _pair(Ed25519PrivateKey.generate(), "ephemeral")
 
 
+def prime_backend() -> None:
+    """Derive, sign and verify once with a throwaway key, so the crypto library's
+    lazily set-up Ed25519 state exists (about 1 ms of a process's first key use).
+
+    For a process that forks workers (the warm start server): done once before
+    forking, no child pays it. Touches no key file and no environment.
+    """
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    private = Ed25519PrivateKey.from_private_bytes(bytes(32))
+    private.public_key().verify(private.sign(b"gait"), b"gait")
+
+
 def source_label(path: str | None = None, env: str | None = None) -> str:
     """``path:<p>``, ``env:<NAME>`` or ``derived`` — how key sources are reported."""
     if _given(path):
