@@ -219,7 +219,8 @@ def run(
 
     text = result.text_lines()
     tty = regress_graders(list(result.result.get("graders") or ()), text)
-    return Outcome(result.to_json(), exit_code=code, text=text, tty_text=tty)
+    hints = [] if json else result.hint_lines()
+    return Outcome(result.to_json(), exit_code=code, text=text, tty_text=tty, stderr=hints)
 
 
 @gait_command(
@@ -262,18 +263,28 @@ def bootstrap(
         allow_context_runtime_drift,
     )
     payload = {**created.to_json(), **ran.to_json()}
-    payload.pop("next_commands", None)
+    # The reference's bootstrap output has no fixture_set / graders count.
+    for key in ("next_commands", "fixture_set", "graders"):
+        payload.pop(key, None)
     payload["ok"] = ran.passed
     if ran.passed:
         text = [f"regress bootstrap ok: run_id={created.run_id} fixture={created.fixture_name}"]
         text += [line for line in ran.text_lines()[1:]]
     else:
+        # As the reference: no output/junit lines after a failure.
         text = [
             f"regress bootstrap failed: run_id={created.run_id} fixture={created.fixture_name} "
             f"failed={ran.failed}",
-            *ran.text_lines()[1:],
+            *(
+                line
+                for line in ran.text_lines()[1:]
+                if not line.startswith(("output: ", "junit: "))
+            ),
         ]
-    return Outcome(payload, exit_code=0 if ran.passed else EXIT_REGRESS_FAILED, text=text)
+    hints = [] if json else ran.hint_lines()
+    return Outcome(
+        payload, exit_code=0 if ran.passed else EXIT_REGRESS_FAILED, text=text, stderr=hints
+    )
 
 
 @gait_command(
@@ -306,14 +317,13 @@ def add(
         receipt = read_capture_receipt(origin)
         if receipt is not None:
             if receipt.get("artifact_type") != "runpack":
+                kind = str(receipt.get("artifact_type") or "")
                 raise InvalidInput(
-                    f"capture receipt {origin} names a {receipt.get('artifact_type')}, "
-                    "not a runpack"
+                    f'capture receipt artifact_type "{kind}" is not supported by regress add'
                 )
             target = str(receipt["artifact_path"])
             checkpoint = ""
     created = _init(target, name, checkpoint, force, policy, policy_context)
     payload = {**created.to_json(), "source": origin}
     text = [f"regress add ok: fixture={created.fixture_name} run_id={created.run_id}"]
-    text += created.text_lines()[1:]
     return Outcome(payload, text=text)

@@ -123,6 +123,7 @@ class RegressRun:
         return {k: v for k, v in out.items() if k == "ok" or v}
 
     def text_lines(self) -> list[str]:
+        """The reference's stdout lines (cmd/gait/regress.go)."""
         opts = self.options
         if self.passed:
             lines = [
@@ -130,28 +131,37 @@ class RegressRun:
                 f"output: {opts.output_path}",
             ]
         else:
-            failing = [g for g in self.graders if g.status == FAIL]
-            shown = [
-                f"failed grader: {g.name} ({g.reason_codes[0] if g.reason_codes else 'grader_failed'})"
-                for g in failing[:_MAX_LISTED]
-            ]
-            if len(failing) > _MAX_LISTED:
-                shown.append(f"... and {len(failing) - _MAX_LISTED} more in {opts.output_path}")
-            fixture = str(failing[0].details.get("fixture", "")) if failing else ""
-            lines = [
-                f"regress run failed: fixture_set={self.fixture_set} failed={self.failed}",
-                f"top_failure_reason: {self.top_failure_reason}",
-                *shown,
-                # The JSON next_command re-runs (spec); a person needs the step after that.
-                f"next: read the failing graders' details in {opts.output_path}; if the change "
-                f"is intended, re-record the fixture: gait regress init --from <run> "
-                f"--name {fixture or '<fixture>'} --force",
-                f"artifacts: {', '.join(self.artifact_paths)}",
-                f"output: {opts.output_path}",
-            ]
+            lines = [f"regress run failed: fixture_set={self.fixture_set} failed={self.failed}"]
+            if self.top_failure_reason:
+                lines.append(f"top_failure_reason: {self.top_failure_reason}")
+            if self.next_command:
+                lines.append(f"next: {self.next_command}")
+            if self.artifact_paths:
+                lines.append(f"artifacts: {', '.join(self.artifact_paths)}")
+            lines.append(f"output: {opts.output_path}")
         if opts.junit_path:
             lines.append(f"junit: {opts.junit_path}")
         return lines
+
+    def hint_lines(self) -> list[str]:
+        """For a person (stderr, text mode): the failing graders and what to do next."""
+        if self.passed:
+            return []
+        opts = self.options
+        failing = [g for g in self.graders if g.status == FAIL]
+        shown = [
+            f"failed grader: {g.name} ({g.reason_codes[0] if g.reason_codes else 'grader_failed'})"
+            for g in failing[:_MAX_LISTED]
+        ]
+        if len(failing) > _MAX_LISTED:
+            shown.append(f"... and {len(failing) - _MAX_LISTED} more in {opts.output_path}")
+        fixture = str(failing[0].details.get("fixture", "")) if failing else ""
+        shown.append(
+            f"hint: read the failing graders' details in {opts.output_path}; if the change "
+            f"is intended, re-record the fixture: gait regress init --from <run> "
+            f"--name {fixture or '<fixture>'} --force"
+        )
+        return shown
 
 
 def _resolve(base: Path, rel: str) -> str:

@@ -149,7 +149,8 @@ def test_policy_change_turning_a_recorded_allow_into_block_exits_5(demo_dir: Pat
         cwd=demo_dir,
         code=0,
     )
-    assert out["graders"] == 5
+    assert out["status"] == "pass"
+    assert len(json.loads((demo_dir / "regress_result.json").read_text())["graders"]) == 5
     assert (
         json.loads((demo_dir / "fixtures/run_demo_policy/fixture.json").read_text())["policy"]
         == "policy.yaml"
@@ -172,12 +173,16 @@ def test_policy_change_turning_a_recorded_allow_into_block_exits_5(demo_dir: Pat
     assert text.stdout.splitlines() == [
         "regress run failed: fixture_set=default failed=1",
         "top_failure_reason: policy_verdict_changed:step_2:tool.fetch:allow->block",
-        "failed grader: run_demo_policy/policy_verdict "
-        "(policy_verdict_changed:step_2:tool.fetch:allow->block)",
-        "next: read the failing graders' details in regress_result.json; if the change is "
-        "intended, re-record the fixture: gait regress init --from <run> --name run_demo_policy --force",
+        "next: gait regress run --json",
         "artifacts: regress_result.json",
         "output: regress_result.json",
+    ]
+    # The lines for a person go to stderr (stdout keeps the reference's lines).
+    assert text.stderr.splitlines()[:2] == [
+        "failed grader: run_demo_policy/policy_verdict "
+        "(policy_verdict_changed:step_2:tool.fetch:allow->block)",
+        "hint: read the failing graders' details in regress_result.json; if the change is "
+        "intended, re-record the fixture: gait regress init --from <run> --name run_demo_policy --force",
     ]
 
 
