@@ -9,9 +9,12 @@ eval`` with and without ``--trace-out``, ``verify``, ``trace verify``):
 * imports: a fresh interpreter imports exactly the modules one run of the
   command loads (in the order it loads them), minus a bare interpreter; median
   CPU time (user + system from ``os.wait4``) of ``--runs`` processes.
-* work: one process imports those modules, then forks a child per run that
+* work: one process imports those modules (and builds the tables the warm
+  start server builds, gait.cli.warmd.WARM_CALLS), then forks a child per run that
   calls ``gait.cli.main._run(argv)`` with stdout and stderr on /dev/null; the
-  child's wall time and CPU time (its rusage), median of ``--runs`` children.
+  child's wall time and CPU time (its rusage; "of it sys": the system part,
+  which the kernel splits from user time by sampling), median of ``--runs``
+  children.
   This is what a warm start leaves per call besides the interpreter and its
   client. Each ``gate eval`` child runs in a fresh directory so traces do not
   pile up.
@@ -92,13 +95,27 @@ def _fresh(argv: list[str], work: Path, run_dir: Path) -> list[str]:
     return [str(run_dir / "bench_trace.json") if a == bench_trace else a for a in argv]
 
 
+def warm_calls() -> None:
+    """The constant tables the warm start server builds before it forks, if it does."""
+    try:
+        from gait.cli.warmd import WARM_CALLS
+    except ImportError:
+        return
+    import importlib
+
+    for module, name in WARM_CALLS:
+        fn = getattr(importlib.import_module(module), name, None)
+        if fn is not None:
+            fn()
+
+
 def work_in_children(
     name: str, argv: list[str], work: Path, runs: int, profile: bool
-) -> tuple[float, float, int]:
-    """(median wall ms, median CPU ms, exit code) of forked children after the imports."""
+) -> tuple[float, float, float, int]:
+    """(median wall ms, CPU ms, system CPU ms, exit code) of forked children after the imports."""
     from gait.cli.main import _run
 
-    walls, cpus, code = [], [], 0
+    walls, cpus, syss, code = [], [], [], 0
     for i in range(runs if not profile else 1):
         run_dir = work / "runs" / f"{name.replace(' ', '_')}_{i}"
         run_dir.mkdir(parents=True)
@@ -133,8 +150,9 @@ def work_in_children(
         _pid, status, usage = os.wait4(pid, 0)
         walls.append((time.perf_counter() - start) * 1000.0)
         cpus.append((usage.ru_utime + usage.ru_stime) * 1000.0)
+        syss.append(usage.ru_stime * 1000.0)
         code = os.waitstatus_to_exitcode(status)
-    return statistics.median(walls), statistics.median(cpus), code
+    return statistics.median(walls), statistics.median(cpus), statistics.median(syss), code
 
 
 def main() -> None:
@@ -144,7 +162,8 @@ def main() -> None:
     parser.add_argument("--profile", default="", help="cProfile this command's work once")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
-    env = clean_env()
+    env = {**clean_env(), "GAIT_WARM": "0"}  # this process's own work, not a warm server's
+    os.environ["GAIT_WARM"] = "0"
     names = [args.profile] if args.profile else [args.only] if args.only else list(HOT)
     rows = []
     with tempfile.TemporaryDirectory(prefix="gait-work-") as tmp:
@@ -173,19 +192,21 @@ def main() -> None:
                         importlib.import_module(mod)
                     except Exception:
                         pass
-                wall, cpu, code = work_in_children(name, argv, work, args.runs, bool(args.profile))
-                (work / "result.json").write_text(json.dumps([wall, cpu, code]))
+                warm_calls()
+                result = work_in_children(name, argv, work, args.runs, bool(args.profile))
+                (work / "result.json").write_text(json.dumps(result))
                 os._exit(0)
             os.waitpid(pid, 0)
             if args.profile:
                 return
-            wall, cpu, code = json.loads((work / "result.json").read_text())
+            wall, cpu, sys_cpu, code = json.loads((work / "result.json").read_text())
             rows.append(
                 {
                     "command": name,
                     "imports_cpu_ms": imports - bare,
                     "work_wall_ms": wall,
                     "work_cpu_ms": cpu,
+                    "work_sys_ms": sys_cpu,
                     "exit": code,
                     "modules": len(mods),
                 }
@@ -197,12 +218,12 @@ def main() -> None:
     print(f"interpreter alone (python -c pass): cpu {bare:.1f} ms")
     print(
         f"  {'command':<24} {'imports cpu':>11} {'work wall':>10} {'work cpu':>9} "
-        f"{'exit':>4} {'modules':>7}"
+        f"{'of it sys':>9} {'exit':>4} {'modules':>7}"
     )
     for r in rows:
         print(
             f"  {r['command']:<24} {r['imports_cpu_ms']:11.2f} {r['work_wall_ms']:10.2f} "
-            f"{r['work_cpu_ms']:9.2f} {r['exit']:>4} {r['modules']:>7}"
+            f"{r['work_cpu_ms']:9.2f} {r['work_sys_ms']:9.2f} {r['exit']:>4} {r['modules']:>7}"
         )
 
 
