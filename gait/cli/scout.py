@@ -99,53 +99,82 @@ def signal_command(
         first = top[0]
         lines.append(
             f"top_issue: family={first['family_id']} severity={first['severity_level']} "
-            f"score={first['severity_score']} reason={first.get('top_failure_reason', 'none')}"
+            f"score={first['severity_score']} reason={first.get('top_failure_reason', '')}"
         )
-        lines.append("rank  score  level     count  drivers                          run")
-        for issue in top:
-            lines.append(
-                f"{issue['rank']:<5} {issue['severity_score']:<6} {issue['severity_level']:<9} "
-                f"{issue['count']:<6} {','.join(issue.get('drivers', [])):<32} "
-                f"{issue['canonical_run_id']}"
-            )
-    return Outcome(payload, text=lines)
+    # the ranked table is for a person at a terminal; pipes get the original's lines only
+    table = ["rank  score  level     count  drivers                          run"] if top else []
+    for issue in top:
+        table.append(
+            f"{issue['rank']:<5} {issue['severity_score']:<6} {issue['severity_level']:<9} "
+            f"{issue['count']:<6} {','.join(issue.get('drivers', [])):<32} "
+            f"{issue['canonical_run_id']}"
+        )
+    return Outcome(payload, text=lines, tty_text=lines + table)
 
 
 @gait_command(
     report_group,
     "top",
-    explain="Print the top incident families across runs (scout signal, limited to --limit).",
-    help="Top incident families across runs (run_ids, runpack paths or directories).",
+    explain=(
+        "Rank the riskiest single actions in runpacks and gate traces by tool class, "
+        "blast radius, verdict and reasons."
+    ),
+    help="Top risky actions across runs and traces (run_ids, runpack paths or directories).",
 )
-@click.argument("args", nargs=-1, metavar="")
+@click.argument("args", nargs=-1, metavar="[RUN_ID|PATH|DIR...]")
 @click.option("--runs", default="", help="CSV of run_ids, runpack paths or directories.")
 @click.option("--traces", default="", help="CSV of trace JSON files or directories.")
-@click.option("--limit", default=5, show_default=True, type=int, help="How many families.")
-@click.option("--out", default="", help="Also write the ranked list JSON here.")
+@click.option("--limit", default=5, show_default=True, type=int, help="How many actions (1-20).")
+@click.option(
+    "--out",
+    default="",
+    help="Report file (default ./gait-out/report_top_actions.json).",
+)
 def top_command(
     args: tuple[str, ...], runs: str, traces: str, limit: int, out: str, json: bool
 ) -> Outcome:
+    from gait import __version__
     from gait.packs.common import split_csv
+    from gait.scout.top_actions import (
+        build_top_actions_report,
+        resolve_report_runs,
+        resolve_report_traces,
+    )
 
-    if args:
-        raise InvalidInput("unexpected positional arguments")
-    if limit <= 0:
-        raise InvalidInput("--limit must be > 0")
-    report = _signal(split_csv(runs), traces, "")
-    top = report["top_issues"][:limit]
-    payload: dict[str, Any] = {
-        "ok": True,
-        "run_count": report["run_count"],
-        "family_count": report["family_count"],
-        "top_issues": top,
-    }
-    if out.strip():
-        payload["output_path"] = _write_report(out.strip(), {"top_issues": top})
-    lines = [f"report top: runs={report['run_count']} families={report['family_count']}"]
+    if limit < 1:
+        raise InvalidInput("--limit must be >= 1")
+    run_sources = [*split_csv(runs), *args]
+    trace_sources = split_csv(traces)
+    if not run_sources and not trace_sources:
+        raise InvalidInput("missing --runs and/or --traces sources")
+    run_paths = resolve_report_runs(run_sources)
+    trace_paths = resolve_report_traces(trace_sources)
+    if not run_paths and not trace_paths:
+        raise InvalidInput("no runpack or trace artifacts found in provided sources")
+    report = build_top_actions_report(
+        run_paths, trace_paths, limit=limit, producer_version=__version__
+    )
+    path = _write_report(out.strip() or "./gait-out/report_top_actions.json", report)
+    payload: dict[str, Any] = {"ok": True, "output_path": path, "report": report}
+    # zero counts are left out, as the original (omitempty)
+    for key, value in (
+        ("run_count", report["run_count"]),
+        ("trace_count", report["trace_count"]),
+        ("action_count", report["action_count"]),
+        ("top_actions", len(report["top_actions"])),
+    ):
+        if value:
+            payload[key] = value
+    lines = [
+        f"report top ok: runs={report['run_count']} traces={report['trace_count']} "
+        f"actions={report['action_count']} top={len(report['top_actions'])}",
+        f"output: {path}",
+    ]
     lines += [
-        f"{i['rank']}. {i['family_id']} {i['severity_level']} score={i['severity_score']} "
-        f"runs={i['count']} drivers={','.join(i.get('drivers', []))}"
-        for i in top
+        f"{a['rank']}. score={a['score']} class={a['tool_class']} blast={a['blast_radius']} "
+        f"tool={a['tool_name']} run={a['run_id']} verdict={a.get('verdict') or 'n/a'} "
+        f"source={a['source_artifact']}"
+        for a in report["top_actions"]
     ]
     return Outcome(payload, text=lines)
 

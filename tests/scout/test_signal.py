@@ -230,11 +230,3 @@ def test_cli_json_and_text(tmp_path: Path) -> None:
     lines = text.splitlines()
     assert lines[0] == "scout signal ok: runs=1 families=1 top_issues=1"
     assert lines[2].startswith("top_issue: family=fam_") and "severity=medium score=76" in lines[2]
-
-
-def test_report_top_limits_families(tmp_path: Path) -> None:
-    _write_run(tmp_path, "run_a")
-    _write_run(tmp_path, "run_b", shape_change=True)
-    code, text = _cli("report", "top", "--runs", str(tmp_path), "--limit", "1", "--json")
-    payload = json.loads(text)
-    assert code == 0 and payload["family_count"] == 2 and len(payload["top_issues"]) == 1
