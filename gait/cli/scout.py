@@ -19,7 +19,7 @@ group = GaitGroup(
 
 report_group = GaitGroup(
     name="report",
-    explain="Summaries over many runs: the top incident families.",
+    explain="Rank the highest-risk actions from runpacks and traces in an offline triage report.",
     help="Summaries over many runs.",
     context_settings={"help_option_names": ["--help", "-h"]},
 )
