@@ -181,7 +181,7 @@ def _durable(started: float) -> dict[str, Any]:
     return {
         "ok": True,
         "mode": "durable",
-        "run_id": "run_demo_durable",
+        "run_id": "run_demo",  # as the reference (the demo run id in every mode)
         "job_id": DURABLE_JOB,
         "job_status": state["status"],
         "bundle": f"./{OUT_DIR}/jobs/{DURABLE_JOB}/state.json",
@@ -189,9 +189,9 @@ def _durable(started: float) -> dict[str, Any]:
         "verify": "ok",
         "simulated_failure": simulated_failure,
         "next_commands": [
-            f"gait job inspect --id {DURABLE_JOB}",
-            f"gait pack verify {DURABLE_PACK}",
-            f"gait pack inspect {DURABLE_PACK}",
+            f"gait job inspect --id {DURABLE_JOB} --json",
+            f"gait pack inspect {DURABLE_PACK} --json",
+            "gait demo --policy",
         ],
         "metrics_opt_in": METRICS_OPT_IN,
         "duration_ms": int((time.monotonic() - started) * 1000),

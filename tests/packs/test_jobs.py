@@ -133,7 +133,7 @@ def test_demo_durable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gait_inpr
     lines = out.splitlines()
     assert lines[:8] == [
         "mode=durable",
-        "run_id=run_demo_durable",
+        "run_id=run_demo",
         "job_id=job_demo_durable",
         "job_status=completed",
         "bundle=./gait-out/jobs/job_demo_durable/state.json",
@@ -141,6 +141,11 @@ def test_demo_durable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gait_inpr
         "verify=ok",
         "simulated_failure=resume blocked until approval",
     ]
+    # the reference's next commands
+    assert lines[8] == (
+        "next=gait job inspect --id job_demo_durable --json,"
+        "gait pack inspect ./gait-out/pack_job_demo_durable.zip --json,gait demo --policy"
+    )
     first = Path("gait-out/pack_job_demo_durable.zip").read_bytes()
     assert gait_inproc("demo", "--durable", "--json")[0] == 0
     assert Path("gait-out/pack_job_demo_durable.zip").read_bytes() == first
