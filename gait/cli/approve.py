@@ -78,6 +78,7 @@ def command(
     key, warnings = resolve_signing_key(
         check_key_mode(key_mode), private_key=private_key, private_key_env=private_key_env
     )
+    _check_mint_inputs(intent_digest, policy_digest, delegation_binding_digest, approver)
     token = mint_approval(
         key,
         intent_digest=intent_digest,
@@ -105,8 +106,18 @@ def command(
         "description": "signed approval token created",
     }
     payload = {k: v for k, v in payload.items() if v not in (0, [])}
-    text = [
-        f"approval token: {path}",
-        f"token_id={token['token_id']} expires_at={payload['expires_at']}",
-    ]
-    return Outcome(payload, text=text)
+    return Outcome(payload, text=[f"approval token created: {path}"])
+
+
+def _check_mint_inputs(intent: str, policy: str, binding: str, approver: str) -> None:
+    """The original's checks and messages, in its order (core/gate/approval.go)."""
+    from gait.gate.tokens import is_sha256_hex
+
+    if not is_sha256_hex(intent.strip().lower()):
+        raise InvalidInput("intent_digest must be sha256 hex")
+    if not is_sha256_hex(policy.strip().lower()):
+        raise InvalidInput("policy_digest must be sha256 hex")
+    if binding.strip() and not is_sha256_hex(binding.strip().lower()):
+        raise InvalidInput("delegation_binding_digest must be sha256 hex when set")
+    if not approver.strip():
+        raise InvalidInput("approver identity is required")
