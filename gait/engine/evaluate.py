@@ -19,7 +19,7 @@ from gait.engine.decision import Decision, StepVerdict
 from gait.engine.flow import UNAVAILABLE, FlowHistory, check_flow
 from gait.engine.index import build_selector, tool_lists
 from gait.engine.matchers import Matcher, build_matcher, domain_match, path_forms, path_match
-from gait.engine.verdicts import most_restrictive, rank
+from gait.engine.verdicts import RANK, most_restrictive, rank
 from gait.errors import IntentError
 from gait.intent.model import MAX_SCRIPT_STEPS, Intent, Target
 from gait.intent.prepare import prepare_intent
@@ -598,7 +598,40 @@ def _evaluate_single(
             min_approvals=1 if verdict == "require_approval" else 0,
         )
     outcomes = [_apply_rule(row, intent, flows.get(row.index, ()), history) for row in tier]
+    if len(outcomes) == 1 and outcomes[0].effect in RANK:
+        return _merge_one(ir, intent, outcomes[0])
     return _merge(ir, intent, outcomes)
+
+
+def _merge_one(ir: PolicyIR, intent: Intent, o: _RuleOutcome) -> Decision:
+    """:func:`_merge` of a one-rule tier (a known effect): that rule's fields as they are,
+    without the merge's sets and loop (a destructive target's usual path)."""
+    row = o.row
+    final = o.effect
+    approval = final == "require_approval"
+    reasons = set(o.reasons)
+    reasons.discard("")
+    violations = set(o.violations)
+    violations.discard("")
+    return Decision(
+        verdict=final,
+        reason_codes=tuple(sorted(reasons)),
+        violations=tuple(sorted(violations)),
+        matched_rules=(row.name,),
+        policy_digest=ir.policy_digest,
+        intent=intent,
+        min_approvals=max(0, row.min_approvals or 1) if approval else 0,
+        require_distinct_approvers=row.require_distinct_approvers if approval else False,
+        require_broker_credential=row.require_broker_credential,
+        require_delegation=row.require_delegation,
+        required_delegation_scopes=tuple(sorted(set(row.delegation_scopes))),
+        broker_reference=row.broker_reference or "",
+        broker_scopes=tuple(sorted(set(row.broker_scopes))),
+        rate_limit=row.rate_limit,
+        destructive_budget=row.destructive_budget,
+        dataflow_triggered=o.dataflow,
+        flow_refs=tuple(sorted(set(o.flow_refs))),
+    )
 
 
 def _merge(ir: PolicyIR, intent: Intent, outcomes: list[_RuleOutcome]) -> Decision:
