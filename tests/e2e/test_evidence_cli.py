@@ -278,12 +278,24 @@ def test_tour_walks_the_first_run_path(workdir: Path) -> None:
     code, out = _cli("tour")
     lines = out.splitlines()
     assert code == 0
-    assert lines[:4] == ["a1_demo=ok", "a2_verify=ok", "a3_regress_init=ok", "a4_regress_run=pass"]
-    assert lines[4].startswith("branch_hints=gait demo --policy,")
-    assert Path("gait.yaml").is_file() and Path("gait-out/junit.xml").is_file()
+    # The reference's lines (cmd/gait/tour.go).
+    assert lines[:6] == [
+        "tour mode=activation",
+        "a1_demo=ok run_id=run_demo",
+        "a2_verify=ok path=gait-out/runpack_run_demo.zip",
+        "a3_regress_init=ok fixture=run_demo dir=fixtures/run_demo",
+        "a4_regress_run=pass failed=0",
+        "next=gait demo --durable | gait demo --policy | gait doctor --summary",
+    ]
+    assert lines[6].startswith("branch_hints=durable branch: ")
+    assert lines[7] == "metrics_opt_in=export GAIT_ADOPTION_LOG=./gait-out/adoption.jsonl"
+    assert Path("gait.yaml").is_file() and Path("gait-out/tour_junit.xml").is_file()
+    assert Path("gait-out/tour_regress_result.json").is_file()
     code, out = _cli("tour", "--json")
     payload = json.loads(out)
-    assert code == 0 and payload["a4_regress_run"] == "pass" and payload["fixture"] == "run_demo"
+    assert code == 0 and payload["regress_status"] == "pass"
+    assert payload["fixture_name"] == "run_demo" and payload["verify_status"] == "ok"
+    assert "regress_failed" not in payload and payload["mode"] == "activation"
 
 
 def test_doctor_adoption_summarizes_events(workdir: Path) -> None:
