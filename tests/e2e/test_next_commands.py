@@ -31,7 +31,10 @@ def _text_suggestions(text: str) -> list[str]:
     for line in text.splitlines():
         for prefix, sep in (("next=", ","), ("next: ", " | "), ("branch_hints=", ",")):
             if line.startswith(prefix):
-                found += [c.strip() for c in line[len(prefix) :].split(sep) if c.strip()]
+                body = line[len(prefix) :]
+                if " | " in body:  # tour joins its lists with " | " (as the reference)
+                    sep = " | "
+                found += [c.strip() for c in body.split(sep) if c.strip().startswith("gait ")]
     return found
 
 
