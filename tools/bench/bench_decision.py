@@ -109,6 +109,14 @@ def bench_in_process(number: int, repeat: int) -> None:
             full = median_us(decision, number, repeat)
             only = median_us(evaluate_only, number, repeat)
             print(f"  {pname:<22} {fname:<9} {verdict:<17} {full:>12.2f} {only:>12.2f}")
+    # The stages alone, for the running example: each on a fixed input, so the
+    # three do not add up to the decision (fresh objects there cost hashing).
+    print(f"  stages alone, running example: {'decode µs':>10} {'normalize µs':>13}")
+    for fname, data in FIXTURES.items():
+        bound = decode_intent_bytes(data)
+        dec = median_us(lambda data=data: decode_intent_bytes(data), number, repeat)
+        norm = median_us(lambda bound=bound: normalize_intent(bound), number, repeat)
+        print(f"  {fname:<31} {dec:>10.2f} {norm:>13.2f}")
 
 
 def gait_command() -> list[str]:
