@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from gait.cli.base import GaitGroup, Outcome, gait_command
@@ -54,9 +56,12 @@ def mint(
     from gait.signing import resolve_signing_key
 
     nanos = parse_ttl(ttl)
+    if not csv_list(scope):
+        raise InvalidInput("scope is required")
     key, warnings = resolve_signing_key(
         check_key_mode(key_mode), private_key=private_key, private_key_env=private_key_env
     )
+    _check_mint_inputs(delegator, delegate, intent_digest, policy_digest)
     token = mint_delegation(
         key,
         delegator=delegator,
@@ -76,13 +81,42 @@ def mint(
         "delegate_identity": token["delegate_identity"],
         "scope": token["scope"],
         "scope_class": token.get("scope_class", ""),
-        "expires_at": token["expires_at"],
+        "expires_at": _rfc3339_seconds(token["expires_at"]),
         "key_id": key.key_id,
         "warnings": warnings,
         "description": "signed delegation token created",
     }
     payload = {k: v for k, v in payload.items() if v not in ([], "")}
-    return Outcome(payload, text=[f"delegation token: {path}", f"token_id={token['token_id']}"])
+    return Outcome(payload, text=[f"delegation token ok: {path}"])
+
+
+def _rfc3339_seconds(text: str) -> str:
+    """Go's time.RFC3339 rendering of a UTC time: whole seconds."""
+    return text.split(".")[0].rstrip("Z") + "Z" if text else ""
+
+
+def _check_mint_inputs(delegator: str, delegate: str, intent: str, policy: str) -> None:
+    """The original's checks and messages, in its order (core/gate/delegation.go)."""
+    from gait.intent._text import is_sha256_hex
+
+    if not delegator.strip() or not delegate.strip():
+        raise InvalidInput("delegator and delegate identities are required")
+    for name, value in (("intent_digest", intent), ("policy_digest", policy)):
+        if value.strip() and not is_sha256_hex(value.strip().lower()):
+            raise InvalidInput(f"{name} must be sha256 hex when set")
+
+
+# the original's error text after each code (DelegationTokenError: "<code>: <detail>")
+_DETAIL = {
+    "delegation_token_signature_missing": "signature missing",
+    "delegation_token_signature_invalid": "signature verification failed",
+    "delegation_token_expired": "token expired",
+    "delegation_token_delegator_mismatch": "delegator mismatch",
+    "delegation_token_delegate_mismatch": "delegate mismatch",
+    "delegation_token_intent_mismatch": "intent digest mismatch",
+    "delegation_token_policy_mismatch": "policy digest mismatch",
+    "delegation_token_scope_mismatch": "scope mismatch",
+}
 
 
 @gait_command(
@@ -122,7 +156,7 @@ def verify(
     from gait.signing import resolve_verify_key
 
     if not token.strip():
-        raise InvalidInput("missing required --token <delegation_token.json>")
+        raise InvalidInput("--token is required")
     doc = read_token(token.strip())
     key = resolve_verify_key(
         public_key=public_key,
@@ -140,9 +174,10 @@ def verify(
         intent_digest=intent_digest.strip(),
         policy_digest=policy_digest.strip(),
     )
-    payload = {
+    payload: dict[str, Any] = {
         "ok": check.valid,
         "token_id": check.token_id,
+        "token_path": token.strip(),
         "valid": check.valid,
         "key_id": key.key_id,
     }
@@ -150,9 +185,18 @@ def verify(
         payload["key_source"] = "dev"
         payload["key_path"] = key.source.removeprefix("dev:")
     if not check.valid:
-        payload["error"] = f"delegation token invalid: {check.error_code}"
+        detail = _DETAIL.get(check.error_code, "invalid delegation token")
+        payload["error"] = f"{check.error_code}: {detail}"
         payload["error_code"] = check.error_code
-        return Outcome(
-            payload, exit_code=2, text=[f"delegate verify: invalid ({check.error_code})"]
-        )
-    return Outcome(payload, text=[f"delegate verify: ok token_id={check.token_id}"])
+        return Outcome(payload, exit_code=2, text=[f"delegate error: {payload['error']}"])
+    scope_class = str(doc.get("scope_class") or "").strip().lower()
+    payload.update(
+        delegator_identity=str(doc.get("delegator_identity") or "").strip(),
+        delegate_identity=str(doc.get("delegate_identity") or "").strip(),
+        scope=sorted({str(v).strip().lower() for v in doc.get("scope") or [] if str(v).strip()}),
+        expires_at=_rfc3339_seconds(str(doc.get("expires_at") or "")),
+        description="delegation token verified",
+    )
+    if scope_class:
+        payload["scope_class"] = scope_class
+    return Outcome(payload, text=[f"delegation token ok: {token.strip()}"])
