@@ -79,7 +79,9 @@ def _os_error(op: str, path: str, err: OSError) -> str:
 
 def _probe_write(directory: str, name: str) -> OSError | None:
     """Create, fill and remove ``directory/name``; the error if it cannot be written."""
-    path = os.path.join(directory, name)
+    from gait.registry.install import join
+
+    path = join(directory, name)  # cleaned, as the reference names it in errors
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
