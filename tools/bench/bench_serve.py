@@ -348,6 +348,9 @@ def main() -> int:
     if any(arg.startswith("--trace-durability") for arg in args.server_arg):
         parser.error("use --trace-durability, not --server-arg=--trace-durability")
     workers = args.workers or (2 if args.servers == 1 else 1)
+    levels = [int(c) for c in args.concurrency.split(",") if c.strip()]
+    if args.client == "sync" and (args.servers != 1 or any(level != 1 for level in levels)):
+        parser.error("--client sync drives one connection to one server (--concurrency 1)")
 
     from gait.signing import generate_keypair, write_private_key
 
@@ -378,13 +381,11 @@ def main() -> int:
             host = servers[0][1].rsplit(":", 1)[0]
             ports = [int(listen.rsplit(":", 1)[1]) for _proc, listen in servers]
             try:
-                for level in [int(c) for c in args.concurrency.split(",") if c.strip()]:
+                for level in levels:
                     pids = [proc.pid for proc, _listen in servers]
                     client = args.client
                     if client == "auto":
                         client = "sync" if level == 1 and len(ports) == 1 else "asyncio"
-                    if client == "sync" and (level != 1 or len(ports) != 1):
-                        parser.error("--client sync drives one connection to one server")
                     result = _run(
                         _level(host, ports, level, args.requests, args.seconds, pids, client)
                     )
