@@ -248,13 +248,12 @@ def migrate_runpack(path: str, *, out: str = "", target: str = "v1") -> MigrateR
     status = "no_change" if data == original else "migrated"
     target_path = check_output_path(out.strip() or default_migrated_path(path, run_id))
     if os.path.abspath(target_path) == os.path.abspath(path):
-        if status != "no_change":
-            raise InvalidInput("--out must differ from input path")
-    else:
-        parent = os.path.dirname(target_path)
-        if parent:
-            os.makedirs(parent, mode=0o750, exist_ok=True)
-        atomic_write(target_path, data, 0o600)
+        # As the reference: refused even when nothing would change.
+        raise InvalidInput("--out must differ from input path")
+    parent = os.path.dirname(target_path)
+    if parent:
+        os.makedirs(parent, mode=0o750, exist_ok=True)
+    atomic_write(target_path, data, 0o600)
     report = verify_runpack(target_path)
     if not report.ok:
         raise VerificationFailed("migrated runpack failed verification")

@@ -50,8 +50,10 @@ def test_runpack_recorded_from_a_legacy_run_record_migrates_and_verifies(tmp_pat
     # migrating twice (by run_id, and the migrated pack itself) changes nothing
     again = gait_json("migrate", "run_recorded", cwd=tmp_path)
     assert again["status"] == "no_change" and migrated.read_bytes() == first
-    again = gait_json("migrate", out["output"], cwd=tmp_path)
-    assert again["status"] == "no_change" and migrated.read_bytes() == first
+    # the migrated pack's default output is itself: refused, as the reference
+    again = gait_json("migrate", out["output"], cwd=tmp_path, code=6)
+    assert again["error"] == "--out must differ from input path"
+    assert migrated.read_bytes() == first
 
 
 def _legacy_zip(path: Path) -> None:

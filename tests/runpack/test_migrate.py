@@ -88,9 +88,9 @@ def test_legacy_pack_is_rewritten_and_verifies(tmp_path: Path) -> None:
     first = Path(result.output).read_bytes()
     assert migrate_runpack(str(source)).status == "migrated"
     assert Path(result.output).read_bytes() == first
-    again = migrate_runpack(result.output)
-    assert again.status == "no_change" and again.output == result.output
-    assert Path(result.output).read_bytes() == first
+    again = migrate_runpack(result.output, out=str(tmp_path / "again.zip"))
+    assert again.status == "no_change"
+    assert Path(again.output).read_bytes() == first
 
 
 def test_pack_without_refs_json_gets_empty_refs(tmp_path: Path) -> None:
@@ -143,6 +143,10 @@ def test_refusals(tmp_path: Path) -> None:
         migrate_runpack(str(source), target="v2")
     with pytest.raises(InvalidInput, match="--out must differ"):
         migrate_runpack(str(source), out=str(source))
+    # a current pack too (the reference refuses before comparing contents)
+    current = migrate_runpack(str(source)).output
+    with pytest.raises(InvalidInput, match="--out must differ"):
+        migrate_runpack(current, out=current)
     with pytest.raises(InvalidInput, match="traverse"):
         migrate_runpack(str(source), out="../x.zip")
     bad = legacy_pack(tmp_path / "bad.zip", manifest_digest="f" * 64)
