@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from gait.cli.base import GaitGroup, Outcome, gait_command
+from gait.errors import InvalidInput
 from gait.signing import (
     KeyFiles,
     init_key_files,
@@ -23,7 +24,7 @@ group = GaitGroup(
 _DEFAULT_OUT_DIR = "gait-out/keys"
 
 
-def _files_outcome(command: str, files: KeyFiles) -> Outcome:
+def _files_outcome(files: KeyFiles) -> Outcome:
     payload = {
         "ok": True,
         "prefix": files.prefix,
@@ -31,8 +32,9 @@ def _files_outcome(command: str, files: KeyFiles) -> Outcome:
         "public_key_path": files.public_key_path,
         "private_key_path": files.private_key_path,
     }
+    # rotate prints the init line too, as the original (it shares init's writer)
     text = (
-        f"keys {command} ok: key_id={files.key_id} "
+        f"keys init ok: key_id={files.key_id} "
         f"public={files.public_key_path} private={files.private_key_path}"
     )
     return Outcome(payload, text=[text])
@@ -48,7 +50,7 @@ def _files_outcome(command: str, files: KeyFiles) -> Outcome:
 @click.option("--prefix", default="gait", show_default=True, help="Key file name prefix.")
 @click.option("--force", is_flag=True, help="Overwrite existing key files.")
 def init_command(out_dir: str, prefix: str, force: bool, json: bool) -> Outcome:
-    return _files_outcome("init", init_key_files(out_dir, prefix, force=force))
+    return _files_outcome(init_key_files(out_dir, prefix, force=force))
 
 
 @gait_command(
@@ -60,7 +62,7 @@ def init_command(out_dir: str, prefix: str, force: bool, json: bool) -> Outcome:
 @click.option("--out-dir", default=_DEFAULT_OUT_DIR, show_default=True, help="Key directory.")
 @click.option("--prefix", default="gait", show_default=True, help="Key file name prefix.")
 def rotate_command(out_dir: str, prefix: str, json: bool) -> Outcome:
-    return _files_outcome("rotate", rotate_key_files(out_dir, prefix))
+    return _files_outcome(rotate_key_files(out_dir, prefix))
 
 
 @gait_command(
@@ -80,6 +82,8 @@ def verify_command(
     public_key_env: str | None,
     json: bool,
 ) -> Outcome:
+    if not (private_key or "").strip() and not (private_key_env or "").strip():
+        raise InvalidInput("private key source is required (--private-key or --private-key-env)")
     key, _ = resolve_signing_key(
         "prod",
         private_key=private_key,

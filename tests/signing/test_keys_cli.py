@@ -110,7 +110,11 @@ def test_keys_verify_mismatch_and_missing_private_exit_6(
 
     missing = gait_cli("keys", "verify", "--public-key", "b_public.key", cwd=tmp_path)
     assert missing.returncode == 6
-    assert "keys verify error: prod mode requires a private key source" in missing.stderr
+    # the original's own check comes before the prod-mode load (cmd/gait/keys.go)
+    assert (
+        "keys verify error: private key source is required (--private-key or --private-key-env)"
+        in missing.stderr
+    )
 
     (tmp_path / "bad.key").write_text("AAAA\n")
     invalid = gait_cli("keys", "verify", "--private-key", "bad.key", "--json", cwd=tmp_path)
