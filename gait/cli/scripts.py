@@ -51,27 +51,24 @@ def approve_command(
 
     if args:
         raise InvalidInput("unexpected positional arguments")
-    for flag, value in (("--policy", policy), ("--intent", intent), ("--registry", registry)):
-        if not value.strip():
-            raise InvalidInput(f"{flag} is required")
-    if not approver.strip():
-        raise InvalidInput("--approver is required")
+    if not all(v.strip() for v in (policy, intent, registry, approver)):
+        raise InvalidInput("--policy, --intent, --registry, and --approver are required")
     try:
         ttl_ns = parse_go_duration(ttl)
     except ValueError as err:
-        raise InvalidInput(f"invalid --ttl: {err}") from err
+        raise InvalidInput("invalid --ttl duration") from err
     if ttl_ns <= 0:
-        raise InvalidInput("invalid --ttl, expected positive duration")
+        raise InvalidInput("invalid --ttl duration")
     compiled = load_compiled(policy.strip())
     _, normalized = load_intent(intent.strip())
     if normalized.script is None:
-        raise InvalidInput(f"approve-script requires a script intent: {intent}")
+        raise InvalidInput("intent must include script.steps")
     key, warnings = resolve_signing_key(
         key_mode.strip() or "dev", private_key=private_key, private_key_env=private_key_env
     )
     now = time.time_ns()
     entry = build_entry(
-        pattern_id=pattern_id.strip() or f"script_{normalized.script_hash[:12]}",
+        pattern_id=pattern_id.strip() or f"pattern_{normalized.script_hash[:12]}",
         policy_digest=compiled.policy_digest,
         script_hash=normalized.script_hash,
         tool_sequence=[step.tool_name for step in normalized.script],
@@ -86,6 +83,7 @@ def approve_command(
     payload: dict[str, Any] = {
         "ok": True,
         "registry": registry.strip(),
+        "registry_path": registry.strip(),
         "pattern_id": entry["pattern_id"],
         "policy_digest": entry["policy_digest"],
         "script_hash": entry["script_hash"],
@@ -98,8 +96,8 @@ def approve_command(
     return Outcome(
         payload,
         text=[
-            f"approve-script ok: pattern_id={entry['pattern_id']} expires_at={entry['expires_at']}",
-            f"registry: {registry.strip()} entries={count}",
+            f"approve-script: pattern={entry['pattern_id']} registry={registry.strip()}",
+            f"policy_digest={entry['policy_digest']} script_hash={entry['script_hash']}",
         ],
     )
 
@@ -149,16 +147,32 @@ def list_command(
             "script_hash": str(entry.get("script_hash") or ""),
             "tool_sequence": list(entry.get("tool_sequence") or []),
             "expires_at": str(entry.get("expires_at") or ""),
+            "expired": _expired(entry, now),
             "status": status,
         }
+        if entry.get("scope"):
+            row["scope"] = list(entry["scope"])
         if detail:
             row["error"] = detail
         rows.append(row)
-    payload = {"ok": True, "registry": registry.strip(), "count": len(rows), "entries": rows}
-    lines = [f"list-scripts: {registry.strip()} entries={len(rows)}"]
+    payload: dict[str, Any] = {"ok": True, "registry": registry.strip()}
+    if rows:  # a zero count and no entries are left out, as the original
+        payload.update(count=len(rows), entries=rows)
+    lines = [f"list-scripts: {len(rows)} entries in {registry.strip()}"]
     lines += [
-        f"{r['pattern_id']} status={r['status']} approver={r['approver_identity']} "
-        f"expires_at={r['expires_at']} tools={','.join(r['tool_sequence'])}"
+        f"- {r['pattern_id']} ({'expired' if r['expired'] else 'active'}) "
+        f"approver={r['approver_identity']} expires={r['expires_at']}"
         for r in rows
     ]
     return Outcome(payload, text=lines)
+
+
+def _expired(entry: dict[str, Any], now_ns: int) -> bool:
+    """Not after now (an unreadable expiry counts as expired)."""
+    from gait.signing import parse_rfc3339
+
+    try:
+        seconds, nanos = parse_rfc3339(str(entry.get("expires_at") or ""))
+    except (ValueError, InvalidInput):
+        return True
+    return seconds * 1_000_000_000 + nanos <= now_ns

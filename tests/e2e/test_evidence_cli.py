@@ -269,7 +269,8 @@ def test_approve_script_rejects_a_plain_intent(workdir: Path) -> None:
         "a",
         "--json",
     )
-    assert code == 6 and "script intent" in json.loads(out)["error"]
+    # the original's message (cmd/gait/approve_script.go)
+    assert code == 6 and json.loads(out)["error"] == "intent must include script.steps"
     assert not Path("r.json").exists()
 
 
