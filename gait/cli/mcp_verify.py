@@ -115,10 +115,5 @@ def command(
             payload["violations"] = [VIOLATION]
             exit_code = 3 if trust.action == "block" else 4
     out = {"ok": exit_code == 0, **{k: v for k, v in payload.items() if v}}
-    name = out.get("server_id") or out.get("server_name") or ""
-    text = [f"mcp verify: server={name} verdict={out['verdict']}"]
-    if out.get("reason_codes"):
-        text.append("reasons: " + ",".join(out["reason_codes"]))
-    if decision is None:
-        text.append("mcp_trust is not enabled by this policy")
-    return Outcome(out, exit_code=exit_code, text=text)
+    # one line, as the original (cmd/gait/mcp.go writeMCPVerifyOutput)
+    return Outcome(out, exit_code=exit_code, text=[f"mcp verify: verdict={out['verdict']}"])

@@ -117,3 +117,14 @@ def test_risk_class_resolution() -> None:
     assert resolve_risk_class((), "") == "high"
     assert resolve_risk_class(("high",), " LOW ") == "low"
     assert resolve_risk_class(("custom", "medium"), "") == "medium"
+
+
+def test_text_is_one_verdict_line(work: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # as the original's writeMCPVerifyOutput (cmd/gait/mcp.go)
+    from tests.inproc import run_cli
+
+    monkeypatch.chdir(work)
+    code, text = run_cli("mcp", "verify", "--policy", "policy.yaml", "--server", "github.json")
+    assert code == 0 and text == "mcp verify: verdict=allow\n"
+    code, text = run_cli("mcp", "verify", "--policy", "policy.yaml", "--server", "shady.json")
+    assert code == 3 and text == "mcp verify: verdict=block\n"
