@@ -290,8 +290,8 @@ def simulate(
     if not fixtures.strip():
         raise InvalidInput("missing required --fixtures <csv files/dirs>")
     paths = discover_fixtures(fixtures)
+    cand = load_compiled(candidate.strip())  # candidate first, as the original
     base = load_compiled(baseline.strip())
-    cand = load_compiled(candidate.strip())
     from gait.cli.term import Progress
 
     with Progress("policy simulate: reading fixtures", len(paths)) as shown:
@@ -301,11 +301,7 @@ def simulate(
             shown(len(loaded))
     with Progress("policy simulate: evaluating", len(loaded)) as shown:
         payload = run(base, cand, loaded, progress=shown)
-    text = [payload["summary"]]
-    for entry in payload.get("changed", []):
-        text.append(
-            f"  {entry['fixture_path']}: {entry['baseline_verdict']} -> {entry['candidate_verdict']}"
-        )
+    text = [payload["summary"]]  # the summary line only, as the original; a terminal gets a table
     from gait.cli.tables import policy_simulate
 
     return Outcome(payload, text=text, tty_text=policy_simulate(payload))
@@ -464,7 +460,7 @@ def init(args: tuple[str, ...], out: str, force: bool, gitignore: bool, json: bo
     target.parent.mkdir(parents=True, exist_ok=True)
     from gait.fsutil import atomic_write
 
-    atomic_write(target, data, mode=0o644)
+    atomic_write(target, data, mode=0o600)  # as the original writes it
     payload = {
         "ok": True,
         "template": key,
@@ -475,16 +471,20 @@ def init(args: tuple[str, ...], out: str, force: bool, gitignore: bool, json: bo
             "gait doctor --json",
         ],
     }
-    text = [f"policy init ok: template={key} path={out}"]
+    text = [
+        f"policy init ok: template={key} output={out}",
+        "next: " + " | ".join(payload["next_commands"]),
+    ]
     if gitignore:
         payload["gitignore_path"] = _add_gitignore(Path(".gitignore"))
         text.append(f"gitignore: {payload['gitignore_path']} ignores gait's default artifact names")
-    else:
-        text.append(
-            "tip: gate eval writes trace_*.json and approval_audit_*.json here; "
-            "--gitignore adds them to .gitignore"
-        )
-    return Outcome(payload, text=text)
+        return Outcome(payload, text=text)
+    # the hint goes to stderr: stdout keeps the original's two lines
+    tip = (
+        "tip: gate eval writes trace_*.json and approval_audit_*.json here; "
+        "--gitignore adds them to .gitignore"
+    )
+    return Outcome(payload, text=text, stderr=[tip])
 
 
 GITIGNORE_LINES = (

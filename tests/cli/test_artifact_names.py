@@ -63,8 +63,15 @@ def test_identical_bytes_are_not_duplicated(work: Path) -> None:
 def test_policy_init_offers_and_writes_a_gitignore(
     work: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, text, _ = run(capsys, "policy", "init", "low", "--out", "p.yaml")
-    assert code == 0 and "--gitignore" in text
+    code, text, err = run(capsys, "policy", "init", "low", "--out", "p.yaml")
+    # stdout: the original's two lines; the --gitignore hint on stderr
+    assert code == 0 and "--gitignore" in err
+    assert text.splitlines() == [
+        "policy init ok: template=baseline-lowrisk output=p.yaml",
+        "next: gait policy validate p.yaml --json | gait policy fmt p.yaml --write --json"
+        " | gait doctor --json",
+    ]
+    assert (work / "p.yaml").stat().st_mode & 0o777 == 0o600
     assert not (work / ".gitignore").exists()
     (work / ".gitignore").write_text("node_modules/\ntrace_*.json")  # no final newline
     code, out = run_json(

@@ -300,6 +300,12 @@ def test_simulate_running_example(work: Path) -> None:
     )
     assert out["summary"] == "policy simulate fixtures=3 changed=1 recommendation=enforce"
     assert [c["fixture_path"] for c in out["changed"]] == ["fixtures/c_write.json"]
+    # text (not a terminal): the summary line only, as the original
+    text = run(
+        "policy", "simulate", "--baseline", "baseline.yaml", "--policy", "policy.yaml",
+        "--fixtures", "fixtures", cwd=work,
+    ).stdout  # fmt: skip
+    assert text == "policy simulate fixtures=3 changed=1 recommendation=enforce\n"
 
 
 def test_init_writes_a_valid_template(tmp_path: Path) -> None:
