@@ -129,6 +129,11 @@ def warm_key() -> str:
     ]
     for stream in (sys.stdin, sys.stdout, sys.stderr):
         parts.append((getattr(stream, "encoding", None), getattr(stream, "errors", None)))
+    for space in ("mnt", "pid"):  # a container sharing /tmp sees other files and pids
+        try:
+            parts.append(os.readlink(f"/proc/self/ns/{space}"))
+        except OSError:
+            parts.append(None)
     env = os.environ
     for name in (
         "PYTHONHASHSEED",
