@@ -18,15 +18,56 @@ group = GaitGroup(
 )
 
 
-def _journal(journal: str) -> str:
-    if not journal.strip():
-        raise InvalidInput("--journal is required")
-    return journal.strip()
+EVENT_SCHEMA = "gait.runpack.session_event"
+CHECKPOINT_SCHEMA = "gait.runpack.session_checkpoint"
+
+
+def _require(message: str, *values: str) -> None:
+    if any(not v.strip() for v in values):
+        raise InvalidInput(message)
 
 
 def _no_args(args: tuple[str, ...]) -> None:
     if args:
         raise InvalidInput("unexpected positional arguments")
+
+
+def _clean(value: str) -> str:
+    """One line for a log: control characters dropped, whitespace runs folded."""
+    text = "".join(
+        " " if c in "\n\r\t" else c for c in value.strip() if c.isprintable() or c in "\n\r\t"
+    )
+    return " ".join(text.split())
+
+
+def _status(path: str) -> dict[str, Any]:
+    """The reference's SessionStatus object."""
+    from gait.runpack.session import read_journal
+
+    journal = read_journal(path)
+    return {
+        "session_id": journal.session_id,
+        "run_id": journal.run_id,
+        "created_at": journal.created_at,
+        "started_at": journal.created_at,
+        "event_count": len(journal.events),
+        "checkpoint_count": len(journal.checkpoints),
+        "last_sequence": journal.last_sequence,
+    }
+
+
+def _status_outcome(operation: str, journal: str) -> Outcome:
+    status = _status(journal)
+    payload = {"ok": True, "operation": operation, "journal": journal, "status": status}
+    return Outcome(
+        payload,
+        text=[
+            f"session {operation}: session_id={_clean(status['session_id'])} "
+            f"run_id={_clean(status['run_id'])} events={status['event_count']} "
+            f"checkpoints={status['checkpoint_count']} last_sequence={status['last_sequence']}",
+            f"journal: {_clean(journal)}",
+        ],
+    )
 
 
 @gait_command(
@@ -43,21 +84,9 @@ def start_command(
     from gait.runpack.session import start_session
 
     _no_args(args)
-    started = start_session(_journal(journal), session_id, run_id, producer_version=__version__)
-    payload = {
-        "ok": True,
-        "journal": started.path,
-        "session_id": started.session_id,
-        "run_id": started.run_id,
-        "created_at": started.created_at,
-    }
-    return Outcome(
-        payload,
-        text=[
-            f"session start ok: session={started.session_id} run_id={started.run_id}",
-            f"journal: {started.path}",
-        ],
-    )
+    _require("--journal, --session-id, and --run-id are required", journal, session_id, run_id)
+    start_session(journal.strip(), session_id, run_id, producer_version=__version__)
+    return _status_outcome("start", journal.strip())
 
 
 @gait_command(
@@ -92,34 +121,47 @@ def append_command(
     json: bool,
 ) -> Outcome:
     from gait.packs.common import split_csv
-    from gait.runpack.session import append_event
+    from gait.runpack.session import VERDICTS, append_event, journal_header
 
     _no_args(args)
+    _require("--journal, --tool, and --verdict are required", journal, tool, verdict)
+    if verdict.strip().lower() not in VERDICTS:
+        raise InvalidInput(
+            "unsupported --verdict value (expected allow|block|dry_run|require_approval)"
+        )
+    path = journal.strip()
     record = append_event(
-        _journal(journal),
+        path,
         {
             "tool_name": tool,
             "verdict": verdict,
             "intent_id": intent_id,
             "trace_id": trace_id,
             "trace_path": trace_path,
-            "intent_digest": intent_digest,
-            "policy_digest": policy_digest,
+            "intent_digest": intent_digest.strip().lower(),
+            "policy_digest": policy_digest.strip().lower(),
             "reason_codes": split_csv(reason_codes),
             "violations": split_csv(violations),
         },
     )
-    payload = {
-        "ok": True,
-        "journal": journal.strip(),
-        "event": record,
-        "sequence": record["sequence"],
-    }
+    header = journal_header(path)
+    # The reference's SessionEvent: the stored record plus the session it belongs to.
+    event = {k: v for k, v in record.items() if k != "record_type"}
+    event.update(
+        schema_id=EVENT_SCHEMA,
+        schema_version="1.0.0",
+        producer_version=str(header.get("producer_version") or ""),
+        session_id=str(header.get("session_id") or ""),
+        run_id=str(header.get("run_id") or ""),
+    )
+    payload = {"ok": True, "operation": "append", "journal": path, "event": event}
+    # Like the reference, the text line names neither the tool nor the path of a call.
     return Outcome(
         payload,
         text=[
-            f"session append ok: sequence={record['sequence']} tool={record['tool_name']} "
-            f"verdict={record['verdict']}"
+            f"session append: sequence={event['sequence']} tool=redacted "
+            f"verdict={event['verdict']}",
+            f"journal: {_clean(path)}",
         ],
     )
 
@@ -128,18 +170,9 @@ def append_command(
 @click.argument("args", nargs=-1, metavar="")
 @click.option("--journal", default="", help="Session journal.")
 def status_command(args: tuple[str, ...], journal: str, json: bool) -> Outcome:
-    from gait.runpack.session import status
-
     _no_args(args)
-    payload = {"ok": True, **status(_journal(journal))}
-    return Outcome(
-        payload,
-        text=[
-            f"session status: session={payload['session_id']} run_id={payload['run_id']} "
-            f"events={payload['events']} checkpoints={payload['checkpoints']} "
-            f"pending={payload['pending_events']}"
-        ],
-    )
+    _require("--journal is required", journal)
+    return _status_outcome("status", journal.strip())
 
 
 @gait_command(
@@ -155,31 +188,43 @@ def status_command(args: tuple[str, ...], journal: str, json: bool) -> Outcome:
 def checkpoint_command(
     args: tuple[str, ...], journal: str, out: str, chain_out: str, json: bool
 ) -> Outcome:
-    from gait.runpack.session import checkpoint
+    from gait.runpack.session import checkpoint, journal_header
 
     _no_args(args)
-    if not out.strip():
-        raise InvalidInput("--out is required")
-    record, chain = checkpoint(_journal(journal), out.strip(), chain_out=chain_out)
-    payload = {
-        "ok": True,
-        "journal": journal.strip(),
-        "runpack_path": out.strip(),
-        "chain_path": chain,
+    _require("--journal and --out are required", journal, out)
+    path = journal.strip()
+    record, chain = checkpoint(path, out.strip(), chain_out=chain_out)
+    header = journal_header(path)
+    # The reference's SessionCheckpoint (run_id is the session's run).
+    body: dict[str, Any] = {
+        "schema_id": CHECKPOINT_SCHEMA,
+        "schema_version": "1.0.0",
+        "created_at": record["created_at"],
+        "producer_version": str(header.get("producer_version") or ""),
+        "session_id": str(header.get("session_id") or ""),
+        "run_id": str(header.get("run_id") or ""),
         "checkpoint_index": record["checkpoint_index"],
-        "run_id": record["run_id"],
+        "sequence_start": record["seq_start"],
+        "sequence_end": record["seq_end"],
+        "runpack_path": out.strip(),
         "manifest_digest": record["manifest_digest"],
         "checkpoint_digest": record["checkpoint_digest"],
-        "seq_start": record["seq_start"],
-        "seq_end": record["seq_end"],
+    }
+    if record["prev_checkpoint_digest"]:
+        body["prev_checkpoint_digest"] = record["prev_checkpoint_digest"]
+    payload = {
+        "ok": True,
+        "operation": "checkpoint",
+        "journal": path,
+        "chain_path": chain,
+        "checkpoint": body,
     }
     return Outcome(
         payload,
         text=[
-            f"session checkpoint ok: index={record['checkpoint_index']} run_id={record['run_id']} "
-            f"events={record['seq_start']}..{record['seq_end']}",
-            f"runpack: {out.strip()}",
-            f"chain: {chain}",
+            f"session checkpoint: index={body['checkpoint_index']} runpack=redacted "
+            f"range={body['sequence_start']}..{body['sequence_end']}",
+            f"session chain: {_clean(chain)}",
         ],
     )
 
@@ -200,12 +245,32 @@ def compact_command(
     from gait.runpack.session import compact
 
     _no_args(args)
-    payload = {"ok": True, **compact(_journal(journal), out, dry_run=dry_run)}
+    _require("--journal is required", journal)
+    path = journal.strip()
+    done = compact(path, out, dry_run=dry_run)
+    compaction = {
+        "journal_path": path,
+        "output_path": done["out"],
+        "dry_run": dry_run,
+        "compacted": bool(done["dropped"]) and not dry_run,
+        "events_before": done["events_before"],
+        "events_after": done["events_after"],
+        "checkpoints": done["checkpoints"],
+        "last_checkpoint_sequence": done["last_checkpoint_sequence"],
+        "bytes_before": done["bytes_before"],
+        "bytes_after": done["bytes_after"],
+    }
+    payload = {"ok": True, "operation": "compact", "journal": path, "compaction": compaction}
+    flag = {True: "true", False: "false"}
     return Outcome(
         payload,
         text=[
-            f"session compact {'dry-run' if dry_run else 'ok'}: dropped={payload['dropped']} "
-            f"kept={payload['events_after']}"
+            f"session compact: compacted={flag[compaction['compacted']]} "
+            f"dry_run={flag[dry_run]} events={compaction['events_before']}->"
+            f"{compaction['events_after']} checkpoints={compaction['checkpoints']} "
+            f"bytes={compaction['bytes_before']}->{compaction['bytes_after']}",
+            f"journal: {_clean(path)}",
+            f"output: {_clean(done['out'])}",
         ],
     )
 
@@ -226,28 +291,32 @@ def compact_command(
 def reduce_command(
     args: tuple[str, ...], source: str | None, predicate: str, out: str, report_out: str, json: bool
 ) -> Outcome:
-    from gait.cli.guard import one_target
     from gait.runpack.reader import resolve_runpack
-    from gait.runpack.reduce import reduce_runpack
+    from gait.runpack.reduce import parse_predicate, reduce_runpack
 
-    target = resolve_runpack(one_target(args, source, "--from <run_id|path>"))
-    result = reduce_runpack(target, predicate.strip(), out=out, report_out=report_out)
+    # As the reference: --from, else the first positional; nothing may be left over.
+    rest = list(args)
+    target = source or ""
+    if not target and rest:
+        target, rest = rest[0], rest[1:]
+    if not target or rest:
+        raise InvalidInput("expected --from <run_id|path>")
+    chosen = parse_predicate(predicate)
+    path = resolve_runpack(target)
+    result = reduce_runpack(path, chosen, out=out, report_out=report_out)
     payload = {
         "ok": True,
-        "run_id": result.run_id,
-        "source_run_id": result.report["source_run_id"],
-        "predicate": predicate.strip(),
-        "selected_intent_id": result.report["selected_intent_id"],
-        "output_path": result.out_path,
+        "input": path,
+        "output": result.out_path,
         "report_path": result.report_path,
+        "run_id": result.source_run_id,
+        "reduced_run_id": result.run_id,
+        "predicate": chosen,
+        "report": result.report,
     }
     return Outcome(
         payload,
-        text=[
-            f"run reduce ok: run_id={result.run_id} intent={payload['selected_intent_id']}",
-            f"output: {result.out_path}",
-            f"report: {result.report_path}",
-        ],
+        text=[f"run reduce ok: {path} -> {result.out_path}", f"report: {result.report_path}"],
     )
 
 

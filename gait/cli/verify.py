@@ -150,11 +150,14 @@ def _chain(
         payload["pack"] = pack_report.to_json()
         ok = ok and pack_report.ok
     payload["ok"] = ok
-    lines = [f"verify chain {'ok' if ok else 'failed'}: run={run_payload.get('path', '')}"]
-    if "trace" in payload:
-        lines.append(f"trace: {'ok' if payload['trace']['ok'] else 'failed'} {trace_path}")
-    if "pack" in payload:
-        lines.append(f"pack: {'ok' if payload['pack']['ok'] else 'failed'} {pack_path}")
+    # The reference's lines (cmd/gait/verify.go writeVerifyChainOutput).
+    lines = ["verify chain: ok" if ok else "verify chain failed"]
+    if ok or run_payload.get("path"):
+        lines.append(f"runpack: {run_payload.get('path', '')}")
+    for name in ("trace", "pack"):
+        if name in payload:
+            part = payload[name]
+            lines.append(f"{name}: {part.get('path', '')} ({part.get('signature_status', '')})")
     return Outcome(payload, 0 if ok else 2, text=lines)
 
 
@@ -167,18 +170,30 @@ def _session_chain(
 ) -> Outcome:
     from gait.runpack.session import verify_chain
 
-    values = [v for v in (*rest, *([chain_path] if chain_path else [])) if v.strip()]
-    if len(values) != 1:
-        raise InvalidInput("expected --chain <file> or one positional chain file")
+    # As the reference: --chain wins, else exactly one positional.
+    rest_list = list(rest)
+    target = (chain_path or "").strip()
+    if not target and len(rest_list) == 1:
+        target, rest_list = rest_list[0].strip(), []
+    if not target or rest_list:
+        raise InvalidInput("expected --chain <session_chain.json>")
     key, strict = load_verify_key(profile, *keys)
-    payload = verify_chain(
-        values[0].strip(), public_key=key, require_signature=require_signature or strict
-    )
+    payload = verify_chain(target, public_key=key, require_signature=require_signature or strict)
     ok = payload["ok"]
-    lines = [
-        f"verify session-chain {'ok' if ok else 'failed'}: {payload['chain_path']} "
-        f"checkpoints={payload['checkpoints_checked']}"
-    ]
-    lines += [f"linkage error: {e}" for e in payload["linkage_errors"]]
-    lines += [f"checkpoint error: {e}" for e in payload["checkpoint_errors"]]
+    if ok:
+        lines = [
+            f"verify session-chain: ok ({payload['chain_path']})",
+            f"session={payload['session_id']} run={payload['run_id']} "
+            f"checkpoints={payload['checkpoints_checked']}",
+        ]
+    else:
+        lines = [f"verify session-chain failed: {payload['chain_path']}"]
+        if payload["linkage_errors"]:
+            lines.append("linkage errors: " + "; ".join(payload["linkage_errors"]))
+        if payload["checkpoint_errors"]:
+            lines.append("checkpoint errors: " + "; ".join(payload["checkpoint_errors"]))
+    # Empty lists and a zero count are left out of the JSON, as the reference.
+    for name in ("linkage_errors", "checkpoint_errors", "checkpoints_checked", "session_id"):
+        if not payload.get(name):
+            payload.pop(name, None)
     return Outcome(payload, 0 if ok else 2, text=lines)

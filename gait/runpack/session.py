@@ -175,8 +175,22 @@ def start_session(
     parent = os.path.dirname(path)
     if parent:
         os.makedirs(parent, mode=0o750, exist_ok=True)
-    _create_with(path, _line(header))
+    try:
+        _create_with(path, _line(header))
+    except _JournalExists:
+        # As the reference: starting the same session again is a no-op; another
+        # session or run on that journal is refused (the file is never replaced).
+        existing = read_journal(path)
+        if (existing.session_id, existing.run_id) != (header["session_id"], header["run_id"]):
+            raise InvalidInput(
+                "session journal already initialized with different session/run"
+            ) from None
+        return existing
     return _parse(path, _line(header))
+
+
+class _JournalExists(InvalidInput):
+    pass
 
 
 def _create_with(path: str, data: bytes) -> None:
@@ -200,7 +214,7 @@ def _create_with(path: str, data: bytes) -> None:
             os.fsync(handle.fileno())
         os.link(tmp, path)
     except FileExistsError as err:
-        raise InvalidInput(f"session journal already exists: {path}") from err
+        raise _JournalExists(f"session journal already exists: {path}") from err
     except OSError as err:
         raise InvalidInput(f"create session journal {path}: {err.strerror or err}") from err
     finally:
@@ -277,6 +291,16 @@ def _check_header(path: str, first: bytes) -> dict[str, Any]:
     if header.get("record_type") != "start" or header.get("schema_id") != JOURNAL_SCHEMA:
         raise InvalidInput(f"session journal {path}: first record must be a {JOURNAL_SCHEMA} start")
     return header
+
+
+def journal_header(path: str) -> dict[str, Any]:
+    """The ``start`` header of a journal (read alone, whatever the journal's length)."""
+    try:
+        with open(path, "rb") as handle:
+            first = handle.readline()
+    except OSError as err:
+        raise InvalidInput(f"open session journal {path}: {err.strerror or err}") from err
+    return _check_header(path, first)
 
 
 def journal_run_id(path: str) -> str:
@@ -403,7 +427,7 @@ def checkpoint(path: str, out: str, *, chain_out: str = "") -> tuple[dict[str, A
         journal = _parse(path, handle.read())
         pending = journal.pending
         if not pending:
-            raise InvalidInput("no new session events since the last checkpoint")
+            raise InvalidInput("no new session events available for checkpoint")
         index = len(journal.checkpoints) + 1
         built = _runpack_for(journal, index, pending)
         written = write_runpack(out, built)
@@ -458,8 +482,9 @@ def compact(path: str, out: str = "", *, dry_run: bool = False) -> dict[str, Any
                 dropped += 1
                 continue
             out_lines.append(line + b"\n")
+        body = b"".join(out_lines)
         if not dry_run:
-            atomic_write(target, b"".join(out_lines), 0o600)
+            atomic_write(target, body, 0o600)
     return {
         "journal": path,
         "out": target,
@@ -467,6 +492,10 @@ def compact(path: str, out: str = "", *, dry_run: bool = False) -> dict[str, Any
         "events_after": len(journal.events) - dropped,
         "dropped": dropped,
         "dry_run": dry_run,
+        "checkpoints": len(journal.checkpoints),
+        "last_checkpoint_sequence": done,
+        "bytes_before": len(data),
+        "bytes_after": len(body),
     }
 
 

@@ -38,8 +38,13 @@ def _append(path: str, tool: str, verdict: str, n: int, **extra: object) -> dict
 
 
 def test_start_refuses_to_overwrite(journal: str) -> None:
-    with pytest.raises(InvalidInput, match="already exists"):
+    before = Path(journal).read_bytes()
+    with pytest.raises(InvalidInput, match="already initialized with different session/run"):
         start_session(journal, "s", "run_x")
+    # the same session again is a no-op, as the reference
+    again = start_session(journal, "sess-1", "run_sess")
+    assert (again.session_id, again.run_id) == ("sess-1", "run_sess")
+    assert Path(journal).read_bytes() == before
 
 
 def test_append_numbers_events_and_validates(journal: str) -> None:
@@ -162,6 +167,10 @@ def test_reduce_picks_the_first_matching_intent(tmp_path: Path) -> None:
     assert [r.status for r in read_runpack(non_ok.out_path).results] == ["error"]
     report = json.loads(Path(non_ok.report_path).read_text())
     assert report["schema_id"] == "gait.runpack.reduce_report"
+    # the reference's report fields
+    assert report["run_id"] == "run_red" and report["still_failing"] is True
+    assert (report["original_intent_count"], report["reduced_intent_count"]) == (3, 1)
+    assert (report["original_result_count"], report["reduced_result_count"]) == (2, 1)
     assert report["selected_intent_id"] == "intent_2" and non_ok.report_path.endswith(
         ".reduce_report.json"
     )
@@ -173,9 +182,10 @@ def test_reduce_without_a_match_or_with_a_bad_predicate(tmp_path: Path) -> None:
 
     demo = tmp_path / "runpack_run_demo.zip"
     demo.write_bytes(build_demo_runpack("0.1.0").zip_bytes)
-    with pytest.raises(InvalidInput, match="no intent"):
+    # the reference's messages (core/runpack/reduce.go)
+    with pytest.raises(InvalidInput, match=r"^predicate missing_result not triggered by runpack$"):
         reduce_runpack(str(demo), "missing_result")
-    with pytest.raises(InvalidInput, match="--predicate"):
+    with pytest.raises(InvalidInput, match=r'^unsupported predicate "slow"$'):
         reduce_runpack(str(demo), "slow")
 
 
@@ -202,11 +212,34 @@ def test_cli_session_capture_regress_add(
         "block",
         "--json",
     )
-    assert code == 0 and json.loads(out)["sequence"] == 1
+    # the reference's shapes: {operation, journal, event|checkpoint|status}
+    body = json.loads(out)
+    assert code == 0 and body["operation"] == "append" and body["event"]["sequence"] == 1
+    assert body["event"]["session_id"] == "s" and body["event"]["run_id"] == "run_s"
+    assert body["event"]["schema_id"] == "gait.runpack.session_event"
+    code, out = gait_inproc("run", "session", "status", "--journal", j, "--json")
+    status = json.loads(out)["status"]
+    assert (status["event_count"], status["checkpoint_count"], status["last_sequence"]) == (1, 0, 1)
     code, out = gait_inproc(
         "run", "session", "checkpoint", "--journal", j, "--out", "cp1.zip", "--json"
     )
-    assert code == 0 and json.loads(out)["chain_path"] == "s_chain.json"
+    body = json.loads(out)
+    assert code == 0 and body["chain_path"] == "s_chain.json"
+    cp = body["checkpoint"]
+    assert (cp["checkpoint_index"], cp["sequence_start"], cp["sequence_end"]) == (1, 1, 1)
+    assert cp["runpack_path"] == "cp1.zip" and cp["run_id"] == "run_s"
+    assert "prev_checkpoint_digest" not in cp
+    code, out = gait_inproc("run", "session", "checkpoint", "--journal", j, "--out", "cp2.zip")
+    assert code == 6  # nothing new: "no new session events available for checkpoint"
+    code, out = gait_inproc("run", "session", "status", "--journal", j)
+    assert out.splitlines() == [
+        "session status: session_id=s run_id=run_s events=1 checkpoints=1 last_sequence=1",
+        "journal: s.jsonl",
+    ]
+    code, out = gait_inproc("run", "session", "compact", "--journal", j, "--dry-run")
+    assert out.splitlines()[0].startswith(
+        "session compact: compacted=false dry_run=true events=1->0 checkpoints=1 bytes="
+    )
     code, out = gait_inproc("verify", "session-chain", "--chain", "s_chain.json", "--json")
     assert code == 0 and json.loads(out)["checkpoints_checked"] == 1
     code, out = gait_inproc("capture", "--from", "s_chain.json", "--json")
@@ -227,7 +260,7 @@ def test_cli_session_capture_regress_add(
     code, out = gait_inproc(
         "run", "reduce", "--from", "cp1.zip", "--predicate", "non_ok_status", "--json"
     )
-    assert code == 0 and json.loads(out)["selected_intent_id"] == "event_000001"
+    assert code == 0 and json.loads(out)["report"]["selected_intent_id"] == "event_000001"
     Path("s_chain.json").write_text("{}")
     code, out = gait_inproc("verify", "session-chain", "s_chain.json", "--json")
     assert code == 6
@@ -326,6 +359,6 @@ def test_racing_starts_create_one_complete_journal(tmp_path: Path) -> None:
         t.join(timeout=30)
     assert outcomes.count("created") == 1
     assert len(seen) == 4 and all(data.endswith(b"\n") for data in seen)
-    assert all("already exists" in o for o in outcomes if o != "created")
+    assert all("different session/run" in o for o in outcomes if o != "created")
     assert read_journal(path).events == []
     assert [p.name for p in tmp_path.iterdir()] == ["race.jsonl"]
