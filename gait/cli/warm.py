@@ -302,6 +302,8 @@ def run_warm(args: list[str], as_json: bool) -> int | None:
     """Run ``gait ARGS`` in a warm child; its exit code, or ``None`` to run here instead."""
     if in_worker or not enabled() or not eligible(args) or not _stdio_ok():
         return None
+    if not sys.platform.startswith("linux"):  # SO_PEERCRED, /proc namespaces, setsid spawn
+        return None
     if sys.argv[1:] != args:  # a library call of main(argv): it keeps running in its process
         return None
     try:
