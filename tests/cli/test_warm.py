@@ -23,6 +23,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="the warm start server is Linux-only"
+)
+
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples" / "policy"
 
