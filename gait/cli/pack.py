@@ -133,9 +133,9 @@ def build_command(
     if kind == "job":
         from gait.packs.unified import build_job_pack
 
-        root = job_root.strip() or "./gait-out/jobs"
-        built = build_job_pack(root, source.strip(), sign_key=key, producer_version=__version__)
-        target = out.strip() or os.path.join(root, source.strip(), f"pack_{built.pack_id}.zip")
+        root, job_id = _job_source(source.strip(), job_root.strip() or "./gait-out/jobs")
+        built = build_job_pack(root, job_id, sign_key=key, producer_version=__version__)
+        target = out.strip() or os.path.join("gait-out", f"pack_{built.pack_id}.zip")
     else:
         path = resolve_runpack(source.strip())
         pack = read_source_run(path)
@@ -152,6 +152,17 @@ def build_command(
         "signed": key is not None,
     }
     return _outcome("build", payload, warnings)
+
+
+def _job_source(source: str, default_root: str) -> tuple[str, str]:
+    """A job directory or its state.json names root and id; anything else is a job id."""
+    if os.path.isdir(source):
+        path = os.path.normpath(source)
+        return os.path.dirname(path) or ".", os.path.basename(path)
+    if os.path.isfile(source) and os.path.basename(source).lower() == "state.json":
+        job_dir = os.path.dirname(os.path.normpath(source)) or "."
+        return os.path.dirname(job_dir) or ".", os.path.basename(os.path.abspath(job_dir))
+    return default_root, source
 
 
 @gait_command(

@@ -154,6 +154,8 @@ def build_run_pack(
 
 JOB_PAYLOAD = "job_payload.json"
 JOB_PAYLOAD_SCHEMA = "gait.pack.job"
+JOB_STATE = "job_state.json"
+JOB_EVENTS = "job_events.jsonl"
 
 
 def build_job_pack(
@@ -172,24 +174,23 @@ def build_job_pack(
     if reason:
         raise InvalidInput(f"job {job_id} state diverged from its history: {reason}")
     events = store.events(job_id)
+    # the original's job payload (core/pack: gait.pack.job) and member names
     payload: dict[str, Any] = {
         "schema_id": JOB_PAYLOAD_SCHEMA,
         "schema_version": SCHEMA_VERSION,
         "created_at": state.get("created_at") or ZERO_TIME,
         "job_id": job_id,
-        "status": state.get("status", ""),
-        "revision": state.get("revision", 0),
-        "checkpoints_count": len(state.get("checkpoints") or []),
-        "approvals_count": len(state.get("approvals") or []),
-        "events_count": len(events),
+        "status": state.get("status") or "running",
+        "stop_reason": state.get("stop_reason") or "none",
+        "status_reason_code": state.get("status_reason_code") or "submitted",
+        "environment_fingerprint": state.get("environment_fingerprint") or "",
+        "checkpoint_count": len(state.get("checkpoints") or []),
+        "approval_count": len(state.get("approvals") or []),
     }
-    for key in ("policy_digest", "policy_ref", "env_fingerprint", "identity"):
-        if state.get(key):
-            payload[key] = state[key]
     members: dict[str, bytes] = {
         JOB_PAYLOAD: jcs(payload),
-        "job/state.json": jcs(state),
-        "job/events.jsonl": b"".join(canonical_bytes(e) + b"\n" for e in events),
+        JOB_STATE: jcs(state),
+        JOB_EVENTS: b"".join(canonical_bytes(e) + b"\n" for e in events),
     }
     return _finish(members, "job", job_id, sign_key, producer_version)
 
@@ -296,12 +297,12 @@ def _check_proof_chain(
 
 def _check_job_payload(archive: ZipArchive, raw: dict[str, Any], report: PackVerifyReport) -> None:
     data = _read(archive, JOB_PAYLOAD)
-    state_data = _read(archive, "job/state.json")
+    state_data = _read(archive, JOB_STATE)
     from gait.safejson import NotJSON, loads
 
     try:
         payload = loads(data or b"null", JOB_PAYLOAD)
-        state = loads(state_data or b"null", "job/state.json")
+        state = loads(state_data or b"null", JOB_STATE)
     except NotJSON:
         report.errors.append("job pack payload is not valid JSON")
         return
@@ -317,7 +318,7 @@ def _check_job_payload(archive: ZipArchive, raw: dict[str, Any], report: PackVer
         or not isinstance(state, dict)
         or state.get("job_id") != job_id
     ):
-        report.errors.append(f"{JOB_PAYLOAD}: does not describe job/state.json")
+        report.errors.append(f"{JOB_PAYLOAD}: does not describe {JOB_STATE}")
 
 
 def _check_payloads(archive: ZipArchive, raw: dict[str, Any], report: PackVerifyReport) -> None:

@@ -465,9 +465,10 @@ def test_job_state(job: Path, variant: bool) -> None:
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_job_events(job: Path, variant: bool) -> None:
     events = job / "events.jsonl"
-    events.write_bytes(repeat_key(events.read_bytes(), "action", variant))
+    # job events name their kind in "type", as the original's gait.job.event
+    events.write_bytes(repeat_key(events.read_bytes(), "type", variant))
     code, out = cli("job", "inspect", "--id", "j1", "--root", "jobs")
-    refused(code, out, "action", variant)
+    refused(code, out, "type", variant)
     assert "events.jsonl line 1" in out["error"]
 
 
