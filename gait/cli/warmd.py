@@ -90,31 +90,35 @@ REQUEST_TIMEOUT = 2.0  # seconds a client has to send its whole request
 MAX_REQUEST = 4 << 20
 
 
-# One-time set-up the hot commands would otherwise repeat in every child. Each step
-# builds constant tables or initialises a library: nothing read from the
-# environment, the working directory, the clock or user files.
+# One-time set-up the hot commands would otherwise repeat in every child: zero-argument
+# functions (module, name) that build constant tables or initialise a library, with
+# nothing read from the environment, the working directory, the clock or user files.
+# Run before the first fork; tools/bench/bench_work.py runs them too. Missing names
+# are skipped.
+WARM_CALLS = (
+    ("gait.policy.dsl", "_canonical_token"),  # memoized: the DSL's token pattern
+    ("gait.policy.dsl", "_fast_tables"),  # memoized: parser tables, canonical callbacks
+    ("gait.cli.warmd", "trace_fields"),
+    ("gait.signing.keys", "prime_backend"),  # OpenSSL's first Ed25519 derive/sign/verify
+    ("gait.cli.warmd", "public_key_first_use"),
+)
 
 
-def _dsl_tables() -> None:
-    from gait.policy import dsl
-
-    dsl._canonical_token()  # memoized: the DSL's token pattern
-    dsl._fast_tables()  # memoized: parser tables with the canonical callbacks
-
-
-def _trace_fields() -> None:
+def trace_fields() -> None:
+    """The trace record's projection rules (memoized by gait.trace.schema)."""
     from gait.trace.schema import TraceRecord, fields_of
 
-    fields_of(TraceRecord)  # memoized projection rules of the trace record
+    fields_of(TraceRecord)
 
 
-def _ed25519() -> None:
+def public_key_first_use() -> None:
+    """OpenSSL's first import of a raw Ed25519 public key (what trace verify does)."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import (
         Ed25519PrivateKey,
         Ed25519PublicKey,
     )
 
-    key = Ed25519PrivateKey.from_private_bytes(bytes(32))  # OpenSSL's first use of Ed25519
+    key = Ed25519PrivateKey.from_private_bytes(bytes(32))
     public = Ed25519PublicKey.from_public_bytes(key.public_key().public_bytes_raw())
     public.verify(key.sign(b"gait"), b"gait")
 
@@ -191,9 +195,16 @@ class _Daemon:
                 importlib.import_module(name)
             except ImportError:
                 pass  # an optional part missing: the child imports (and reports) it itself
-        for step in (_dsl_tables, _trace_fields, _ed25519):
+        for module, name in WARM_CALLS:
+            step = getattr(sys.modules.get(module), name, None)
+            if step is None:
+                try:
+                    step = getattr(importlib.import_module(module), name, None)
+                except ImportError:
+                    continue
             try:
-                step()
+                if step is not None:
+                    step()
             except Exception:
                 pass  # the child does it (and reports any error) itself
         self.preloaded = frozenset(sys.modules)
