@@ -291,6 +291,11 @@ def inspect_command(targets: tuple[str, ...], from_: str | None, json: bool) -> 
     from gait.runpack.stream import open_stream
 
     path = resolve_runpack(_one_target(targets, from_, "--from <run_id|path>"))
+    if path.lower().endswith(".json"):
+        from gait.runpack.session import is_session_chain
+
+        if is_session_chain(path):
+            return _inspect_chain(path)
     pack = open_stream(path)
     try:
         payload = omit_empty(inspect_stream(pack), INSPECT_OMIT)
@@ -311,6 +316,54 @@ def inspect_command(targets: tuple[str, ...], from_: str | None, json: bool) -> 
         warnings_in_text=True,
         closers=[pack.close],
     )
+
+
+def _inspect_chain(path: str) -> Outcome:
+    """A session chain, as the reference's ``run inspect`` shows one (artifact=session_chain)."""
+    from gait.runpack.session import entry_range, read_chain
+
+    chain = read_chain(path)
+    checkpoints = []
+    for entry in chain["checkpoints"]:
+        if not isinstance(entry, dict):
+            raise InvalidInput(f"session chain {path}: checkpoint is not an object")
+        start, end = entry_range(entry)
+        item: dict[str, Any] = {
+            "checkpoint_index": entry.get("checkpoint_index"),
+            "runpack_path": entry.get("runpack_path", ""),
+            "sequence_start": start,
+            "sequence_end": end,
+            "checkpoint_digest": entry.get("checkpoint_digest", ""),
+        }
+        if entry.get("prev_checkpoint_digest"):
+            item["prev_checkpoint_digest"] = entry["prev_checkpoint_digest"]
+        checkpoints.append(item)
+    checkpoints.sort(
+        key=lambda c: c["checkpoint_index"] if isinstance(c["checkpoint_index"], int) else 0
+    )
+    payload = omit_empty(
+        {
+            "ok": True,
+            "artifact_type": "session_chain",
+            "run_id": str(chain.get("run_id") or ""),
+            "session_id": str(chain.get("session_id") or ""),
+            "path": path,
+            "checkpoint_count": len(checkpoints),
+            "checkpoints": checkpoints,
+        },
+        ("run_id", "session_id", "checkpoint_count", "checkpoints"),
+    )
+    lines = [
+        f"run inspect: artifact=session_chain session_id={chain.get('session_id', '')} "
+        f"run_id={chain.get('run_id', '')} checkpoints={len(checkpoints)}",
+        f"path: {path}",
+    ]
+    lines += [
+        f"{c['checkpoint_index']}. runpack={c['runpack_path']} "
+        f"seq={c['sequence_start']}..{c['sequence_end']}"
+        for c in checkpoints
+    ]
+    return Outcome(payload, text=lines)
 
 
 # -------------------------------------------------------------------- diff

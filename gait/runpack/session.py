@@ -396,6 +396,41 @@ def _runpack_for(journal: Journal, index: int, events: list[dict[str, Any]]) -> 
     return record_runpack(run, intents, results, {"receipts": []})
 
 
+CHECKPOINT_SCHEMA = "gait.runpack.session_checkpoint"
+
+
+def chain_checkpoint(journal: Journal, record: dict[str, Any]) -> dict[str, Any]:
+    """A journal checkpoint record as the original's SessionCheckpoint (chain entry).
+
+    ``run_id`` is the session's run (the checkpoint runpack's own run_id is
+    ``<run_id>_cp_<NNNN>``); ``prev_checkpoint_digest`` is left out when empty.
+    """
+    entry: dict[str, Any] = {
+        "schema_id": CHECKPOINT_SCHEMA,
+        "schema_version": SCHEMA_VERSION,
+        "created_at": record.get("created_at", ""),
+        "producer_version": journal.producer_version,
+        "session_id": journal.session_id,
+        "run_id": journal.run_id,
+        "checkpoint_index": record["checkpoint_index"],
+        "sequence_start": record["seq_start"],
+        "sequence_end": record["seq_end"],
+        "runpack_path": record.get("runpack_path", ""),
+        "manifest_digest": record.get("manifest_digest", ""),
+        "checkpoint_digest": record.get("checkpoint_digest", ""),
+    }
+    if record.get("prev_checkpoint_digest"):
+        entry["prev_checkpoint_digest"] = record["prev_checkpoint_digest"]
+    return entry
+
+
+def entry_range(entry: dict[str, Any]) -> tuple[Any, Any]:
+    """(first, last) sequence of a chain entry (chains written before 2026-12 used seq_*)."""
+    if "sequence_start" in entry or "sequence_end" in entry:
+        return entry.get("sequence_start"), entry.get("sequence_end")
+    return entry.get("seq_start"), entry.get("seq_end")
+
+
 def _chain_doc(journal: Journal, chain_path: str) -> dict[str, Any]:
     return {
         "schema_id": CHAIN_SCHEMA,
@@ -404,9 +439,7 @@ def _chain_doc(journal: Journal, chain_path: str) -> dict[str, Any]:
         "producer_version": journal.producer_version,
         "session_id": journal.session_id,
         "run_id": journal.run_id,
-        "checkpoints": [
-            {k: v for k, v in c.items() if k != "record_type"} for c in journal.checkpoints
-        ],
+        "checkpoints": [chain_checkpoint(journal, c) for c in journal.checkpoints],
     }
 
 
@@ -599,47 +632,59 @@ def verify_chain(
     except NestingTooDeep as err:
         raise VerificationFailed(err.message, code="session_chain_too_deep") from None
     run_id = str(chain.get("run_id") or "")
+    if not chain["checkpoints"]:
+        raise InvalidInput("session chain has no checkpoints")
+    # Messages follow the original (core/runpack/session.go VerifySessionChain);
+    # the run_id and sequence-gap checks are ours (stricter).
     linkage: list[str] = []
     problems: list[str] = []
     previous, last_end = "", 0
     for position, entry in enumerate(chain["checkpoints"], start=1):
         if not isinstance(entry, dict):
-            linkage.append(f"checkpoint {position}: not an object")
+            linkage.append(f"checkpoint index mismatch at position {position - 1}")
             continue
         index = entry.get("checkpoint_index")
-        start, end = entry.get("seq_start"), entry.get("seq_end")
-        label = f"checkpoint {position}"
+        start, end = entry_range(entry)
+        number = index if isinstance(index, int) else position
         if index != position:
-            linkage.append(f"{label}: checkpoint_index {index} out of order")
-        if entry.get("prev_checkpoint_digest") != previous:
-            linkage.append(
-                f"{label}: prev_checkpoint_digest does not match checkpoint {position - 1}"
-            )
-        if (
-            not (isinstance(start, int) and isinstance(end, int))
-            or start != last_end + 1
-            or end < start
-        ):
-            linkage.append(f"{label}: sequence range {start}..{end} does not follow {last_end}")
+            linkage.append(f"checkpoint index mismatch at position {position - 1}")
+        if str(entry.get("prev_checkpoint_digest") or "") != previous:
+            linkage.append(f"prev_checkpoint_digest mismatch at checkpoint {number}")
+        if not (isinstance(start, int) and isinstance(end, int)) or start <= last_end:
+            linkage.append(f"sequence overlap at checkpoint {number}")
+        elif start != last_end + 1 or end < start:
+            linkage.append(f"sequence gap at checkpoint {number}: {start}..{end} after {last_end}")
         manifest = str(entry.get("manifest_digest") or "")
-        expected = checkpoint_digest(manifest, previous, position, start or 0, end or 0)
+        expected = checkpoint_digest(
+            manifest,
+            str(entry.get("prev_checkpoint_digest") or ""),
+            number,
+            start if isinstance(start, int) else 0,
+            end if isinstance(end, int) else 0,
+        )
         if str(entry.get("checkpoint_digest") or "") != expected:
-            linkage.append(f"{label}: checkpoint_digest mismatch")
+            linkage.append(f"checkpoint_digest mismatch at checkpoint {number}")
         runpack = _checkpoint_path(path, entry)
         try:
             report = verify_runpack(
                 runpack, public_key=public_key, require_signature=require_signature
             )
         except GaitError as err:
-            problems.append(f"{label}: {runpack}: {err.message}")
+            problems.append(f"checkpoint {number} verify error: {err.message}")
         else:
-            if not report.ok:
-                problems.append(f"{label}: {runpack}: runpack verification failed")
             if report.manifest_digest != manifest:
-                problems.append(f"{label}: manifest_digest differs from {runpack}")
+                problems.append(f"checkpoint {number} manifest digest mismatch")
+            body = report.to_json()
+            if body.get("missing_files") or body.get("hash_mismatches"):
+                problems.append(f"checkpoint {number} runpack integrity failure")
+            if require_signature and report.signature_status != "verified":
+                problems.append(f"checkpoint {number} signature verification failed")
+            elif not report.ok and not (body.get("missing_files") or body.get("hash_mismatches")):
+                problems.append(f"checkpoint {number} runpack verification failed")
             if report.run_id != f"{run_id}_cp_{position:04d}":
                 problems.append(
-                    f"{label}: runpack run_id {report.run_id} is not {run_id}_cp_{position:04d}"
+                    f"checkpoint {number} runpack run_id {report.run_id} is not "
+                    f"{run_id}_cp_{position:04d}"
                 )
         previous = str(entry.get("checkpoint_digest") or "")
         last_end = end if isinstance(end, int) else last_end

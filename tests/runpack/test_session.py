@@ -362,3 +362,50 @@ def test_racing_starts_create_one_complete_journal(tmp_path: Path) -> None:
     assert all("different session/run" in o for o in outcomes if o != "created")
     assert read_journal(path).events == []
     assert [p.name for p in tmp_path.iterdir()] == ["race.jsonl"]
+
+
+def test_chain_file_entries_and_inspect_as_the_reference(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gait_inproc
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    j = "s.jsonl"
+    gait_inproc("run", "session", "start", "--journal", j, "--session-id", "s", "--run-id", "run_s")
+    for verdict in ("allow", "block"):
+        gait_inproc("run", "session", "append", "--journal", j, "--tool", "t", "--verdict", verdict)
+        assert (
+            gait_inproc("run", "session", "checkpoint", "--journal", j, "--out", f"{verdict}.zip")[
+                0
+            ]
+            == 0
+        )
+    chain = json.loads(Path("s_chain.json").read_text())
+    first, second = chain["checkpoints"]
+    # the reference's SessionCheckpoint fields
+    assert first["schema_id"] == "gait.runpack.session_checkpoint" and first["run_id"] == "run_s"
+    assert (first["sequence_start"], first["sequence_end"]) == (1, 1)
+    assert "prev_checkpoint_digest" not in first
+    assert second["prev_checkpoint_digest"] == first["checkpoint_digest"]
+    # like the reference, a bare name is a run_id: the chain needs a path-looking argument
+    assert gait_inproc("run", "inspect", "s_chain.json")[0] == 6
+    code, out = gait_inproc("run", "inspect", "./s_chain.json")
+    assert code == 0
+    assert out.splitlines() == [
+        "run inspect: artifact=session_chain session_id=s run_id=run_s checkpoints=2",
+        "path: ./s_chain.json",
+        "1. runpack=allow.zip seq=1..1",
+        "2. runpack=block.zip seq=2..2",
+    ]
+    code, out = gait_inproc("run", "inspect", "./s_chain.json", "--json")
+    body = json.loads(out)
+    assert body["artifact_type"] == "session_chain" and body["checkpoint_count"] == 2
+    # a broken link is reported with the reference's wording
+    second["prev_checkpoint_digest"] = "0" * 64
+    Path("s_chain.json").write_text(json.dumps(chain))
+    code, out = gait_inproc("verify", "session-chain", "s_chain.json", "--json")
+    assert code == 2
+    errors = json.loads(out)["linkage_errors"]
+    assert "prev_checkpoint_digest mismatch at checkpoint 2" in errors
+    assert "checkpoint_digest mismatch at checkpoint 2" in errors
+    code, out = gait_inproc("verify", "session-chain", "s_chain.json")
+    assert out.splitlines()[0] == "verify session-chain failed: s_chain.json"
+    assert out.splitlines()[1].startswith("linkage errors: prev_checkpoint_digest mismatch")

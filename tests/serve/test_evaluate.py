@@ -256,7 +256,7 @@ def test_session_decisions_are_journaled_and_checkpointed(start_server, tmp_path
         "session_checkpoint=rp/team_alpha_cp_000004.zip chain=sess/team_alpha.journal_chain.json",
     ]
     chain = read_chain(str(tmp_path / "sess" / "team_alpha.journal_chain.json"))
-    assert [c["seq_end"] for c in chain["checkpoints"]] == [2, 4]
+    assert [c["sequence_end"] for c in chain["checkpoints"]] == [2, 4]
     assert (tmp_path / "rp" / "team_alpha_cp_000004.zip").is_file()
 
 
