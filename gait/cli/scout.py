@@ -179,24 +179,37 @@ def top_command(
     return Outcome(payload, text=lines)
 
 
+def _write_go_json(path: str, value: Any) -> str:
+    """Compact JSON in the document's own field order (the original's json.Marshal)."""
+    import json as _json
+
+    from gait.packs.common import write_pack
+
+    return write_pack(path, _json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+
+
 @gait_command(
     group,
     "snapshot",
     explain=(
-        "Inventory the agent tools a codebase defines (decorated functions, Tool objects, "
-        "tool_name fields) and, with --policy, which of them a policy covers."
+        "Generate an inventory snapshot of agent tools and MCP servers from workspace files "
+        "and, with --policy, the share of them a policy gates."
     ),
-    help="Snapshot the tools defined under --roots; optional policy coverage report.",
+    help="Snapshot the tools and MCP servers under --roots; optional policy coverage.",
 )
 @click.argument("args", nargs=-1, metavar="")
 @click.option("--roots", default=".", show_default=True, help="CSV of directories to scan.")
-@click.option("--include", default="", help="CSV of file globs (default *.py,*.json,*.js,*.ts).")
-@click.option("--exclude", default="", help="CSV of file globs to skip.")
-@click.option("--policy", default="", help="CSV of policies to compute tool coverage for.")
+@click.option("--include", default="", help="CSV of path patterns to include.")
+@click.option("--exclude", default="", help="CSV of path patterns to skip.")
+@click.option("--policy", default="", help="CSV of policies to compute coverage for.")
 @click.option(
-    "--out", default="./gait-out/scout_snapshot.json", show_default=True, help="Snapshot file."
+    "--out", default="", help="Snapshot file (default ./gait-out/inventory_snapshot_<id>.json)."
 )
-@click.option("--coverage-out", default="", help="Coverage report file (with --policy).")
+@click.option(
+    "--coverage-out",
+    default="",
+    help="Coverage file (default ./gait-out/inventory_coverage_<id>.json with --policy).",
+)
 def snapshot_command(
     args: tuple[str, ...],
     roots: str,
@@ -209,81 +222,75 @@ def snapshot_command(
 ) -> Outcome:
     from gait import __version__
     from gait.packs.common import split_csv
-    from gait.scout.snapshot import DEFAULT_INCLUDE, build_snapshot, coverage
+    from gait.scout.snapshot import build_coverage, build_snapshot
 
     if args:
         raise InvalidInput("unexpected positional arguments")
     snap = build_snapshot(
-        split_csv(roots) or ["."],
-        include=split_csv(include) or list(DEFAULT_INCLUDE),
+        split_csv(roots),
+        include=split_csv(include),
         exclude=split_csv(exclude),
         producer_version=__version__,
     )
-    path = _write_report(out.strip() or "./gait-out/scout_snapshot.json", snap)
-    payload: dict[str, Any] = {
-        "ok": True,
-        "output_path": path,
-        "tool_count": snap["tool_count"],
-        "files_scanned": snap["files_scanned"],
-        "frameworks": snap["frameworks"],
-        "snapshot_digest": snap["snapshot_digest"],
-    }
-    lines = [
-        f"scout snapshot ok: tools={snap['tool_count']} files={snap['files_scanned']} "
-        f"frameworks={','.join(snap['frameworks']) or 'none'}",
-        f"output: {path}",
-    ]
+    snapshot_id = snap["snapshot_id"]
+    path = _write_go_json(out.strip() or f"./gait-out/inventory_snapshot_{snapshot_id}.json", snap)
+    payload: dict[str, Any] = {"ok": True, "snapshot_path": path}
+    lines = [f"scout snapshot ok: {path}"]
+    report = None
     policies = split_csv(policy)
     if policies:
-        report = coverage(snap, policies)
-        payload["coverage"] = {
-            k: report[k]
-            for k in ("tools_total", "tools_covered", "coverage_percent", "uncovered_tools")
-        }
-        if coverage_out.strip():
-            payload["coverage_path"] = _write_report(coverage_out.strip(), report)
-        lines.append(
-            f"coverage: {report['tools_covered']}/{report['tools_total']} tools "
-            f"({report['coverage_percent']}%)"
+        report = build_coverage(snap, policies)
+        payload["coverage_path"] = _write_go_json(
+            coverage_out.strip() or f"./gait-out/inventory_coverage_{snapshot_id}.json", report
         )
-        if report["uncovered_tools"]:
-            lines.append("uncovered: " + ", ".join(report["uncovered_tools"]))
+        lines.append(
+            f"coverage: discovered={report['discovered_tools']} gated={report['gated_tools']} "
+            f"high_risk_ungated={report['high_risk_ungated_tools']} "
+            f"coverage_percent={float(report['coverage_percent']):.2f}"
+        )
     elif coverage_out.strip():
-        raise InvalidInput("--coverage-out needs --policy")
+        payload["coverage_path"] = coverage_out.strip()  # named, not written: no --policy
+    payload["snapshot_id"] = snapshot_id
+    if snap["items"]:
+        payload["items"] = len(snap["items"])
+    if report is not None:
+        payload["coverage"] = report
     return Outcome(payload, text=lines)
 
 
 @gait_command(
     group,
     "diff",
-    explain="Compare two scout snapshots: tools added, removed or moved (exit 2 when changed).",
-    help="Diff two scout snapshots.",
+    explain="Diff two scout inventory snapshots and optionally write the drift report.",
+    help="Diff two scout snapshots (exit 2 when items were added, removed or changed).",
 )
 @click.argument("args", nargs=-1, metavar="[LEFT RIGHT]")
-@click.option("--left", default="", help="Older snapshot JSON.")
-@click.option("--right", default="", help="Newer snapshot JSON.")
+@click.option("--left", default="", help="Left (older) snapshot JSON.")
+@click.option("--right", default="", help="Right (newer) snapshot JSON.")
 @click.option("--out", default="", help="Also write the diff JSON here.")
 def diff_command(args: tuple[str, ...], left: str, right: str, out: str, json: bool) -> Outcome:
     from gait.packs.common import read_json_file
     from gait.scout.snapshot import diff_snapshots
 
-    sides = [v for v in (*args, left, right) if v.strip()]
-    if len(sides) != 2:
-        raise InvalidInput("expected <left> <right> snapshots (or --left/--right)")
-    loaded = [read_json_file(s, "scout snapshot") for s in sides]
-    if not all(isinstance(v, dict) for v in loaded):
-        raise InvalidInput("scout snapshots must be JSON objects")
-    summary = diff_snapshots(loaded[0], loaded[1])
-    payload: dict[str, Any] = {
-        "ok": not summary["changed"],
-        "left": sides[0],
-        "right": sides[1],
-        "summary": summary,
-    }
+    rest = list(args)
+    if not left and rest:
+        left = rest.pop(0)
+    if not right and rest:
+        right = rest.pop(0)
+    if not left or not right or rest:
+        raise InvalidInput("expected <left_snapshot.json> <right_snapshot.json>")
+    loaded = []
+    for side in (left, right):
+        value = read_json_file(side, "snapshot")
+        if not isinstance(value, dict):
+            raise InvalidInput(f"parse snapshot {side}: expected a JSON object")
+        loaded.append(value)
+    diff = diff_snapshots(loaded[0], loaded[1])
+    same = not (diff["added_count"] or diff["removed_count"] or diff["changed_count"])
+    payload: dict[str, Any] = {"ok": same, "left": left, "right": right}
     if out.strip():
-        payload["output_path"] = _write_report(out.strip(), {"summary": summary})
-    lines = [f"scout diff {'changed' if summary['changed'] else 'ok'}: {sides[0]} vs {sides[1]}"]
-    for key in ("added_tools", "removed_tools", "changed_tools", "added_frameworks"):
-        if summary[key]:
-            lines.append(f"{key.replace('_', ' ')}: " + ", ".join(summary[key]))
-    return Outcome(payload, 2 if summary["changed"] else 0, text=lines)
+        payload["output_path"] = out
+        _write_go_json(out.strip(), diff)
+    payload["diff"] = diff
+    word = "ok" if same else "changed"
+    return Outcome(payload, 0 if same else 2, text=[f"scout diff {word}: {left} vs {right}"])

@@ -1,4 +1,4 @@
-"""scout snapshot / diff: tool inventory, policy coverage through the engine, change detection."""
+"""scout snapshot / diff as the original (cmd/gait/scout.go, core/scout snapshot/coverage/diff)."""
 
 from __future__ import annotations
 
@@ -8,23 +8,23 @@ from pathlib import Path
 import pytest
 
 from gait.errors import InvalidInput
-from gait.scout.snapshot import build_snapshot, coverage, diff_snapshots
+from gait.scout.snapshot import build_coverage, build_snapshot, classify_risk, diff_snapshots
 from tests.inproc import run_cli as _cli
 
-AGENT = """\
+LANGCHAIN = """\
 from langchain.tools import tool
-import mcp
 
 @tool
 def search_docs(query: str) -> str:
     return query
 
-@mcp.tool()
-@other
-async def delete_record(record_id: str) -> None:
+def delete_record(record_id: str) -> None:
     pass
+"""
 
-REFUND = Tool(name="payments.refund")
+OPENAI = """\
+from agents import Agent
+agent = Agent(name="helper", tools=[lookup])
 """
 
 POLICY = """\
@@ -32,87 +32,134 @@ schema_id: gait.gate.policy
 schema_version: 1.0.0
 default_verdict: block
 rules:
-  - {name: reads, effect: allow, match: {tool_names: [search_docs]}, reason_codes: [ok]}
+  - {name: reads, effect: allow, match: {tool_names: [search_docs, github]}, reason_codes: [ok]}
 """
 
 
 @pytest.fixture
-def tree(tmp_path: Path) -> Path:
-    app = tmp_path / "app"
+def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    app = Path("app")
     (app / "node_modules").mkdir(parents=True)
-    (app / "agent.py").write_text(AGENT)
-    (app / "intent.json").write_text('{"tool_name": "tool.fetch"}')
-    (app / "node_modules" / "x.json").write_text('{"tool_name": "ignored"}')
+    (app / "agent.py").write_text(LANGCHAIN)
+    (app / "oa.py").write_text(OPENAI)
+    (app / "plain.py").write_text("def helper():\n    pass\n")
+    (app / "claude.json").write_text('{"mcpServers": {"github": {}, "payments-prod": {}}}')
+    (app / "package.json").write_text("{not json")  # not an MCP file: skipped
+    (app / "mcp.yaml").write_text("servers:\n  fs: {}\n")
+    (app / "node_modules" / "mcp.json").write_text("{broken")  # skipped directory
+    Path("policy.yaml").write_text(POLICY)
     return app
 
 
-def test_snapshot_finds_tools_and_frameworks(tree: Path) -> None:
-    snap = build_snapshot([str(tree)])
-    by_name = {t["tool_name"]: t for t in snap["tools"]}
-    assert sorted(by_name) == ["delete_record", "payments.refund", "search_docs", "tool.fetch"]
-    assert by_name["delete_record"]["tool_class"] == "destructive"
-    assert by_name["search_docs"]["locations"] == [
-        {"kind": "decorated_function", "line": 5, "path": "agent.py"}
+def test_snapshot_items_and_id(tree: Path) -> None:
+    snap = build_snapshot(["app"], created_at="2026-01-01T00:00:00Z")
+    ids = [item["id"] for item in snap["items"]]
+    assert ids == [
+        "mcp_server:fs",
+        "mcp_server:github",
+        "mcp_server:payments_prod",
+        "tool:framework:langchain:delete_record",
+        "tool:framework:langchain:search_docs",
+        "tool:framework:openai_agents:helper",
+        "tool:framework:openai_agents:oa",
     ]
-    assert by_name["tool.fetch"]["locations"][0]["kind"] == "tool_name_field"
-    assert snap["frameworks"] == ["langchain", "mcp"] and snap["files_scanned"] == 2
-    assert build_snapshot([str(tree)]) == snap  # no clock, stable order
+    by_id = {item["id"]: item for item in snap["items"]}
+    assert by_id["mcp_server:payments_prod"] == {
+        "id": "mcp_server:payments_prod",
+        "kind": "mcp_server",
+        "name": "payments-prod",
+        "locator": "app/claude.json",
+        "risk_level": "critical",
+        "tags": ["mcp"],
+    }
+    assert by_id["tool:framework:langchain:delete_record"]["locator"] == "app/agent.py"
+    assert snap["workspace"] == "app" and snap["snapshot_id"].startswith("snap_")
+    again = build_snapshot(["app/", "app"], created_at="2027-01-01T00:00:00Z")
+    assert again["snapshot_id"] == snap["snapshot_id"]  # the clock is not part of the id
 
 
-def test_exclude_and_bad_root(tree: Path) -> None:
-    snap = build_snapshot([str(tree)], exclude=["*.json"])
-    assert "tool.fetch" not in {t["tool_name"] for t in snap["tools"]}
-    with pytest.raises(InvalidInput, match="not a directory"):
-        build_snapshot([str(tree / "nope")])
+def test_risk_and_patterns(tree: Path) -> None:
+    assert [classify_risk(n) for n in ("wire_funds", "send_email", "lookup")] == [
+        "critical",
+        "high",
+        "low",
+    ]
+    # patterns match the whole path as Go's filepath.Match (no "/" in "*") or a substring
+    only_json = build_snapshot(["app"], include=["app/*.json"])
+    assert {i["locator"] for i in only_json["items"]} == {"app/claude.json"}
+    assert build_snapshot(["app"], include=["*.json"])["items"] == []
+    no_agent = build_snapshot(["app"], exclude=["agent.py"])
+    assert not [i for i in no_agent["items"] if "langchain" in i["id"]]
+    (tree / "mcp_broken.json").write_text("{oops")
+    with pytest.raises(InvalidInput, match="parse mcp json"):
+        build_snapshot(["app"])
+    with pytest.raises(InvalidInput, match="root is not a directory"):
+        build_snapshot(["policy.yaml"])
 
 
-def test_coverage_uses_the_engine(tree: Path, tmp_path: Path) -> None:
-    policy = tmp_path / "policy.yaml"
-    policy.write_text(POLICY)
-    report = coverage(build_snapshot([str(tree)]), [str(policy)])
-    assert report["tools_total"] == 4 and report["tools_covered"] == 1
-    assert report["uncovered_tools"] == ["delete_record", "payments.refund", "tool.fetch"]
-    entry = next(e for e in report["entries"] if e["tool_name"] == "search_docs")
-    assert entry["verdict"] == "allow" and entry["matched_rule"] == "reads"
+def test_coverage(tree: Path) -> None:
+    snap = build_snapshot(["app"])
+    report = build_coverage(snap, ["policy.yaml"])
+    assert (report["discovered_tools"], report["gated_tools"]) == (7, 2)
+    assert report["coverage_percent"] == 28.57
+    assert report["high_risk_ungated_tool_ids"] == [
+        "mcp_server:payments_prod",
+        "tool:framework:langchain:delete_record",
+    ]
+    assert build_coverage({"items": []}, ["policy.yaml"])["coverage_percent"] == 100
+    with pytest.raises(InvalidInput, match=r"load policy missing\.yaml"):
+        build_coverage(snap, ["missing.yaml"])
 
 
-def test_diff_reports_added_destructive_tools(tree: Path) -> None:
-    before = build_snapshot([str(tree)])
-    (tree / "more.py").write_text("@tool\ndef purge_all():\n    pass\n")
-    after = build_snapshot([str(tree)])
-    summary = diff_snapshots(before, after)
-    assert summary["changed"] and summary["added_tools"] == ["purge_all"]
-    assert summary["added_destructive_tools"] == ["purge_all"]
-    assert not diff_snapshots(after, after)["changed"]
+def test_diff() -> None:
+    item = {"id": "tool:a", "kind": "tool", "name": "a", "locator": "x.py", "risk_level": "low"}
+    left = {"snapshot_id": "snap_l", "items": [item, {**item, "id": "tool:gone"}]}
+    moved = {**item, "locator": "y.py", "tags": ["t"]}
+    right = {"snapshot_id": "snap_r", "items": [moved, {**item, "id": "tool:new"}]}
+    diff = diff_snapshots(left, right)
+    assert [d["id"] for d in diff["added"]] == ["tool:new"]
+    assert [d["id"] for d in diff["removed"]] == ["tool:gone"]
+    assert diff["changed"] == [
+        {
+            "id": "tool:a",
+            "kind": "tool",
+            "name": "a",
+            "before_locator": "x.py",
+            "after_locator": "y.py",
+            "before_risk_level": "low",
+            "after_risk_level": "low",
+        }
+    ]
+    assert (diff["added_count"], diff["removed_count"], diff["changed_count"]) == (1, 1, 1)
+    same = diff_snapshots(left, left)
+    assert "added" not in same and same["changed_count"] == 0
 
 
-def test_cli_snapshot_and_diff(tree: Path, tmp_path: Path) -> None:
-    policy = tmp_path / "policy.yaml"
-    policy.write_text(POLICY)
-    s1, s2, cov = tmp_path / "s1.json", tmp_path / "s2.json", tmp_path / "cov.json"
-    code, out = _cli(
-        "scout",
-        "snapshot",
-        "--roots",
-        str(tree),
-        "--out",
-        str(s1),
-        "--policy",
-        str(policy),
-        "--coverage-out",
-        str(cov),
-        "--json",
-    )
-    payload = json.loads(out)
-    assert code == 0 and payload["tool_count"] == 4 and payload["coverage"]["tools_covered"] == 1
-    assert json.loads(cov.read_text())["schema_id"] == "gait.scout.coverage"
-    assert _cli("scout", "snapshot", "--roots", str(tree), "--out", str(s2))[0] == 0
-    assert s1.read_bytes() == s2.read_bytes()
-    code, out = _cli("scout", "diff", str(s1), str(s2), "--json")
-    assert code == 0 and json.loads(out)["ok"] is True
-    (tree / "more.py").write_text("@tool\ndef export_data():\n    pass\n")
-    assert _cli("scout", "snapshot", "--roots", str(tree), "--out", str(s2))[0] == 0
-    code, out = _cli("scout", "diff", "--left", str(s1), "--right", str(s2), "--json")
-    assert code == 2 and json.loads(out)["summary"]["added_tools"] == ["export_data"]
-    code, out = _cli("scout", "diff", str(s1), "--json")
+def test_cli_snapshot_and_diff(tree: Path) -> None:
+    code, text = _cli("scout", "snapshot", "--roots", "app", "--policy", "policy.yaml", "--json")
+    out = json.loads(text)
+    sid = out["snapshot_id"]
+    assert code == 0 and out["items"] == 7
+    assert out["snapshot_path"] == f"./gait-out/inventory_snapshot_{sid}.json"
+    assert out["coverage_path"] == f"./gait-out/inventory_coverage_{sid}.json"
+    assert json.loads(Path(out["coverage_path"]).read_text()) == out["coverage"]
+    code, text = _cli("scout", "snapshot", "--roots", "app", "--policy", "policy.yaml")
+    assert text.splitlines() == [
+        f"scout snapshot ok: ./gait-out/inventory_snapshot_{sid}.json",
+        "coverage: discovered=7 gated=2 high_risk_ungated=2 coverage_percent=28.57",
+    ]
+    first = out["snapshot_path"]
+    (tree / "tool2.py").write_text("from agents import x\ndef transfer_funds():\n    pass\n")
+    code, text = _cli("scout", "snapshot", "--roots", "app", "--out", "new.json", "--json")
+    assert code == 0 and json.loads(text)["snapshot_path"] == "new.json"
+    code, text = _cli("scout", "diff", first, "new.json", "--out", "d.json", "--json")
+    diff = json.loads(text)
+    assert code == 2 and diff["ok"] is False and diff["output_path"] == "d.json"
+    assert diff["diff"]["added"][0]["id"] == "tool:framework:openai_agents:transfer_funds"
+    assert json.loads(Path("d.json").read_text()) == diff["diff"]
+    code, text = _cli("scout", "diff", "--left", first, "--right", first)
+    assert code == 0 and text == f"scout diff ok: {first} vs {first}\n"
+    code, text = _cli("scout", "diff", first, "--json")
     assert code == 6
+    assert json.loads(text)["error"] == "expected <left_snapshot.json> <right_snapshot.json>"
