@@ -103,8 +103,10 @@ def test_doctor_reads_last_key_no_more(work: Path, capsys) -> None:
     """Before: PyYAML kept the last `profile`, so doctor passed a file gate eval read otherwise."""
     (work / ".gait" / "config.yaml").write_text("gate:\n  profile: standard\n  profile: oss-prod\n")
     code, out = cli(capsys, "doctor", "--production-readiness", "--workdir", str(work))
-    [check] = [c for c in out["checks"] if c["name"] == "production_profile"]
-    assert check["status"] == "fail" and code == 2
+    # the file does not parse: that is the one production check, and it fails
+    [check] = [c for c in out["checks"] if c["scope"] == "production_readiness"]
+    assert check["name"] == "production_readiness_config" and check["status"] == "fail"
+    assert "duplicate key 'profile'" in check["message"] and code == 2
 
 
 # ------------------------------------------------------------ regress gait.yaml ---
