@@ -331,12 +331,13 @@ def capture_source(source: str, which: str) -> dict[str, Any]:
 
     text = source.strip()
     if not text:
-        raise InvalidInput("missing required --from <run_id|path|trace.json|chain.json>")
+        raise InvalidInput("missing required --from <run_id|path>")
     chain_path = ""
+    entry: dict[str, Any] = {}
     if text.lower().endswith(".json"):
         if is_session_chain(text):
             chain_path = text
-            path, _ = resolve_checkpoint(text, which)
+            path, entry = resolve_checkpoint(text, which)
         else:
             from gait.trace import read_trace
 
@@ -359,7 +360,8 @@ def capture_source(source: str, which: str) -> dict[str, Any]:
         "artifact_type": "runpack",
         "artifact_path": path,
         "session_chain_path": chain_path,
-        "run_id": report.run_id,
+        # As the reference: a chain checkpoint names the session's run.
+        "run_id": str(entry.get("run_id") or "") or report.run_id,
     }
 
 
@@ -378,57 +380,25 @@ def capture_source(source: str, which: str) -> dict[str, Any]:
 def capture_command(
     args: tuple[str, ...], source: str, checkpoint: str, out: str, json: bool
 ) -> Outcome:
-    from gait.canonical import canonical_bytes
+    import json as jsonlib
+
     from gait.packs.common import write_pack
 
     _no_args(args)
     fields = capture_source(source, checkpoint)
+    # The reference's receipt: empty session_chain_path / run_id are left out.
     receipt = {
         "schema_id": CAPTURE_SCHEMA,
         "schema_version": "1.0.0",
         "ok": True,
         "from": source.strip(),
-        **{k: v for k, v in fields.items() if k != "trace_id"},
-        "output_path": out.strip(),
+        **{k: v for k, v in fields.items() if k != "trace_id" and v},
+        "output_path": out.strip().replace("\\", "/"),
     }
-    write_pack(out.strip(), canonical_bytes(receipt) + b"\n")
-    payload = {**receipt, "schema_id": CAPTURE_SCHEMA}
-    next_cmd = f"gait regress add --from {out.strip()} --json"
+    body = jsonlib.dumps(receipt, indent=2, sort_keys=True) + "\n"
+    write_pack(out.strip(), body.encode("utf-8"))
     lines = [
-        f"capture ok: {fields['artifact_type']} {fields['artifact_path']}",
-        f"receipt: {out.strip()}",
+        f"capture ok: type={fields['artifact_type']} path={fields['artifact_path']}",
+        f"receipt: {receipt['output_path']}",
     ]
-    if fields["artifact_type"] == "runpack":
-        payload["next_commands"] = [next_cmd]
-        lines.append(f"next: {next_cmd}")
-    return Outcome(payload, text=lines)
-
-
-def _legacy_save_as(args: list[str]) -> bool:
-    for arg in args:
-        if arg == "--":
-            return False
-        if arg.strip().partition("=")[0] in ("--save-as", "-save-as"):
-            return True
-    return False
-
-
-class _CaptureCommand(type(capture_command)):  # type: ignore[misc]
-    """``--save-as`` (the old name of ``--out``) is refused with its replacement, exit 6."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if "--explain" not in args and "-explain" not in args and _legacy_save_as(args):
-            from gait.cli.base import run_body, wants_json
-            from gait.cli.migration import flag_error
-
-            def refuse() -> Outcome:
-                raise InvalidInput(
-                    flag_error("--save-as", "--out"),
-                    details={"schema_id": CAPTURE_SCHEMA, "schema_version": "1.0.0"},
-                )
-
-            run_body("capture", wants_json(args), refuse)
-        return super().parse_args(ctx, args)
-
-
-capture_command.__class__ = _CaptureCommand
+    return Outcome(dict(receipt), text=lines)

@@ -589,7 +589,8 @@ def _checkpoint_path(chain_path: str, entry: dict[str, Any]) -> str:
     runpack = str(entry.get("runpack_path") or "")
     if os.path.isabs(runpack):
         return runpack
-    return os.path.join(os.path.dirname(chain_path) or ".", runpack)
+    base = os.path.dirname(chain_path)
+    return os.path.join(base, runpack) if base else runpack
 
 
 def resolve_checkpoint(chain_path: str, which: str = "latest") -> tuple[str, dict[str, Any]]:

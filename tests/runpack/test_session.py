@@ -244,9 +244,13 @@ def test_cli_session_capture_regress_add(
     assert code == 0 and json.loads(out)["checkpoints_checked"] == 1
     code, out = gait_inproc("capture", "--from", "s_chain.json", "--json")
     receipt = json.loads(out)
-    assert (
-        code == 0 and receipt["artifact_type"] == "runpack" and receipt["run_id"] == "run_s_cp_0001"
-    )
+    # as the reference, a chain checkpoint's receipt names the session's run
+    assert code == 0 and receipt["artifact_type"] == "runpack" and receipt["run_id"] == "run_s"
+    assert receipt["artifact_path"] == "cp1.zip" and "next_commands" not in receipt
+    code, out = gait_inproc("capture", "--from", "./cp1.zip", "--out", "c2.json")
+    assert out.splitlines() == ["capture ok: type=runpack path=./cp1.zip", "receipt: c2.json"]
+    written = Path("c2.json").read_text()
+    assert written.startswith("{\n  ") and "session_chain_path" not in written
     assert (
         json.loads(Path("gait-out/capture.json").read_text())["session_chain_path"]
         == "s_chain.json"
