@@ -185,6 +185,8 @@ class GaitGroup(click.Group):
         ctx.meta["gait.json"] = wants_json(args)
         if ctx.parent is None and args and args[0] in _LEGACY_ROOT_COMMANDS:
             _reject_legacy_command(ctx, args)
+        if ctx.parent is None and args and args[0] in _LEGACY_FLAG_COMMANDS:
+            _reject_legacy_flag(args)
         if self.explain and ("--explain" in args or "-explain" in args):
             first = next((a for a in args if not a.startswith("-")), None)
             sub = self.get_command(ctx, first) if first else None
@@ -227,6 +229,25 @@ def _reject_legacy_command(ctx: click.Context, args: list[str]) -> None:
         write_line(f"hint: {hint}", err=True)
         write_line(ctx.get_usage(), err=True)
     raise Exit(EXIT_INVALID_INPUT)
+
+
+# Commands with a renamed flag (gait.cli.migration.LEGACY_FLAGS).
+_LEGACY_FLAG_COMMANDS = frozenset({"capture"})
+
+
+def _reject_legacy_flag(args: list[str]) -> None:
+    """``<command> error: deprecated flag spelling: ...`` (exit 6), unless --explain is asked."""
+    from gait.cli.migration import LEGACY_FLAGS, flag_error, uses_flag
+
+    old, new, fields = LEGACY_FLAGS[args[0]]
+    rest = args[1:]
+    if "--explain" in rest or "-explain" in rest or not uses_flag(rest, old):
+        return
+
+    def refuse() -> Outcome:
+        raise GaitError(flag_error(old, new), exit_code=EXIT_INVALID_INPUT, details=fields)
+
+    run_body(args[0], wants_json(rest), refuse)
 
 
 def gait_command(

@@ -16,6 +16,26 @@ POLICY_PREFIX = "legacy policy proposal fields are not supported ["
 
 # Legacy command names still recognised, and what replaced them.
 LEGACY_COMMANDS = {"mcp-verify": ("gait mcp-verify", "gait mcp verify")}
+# command -> (old flag, new flag, fields the command's JSON error carries)
+LEGACY_FLAGS: dict[str, tuple[str, str, dict[str, str]]] = {
+    "capture": (
+        "--save-as",
+        "--out",
+        {"schema_id": "gait.capture.receipt", "schema_version": "1.0.0"},
+    ),
+}
+
+
+def uses_flag(args: list[str], flag: str) -> bool:
+    """``--flag``, ``--flag=v`` or Go's ``-flag`` before any ``--``."""
+    names = (flag, flag[1:])
+    for arg in args:
+        if arg == "--":
+            return False
+        if arg.strip().partition("=")[0] in names:
+            return True
+    return False
+
 
 POLICY_HINT = (
     "use the repo-root `.gait.yaml` contract: `schema_id`, `schema_version`, "
