@@ -450,29 +450,35 @@ def export_command(
     json: bool,
 ) -> Outcome:
     from gait.packs.common import write_pack
-    from gait.packs.unified import export_rows, otel_jsonl, postgres_sql
+    from gait.packs.export import append_otel, build_export_record, postgres_index_sql
 
-    target = one_target(args, path, "<pack.zip> or --path")
+    target = one_target(args, path, "<pack.zip>")
     ddl_text = postgres_include_ddl.strip().lower()
-    if ddl_text not in ("true", "false", "1", "0"):
+    if ddl_text not in ("true", "false", "1", "0", "t", "f"):
         raise InvalidInput("--postgres-include-ddl must be true or false")
-    if not otel_out.strip() and not postgres_sql_out.strip():
-        raise InvalidInput("nothing to export: give --otel-out and/or --postgres-sql-out")
-    manifest = _read_manifest(target)
-    manifest = {**manifest, "pack_type": _kind(manifest)}
-    rows = export_rows(manifest)
-    payload: dict[str, Any] = {
-        "ok": True,
-        "path": target,
-        "pack_id": manifest.get("pack_id", ""),
-        "rows": len(rows),
-    }
-    if otel_out.strip():
-        created = str(manifest.get("created_at") or "1980-01-01T00:00:00Z")
-        payload["otel_out"] = write_pack(otel_out.strip(), otel_jsonl(rows, created))
-    if postgres_sql_out.strip():
-        sql = postgres_sql(rows, postgres_table.strip(), include_ddl=ddl_text in ("true", "1"))
-        payload["postgres_sql_out"] = write_pack(postgres_sql_out.strip(), sql)
-    lines = [f"pack export ok: {target} rows={len(rows)}"]
-    lines += [f"{k}: {payload[k]}" for k in ("otel_out", "postgres_sql_out") if k in payload]
-    return Outcome(payload, text=lines)
+    otel_path, sql_path = otel_out.strip(), postgres_sql_out.strip()
+    if not otel_path and not sql_path:
+        raise InvalidInput(
+            "at least one export output is required (--otel-out or --postgres-sql-out)"
+        )
+    record = build_export_record(target)
+    if otel_path:
+        append_otel(otel_path, record)
+    if sql_path:
+        sql = postgres_index_sql(record, postgres_table, include_ddl=ddl_text in ("true", "1", "t"))
+        write_pack(sql_path, sql)
+    payload: dict[str, Any] = {"ok": True, "path": target}
+    for key in ("pack_id", "pack_type", "source_ref"):
+        if record.get(key):
+            payload[key] = record[key]
+    if otel_path:
+        payload["otel_path"] = otel_path
+    if sql_path:
+        payload["postgres_sql_path"] = sql_path
+    payload["export"] = record
+    lines = [f"pack export ok: {target}"]
+    if otel_path:
+        lines.append(f"otel: {otel_path}")
+    if sql_path:
+        lines.append(f"postgres_sql: {sql_path}")
+    return _outcome("export", payload, text=lines)

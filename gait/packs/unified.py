@@ -11,7 +11,6 @@ itself (with ``pack_id`` blanked), so the id names exactly one content set.
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -40,8 +39,6 @@ __all__ = [
     "SOURCE_RUNPACK",
     "UnifiedPack",
     "build_run_pack",
-    "export_rows",
-    "postgres_sql",
     "unified_pack_id",
     "verify_unified",
 ]
@@ -384,65 +381,3 @@ def verify_unified(
     _check_proof_chain(archive, contents, report, public_key)
     _check_payloads(archive, raw, report)
     check_signatures(report, raw, public_key, require_signature)
-
-
-def export_rows(manifest: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per member: what export writes to OTel JSONL and SQL."""
-    pack_id = str(manifest.get("pack_id") or "")
-    pack_type = str(manifest.get("pack_type") or ("guard" if manifest.get("run_id") else ""))
-    source_ref = str(manifest.get("source_ref") or manifest.get("run_id") or "")
-    return [
-        {
-            "pack_id": pack_id,
-            "pack_type": pack_type,
-            "source_ref": source_ref,
-            "path": str(item.get("path") or ""),
-            "sha256": str(item.get("sha256") or ""),
-            "entry_type": str(item.get("type") or ""),
-        }
-        for item in manifest.get("contents") or []
-    ]
-
-
-def otel_jsonl(rows: list[dict[str, Any]], created_at: str) -> bytes:
-    """OTel-style log records, one per line, with pack attributes."""
-    lines = []
-    for row in rows:
-        record = {
-            "timestamp": created_at,
-            "severity_text": "INFO",
-            "body": "gait.pack.entry",
-            "resource": {"service.name": "gait"},
-            "attributes": {f"gait.pack.{k}": v for k, v in row.items()},
-        }
-        lines.append(canonical_bytes(record) + b"\n")
-    return b"".join(lines)
-
-
-_TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
-
-
-def _sql_text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def postgres_sql(rows: list[dict[str, Any]], table: str, *, include_ddl: bool) -> bytes:
-    if not _TABLE.match(table):
-        raise InvalidInput(f"invalid --postgres-table name: {table!r}")
-    out = []
-    if include_ddl:
-        out.append(
-            f"CREATE TABLE IF NOT EXISTS {table} (pack_id TEXT NOT NULL, pack_type TEXT NOT NULL, "
-            "source_ref TEXT NOT NULL, path TEXT NOT NULL, sha256 TEXT NOT NULL, "
-            "entry_type TEXT NOT NULL, PRIMARY KEY (pack_id, path));"
-        )
-    for row in rows:
-        values = ", ".join(
-            _sql_text(row[k])
-            for k in ("pack_id", "pack_type", "source_ref", "path", "sha256", "entry_type")
-        )
-        out.append(
-            f"INSERT INTO {table} (pack_id, pack_type, source_ref, path, sha256, entry_type) "
-            f"VALUES ({values}) ON CONFLICT (pack_id, path) DO NOTHING;"
-        )
-    return ("\n".join(out) + "\n").encode("utf-8")

@@ -117,21 +117,39 @@ def test_cli_build_inspect_diff_export(gait_inproc, demo_path: Path, tmp_path: P
         str(sql),
         "--json",
     )
-    assert code == 0 and json.loads(text)["rows"] == 3
-    lines = [json.loads(line) for line in otel.read_text().splitlines()]
-    assert lines[0]["attributes"]["gait.pack.path"] == "proof_records.jsonl"
-    assert sql.read_text().startswith("CREATE TABLE IF NOT EXISTS gait_pack_index")
-    code, text = gait_inproc(
-        "pack",
-        "export",
-        built["path"],
-        "--postgres-sql-out",
-        str(sql),
-        "--postgres-table",
-        "x;drop",
-        "--json",
+    exported = json.loads(text)
+    # the original's export record (core/pack/exporters.go): integrity counts and run metrics
+    record = exported["export"]
+    assert code == 0 and exported["otel_path"] == str(otel)
+    assert (record["files_checked"], record["hash_mismatches"], record["signature_status"]) == (
+        3,
+        0,
+        "missing",
     )
-    assert code == 6
+    assert record["metrics"]["tool_calls_total"] == 3 and record["created_at"] == (
+        "1980-01-01T00:00:00Z"
+    )
+    lines = [json.loads(line) for line in otel.read_text().splitlines()]
+    assert [r["record_type"] for r in lines] == ["span", "event"] + ["metric"] * 6
+    assert lines[0]["trace_id"] == built["pack_id"][:32] and lines[0]["status"] == {"code": "ok"}
+    assert lines[4]["name"] == "gait.pack.tool_calls_success_rate" and lines[4]["value_double"] == 1
+    gait_inproc("pack", "export", built["path"], "--otel-out", str(otel), "--json")
+    assert len(otel.read_text().splitlines()) == 16  # appended, as the original
+    text_sql = sql.read_text()
+    assert text_sql.startswith('CREATE TABLE IF NOT EXISTS "gait_pack_index" (')
+    assert "ON CONFLICT (pack_id) DO UPDATE SET" in text_sql and "1.000000," in text_sql
+    code, text = gait_inproc(
+        "pack", "export", built["path"], "--postgres-sql-out", str(sql),
+        "--postgres-table", "x;drop", "--json",
+    )  # fmt: skip
+    assert code == 6 and "postgres identifier must match" in json.loads(text)["error"]
+    code, text = gait_inproc(
+        "pack", "export", built["path"], "--postgres-sql-out", str(sql),
+        "--postgres-include-ddl=false", "--postgres-table", "s.t", "--json",
+    )  # fmt: skip
+    assert code == 0 and sql.read_text().startswith('INSERT INTO "s"."t" (')
+    code, text = gait_inproc("pack", "export", built["path"], "--json")
+    assert code == 6 and "at least one export output is required" in json.loads(text)["error"]
 
 
 def test_cli_build_call_type_is_refused(gait_inproc, demo_path: Path) -> None:
