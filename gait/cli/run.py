@@ -389,6 +389,9 @@ def diff_command(targets: tuple[str, ...], privacy: str, output: str | None, jso
     if mode not in PRIVACY_MODES:
         raise InvalidInput("privacy must be full or metadata")
     left_path, right_path = (resolve_runpack(t) for t in targets)
+    chains = _chain_pair(left_path, right_path)
+    if chains is not None:
+        return _diff_chains(*chains, mode, output)
     left_pack = open_stream(left_path)
     closers = [left_pack.close]
     try:
@@ -413,6 +416,58 @@ def diff_command(targets: tuple[str, ...], privacy: str, output: str | None, jso
         raise
     # Step changes are read from both packs while they are written.
     return Outcome(payload, 0 if ok else 2, text=_diff_text(summary, ok), closers=closers)
+
+
+def _chain_pair(left: str, right: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """Both session chains (the reference then compares checkpoint-wise), else None."""
+    from gait.runpack.session import is_session_chain, read_chain
+
+    if not (left.lower().endswith(".json") and right.lower().endswith(".json")):
+        return None
+    if not (is_session_chain(left) and is_session_chain(right)):
+        return None
+    return read_chain(left), read_chain(right)
+
+
+def _diff_chains(
+    left: dict[str, Any], right: dict[str, Any], mode: str, output: str | None
+) -> Outcome:
+    """Checkpoints compared by index and checkpoint_digest (core/runpack/session.go)."""
+    import json as jsonlib
+
+    def by_index(chain: dict[str, Any]) -> dict[Any, str]:
+        return {
+            c.get("checkpoint_index"): str(c.get("checkpoint_digest") or "")
+            for c in chain["checkpoints"]
+            if isinstance(c, dict)
+        }
+
+    lefts, rights = by_index(left), by_index(right)
+    files = [f"checkpoint_{i}" for i in lefts if i in rights and lefts[i] != rights[i]]
+    files += [f"left_only_checkpoint_{i}" for i in lefts if i not in rights]
+    files += [f"right_only_checkpoint_{i}" for i in rights if i not in lefts]
+    files.sort()
+    changed = bool(files)
+    summary: dict[str, Any] = {
+        "run_id_left": str(left.get("run_id") or ""),
+        "run_id_right": str(right.get("run_id") or ""),
+        "manifest_changed": changed,
+        "intents_changed": changed,
+        "results_changed": changed,
+        "refs_changed": changed,
+    }
+    if files:
+        summary["files_changed"] = files
+    payload: dict[str, Any] = {"ok": not changed, "privacy": mode, "summary": summary}
+    if output and output.strip():
+        from gait.fsutil import atomic_write
+
+        body = jsonlib.dumps(
+            {"privacy": mode, "summary": summary}, sort_keys=True, separators=(",", ":")
+        )
+        atomic_write(output, body.encode("utf-8"), 0o600)
+        payload["output"] = output
+    return Outcome(payload, 2 if changed else 0, text=_diff_text(summary, not changed))
 
 
 def _diff_text(summary: dict[str, Any], ok: bool) -> Iterator[str]:

@@ -252,7 +252,11 @@ def compact_command(
         "journal_path": path,
         "output_path": done["out"],
         "dry_run": dry_run,
-        "compacted": bool(done["dropped"]) and not dry_run,
+        # As the reference: whether the compacted journal differs from the input
+        # (also reported on a dry run).
+        "compacted": bool(done["dropped"])
+        or done["out"] != path
+        or done["bytes_before"] != done["bytes_after"],
         "events_before": done["events_before"],
         "events_after": done["events_after"],
         "checkpoints": done["checkpoints"],

@@ -238,7 +238,7 @@ def test_cli_session_capture_regress_add(
     ]
     code, out = gait_inproc("run", "session", "compact", "--journal", j, "--dry-run")
     assert out.splitlines()[0].startswith(
-        "session compact: compacted=false dry_run=true events=1->0 checkpoints=1 bytes="
+        "session compact: compacted=true dry_run=true events=1->0 checkpoints=1 bytes="
     )
     code, out = gait_inproc("verify", "session-chain", "--chain", "s_chain.json", "--json")
     assert code == 0 and json.loads(out)["checkpoints_checked"] == 1
@@ -402,6 +402,14 @@ def test_chain_file_entries_and_inspect_as_the_reference(
     code, out = gait_inproc("run", "inspect", "./s_chain.json", "--json")
     body = json.loads(out)
     assert body["artifact_type"] == "session_chain" and body["checkpoint_count"] == 2
+    # two chains are compared checkpoint-wise, as the reference
+    Path("one.json").write_text(json.dumps({**chain, "checkpoints": [first]}))
+    code, out = gait_inproc("run", "diff", "./s_chain.json", "./s_chain.json")
+    assert (code, out) == (0, "diff ok: run_s vs run_s\n")
+    code, out = gait_inproc("run", "diff", "./s_chain.json", "./one.json", "--json")
+    summary = json.loads(out)["summary"]
+    assert code == 2 and summary["files_changed"] == ["left_only_checkpoint_2"]
+    assert summary["manifest_changed"] is True
     # a broken link is reported with the reference's wording
     second["prev_checkpoint_digest"] = "0" * 64
     Path("s_chain.json").write_text(json.dumps(chain))
