@@ -242,7 +242,7 @@ def _norm_context(raw: RawContext) -> Context:
         key = key[:6] + key[7:]
     try:
         hit = _CONTEXT_MEMO.get(key)
-    except TypeError:  # auth_context, scopes or refs: not remembered
+    except TypeError:  # an unhashable field in a hand-built RawContext
         return _norm_context_general(raw)
     if hit is None:
         context = _norm_context_general(raw)
