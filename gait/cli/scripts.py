@@ -159,9 +159,12 @@ def list_command(
     if rows:  # a zero count and no entries are left out, as the original
         payload.update(count=len(rows), entries=rows)
     lines = [f"list-scripts: {len(rows)} entries in {registry.strip()}"]
+    # the original's line; with a key (our addition) the signature check is appended
+    checked = key is not None
     lines += [
         f"- {r['pattern_id']} ({'expired' if r['expired'] else 'active'}) "
         f"approver={r['approver_identity']} expires={r['expires_at']}"
+        + (f" status={r['status']}" if checked else "")
         for r in rows
     ]
     return Outcome(payload, text=lines)

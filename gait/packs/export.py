@@ -24,7 +24,6 @@ __all__ = ["build_export_record", "otel_lines", "postgres_index_sql"]
 
 ZERO_TIME = "1980-01-01T00:00:00Z"
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def _number(value: float) -> float | int:
@@ -181,10 +180,12 @@ def _unix_nanos(text: str) -> int:
 
 
 def _otel_ids(record: dict[str, Any]) -> tuple[str, str]:
+    from gait.intent._text import is_sha256_hex
+
     seed = str(record.get("pack_id") or "").strip().lower()
-    if not _HEX64.match(seed):
+    if not is_sha256_hex(seed):
         seed = str(record.get("manifest_digest") or "").strip().lower()
-    if not _HEX64.match(seed):
+    if not is_sha256_hex(seed):
         text = f"{record.get('pack_type', '')}|{record.get('source_ref', '')}"
         seed = hashlib.sha256(text.encode()).hexdigest()
     return seed[:32], seed[32:48]

@@ -357,7 +357,11 @@ def test_approvals_doc_example_runs(tmp_path: Path) -> None:
     assert approved["pattern_id"] == "nightly-sync"
     assert evaluated["pre_approved"] is True and evaluated["verdict"] == "allow"
     assert evaluated["reason_codes"] == ["approved_script_match"]
-    assert any("nightly-sync status=valid" in line for line in listed)
+    # the original's list-scripts line, plus our signature status (a key was given)
+    assert any(
+        line.startswith("- nightly-sync (active) approver=alice") and line.endswith("status=valid")
+        for line in listed
+    )
 
 
 def test_production_doc_inventory_example_runs(tmp_path: Path) -> None:
