@@ -384,11 +384,12 @@ def diff_command(targets: tuple[str, ...], privacy: str, output: str | None, jso
     from gait.runpack.stream import materialize, open_stream
 
     if len(targets) != 2:
-        raise InvalidInput("expected <left> <right>")
-    mode = privacy.strip().lower()
-    if mode not in PRIVACY_MODES:
-        raise InvalidInput("privacy must be full or metadata")
+        raise InvalidInput("expected left and right run_id|path")
     left_path, right_path = (resolve_runpack(t) for t in targets)
+    # As the reference: checked after the packs are found, spelled exactly.
+    mode = privacy or "full"
+    if mode not in PRIVACY_MODES:
+        raise InvalidInput(f"unsupported privacy mode: {privacy}")
     chains = _chain_pair(left_path, right_path)
     if chains is not None:
         return _diff_chains(*chains, mode, output)

@@ -171,3 +171,13 @@ def test_receipt_argument_errors_as_the_reference(demo: Path) -> None:
     assert body["error"] == "unexpected positional arguments"
     code, out = _cli("run", "receipt", "run_demo")
     assert code == 0 and out.startswith("GAIT run_id=run_demo manifest=sha256:")
+
+
+def test_diff_argument_errors_as_the_reference(demo: Path) -> None:
+    body = _json("run", "diff", "run_demo", code=6)
+    assert body["error"] == "expected left and right run_id|path"
+    body = _json("run", "diff", "run_demo", "run_demo", "--privacy", "FULL", code=6)
+    assert body["error"] == "unsupported privacy mode: FULL"
+    body = _json("run", "diff", "nope", "run_demo", "--privacy", "bad", code=6)
+    assert body["error"] == "runpack not found for run_id: nope"
+    assert _json("run", "diff", "run_demo", "run_demo", "--privacy", "metadata")["ok"] is True
