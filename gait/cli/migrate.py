@@ -43,6 +43,7 @@ def command(
         raise InvalidInput("missing required --input <artifact_path|run_id>")
     path = resolve_runpack(values[0].strip())
     result = migrate_runpack(path, out=out, target=target)
+    # stdout keeps the reference's one line; what changed goes to stderr for a person.
     lines = [f"migrate ok: {result.input} -> {result.output} ({result.status})"]
-    lines.extend(f"change: {c}" for c in result.changes)
-    return Outcome(result.to_json(), text=lines)
+    changes = [] if json else [f"change: {c}" for c in result.changes]
+    return Outcome(result.to_json(), text=lines, stderr=changes)

@@ -169,3 +169,18 @@ def test_refusals(tmp_path: Path) -> None:
 def test_default_path() -> None:
     assert default_migrated_path("a/b/runpack_x.zip", "run_1") == "a/b/runpack_run_1_migrated.zip"
     assert default_migrated_path("a/pack.zip", "../x") == "a/pack_migrated.zip"
+
+
+def test_cli_text_is_the_reference_line_and_changes_go_to_stderr(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gait.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    legacy_pack(tmp_path / "runpack_x.zip")
+    assert main(["migrate", "./runpack_x.zip"]) == 0
+    captured = capsys.readouterr()
+    out = captured.out.splitlines()
+    assert len(out) == 1 and out[0].startswith("migrate ok: ./runpack_x.zip -> ")
+    assert out[0].endswith("(migrated)")
+    assert captured.err.startswith("change: ")
