@@ -357,8 +357,9 @@ def _runpack_for(journal: Journal, index: int, events: list[dict[str, Any]]) -> 
 
     run_id = f"{journal.run_id}_cp_{index:04d}"
     intents, results = [], []
-    for event in events:
-        intent_id = event.get("intent_id") or f"event_{event['sequence']:06d}"
+    for n, event in enumerate(events, start=1):
+        # As the reference: an event without an intent id is intent_<n> within its checkpoint.
+        intent_id = event.get("intent_id") or f"intent_{n}"
         args = {"session_id": journal.session_id, "sequence": event["sequence"]}
         for key in ("intent_digest", "trace_id"):
             if event.get(key):

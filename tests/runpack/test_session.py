@@ -264,7 +264,7 @@ def test_cli_session_capture_regress_add(
     code, out = gait_inproc(
         "run", "reduce", "--from", "cp1.zip", "--predicate", "non_ok_status", "--json"
     )
-    assert code == 0 and json.loads(out)["report"]["selected_intent_id"] == "event_000001"
+    assert code == 0 and json.loads(out)["report"]["selected_intent_id"] == "intent_1"
     Path("s_chain.json").write_text("{}")
     code, out = gait_inproc("verify", "session-chain", "s_chain.json", "--json")
     assert code == 6
