@@ -99,7 +99,9 @@ def start_command(
 @click.option("--journal", default="", help="Session journal.")
 @click.option("--tool", default="", help="Tool name of the call.")
 @click.option("--verdict", default="", help="allow|block|dry_run|require_approval.")
-@click.option("--intent-id", default="", help="Intent id (default: intent_<n> within its checkpoint).")
+@click.option(
+    "--intent-id", default="", help="Intent id (default: intent_<n> within its checkpoint)."
+)
 @click.option("--trace-id", default="", help="Gate trace id.")
 @click.option("--trace-path", default="", help="Gate trace file.")
 @click.option("--intent-digest", default="", help="Intent digest.")
