@@ -163,7 +163,11 @@ def loads(data: bytes | str, what: str) -> Any:
     """
     if _depth_exceeded(data):
         raise NestingTooDeep(f"{what}: JSON nesting exceeds {MAX_DEPTH} levels")
-    import json  # here: callers that only check depth and keys never load it (~1 ms)
+    if type(data) is bytes:
+        value = _plain_loads(data)
+        if value is not _NOT_PLAIN:
+            return value
+    import json  # here: plain documents never load it (~1 ms of a one-shot command)
 
     try:
         with deep_recursion():
@@ -186,6 +190,47 @@ def loads(data: bytes | str, what: str) -> Any:
         raise NestingTooDeep(f"{what}: JSON nesting exceeds {MAX_DEPTH} levels") from None
     except (ValueError, UnicodeDecodeError) as err:
         raise NotJSON(f"{what}: invalid JSON: {err}") from None
+
+
+_NOT_PLAIN = object()
+_INT64_MIN, _UINT64_MAX = -(2**63), 2**64 - 1
+
+
+def _plain_loads(data: bytes) -> Any:
+    """What the general path of :func:`loads` returns, for documents that provably
+    break none of its rules, decoded in C; ``_NOT_PLAIN`` for anything else.
+
+    Taken only for ASCII bytes without ``\\u`` escapes (so no lone surrogate and
+    no BOM), whose keys provably do not repeat (:func:`_no_repeated_keys`), that
+    msgspec decodes (it refuses what the stdlib parser refuses here: raw control
+    characters in strings, NaN/Infinity, trailing text) and whose value holds no
+    float and no integer beyond 64 bits (the digit and range rules stay with the
+    general path). Anything else, including every error, goes to the general path,
+    which reports it in its own words.
+    """
+    if not data.isascii() or b"\\u" in data or not _no_repeated_keys(data):
+        return _NOT_PLAIN
+    import msgspec
+
+    try:
+        value = msgspec.json.decode(data)
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError, ValueError):
+        return _NOT_PLAIN
+    return value if _only_plain(value) else _NOT_PLAIN
+
+
+def _only_plain(value: Any) -> bool:
+    """No float and no integer outside 64 bits anywhere in ``value``."""
+    t = type(value)
+    if t is str or t is bool or value is None:
+        return True
+    if t is int:
+        return _INT64_MIN <= value <= _UINT64_MAX
+    if t is dict:
+        return all(type(v) is str or _only_plain(v) for v in value.values())
+    if t is list:
+        return all(type(v) is str or _only_plain(v) for v in value)
+    return False
 
 
 def loads_line(line: bytes | str, what: str, number: int) -> Any:
