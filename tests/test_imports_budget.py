@@ -63,7 +63,8 @@ STDLIB_FORBIDDEN: dict[str, set[str]] = {
     | NO_PATHS,
     "gate eval": {"calendar", "locale", "threading", "hashlib", "dataclasses", "inspect"}
     | NO_PATHS,
-    "verify": {"calendar", "locale", "dataclasses", "threading", "hashlib"} | NO_PATHS,
+    # manifest.json and refs.json are plain documents: read and written without json
+    "verify": {"calendar", "locale", "dataclasses", "threading", "hashlib", "json"} | NO_PATHS,
     "trace verify": {"calendar", "locale", "dataclasses", "threading", "hashlib"} | NO_PATHS,
     # plain-text version output needs none of typing, regexes, JSON or hashing
     "version": {"typing", "re", "json", "hashlib", "dataclasses"},

@@ -57,6 +57,16 @@ def _add_migration(out: dict[str, Any], error: str) -> None:
 
 def dumps(obj: Any) -> str:
     """One line, keys sorted at every level, UTF-8 text."""
+    canonical = sys.modules.get("gait.canonical")
+    if canonical is not None and canonical._plain(obj):
+        # Plain values (gait.canonical._plain: exact str/int/bool/None, lists, ASCII keys,
+        # floats only where repr and msgspec agree) encode to the same text in C, without
+        # loading the json package (tests/cli/test_output_dumps.py holds them equal).
+        msgspec = sys.modules["msgspec"]  # gait.canonical imports it
+        try:
+            return canonical._sorted_encoder().encode(obj).decode("utf-8")
+        except (UnicodeEncodeError, msgspec.EncodeError):  # lone surrogates: json's text
+            pass
     import json  # plain-text output never needs it
 
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
