@@ -166,7 +166,7 @@ def run_pack_verify(
     private_key_env: str | None,
 ) -> Outcome:
     """Resolve the target and key, verify with ``verify``, report as ``kind``."""
-    target = one_target(args, path, "<pack.zip> or --path")
+    target = one_target(args, path, "<evidence_pack.zip>" if kind == "guard" else "<pack.zip>")
     key, strict = load_verify_key(profile, public_key, public_key_env, private_key, private_key_env)
     from gait.cli.term import Progress
 

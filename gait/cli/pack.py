@@ -110,13 +110,8 @@ def build_command(
 
     if not source.strip() and args:
         source = args[0]  # the original takes the first positional as --from
-    kind = pack_type.strip().lower()
-    if kind not in ("run", "job", "call"):
-        raise InvalidInput(f"unsupported --type {pack_type!r} (expected run, job or call)")
-    if kind == "call":
-        raise InvalidInput("pack build --type call is not supported in this build; use run or job")
     if not source.strip():
-        raise InvalidInput("missing required --from <run_id|path|job_id>")
+        raise InvalidInput("--from is required")
     mode = key_mode.strip().lower() or "none"
     key, warnings = None, []
     if mode not in ("none", "dev", "prod"):
@@ -130,6 +125,12 @@ def build_command(
             private_key=private_key,
             private_key_env=private_key_env,
         )
+    # checked after the key, in the original's order
+    kind = pack_type.strip().lower()
+    if kind not in ("run", "job", "call"):
+        raise InvalidInput("--type must be run, job, or call")
+    if kind == "call":
+        raise InvalidInput("pack build --type call is not supported in this build; use run or job")
     if kind == "job":
         from gait.packs.unified import build_job_pack
 
@@ -224,7 +225,7 @@ def _kind(manifest: dict[str, Any]) -> str:
 @click.argument("args", nargs=-1, metavar="PACK.zip")
 @click.option("--path", default=None, help="Pack zip (instead of the positional).")
 def inspect_command(args: tuple[str, ...], path: str | None, json: bool) -> Outcome:
-    target = one_target(args, path, "<pack.zip> or --path")
+    target = one_target(args, path, "<pack.zip>")
     manifest = _read_manifest(target)
     contents = manifest.get("contents") or []
     payload: dict[str, Any] = {

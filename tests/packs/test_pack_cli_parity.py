@@ -109,3 +109,21 @@ def test_diff_same_and_output_file(gait_inproc, demo_path: Path, tmp_path: Path)
     assert summary["context_drift_classification"] == "none"
     code, text = gait_inproc("pack", "diff", built["path"], "--json")
     assert code == 6 and "expected <left> <right>" in text
+
+
+def test_input_error_messages(gait_inproc, demo_path: Path) -> None:
+    def error(*args: str) -> str:
+        code, text = gait_inproc(*args, "--json")
+        assert code == 6
+        return json.loads(text)["error"]
+
+    assert error("pack", "build") == "--from is required"
+    assert error("pack", "build", "--from", str(demo_path), "--type", "x") == (
+        "--type must be run, job, or call"
+    )
+    assert error("pack", "verify") == "expected <pack.zip>"
+    assert error("pack", "inspect") == "expected <pack.zip>"
+    assert error("guard", "verify") == "expected <evidence_pack.zip>"
+    assert error("pack", "export", str(demo_path)) == (
+        "at least one export output is required (--otel-out or --postgres-sql-out)"
+    )
