@@ -34,7 +34,7 @@ def parse_window(text: str) -> int:
     try:
         value = parse_go_duration(text or "24h")
     except ValueError as err:
-        raise InvalidInput(f"invalid --window: {err}") from err
+        raise InvalidInput(f"parse --window: {err}") from err
     return value if value > 0 else DEFAULT_WINDOW_NS
 
 

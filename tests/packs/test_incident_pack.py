@@ -136,3 +136,10 @@ def test_cli_leaves_out_empty_fields(demo_path: Path, gait_inproc) -> None:
     out = json.loads(text)
     assert code == 0 and "policy_digests" not in out and "trace_count" not in out
     assert out["template_id"] == "incident_response" and out["window_from"] < out["window_to"]
+
+
+def test_cli_window_error_message(demo_path: Path, gait_inproc) -> None:
+    code, text = gait_inproc("incident", "pack", str(demo_path), "--window", "soon", "--json")
+    assert (
+        code == 6 and json.loads(text)["error"] == 'parse --window: time: invalid duration "soon"'
+    )
