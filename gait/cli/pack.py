@@ -308,7 +308,13 @@ def _inspect_detail(
     detail["manifest"] = manifest
     members: dict[str, bytes] = {}
     with open_pack_zip(target, "pack") as archive:
-        for name in ("run_payload.json", "source/runpack.zip", "job_payload.json"):
+        for name in (
+            "run_payload.json",
+            "source/runpack.zip",
+            "job_payload.json",
+            "job_state.json",
+            "job_events.jsonl",
+        ):
             entry = archive.find(name)
             if entry is not None:
                 members[name] = archive.read(entry)
@@ -323,7 +329,35 @@ def _inspect_detail(
             detail["run_lineage"] = _run_view(read_runpack(inner))[1]
     if kind == "job" and "job_payload.json" in members:
         detail["job_payload"] = loads(members["job_payload.json"], "job_payload.json")
+    if kind == "job" and "job_state.json" in members and "job_events.jsonl" in members:
+        detail["job_lineage"] = _job_lineage(members["job_state.json"], members["job_events.jsonl"])
     return detail
+
+
+def _job_lineage(state_bytes: bytes, events_bytes: bytes) -> dict[str, Any]:
+    """The original's job lineage: event count, last event type, checkpoint references."""
+    from gait.safejson import loads, loads_line
+
+    state = loads(state_bytes, "job_state.json")
+    lines = [line for line in events_bytes.splitlines() if line.strip()]
+    events = [loads_line(line, "job_events.jsonl", n) for n, line in enumerate(lines, 1)]
+    checkpoints = state.get("checkpoints") if isinstance(state, dict) else None
+    refs = [
+        {
+            "checkpoint_id": str(c.get("checkpoint_id") or ""),
+            "type": str(c.get("type") or ""),
+            "reason_code": str(c.get("reason_code") or ""),
+        }
+        for c in checkpoints or []
+        if isinstance(c, dict)
+    ]
+    lineage: dict[str, Any] = {"event_count": len(events)}
+    last = str(events[-1].get("type") or "").strip() if events else ""
+    if last:
+        lineage["last_event_type"] = last
+    if refs:
+        lineage["checkpoint_refs"] = sorted(refs, key=lambda r: r["checkpoint_id"])
+    return lineage
 
 
 @gait_command(

@@ -169,6 +169,18 @@ def test_cli_job_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gait_
     code, out = gait_inproc("pack", "inspect", built["path"], "--json")
     payload = json.loads(out)["inspect"]["job_payload"]
     assert (payload["checkpoint_count"], payload["approval_count"]) == (1, 1)
+    lineage = json.loads(out)["inspect"]["job_lineage"]
+    assert lineage == {
+        "event_count": 4,
+        "last_event_type": "resumed",
+        "checkpoint_refs": [
+            {
+                "checkpoint_id": "cp_0001",
+                "type": "decision-needed",
+                "reason_code": "checkpoint_decision_needed",
+            }
+        ],
+    }
     assert gait_inproc("job", "cancel", "--id", "j1", "--json")[0] == 0
     code, out = gait_inproc("job", "pause", "--id", "j1", "--json")
     assert code == 6 and json.loads(out)["error"] == "invalid transition: paused from cancelled"
