@@ -187,7 +187,10 @@ def run_pack_verify(
 def verify_command(json: bool, **flags: Any) -> Outcome:
     from gait.packs.verify import verify_guard_pack
 
-    return run_pack_verify("guard", verify_guard_pack, **flags)
+    outcome = run_pack_verify("guard", verify_guard_pack, **flags)
+    if not outcome.payload.get("files_checked"):
+        outcome.payload.pop("files_checked", None)  # omitted when zero, as the original
+    return outcome
 
 
 @gait_command(
