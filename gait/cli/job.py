@@ -40,7 +40,7 @@ def _store(root: str, job_id: str, args: tuple[str, ...]) -> Any:
     if args:
         raise InvalidInput("unexpected positional arguments")
     if not job_id.strip():
-        raise InvalidInput("job_id is required")
+        raise InvalidInput("job not found")  # the original looks up an empty id and fails
     return JobStore(root.strip() or ROOT)
 
 
@@ -128,6 +128,8 @@ def submit(
     if args:
         raise InvalidInput("unexpected positional arguments")
     digest, ref = _policy_metadata(policy, policy_digest, policy_ref)
+    if not job_id.strip():
+        raise InvalidInput("job_id is required")
     store = _store(root, job_id, ())
     state = store.submit(
         job_id.strip(),
