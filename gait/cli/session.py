@@ -408,33 +408,3 @@ def capture_command(
         f"receipt: {receipt['output_path']}",
     ]
     return Outcome(dict(receipt), text=lines)
-
-
-def _legacy_save_as(args: list[str]) -> bool:
-    for arg in args:
-        if arg == "--":
-            return False
-        if arg.strip().partition("=")[0] in ("--save-as", "-save-as"):
-            return True
-    return False
-
-
-class _CaptureCommand(type(capture_command)):  # type: ignore[misc]
-    """``--save-as`` (the old name of ``--out``) is refused with its replacement, exit 6."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if "--explain" not in args and "-explain" not in args and _legacy_save_as(args):
-            from gait.cli.base import run_body, wants_json
-            from gait.cli.migration import flag_error
-
-            def refuse() -> Outcome:
-                raise InvalidInput(
-                    flag_error("--save-as", "--out"),
-                    details={"schema_id": CAPTURE_SCHEMA, "schema_version": "1.0.0"},
-                )
-
-            run_body("capture", wants_json(args), refuse)
-        return super().parse_args(ctx, args)
-
-
-capture_command.__class__ = _CaptureCommand
