@@ -32,12 +32,21 @@ _TRUE = {"true", "1", "t", "yes"}
 _FALSE = {"false", "0", "f", "no"}
 
 
+def _next_value(it: Any) -> list[str]:
+    value = next(it, None)
+    return [] if value is None else [value]
+
+
 def _rewrite_go_flags(cmd: click.Command, args: list[str]) -> list[str]:
     """Accept Go ``flag`` spellings: ``-name`` for ``--name``, ``--flag=true|false`` for booleans."""
     bool_flags: set[str] = set()
+    valued: set[str] = set()
     for param in cmd.params:
-        if isinstance(param, click.Option) and param.is_flag:
-            bool_flags.update(o for o in param.opts if o.startswith("--"))
+        if isinstance(param, click.Option):
+            if param.is_flag:
+                bool_flags.update(o for o in param.opts if o.startswith("--"))
+            else:
+                valued.update(param.opts)
     out: list[str] = []
     it = iter(args)
     for arg in it:
@@ -47,6 +56,10 @@ def _rewrite_go_flags(cmd: click.Command, args: list[str]) -> list[str]:
             break
         if arg.startswith("-") and not arg.startswith("--") and len(arg) > 2 and arg[1].isalpha():
             arg = "-" + arg
+        if arg in valued:  # the next word is its value as given, even "-c,x" (as Go's flag)
+            out.append(arg)
+            out.extend(_next_value(it))
+            continue
         if arg.startswith("--") and "=" in arg:
             name, _, value = arg.partition("=")
             if name in bool_flags:
