@@ -6,6 +6,7 @@ without importing click; everything else goes through click.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
@@ -116,12 +117,19 @@ def _run(args: list[str]) -> int:
         code = run_warm(args, as_json)
         if code is not None:
             return code
+    # The collector paused for the click-free path, imports included: what they
+    # allocate lives until exit, so its passes there free nothing (see gc_paused).
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         from gait.cli.fast import dispatch
 
         code = dispatch(args)
     except Exception as err:  # a bug in gait: report it without a traceback
         return _internal_error(err, as_json, args)
+    finally:
+        if collecting:
+            gc.enable()
     if code is not None:
         return code
     return _run_click(args, as_json)
