@@ -209,7 +209,9 @@ def gait_command() -> list[str]:
 
 
 def clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    # One-shot figures are cold processes: never served by the warm start server.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return {**env, "GAIT_WARM": "0"}
 
 
 def probe(code: str, *args: str) -> dict[str, Any]:
