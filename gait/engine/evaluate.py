@@ -33,6 +33,8 @@ _DESTRUCTIVE = attrgetter("destructive")  # a bool: "True in map(...)" is any() 
 _ENDPOINT_CLASS = attrgetter("endpoint_class")
 _replace = msgspec.structs.replace
 _UNKNOWN_CLASSES = frozenset(("", "other"))
+# fail-closed requirements on fields other than the targets (see _fail_closed)
+_FC_OTHER_FIELDS = frozenset(("arg_provenance", "delegation", "context_evidence"))
 
 
 class _PerRow(dict):  # type: ignore[type-arg]
@@ -94,6 +96,7 @@ class _Runtime:
         "candidates",
         "default_plan",
         "default_rows",
+        "fc_targets_only",
         "matchers",
         "plans",
         "select",
@@ -108,6 +111,9 @@ class _Runtime:
             ir.rows, lambda row: _static_decision(row, digest)
         )
         self.matchers: Mapping[int, tuple[Matcher, ...]] = _PerRow(ir.rows, _row_matchers)
+        # fail-closed asks for nothing an intent can lack beyond targets and their
+        # classes (the other fields it may require are absent from the list)
+        self.fc_targets_only = _FC_OTHER_FIELDS.isdisjoint(ir.fail_closed.required_fields)
         self.candidates, self.default_rows = tool_lists(ir)
         self.select = build_selector(ir, self.candidates, self.default_rows)
         # small tables: the per-tool lists with their checks (one lookup a decision)
@@ -185,22 +191,35 @@ def evaluate(
     if enrich is not None and intent.script is None:
         intent = enrich(intent)
 
+    # built on the first decision not blocked here: a table it cannot build still
+    # gives its fail-closed blocks
+    rt = compiled._runtime
     fc = ir.fail_closed
     # both checks answer None at once outside this condition
     if fc.enabled and intent.context.risk_class in fc.risk_classes:
-        blocked = _fail_closed(ir, intent)
-        if blocked is None and intent.script is not None:
-            blocked = _fail_closed_steps(ir, intent)
-        if blocked is not None:
-            return Decision(
-                verdict="block",
-                reason_codes=blocked[0],
-                violations=blocked[1],
-                matched_rules=(),
-                policy_digest=ir.policy_digest,
-                intent=intent,
-            )
-    rt = compiled._runtime or _runtime(compiled)
+        targets = intent.targets
+        # _fail_closed's answer without the call for the usual shape: one classified
+        # target and no requirement beyond targets; anything else asks the function
+        if not (
+            rt is not None
+            and rt.fc_targets_only
+            and len(targets) == 1
+            and targets[0].endpoint_class not in _UNKNOWN_CLASSES
+            and intent.script is None
+        ):
+            blocked = _fail_closed(ir, intent)
+            if blocked is None and intent.script is not None:
+                blocked = _fail_closed_steps(ir, intent)
+            if blocked is not None:
+                return Decision(
+                    verdict="block",
+                    reason_codes=blocked[0],
+                    violations=blocked[1],
+                    matched_rules=(),
+                    policy_digest=ir.policy_digest,
+                    intent=intent,
+                )
+    rt = rt or _runtime(compiled)
     hist = UNAVAILABLE if history is None else history
     if intent.script is not None:
         return _evaluate_script(ir, rt, intent, enrich, hist)
