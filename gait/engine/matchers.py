@@ -44,12 +44,19 @@ def build_matcher(pred: Predicate, delegation: DelegationPredicate | None) -> Ma
         prefixes = pred.prefixes
         return lambda i: i.context.workspace.startswith(prefixes)
     # "some target / provenance entry has a value in the set", with the loop in C
-    # (isdisjoint stops at the first hit, as any() does)
+    # (isdisjoint stops at the first hit, as any() does); a one-entry list (the
+    # usual call) is one membership test, without building the map
     if s in TARGET_FIELDS:
         get = attrgetter(TARGET_FIELDS[s])
-        return lambda i: not values.isdisjoint(map(get, i.targets))
+        return lambda i: (
+            get(t[0]) in values if len(t := i.targets) == 1 else not values.isdisjoint(map(get, t))
+        )
     if s == PROVENANCE_SOURCE:
-        return lambda i: not values.isdisjoint(map(_SOURCE, i.arg_provenance))
+        return lambda i: (
+            p[0].source in values
+            if len(p := i.arg_provenance) == 1
+            else not values.isdisjoint(map(_SOURCE, p))
+        )
     if s == SKILL_PUBLISHER:
         return lambda i: (
             i.skill_provenance is not None and (i.skill_provenance.publisher.lower() in values)
