@@ -211,14 +211,7 @@ def run_gate_eval(args: tuple[str, ...] | list[str], opts: dict[str, Any]) -> Ou
     finally:
         gate.close()
     payload = result.to_payload(profile)
-    text = [f"gate eval: verdict={result.verdict}"]
-    if result.reason_codes:
-        text.append(f"reasons: {','.join(result.reason_codes)}")
-    if result.violations:
-        text.append(f"violations: {','.join(result.violations)}")
-    if result.decision.matched_rule:
-        text.append(f"matched_rule: {result.decision.matched_rule}")
-    text.append(f"trace: {result.trace_path}")
+    text = gate_eval_text(payload)
     if opts["why"] or opts["explain_flag"]:
         from gait.engine.explain import explain_rows, render_explanation
 
@@ -227,4 +220,40 @@ def run_gate_eval(args: tuple[str, ...] | list[str], opts: dict[str, Any]) -> Ou
         )
         payload["explanation"] = report
         text = [*render_explanation(report), *text]
-    return Outcome(payload, exit_code=result.exit_code, text=text)
+    return Outcome(payload, exit_code=result.exit_code, text=text, warnings_in_text=True)
+
+
+def gate_eval_text(payload: dict[str, Any]) -> list[str]:
+    """Text lines in the original's order (cmd/gait/gate.go writeGateEvalOutput); warnings on stdout."""
+    text = [
+        f"gate eval: verdict={payload.get('verdict', '')}",
+        f"trace: {payload.get('trace_path', '')}",
+    ]
+    if payload.get("simulate_mode"):
+        would = "true" if payload.get("would_have_blocked") else "false"
+        text.append(
+            f"simulate: would_have_blocked={would} "
+            f"simulated_verdict={payload.get('simulated_verdict', '')}"
+        )
+    if payload.get("reason_codes"):
+        text.append(f"reasons: {','.join(payload['reason_codes'])}")
+    if payload.get("violations"):
+        text.append(f"violations: {','.join(payload['violations'])}")
+    if payload.get("required_approvals"):
+        text.append(
+            f"approvals: {payload.get('valid_approvals', 0)}/{payload['required_approvals']}"
+        )
+    if payload.get("approval_audit_path"):
+        text.append(f"approval audit: {payload['approval_audit_path']}")
+    if payload.get("delegation_required"):
+        text.append(f"delegations: {payload.get('valid_delegations', 0)}")
+    if payload.get("delegation_audit_path"):
+        text.append(f"delegation audit: {payload['delegation_audit_path']}")
+    if payload.get("credential_ref"):
+        text.append(
+            f"credential: {payload['credential_ref']} ({payload.get('credential_issuer', '')})"
+        )
+    if payload.get("credential_evidence_path"):
+        text.append(f"credential evidence: {payload['credential_evidence_path']}")
+    text += [f"warning: {w}" for w in payload.get("warnings") or ()]
+    return text
