@@ -187,12 +187,13 @@ def read_trace(path: str | os.PathLike[str]) -> dict[str, Any]:
     ...``), bytes that are not UTF-8 JSON or not an object or have wrongly
     typed fields (``parse trace record: ...``), or another artifact's schema.
     """
-    from gait.fsutil import read_regular_file
+    from gait.fsutil import go_os_error, read_regular_file
 
     try:
         data = read_regular_file(path, MAX_TRACE_BYTES)
     except OSError as err:
-        raise InvalidInput(f"read trace record: {err}") from err
+        # Go's wording (core/gate/trace.go ReadTraceRecord): "open <path>: no such file ..."
+        raise InvalidInput(f"read trace record: {go_os_error(os.fspath(path), err)}") from err
     from gait.safejson import DuplicateKey, NestingTooDeep, loads
 
     try:

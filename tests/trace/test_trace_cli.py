@@ -65,7 +65,8 @@ def test_path_flag_private_key_and_text_output(
         "trace", "verify", "--path", "trace.json", "--private-key", "priv.key", cwd=tmp_path
     )
     assert result.returncode == 0
-    assert result.stdout.splitlines()[0] == "trace verify ok: trace.json"
+    # exactly the original's one line (cmd/gait/trace.go writeTraceVerifyOutput)
+    assert result.stdout.splitlines() == ["trace verify ok: trace.json"]
 
 
 def test_tampered_trace_exits_2_with_error(
@@ -99,7 +100,12 @@ def test_unsigned_trace_exits_2(tmp_path: Path, gait_cli: GaitRunner, signed_tra
     ("args", "message"),
     [
         (["trace.json"], "public key not configured"),
-        (["missing.json", "--public-key", "pub.key"], "read trace record: "),
+        # Go's wording, as core/gate/trace.go ReadTraceRecord prints it
+        (
+            ["missing.json", "--public-key", "pub.key"],
+            "read trace record: open missing.json: no such file or directory",
+        ),
+        (["sub", "--public-key", "pub.key"], "read trace record: read sub: is a directory"),
         (["garbage.json", "--public-key", "pub.key"], "parse trace record: "),
         (["trace.json", "--public-key", "nope.key"], "read public key: "),
         ([], "expected trace path"),
@@ -110,6 +116,7 @@ def test_invalid_input_exits_6(
     tmp_path: Path, gait_cli: GaitRunner, signed_trace: dict, args: list[str], message: str
 ) -> None:
     (tmp_path / "garbage.json").write_text('{"trace_id": ')
+    (tmp_path / "sub").mkdir()
     # An empty state dir: no per-user dev key to fall back on.
     env = {"GAIT_STATE_DIR": str(tmp_path / "state")}
     result = gait_cli("trace", "verify", *args, "--json", cwd=tmp_path, env=env)
