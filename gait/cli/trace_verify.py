@@ -45,10 +45,8 @@ def verify_trace_file(
         if dev_path:
             error = f"{error} (checked with the per-user dev key {dev_path})"
         raise VerificationFailed(error, details=shown)
-    text = [
-        f"trace verify ok: {path}",
-        f"trace_id={result['trace_id']} verdict={result['verdict']} key_id={result['key_id']}",
-    ]
+    # One line, as cmd/gait/trace.go prints it; the fields are in --json.
+    text = [f"trace verify ok: {path}"]
     if dev_path:
         text.append(
             f"verified with the per-user dev key {dev_path} (dev mode, not a production key)"
