@@ -111,6 +111,7 @@ def verify_payload(target: str, key: Any, require_signature: bool) -> dict[str, 
 
 
 def verify_text(payload: dict[str, Any]) -> list[str]:
+    """Lines in the original's order (cmd/gait/verify.go writeVerifyOutput)."""
     path = payload.get("path", "")
     if payload["ok"]:
         lines = [f"verify ok: {path}"]
@@ -120,22 +121,21 @@ def verify_text(payload: dict[str, Any]) -> list[str]:
             lines.append("missing files: " + ", ".join(payload["missing_files"]))
         if payload.get("hash_mismatches"):
             lines.append(f"hash mismatches: {len(payload['hash_mismatches'])}")
-            lines.extend(
-                f"  {m['path']}: expected {m['expected'] or '-'} actual {m['actual'] or 'unreadable'}"
-                for m in payload["hash_mismatches"]
-            )
+        # checks the original does not make: say why they failed
         if payload.get("unexpected_files"):
             lines.append("unexpected files: " + ", ".join(payload["unexpected_files"]))
         if payload.get("zip_errors"):
             lines.append("zip errors: " + "; ".join(payload["zip_errors"]))
         if payload.get("context_errors"):
             lines.append("context errors: " + "; ".join(payload["context_errors"]))
-    lines.append(f"signature status: {payload.get('signature_status', '')}")
-    if payload.get("signature_errors"):
+    if payload.get("signature_status"):
+        lines.append(f"signature status: {payload['signature_status']}")
+    if payload.get("signature_note"):
+        lines.append(f"signature note: {payload['signature_note']}")
+    if not payload["ok"] and payload.get("signature_errors"):
         lines.append("signature errors: " + "; ".join(payload["signature_errors"]))
-    lines.append(f"signature note: {payload.get('signature_note', '')}")
-    if payload["ok"]:
-        lines.append("next: " + " | ".join(payload.get("next_commands", [])))
+    if payload.get("next_commands"):
+        lines.append("next: " + " | ".join(payload["next_commands"]))
     return lines
 
 

@@ -109,7 +109,17 @@ def test_tampered_run_json_makes_verify_exit_2(demo_dir: Path) -> None:
     out = gait_json("verify", "run_demo", cwd=demo_dir, code=2)
     assert any(m["path"] == "run.json" for m in out["hash_mismatches"])
     text = gait("verify", "run_demo", cwd=demo_dir)
-    assert text.returncode == 2 and text.stdout.startswith("verify failed: ")
+    assert text.returncode == 2
+    # the original's lines and order (cmd/gait/verify.go writeVerifyOutput)
+    assert text.stdout.splitlines() == [
+        "verify failed: gait-out/runpack_run_demo.zip",
+        "hash mismatches: 1",
+        "signature status: missing",
+        "signature note: unsigned local/dev artifacts are expected by default; "
+        "use --require-signature for strict verification",
+        "next: gait regress bootstrap --from run_demo --json --junit ./gait-out/junit.xml"
+        " | gait demo --durable | gait demo --policy",
+    ]
 
 
 def test_flipped_byte_in_place_exits_2_without_traceback(demo_dir: Path) -> None:
