@@ -52,8 +52,15 @@ def load_verify_key(
     private_key_env: str | None,
 ) -> tuple[Any, bool]:
     """``(key or None, strict)``; strict needs a key source (else exit 6)."""
+    # as cmd/gait/verify.go parseArtifactVerifyProfile: trimmed, any case, empty = standard
+    given = profile
+    profile = profile.strip().lower() or "standard"
     if profile not in ("standard", "strict"):
-        raise InvalidInput(f"unsupported verify profile: {profile} (use standard or strict)")
+        import json  # Go's %q, close enough for a flag value
+
+        raise InvalidInput(
+            f"unsupported --profile value {json.dumps(given)} (expected standard or strict)"
+        )
     sources = [public_key, public_key_env, private_key, private_key_env]
     has_source = any(s and s.strip() for s in sources)
     strict = profile == "strict"

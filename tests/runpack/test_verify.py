@@ -193,6 +193,19 @@ def test_cli_strict_profile_without_key_is_invalid_input(demo_path: Path, gait_i
     assert code == 6 and "strict verify profile requires" in json.loads(out)["error"]
 
 
+def test_cli_profile_any_case_and_unknown_value(demo_path: Path, gait_inproc: Cli) -> None:
+    # cmd/gait/verify.go parseArtifactVerifyProfile: trimmed and lowercased, empty = standard
+    code, out = gait_inproc("verify", str(demo_path), "--profile", " STRICT ", "--json")
+    assert code == 6 and "strict verify profile requires" in json.loads(out)["error"]
+    code, out = gait_inproc("verify", str(demo_path), "--profile", "", "--json")
+    assert code == 0 and json.loads(out)["ok"] is True
+    code, out = gait_inproc("verify", str(demo_path), "--profile", "Fancy", "--json")
+    assert code == 6
+    assert json.loads(out)["error"] == (
+        'unsupported --profile value "Fancy" (expected standard or strict)'
+    )
+
+
 def test_cli_verify_unknown_run_id_is_invalid_input(
     tmp_path: Path, gait_inproc: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
