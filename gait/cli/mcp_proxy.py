@@ -175,12 +175,20 @@ def _run(args: tuple[str, ...], **opts: Any) -> Outcome:
 
 
 def _command(name: str) -> click.Command:
-    @gait_command(group, name, explain=_EXPLAIN, help=_HELP)
-    @_options
-    def body(args: tuple[str, ...], json: bool, **opts: Any) -> Outcome:
+    def run(args: tuple[str, ...], json: bool, **opts: Any) -> Outcome:
         return _run(args, **opts)
 
-    return body
+    command = gait_command(group, name, explain=_EXPLAIN, help=_HELP)(_options(run))
+    if name != "proxy":
+        from gait.cli.outcome import run_body
+
+        # The alias reports errors as "mcp proxy error: ..." too (cmd/gait/mcp.go
+        # writeMCPProxyOutput serves both names).
+        def callback(**kwargs: Any) -> None:
+            run_body("mcp proxy", bool(kwargs.get("json")), lambda: run(**kwargs))
+
+        command.callback = callback
+    return command
 
 
 proxy = _command("proxy")
