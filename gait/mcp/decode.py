@@ -297,14 +297,18 @@ def _json_object(payload: bytes | str | Mapping[str, Any], adapter: str) -> Any:
     elif not isinstance(payload, bytes):
         payload = bytes(payload)
     if not payload.strip():
-        raise _error(f"{what}: empty payload")
+        # Go's json.Unmarshal wording (core/mcp/proxy.go DecodeToolCall wraps it)
+        raise _error(f"{what}: unexpected end of JSON input")
     from gait.safejson import check_duplicate_keys
 
     check_duplicate_keys(payload, what)
     try:
         return msgspec.json.decode(payload)
     except (msgspec.DecodeError, UnicodeDecodeError) as err:
-        raise _error(f"parse {_label(adapter)} tool call: {err}") from None
+        message = str(err)
+        if message == "Input data was truncated":
+            message = "unexpected end of JSON input"  # Go's json.Unmarshal wording
+        raise _error(f"parse {_label(adapter)} tool call: {message}") from None
     except RecursionError:
         raise _error(f"parse {_label(adapter)} tool call: exceeded max depth") from None
 
