@@ -54,7 +54,8 @@ def test_a_decision_of_another_intent_object_is_not_trusted(gate):
     assert expected != "run_mcp_" + decision.intent_digest[:12]
 
 
-def test_evaluate_call_reports_the_digest_run_id(gate, tmp_path):
+def test_evaluate_call_reports_the_digest_run_id(gate, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a require_approval decision writes its audit record here
     call = decode_tool_call(CALLS[0])
     result = evaluate_call(gate, call, trace_path=str(tmp_path / "t.json"))
     assert result.run_id == "run_mcp_" + intent_digest(call.intent)[:12]
