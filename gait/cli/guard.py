@@ -266,13 +266,34 @@ def _crypto_flags(fn: Any) -> Any:
     return click.argument("args", nargs=-1, metavar="[ARTIFACT]")(fn)
 
 
-def _crypto_input(args: tuple[str, ...], in_path: str, usage: str) -> str:
+def _crypto_run(
+    fn: Any,
+    usage: str,
+    *,
+    args: tuple[str, ...],
+    in_path: str,
+    out: str,
+    key_env: str,
+    key_command: str,
+    key_command_args: str,
+    **extra: Any,
+) -> dict[str, Any]:
+    """Check the input artifact (--in or the one positional) and call ``fn`` with the key flags."""
+    from gait.packs.common import split_csv
+
     rest = list(args)
     if not in_path.strip() and rest:
         in_path = rest.pop(0)
     if not in_path.strip() or rest:
         raise InvalidInput(f"expected --in {usage}")
-    return in_path
+    return fn(
+        in_path,
+        out,
+        key_env=key_env,
+        key_command=key_command,
+        key_command_args=split_csv(key_command_args),
+        **extra,
+    )
 
 
 @gait_command(
@@ -282,28 +303,11 @@ def _crypto_input(args: tuple[str, ...], in_path: str, usage: str) -> str:
     help="Encrypt an artifact to <in>.gaitenc (key from --key-env or --key-command).",
 )
 @_crypto_flags
-def encrypt_command(
-    args: tuple[str, ...],
-    in_path: str,
-    out: str,
-    key_env: str,
-    key_command: str,
-    key_command_args: str,
-    json: bool,
-) -> Outcome:
+def encrypt_command(json: bool, **flags: Any) -> Outcome:
     from gait import __version__
-    from gait.packs.common import split_csv
     from gait.packs.crypto import encrypt_artifact
 
-    source = _crypto_input(args, in_path, "<artifact>")
-    result = encrypt_artifact(
-        source,
-        out,
-        key_env=key_env,
-        key_command=key_command,
-        key_command_args=split_csv(key_command_args),
-        producer_version=__version__,
-    )
+    result = _crypto_run(encrypt_artifact, "<artifact>", producer_version=__version__, **flags)
     artifact = result["artifact"]
     payload: dict[str, Any] = {
         "ok": True,
@@ -326,26 +330,10 @@ def encrypt_command(
     help="Decrypt a .gaitenc artifact (key from --key-env or --key-command).",
 )
 @_crypto_flags
-def decrypt_command(
-    args: tuple[str, ...],
-    in_path: str,
-    out: str,
-    key_env: str,
-    key_command: str,
-    key_command_args: str,
-    json: bool,
-) -> Outcome:
-    from gait.packs.common import split_csv
+def decrypt_command(json: bool, **flags: Any) -> Outcome:
     from gait.packs.crypto import decrypt_artifact
 
-    source = _crypto_input(args, in_path, "<artifact.gaitenc>")
-    result = decrypt_artifact(
-        source,
-        out,
-        key_env=key_env,
-        key_command=key_command,
-        key_command_args=split_csv(key_command_args),
-    )
+    result = _crypto_run(decrypt_artifact, "<artifact.gaitenc>", **flags)
     payload: dict[str, Any] = {
         "ok": True,
         "path": result["path"],
