@@ -30,14 +30,19 @@ class Obj(list):
     """An object as its pairs, in order (repeats allowed)."""
 
 
-def _tree(children: Any) -> Any:
-    return st.one_of(
-        st.lists(children, max_size=4),
-        st.lists(st.tuples(KEYS, children), max_size=4).map(Obj),
-    )
+def docs(keys: Any, scalars: Any) -> Any:
+    """Documents as nested lists and Obj pairs over ``keys`` and ``scalars``."""
+
+    def tree(children: Any) -> Any:
+        return st.one_of(
+            st.lists(children, max_size=4),
+            st.lists(st.tuples(keys, children), max_size=4).map(Obj),
+        )
+
+    return st.recursive(scalars, tree, max_leaves=12)
 
 
-DOCS = st.recursive(SCALARS, _tree, max_leaves=12)
+DOCS = docs(KEYS, SCALARS)
 
 
 def render(value: Any, style: int, escape: bool, depth: int = 0) -> str:

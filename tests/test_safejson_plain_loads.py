@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from gait import safejson
 from gait.errors import InvalidInput
+from tests.test_safejson_fast_path import docs, render
 
 KEYS = st.sampled_from(["a", "A", "b", "tool", "Tool", "x:y", ": z", "é", "k\\u", "\x01"])
 SCALARS = st.one_of(
@@ -30,31 +31,7 @@ SCALARS = st.one_of(
 )
 
 
-class Obj(list):
-    """An object as its pairs, in order (repeats allowed)."""
-
-
-def _tree(children: Any) -> Any:
-    return st.one_of(
-        st.lists(children, max_size=4),
-        st.lists(st.tuples(KEYS, children), max_size=4).map(Obj),
-    )
-
-
-DOCS = st.recursive(SCALARS, _tree, max_leaves=12)
-
-
-def render(value: Any, style: int, escape: bool, depth: int = 0) -> str:
-    sep, colon = [(",", ":"), (", ", ": "), (",\n" + "  " * (depth + 1), " : ")][style]
-    if isinstance(value, Obj):
-        inner = sep.join(
-            f"{json.dumps(k, ensure_ascii=escape)}{colon}{render(v, style, escape, depth + 1)}"
-            for k, v in value
-        )
-        return "{" + inner + "}"
-    if isinstance(value, list):
-        return "[" + sep.join(render(v, style, escape, depth + 1) for v in value) + "]"
-    return json.dumps(value, ensure_ascii=escape)
+DOCS = docs(KEYS, SCALARS)
 
 
 def typed(value: Any) -> Any:
