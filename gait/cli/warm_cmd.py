@@ -117,6 +117,7 @@ def stop_command(json: bool) -> Outcome:
     for name in _sockets(folder):
         reply = ask(folder, name, b"Q")
         if reply and reply.startswith(b"Q"):
-            stopped.append({"key": name, "pid": int(reply[1:])})
+            pid = reply[1:].strip()  # 0 when the server sent no readable pid
+            stopped.append({"key": name, "pid": int(pid) if pid.isdigit() else 0})
     payload = {"ok": True, "dir": folder, "stopped": len(stopped), "servers": stopped}
     return Outcome(payload, text=[f"stopped {len(stopped)} warm start server(s)"])
