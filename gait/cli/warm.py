@@ -129,6 +129,9 @@ def warm_key() -> str:
     ]
     for stream in (sys.stdin, sys.stdout, sys.stderr):
         parts.append((getattr(stream, "encoding", None), getattr(stream, "errors", None)))
+    # Credentials beyond the uid (the socket folder is per uid): a client that dropped
+    # groups must not be served by a child holding the groups of whoever started the server.
+    parts.append((os.geteuid(), os.getgid(), os.getegid(), sorted(os.getgroups())))
     for space in ("mnt", "pid"):  # a container sharing /tmp sees other files and pids
         try:
             parts.append(os.readlink(f"/proc/self/ns/{space}"))

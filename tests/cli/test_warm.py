@@ -1054,3 +1054,18 @@ def test_run_request_round_trip(
     ]
     assert req.stdio == expected
     assert req.environ == environ
+
+
+def test_key_depends_on_group_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A client with other groups (sg, a service with fewer groups) gets its own server:
+    a child never runs with file access the cold process would not have."""
+    from gait.cli import warm as client
+
+    before = client.warm_key()
+    assert client.warm_key() == before  # deterministic for one set of credentials
+    groups = os.getgroups()
+    monkeypatch.setattr(os, "getgroups", lambda: [*groups, 4242])
+    assert client.warm_key() != before
+    monkeypatch.undo()
+    monkeypatch.setattr(os, "getegid", lambda: 4242)
+    assert client.warm_key() != before
