@@ -270,7 +270,11 @@ def approve(
 
 
 def _revoked(path: str) -> set[str]:
-    """Identities listed in a JSON array, a {revoked_identities|identities} object or lines."""
+    """Identities listed in a JSON array, a {revoked_identities|identities} object or lines.
+
+    Fails closed: text that starts like JSON must be one of the JSON forms, so a
+    broken or misspelt file is an input error, never an empty revocation list.
+    """
     from gait.safejson import NotJSON, loads
 
     try:
@@ -280,17 +284,25 @@ def _revoked(path: str) -> set[str]:
         raise InvalidInput(f"read identity revocations: {err.strerror or err}") from err
     if not text:
         return set()
+    if text[0] not in "[{":
+        lines = (line.strip() for line in text.splitlines())
+        return {line for line in lines if line and not line.startswith("#")}
     try:
         data = loads(text, "parse identity revocations")
-    except NotJSON:
-        data = None
-    if isinstance(data, list):
-        return {str(v).strip() for v in data if isinstance(v, str) and v.strip()}
+    except NotJSON as err:
+        raise InvalidInput(err.message) from None
     if isinstance(data, dict):
-        values = [*(data.get("revoked_identities") or []), *(data.get("identities") or [])]
-        return {str(v).strip() for v in values if isinstance(v, str) and v.strip()}
-    lines = (line.strip() for line in text.splitlines())
-    return {line for line in lines if line and not line.startswith("#")}
+        if "revoked_identities" not in data and "identities" not in data:
+            raise InvalidInput(
+                "parse identity revocations: expected revoked_identities or identities"
+            )
+        lists = [data.get("revoked_identities") or [], data.get("identities") or []]
+    else:
+        lists = [data]
+    for entries in lists:
+        if not isinstance(entries, list) or not all(isinstance(v, str) for v in entries):
+            raise InvalidInput("parse identity revocations: expected a list of identity strings")
+    return {v.strip() for entries in lists for v in entries if v.strip()}
 
 
 @gait_command(
@@ -333,8 +345,9 @@ def resume(
     store = _store(root, job_id, ())
     if identity_revocations.strip():
         revoked = _revoked(identity_revocations)
-        who = identity.strip() or str(store.load(job_id.strip()).get("identity") or "")
-        identity_revoked = identity_revoked or (bool(who) and who in revoked)
+        # the job's own identity counts too: --identity must not hide it
+        bound = str(store.load(job_id.strip()).get("identity") or "").strip()
+        identity_revoked = identity_revoked or bool({identity.strip(), bound} & revoked)
     state = store.resume(
         job_id.strip(),
         env_fingerprint=env_fingerprint,
