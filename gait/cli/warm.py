@@ -132,6 +132,7 @@ def warm_key() -> str:
     # Credentials beyond the uid (the socket folder is per uid): a client that dropped
     # groups must not be served by a child holding the groups of whoever started the server.
     parts.append((os.geteuid(), os.getgid(), os.getegid(), sorted(os.getgroups())))
+    parts.append(privilege_lines())
     for space in ("mnt", "pid"):  # a container sharing /tmp sees other files and pids
         try:
             parts.append(os.readlink(f"/proc/self/ns/{space}"))
@@ -150,6 +151,25 @@ def warm_key() -> str:
         parts.append(env.get(name))
     text = "\x00".join(repr(p) for p in parts)
     return _sha256_hex(text.encode("utf-8", "surrogateescape"))[:16]
+
+
+PRIVILEGE_FIELDS = (b"Cap", b"NoNewPrivs", b"Seccomp")
+
+
+def privilege_lines(path: str = "/proc/self/status") -> list[bytes]:
+    """Capability sets, no_new_privs and seccomp mode: a client that gave up some must
+    not be served by a child that still holds them."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return []
+    try:
+        data = os.read(fd, 1 << 16)
+    except OSError:
+        data = b""
+    finally:
+        os.close(fd)
+    return [line for line in data.split(b"\n") if line.startswith(PRIVILEGE_FIELDS)]
 
 
 def interpreter_flags() -> list[str]:

@@ -1069,3 +1069,27 @@ def test_key_depends_on_group_credentials(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.undo()
     monkeypatch.setattr(os, "getegid", lambda: 4242)
     assert client.warm_key() != before
+
+
+def test_key_depends_on_capabilities_and_seccomp(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A client that dropped capabilities (or runs under seccomp) gets its own server."""
+    from gait.cli import warm as client
+
+    lines = client.privilege_lines()
+    assert any(line.startswith(b"CapEff:") for line in lines)
+    assert any(line.startswith(b"NoNewPrivs:") for line in lines)
+    before = client.warm_key()
+    fewer = tmp_path / "status"
+    fewer.write_bytes(
+        b"Name:\tgait\nCapEff:\t0000000000000000\nNoNewPrivs:\t1\nSeccomp:\t2\nVmRSS:\t1 kB\n"
+    )
+    assert client.privilege_lines(str(fewer)) == [
+        b"CapEff:\t0000000000000000",
+        b"NoNewPrivs:\t1",
+        b"Seccomp:\t2",
+    ]
+    real = client.privilege_lines
+    monkeypatch.setattr(client, "privilege_lines", lambda: real(str(fewer)))
+    assert client.warm_key() != before
