@@ -1093,3 +1093,26 @@ def test_key_depends_on_capabilities_and_seccomp(
     real = client.privilege_lines
     monkeypatch.setattr(client, "privilege_lines", lambda: real(str(fewer)))
     assert client.warm_key() != before
+
+
+def test_policy_and_intent_edits_are_seen_by_the_next_warm_call(
+    base: Path, shared_warm: Warm, tmp_path: Path
+) -> None:
+    """Each child reads the policy and the intent afresh: nothing of an earlier call (or of
+    the server) answers for an edited file."""
+    server = shared_warm.start(base)
+    work = tmp_path / "edit"
+    shutil.copytree(base, work)
+    args = ("policy", "test", "p.yaml", "i.json", "--json")
+    seen = []
+    steps = ((LOW, "intent_delete.json"), (HIGH, "intent_delete.json"), (HIGH, "intent_read.json"))
+    for policy, intent in steps:
+        shutil.copy(base / policy, work / "p.yaml")
+        shutil.copy(base / intent, work / "i.json")
+        warm = shared_warm.run(*args, cwd=work)
+        cold = shared_warm.run(*args, cwd=work, warm=False)
+        assert _outcome(warm) == _outcome(cold), (policy, intent)
+        seen.append(warm.returncode)
+    assert seen == [4, 3, 0]  # each edit changed the verdict, warm as cold
+    after = shared_warm.current()
+    assert after is not None and after["served"] == server["served"] + len(steps)
