@@ -223,7 +223,7 @@ class _Streams:
         try:
             sys.stderr.write(f"gait warning: telemetry stream={stream} write failed: {error}\n")
             sys.stderr.flush()
-        except (OSError, ValueError):
+        except Exception:  # no stderr at all (``2>&-``: sys.stderr is None) included
             pass
 
     def snapshot(self) -> None:

@@ -225,3 +225,25 @@ def test_a_real_process_writes_the_streams(tmp_path: Path, gait_cli) -> None:
         == json.loads(done.stdout)["correlation_id"]
     )
     assert json.loads((tmp_path / "h.json").read_text())["streams"]["adoption"]["success"] == 1
+
+
+def test_a_failed_write_without_stderr_keeps_the_exit_code(tmp_path: Path) -> None:
+    """``gait ... 2>&-``: nowhere to warn (sys.stderr is None), the command still runs."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "file").write_text("in the way")
+    env = {k: v for k, v in os.environ.items() if k not in STREAM_VARS}
+    env.update(GAIT_WARM="0", GAIT_OPERATIONAL_LOG=str(tmp_path / "file" / "o.jsonl"))
+    code = "import os, sys; os.close(2); os.execv(sys.executable, sys.argv[1:])"
+    argv = [sys.executable, "-m", "gait.cli.main", "version", "--json"]
+    done = subprocess.run(
+        [sys.executable, "-c", code, *argv],
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout
+    assert json.loads(done.stdout)["ok"] is True
