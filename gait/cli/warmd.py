@@ -495,10 +495,6 @@ def _unraisable(err: BaseException, stream: object) -> None:
         pass
 
 
-def _check_folder(folder: str) -> bool:
-    return warm.dir_is_safe(folder)
-
-
 def main(folder: str, key: str) -> None:
     """Entry point (see gait.cli.warm.BOOT); exits quietly on any start-up problem."""
     import signal
@@ -510,7 +506,7 @@ def main(folder: str, key: str) -> None:
     except ValueError:
         idle = 300.0
     idle = min(max(idle, 0.1), 86400.0)
-    if not _check_folder(folder):
+    if not warm.dir_is_safe(folder):
         return
     daemon = _Daemon(folder, key, idle)
     if not daemon.lock():
